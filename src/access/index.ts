@@ -1,0 +1,3 @@
+export * from './types.js';
+export { decide } from './decide.js';
+export { canonicalCardNumber, maskCardNumber } from './credentials.js';

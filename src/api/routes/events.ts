@@ -1,0 +1,41 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { GuardpostError } from '../../errors.js';
+import type { ApiDeps } from '../app.js';
+
+const EventsQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'only events with seq above this, oldest first' })),
+    before: Type.Optional(Type.Integer({ minimum: 1, description: 'only events with seq below this' })),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    door: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    device: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    type: Type.Optional(Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)?$' })),
+  },
+  { additionalProperties: false },
+);
+
+function parseTime(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${name}: expected an ISO-8601 date-time`);
+  return ms;
+}
+
+export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
+    const query = request.query;
+    return deps.journal.query({
+      limit: query.limit,
+      afterSeq: query.after,
+      beforeSeq: query.before,
+      sinceMs: parseTime('since', query.since),
+      untilMs: parseTime('until', query.until),
+      door: query.door,
+      device: query.device,
+      type: query.type,
+    });
+  });
+}

@@ -1,0 +1,84 @@
+import { parseArgs } from 'node:util';
+import { GuardpostError, isGuardpostError } from '../errors.js';
+import { checkConfigCommand } from './checkConfig.js';
+import { simulateCommand } from './simulate.js';
+import { startCommand } from './start.js';
+
+export const USAGE = `usage: guardpost <command> [options]
+
+commands:
+  start [--config FILE] [--state-dir DIR] [--http-port N] [--mqtt-port N]
+        run the gateway (default config: config/demo.yaml)
+  check-config FILE
+        validate a config file and the site file it names, without starting
+  simulate badge --reader ID --card NUMBER [--config FILE] [--url mqtt://host:port] [--password PW] [--timeout-ms N]
+        badge a card as a reader device and print the decision observed, as one JSON line
+`;
+
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+const defaultIo: CliIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+/** Runs one CLI command and returns the exit code; errors are one line each, never a stack. */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'start':
+        return await startCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' }, 'http-port': { type: 'string' }, 'mqtt-port': { type: 'string' } }), io);
+      case 'check-config':
+        return checkConfigCommand(parse(rest, {}), io);
+      case 'simulate':
+        return await simulateCommand(
+          parse(rest, { reader: { type: 'string' }, card: { type: 'string' }, config: { type: 'string' }, url: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' } }),
+          io,
+        );
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new GuardpostError('GP_ERR_USAGE', `unknown command "${command}"\n${USAGE}`);
+    }
+  } catch (error) {
+    if (isGuardpostError(error)) {
+      io.err(`guardpost: ${error.message}`);
+      for (const detail of error.details) io.err(detail);
+      return error.code === 'GP_ERR_USAGE' ? 2 : 1;
+    }
+    io.err(`guardpost: unexpected error: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+export type ParsedArgs = { values: Record<string, string | boolean | undefined>; positionals: string[] };
+
+function parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (error) {
+    throw new GuardpostError('GP_ERR_USAGE', `${(error as Error).message}\n${USAGE}`);
+  }
+}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function portOption(args: ParsedArgs, name: string): number | undefined {
+  const value = stringOption(args, name);
+  if (value === undefined) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new GuardpostError('GP_ERR_USAGE', `--${name}: expected a port number 0-65535, got "${value}"`);
+  return port;
+}

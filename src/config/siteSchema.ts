@@ -1,0 +1,84 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Id, Strict, Text } from './common.js';
+
+/**
+ * Site data: what facilities admins edit. Imported into SQLite on first start and by
+ * `guardpost import`; the store is the source of truth afterwards.
+ */
+
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
+const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
+
+export const SiteInfoSchema = Strict({
+  id: Id(),
+  name: Text(),
+  /** IANA zone; schedules are evaluated in it. Checked with Intl after the schema. */
+  timezone: Text(),
+});
+
+export const DeviceSchema = Strict({
+  id: Id(),
+  name: Type.Optional(Text()),
+  kind: Type.Union([
+    Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
+    Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
+  ]),
+  driver: Type.Literal('json', { default: 'json' }),
+  location: Type.Optional(Text()),
+  /** MQTT login for the embedded broker. Never echoed: it may be a plaintext password by mistake. */
+  passwordHash: Type.Optional(
+    Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+  ),
+});
+
+export const DoorSchema = Strict({
+  id: Id(),
+  name: Text(),
+  reader: Id(),
+  strike: Id(),
+  unlockMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
+  mode: Type.Union([Type.Literal('card'), Type.Literal('locked')], { default: 'card' }),
+});
+
+export const GroupSchema = Strict({
+  id: Id(),
+  name: Text(),
+  doors: Type.Array(Id(), { default: [] }),
+});
+
+export const CredentialSchema = Strict({
+  /** Decimal digits kept as a string: leading zeros matter to readers. */
+  card: Type.String({ pattern: '^[0-9]{1,20}$', expected: '1 to 20 decimal digits' }),
+  /** Defaults to <cardholderId>-card-<index+1>. */
+  id: Type.Optional(Id()),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('lost')], { default: 'active' }),
+  validFrom: Type.Optional(DateTime),
+  validUntil: Type.Optional(DateTime),
+});
+
+export const CardholderSchema = Strict({
+  id: Id(),
+  name: Text(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended')], { default: 'active' }),
+  groups: Type.Array(Id(), { default: [] }),
+  credentials: Type.Array(CredentialSchema, { default: [] }),
+});
+
+export const SiteDataSchema = Strict({
+  site: SiteInfoSchema,
+  devices: Type.Array(DeviceSchema, { default: [] }),
+  doors: Type.Array(DoorSchema, { default: [] }),
+  groups: Type.Array(GroupSchema, { default: [] }),
+  cardholders: Type.Array(CardholderSchema, { default: [] }),
+});
+
+export type SiteInfo = Static<typeof SiteInfoSchema>;
+export type SiteDevice = Static<typeof DeviceSchema>;
+export type SiteDoor = Static<typeof DoorSchema>;
+export type SiteGroup = Static<typeof GroupSchema>;
+/** After parsing, every credential has an id; validFrom/validUntil are normalised to UTC ISO strings. */
+export type SiteCredential = Static<typeof CredentialSchema> & { id: string };
+export type SiteCardholder = Omit<Static<typeof CardholderSchema>, 'credentials'> & { credentials: SiteCredential[] };
+export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { cardholders: SiteCardholder[] };

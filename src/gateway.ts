@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.js';
+import type { ReadinessCheck } from './api/routes/health.js';
+import { loadSiteFile, type LoadedConfig } from './config/load.js';
+import { GuardpostError } from './errors.js';
+import { Journal, type Clock } from './journal/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
+import { SiteRuntime } from './site/runtime.js';
+import { Topics } from './site/topics.js';
+import { Store } from './store/index.js';
+import { EmbeddedBroker } from './transports/embeddedBroker.js';
+import { ExternalClient } from './transports/externalClient.js';
+import type { MqttTransport } from './transports/mqtt.js';
+
+export interface GatewayOptions {
+  readonly loaded: LoadedConfig;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+}
+
+export interface Gateway {
+  readonly mqttPort: number | null;
+  readonly httpPort: number;
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly runtime: SiteRuntime;
+  readonly metrics: Metrics;
+  readonly app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, stateDir, siteFile } = options.loaded;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const clock = options.clock ?? Date.now;
+  const metrics = new Metrics();
+  const topics = new Topics(config.mqtt.prefix);
+
+  const store = Store.open(stateDir);
+  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+
+  try {
+    if (!store.hasSiteData()) {
+      if (siteFile === undefined) {
+        throw new GuardpostError('GP_ERR_CONFIG_INVALID', `no site data in ${stateDir} and no siteFile in the config to import it from`);
+      }
+      store.importSiteData(loadSiteFile(siteFile));
+      logger.info({ siteFile }, 'imported site data on first start');
+    }
+    const site = store.site();
+    if (site === undefined) throw new GuardpostError('GP_ERR_STORE', 'site identity missing from the store');
+
+    const journal = new Journal(store.db, site.id, clock);
+    metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
+
+    // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
+    let runtime: SiteRuntime | undefined;
+    let transport: MqttTransport;
+    let embedded: EmbeddedBroker<MqttPrincipal> | undefined;
+    if (config.mqtt.mode === 'embedded') {
+      const policy = new DeviceBrokerPolicy({
+        demo: config.demo,
+        topics,
+        findDevice: (id) => runtime?.site.devices.get(id),
+        onRefused: (refusal) => {
+          metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
+          const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
+          logger.warn({ action: refusal.action, clientId: refusal.clientId, username: refusal.username, device, topic: refusal.topic }, 'MQTT request refused');
+          journal.append({
+            type: 'device.unauthorized',
+            device,
+            reason: `${refusal.action}_refused`,
+            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: refusal.username?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
+          });
+        },
+      });
+      embedded = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy, logger: logger.child({ module: 'broker' }) });
+      transport = embedded;
+    } else {
+      transport = new ExternalClient({
+        url: config.mqtt.url ?? '',
+        clientId: config.mqtt.clientId ?? `guardpost-${config.mqtt.prefix}`,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        will: { topic: topics.bridgeState, payload: JSON.stringify({ state: 'offline' }) },
+        logger: logger.child({ module: 'mqtt' }),
+      });
+    }
+    await transport.start();
+    cleanups.push(() => transport.stop());
+
+    runtime = new SiteRuntime({ store, journal, transport, topics, logger: logger.child({ module: 'site' }), metrics, clock });
+    await runtime.start();
+    const startedRuntime = runtime;
+    cleanups.push(() => startedRuntime.stop());
+
+    const readiness = (): ReadinessCheck[] => [
+      { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
+      { name: 'store', ready: store.db.open },
+    ];
+    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
+    cleanups.push(() => app.close());
+    await app.listen({ host: config.http.host, port: config.http.port });
+    const address = app.server.address();
+    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+
+    const mqttPort = embedded?.port ?? null;
+    journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
+    cleanups.push(() => {
+      journal.append({ type: 'system.stopped' });
+    });
+    logger.info(
+      {
+        mqtt: config.mqtt.mode === 'embedded' ? `mqtt://${config.mqtt.host}:${mqttPort}` : config.mqtt.url,
+        http: `http://${config.http.host}:${httpPort}`,
+        stateDir,
+        site: site.id,
+        demo: config.demo,
+      },
+      `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
+    );
+
+    return { mqttPort, httpPort, store, journal, runtime, metrics, app, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

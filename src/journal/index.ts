@@ -1,0 +1,2 @@
+export * from './events.js';
+export { Journal, type AppendListener, type Clock, type EventQuery } from './journal.js';

@@ -1,0 +1,144 @@
+import { v7 as uuidv7 } from 'uuid';
+import type { Db } from '../store/db.js';
+import { EventTypes, type EventInput, type EventType, type JournalEvent, type Severity } from './events.js';
+
+export type Clock = () => number;
+export type AppendListener = (event: JournalEvent) => void;
+
+export interface EventQuery {
+  /** At most this many events, newest first unless `afterSeq` is given (then oldest first). */
+  readonly limit: number;
+  readonly afterSeq?: number;
+  readonly beforeSeq?: number;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
+  readonly door?: string;
+  readonly device?: string;
+  readonly type?: string;
+}
+
+interface EventRow {
+  seq: number;
+  id: string;
+  time_ms: number;
+  type: EventType;
+  severity: Severity;
+  site: string;
+  door: string | null;
+  device: string | null;
+  cardholder: string | null;
+  reason: string | null;
+  data: string;
+}
+
+const fromRow = (row: EventRow): JournalEvent => ({
+  id: row.id,
+  seq: row.seq,
+  time: new Date(row.time_ms).toISOString(),
+  type: row.type,
+  severity: row.severity,
+  site: row.site,
+  door: row.door,
+  device: row.device,
+  cardholder: row.cardholder,
+  reason: row.reason,
+  data: JSON.parse(row.data) as Record<string, unknown>,
+});
+
+/**
+ * The append-only journal, which is also the outbox: forwarders read forward from their own
+ * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable.
+ */
+export class Journal {
+  private readonly insert;
+  private readonly listeners = new Set<AppendListener>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly siteId: string,
+    private readonly clock: Clock = Date.now,
+  ) {
+    this.insert = db.prepare<[string, number, string, string, string, string | null, string | null, string | null, string | null, string], never>(
+      `INSERT INTO events (id, time_ms, type, severity, site, door, device, cardholder, reason, data)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  append(input: EventInput): JournalEvent {
+    const timeMs = this.clock();
+    const id = uuidv7({ msecs: timeMs });
+    const severity = input.severity ?? EventTypes[input.type];
+    const data = input.data ?? {};
+    const result = this.insert.run(
+      id,
+      timeMs,
+      input.type,
+      severity,
+      this.siteId,
+      input.door ?? null,
+      input.device ?? null,
+      input.cardholder ?? null,
+      input.reason ?? null,
+      JSON.stringify(data),
+    );
+    const event: JournalEvent = {
+      id,
+      seq: Number(result.lastInsertRowid),
+      time: new Date(timeMs).toISOString(),
+      type: input.type,
+      severity,
+      site: this.siteId,
+      door: input.door ?? null,
+      device: input.device ?? null,
+      cardholder: input.cardholder ?? null,
+      reason: input.reason ?? null,
+      data,
+    };
+    // Fan-out happens after the event is durable; a failing listener must not undo the append.
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // listeners own their errors; the journal's job is done
+      }
+    }
+    return event;
+  }
+
+  onAppend(listener: AppendListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  query(query: EventQuery): JournalEvent[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    const add = (clause: string, value: string | number | undefined): void => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    add('seq > ?', query.afterSeq);
+    add('seq < ?', query.beforeSeq);
+    add('time_ms >= ?', query.sinceMs);
+    add('time_ms < ?', query.untilMs);
+    add('door = ?', query.door);
+    add('device = ?', query.device);
+    if (query.type !== undefined) {
+      // "access" matches every access.* type; "access.denied" matches exactly.
+      where.push(query.type.includes('.') ? 'type = ?' : "(type = ? OR type LIKE ? || '.%')");
+      params.push(query.type);
+      if (!query.type.includes('.')) params.push(query.type);
+    }
+    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], EventRow>(sql)
+      .all(...params, query.limit)
+      .map(fromRow);
+  }
+
+  lastSeq(): number {
+    return this.db.prepare<[], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events').get()?.seq ?? 0;
+  }
+}

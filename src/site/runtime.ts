@@ -1,0 +1,170 @@
+import { decide } from '../access/decide.js';
+import { maskCardNumber } from '../access/credentials.js';
+import type { Decision } from '../access/types.js';
+import { decodeJsonInput, encodeJsonCommand } from '../drivers/json.js';
+import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
+import type { Clock, Journal } from '../journal/index.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { DeviceRecord, Store } from '../store/index.js';
+import type { MqttTransport } from '../transports/mqtt.js';
+import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
+import type { Topics } from './topics.js';
+
+export interface SiteRuntimeDeps {
+  readonly store: Store;
+  readonly journal: Journal;
+  readonly transport: MqttTransport;
+  readonly topics: Topics;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: Clock;
+}
+
+/** How long the reader shows its green or red LED after a decision. */
+export const DECISION_LED_MS = 2_000;
+
+/**
+ * The controller of the site: binds devices to doors and runs the critical path
+ * read → decide → actuate → journal as direct calls, failing closed on any exception.
+ */
+export class SiteRuntime {
+  private index: SiteIndex;
+  private readonly availability = new Map<string, 'online' | 'offline'>();
+
+  constructor(private readonly deps: SiteRuntimeDeps) {
+    this.index = buildSiteIndex(deps.store);
+    deps.metrics.define('guardpost_access_decisions_total', 'Access decisions by result and reason');
+    deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
+    deps.metrics.define('guardpost_access_errors_total', 'Exceptions on the critical path (each a deny)');
+  }
+
+  async start(): Promise<void> {
+    const { transport, topics, journal } = this.deps;
+    journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
+    await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
+    await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
+    transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+  }
+
+  stop(): void {
+    this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
+  }
+
+  /** Re-reads site data after a change; the next read decides on the new data. */
+  reload(): void {
+    this.index = buildSiteIndex(this.deps.store);
+  }
+
+  get site(): SiteIndex {
+    return this.index;
+  }
+
+  deviceAvailability(deviceId: string): 'online' | 'offline' | 'unknown' {
+    return this.availability.get(deviceId) ?? 'unknown';
+  }
+
+  private onInput(topic: string, payload: Buffer): void {
+    const deviceId = this.deps.topics.deviceIdOf(topic, 'input');
+    const device = deviceId === undefined ? undefined : this.index.devices.get(deviceId);
+    if (deviceId === undefined || device === undefined) {
+      // Only reachable with an external broker, whose ACLs are not ours.
+      this.badInput(deviceId ?? null, 'unknown_device', `input on ${topic.slice(0, 200)} from a device this site does not know`, payload.byteLength);
+      return;
+    }
+    const decoded = decodeJsonInput(payload);
+    if (!decoded.ok) {
+      this.badInput(device.id, decoded.error.code, decoded.error.message, payload.byteLength);
+      return;
+    }
+    this.onSignal(device, decoded.signal);
+  }
+
+  private onSignal(device: DeviceRecord, signal: DeviceSignal): void {
+    switch (signal.type) {
+      case 'card':
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
+        return this.onCard(device, signal.card);
+      case 'pin':
+        // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
+        return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
+      case 'button':
+        if (device.kind === 'panic-button' && signal.state === 'pressed') {
+          this.deps.journal.append({ type: 'alarm.raised', device: device.id, data: { source: 'panic-button', location: device.location } });
+        }
+        return;
+      case 'tamper':
+        if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
+        return;
+      case 'contact':
+      case 'heartbeat':
+        return;
+      default: {
+        const unreachable: never = signal;
+        return unreachable;
+      }
+    }
+  }
+
+  /** The critical path. Any exception is a deny plus an `access.error` event [SAFE-FAIL-CLOSED]. */
+  private onCard(reader: DeviceRecord, card: string): void {
+    const { journal, metrics, clock, logger } = this.deps;
+    const door = this.index.doorByReader.get(reader.id);
+    const maskedCard = maskCardNumber(card);
+    let decision: Decision;
+    try {
+      decision = door === undefined
+        ? { granted: false, reason: 'unknown_door', doorId: '', cardholderId: null, credentialId: null }
+        : decide({ doorId: door.id, credential: { kind: 'card', number: card } }, this.index.access, clock());
+    } catch (error) {
+      decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null };
+      metrics.increment('guardpost_access_errors_total');
+      logger.error({ err: error, device: reader.id, card: maskedCard }, 'access decision failed; denied');
+    }
+
+    try {
+      if (decision.granted && door !== undefined && door.strikeDeviceId !== null) {
+        this.command(door.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: door.unlockMs });
+      }
+      this.command(reader.id, { type: 'led', color: decision.granted ? 'green' : 'red', durationMs: decision.granted ? (door?.unlockMs ?? DECISION_LED_MS) : DECISION_LED_MS });
+      this.command(reader.id, { type: 'buzzer', pattern: decision.granted ? 'grant' : 'deny' });
+    } catch (error) {
+      logger.error({ err: error, device: reader.id }, 'sending door commands failed');
+      if (decision.granted) decision = { ...decision, granted: false, reason: 'error' };
+    }
+
+    metrics.increment('guardpost_access_decisions_total', { result: decision.granted ? 'granted' : 'denied', reason: decision.reason });
+    journal.append({
+      type: decision.reason === 'error' ? 'access.error' : decision.granted ? 'access.granted' : 'access.denied',
+      door: door?.id ?? null,
+      device: reader.id,
+      cardholder: decision.cardholderId,
+      reason: decision.reason,
+      data: { card: maskedCard, credential: decision.credentialId },
+    });
+  }
+
+  private command(deviceId: string, command: DeviceCommand): void {
+    this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), encodeJsonCommand(command), { qos: 1 });
+  }
+
+  private onAvailability(topic: string, payload: Buffer): void {
+    const deviceId = this.deps.topics.deviceIdOf(topic, 'availability');
+    if (deviceId === undefined || !this.index.devices.has(deviceId)) return;
+    const state = payload.toString('utf8').trim();
+    if (state !== 'online' && state !== 'offline') {
+      this.badInput(deviceId, 'bad_field', 'availability: expected online or offline', payload.byteLength);
+      return;
+    }
+    if (this.availability.get(deviceId) === state) return;
+    this.availability.set(deviceId, state);
+    this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId });
+  }
+
+  private badInput(deviceId: string | null, code: string, message: string, bytes: number): void {
+    const { metrics, logger, journal } = this.deps;
+    metrics.increment('guardpost_bad_input_total', { device: deviceId ?? 'unknown', code });
+    logger.warn({ device: deviceId, code, bytes }, `dropped bad input: ${message}`);
+    journal.append({ type: 'device.bad_input', device: deviceId, reason: code, data: { message, bytes } });
+  }
+}

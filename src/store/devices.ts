@@ -1,0 +1,54 @@
+import type { Db } from './db.js';
+
+export type DeviceKind = 'reader' | 'strike' | 'panic-button' | 'door-contact' | 'exit-button' | 'camera';
+
+export interface DeviceRecord {
+  readonly id: string;
+  readonly name: string | null;
+  readonly kind: DeviceKind;
+  readonly driver: string;
+  readonly location: string | null;
+  /** argon2 hash of the device's MQTT password; null = no password of its own. */
+  readonly passwordHash: string | null;
+}
+
+interface DeviceRow {
+  id: string;
+  name: string | null;
+  kind: DeviceKind;
+  driver: string;
+  location: string | null;
+  password_hash: string | null;
+}
+
+const fromRow = (row: DeviceRow): DeviceRecord => ({
+  id: row.id,
+  name: row.name,
+  kind: row.kind,
+  driver: row.driver,
+  location: row.location,
+  passwordHash: row.password_hash,
+});
+
+export class DevicesRepository {
+  constructor(private readonly db: Db) {}
+
+  list(): DeviceRecord[] {
+    return this.db.prepare<[], DeviceRow>('SELECT * FROM devices ORDER BY id').all().map(fromRow);
+  }
+
+  get(id: string): DeviceRecord | undefined {
+    const row = this.db.prepare<[string], DeviceRow>('SELECT * FROM devices WHERE id = ?').get(id);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  upsert(device: DeviceRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO devices (id, name, kind, driver, location, password_hash) VALUES (@id, @name, @kind, @driver, @location, @passwordHash)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, driver = excluded.driver,
+           location = excluded.location, password_hash = excluded.password_hash`,
+      )
+      .run(device);
+  }
+}

@@ -1,0 +1,92 @@
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { GuardpostError } from '../errors.js';
+import { topicMatches, type MessageHandler, type MqttTransport, type PublishOptions } from './mqtt.js';
+
+export interface ExternalClientOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  /** Retained `offline` published by the broker if the gateway vanishes. */
+  readonly will: { readonly topic: string; readonly payload: string };
+  readonly connectTimeoutMs?: number;
+  readonly logger: Logger;
+}
+
+/**
+ * mqtt.js client for an external broker (Mosquitto, EMQX …). Reconnects forever; while the link
+ * is down publishes queue in mqtt.js and nothing about doors changes (losing a link never
+ * releases a door). Access control is the external broker's job in this mode.
+ */
+export class ExternalClient implements MqttTransport {
+  readonly mode = 'external' as const;
+  private client: MqttClient | undefined;
+  private readonly handlers: { filter: string; handler: MessageHandler }[] = [];
+
+  constructor(private readonly options: ExternalClientOptions) {}
+
+  async start(): Promise<void> {
+    const { logger } = this.options;
+    const client = mqtt.connect(this.options.url, {
+      clientId: this.options.clientId,
+      username: this.options.username,
+      password: this.options.password,
+      clean: true,
+      reconnectPeriod: 2_000,
+      connectTimeout: this.options.connectTimeoutMs ?? 10_000,
+      will: { topic: this.options.will.topic, payload: Buffer.from(this.options.will.payload), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('message', (topic, payload) => {
+      for (const { filter, handler } of this.handlers) {
+        if (!topicMatches(filter, topic)) continue;
+        try {
+          handler(topic, payload);
+        } catch (error) {
+          logger.error({ err: error, topic }, 'MQTT message handler failed');
+        }
+      }
+    });
+    client.on('reconnect', () => logger.warn({ url: this.options.url }, 'reconnecting to the external MQTT broker'));
+    client.on('error', (error) => logger.warn({ err: error.message, url: this.options.url }, 'external MQTT broker error'));
+    // A broker that is down at boot must not stop the gateway: it keeps retrying and /readyz says so.
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.options.connectTimeoutMs ?? 10_000);
+      client.once('connect', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!connected) {
+      logger.warn({ url: this.options.url }, 'the external MQTT broker is not reachable yet; retrying in the background');
+      return;
+    }
+    logger.info({ url: this.options.url }, 'connected to the external MQTT broker');
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client !== undefined) await client.endAsync();
+  }
+
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
+    this.client?.publish(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }, (error) => {
+      if (error) this.options.logger.error({ err: error.message, topic }, 'MQTT publish failed');
+    });
+  }
+
+  async subscribe(filter: string, handler: MessageHandler): Promise<void> {
+    const client = this.client;
+    if (client === undefined) throw new GuardpostError('GP_ERR_TRANSPORT', 'the MQTT client is not started');
+    this.handlers.push({ filter, handler });
+    // Offline, mqtt.js keeps the subscription and sends it on (re)connect.
+    if (client.connected) await client.subscribeAsync(filter, { qos: 1 });
+    else client.subscribe(filter, { qos: 1 });
+  }
+
+  isReady(): boolean {
+    return this.client?.connected === true;
+  }
+}

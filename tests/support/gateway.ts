@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import mqtt, { type MqttClient } from 'mqtt';
+import { loadConfigFile } from '../../src/config/load.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import type { JournalEvent } from '../../src/journal/index.js';
+import { createLogger } from '../../src/logger.js';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+export const demoConfigFile = path.join(repoRoot, 'config/demo.yaml');
+export const demoSiteFile = path.join(repoRoot, 'config/demo-site.yaml');
+
+export function tempDir(prefix = 'gp-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestGateway {
+  readonly gateway: Gateway;
+  readonly stateDir: string;
+  readonly mqttUrl: string;
+  readonly httpUrl: string;
+  /** Every log line the gateway wrote, as raw JSON text. */
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  readonly stateDir?: string;
+  /** Extra YAML appended to a config that reuses the demo site (e.g. "demo: false"). */
+  readonly configYaml?: string;
+  readonly clock?: () => number;
+}
+
+/** Starts a whole gateway in-process on ephemeral ports with its own temp state directory. */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const stateDir = options.stateDir ?? tempDir();
+  let configFile = demoConfigFile;
+  if (options.configYaml !== undefined) {
+    configFile = path.join(stateDir, 'test-config.yaml');
+    fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(demoSiteFile)}\n${options.configYaml}\n`);
+  }
+  const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock });
+  return {
+    gateway,
+    stateDir,
+    mqttUrl: `mqtt://127.0.0.1:${gateway.mqttPort}`,
+    httpUrl: `http://127.0.0.1:${gateway.httpPort}`,
+    logs,
+    stop: () => gateway.stop(),
+  };
+}
+
+export interface Received {
+  readonly topic: string;
+  readonly json: Record<string, unknown>;
+}
+
+/** A real mqtt.js client that records what it receives and can await a matching message. */
+export class TestClient {
+  readonly received: Received[] = [];
+  private waiters: { match: (message: Received) => boolean; resolve: (message: Received) => void }[] = [];
+
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload) => {
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        json = { raw: payload.toString('utf8') };
+      }
+      const message = { topic, json };
+      this.received.push(message);
+      this.waiters = this.waiters.filter((waiter) => {
+        if (!waiter.match(message)) return true;
+        waiter.resolve(message);
+        return false;
+      });
+    });
+  }
+
+  /** How many messages have arrived so far: pass it to next() to look only at later ones. */
+  mark(): number {
+    return this.received.length;
+  }
+
+  /** Resolves with the first message from index `after` on (received or still to come) that matches. */
+  next(match: (message: Received) => boolean, after = 0, timeoutMs = 5_000): Promise<Received> {
+    const seen = this.received.slice(after).find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching MQTT message within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+      });
+    });
+  }
+
+  nextEvent(match: (event: JournalEvent) => boolean, after = 0, timeoutMs?: number): Promise<JournalEvent> {
+    return this.next((message) => message.topic.endsWith('/events') && match(message.json as unknown as JournalEvent), after, timeoutMs).then(
+      (message) => message.json as unknown as JournalEvent,
+    );
+  }
+
+  /** The granted QoS, or 128 when the broker refused the subscription. */
+  async subscribe(topic: string): Promise<number> {
+    try {
+      const [grant] = await this.client.subscribeAsync(topic, { qos: 1 });
+      return grant?.qos ?? 128;
+    } catch (error) {
+      // mqtt.js rejects a SUBACK failure (0x80) instead of returning it.
+      if ((error as { packet?: unknown }).packet !== undefined) return 128;
+      throw error;
+    }
+  }
+
+  publish(topic: string, payload: string | Buffer): Promise<unknown> {
+    return this.client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  end(): Promise<void> {
+    return this.client.endAsync(true);
+  }
+}
+
+export async function connect(url: string, options: mqtt.IClientOptions = {}): Promise<TestClient> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+  return new TestClient(client);
+}
+
+/** Logs in as a demo device (username = device id) and subscribes to its own output. */
+export async function connectDevice(url: string, deviceId: string, password = 'demo'): Promise<TestClient> {
+  const device = await connect(url, { clientId: `test-${deviceId}-${Math.random().toString(16).slice(2)}`, username: deviceId, password });
+  await device.subscribe(`guardpost/devices/${deviceId}/output`);
+  return device;
+}
+
+/** Connecting must fail: resolves with the broker's refusal. */
+export async function connectRefused(url: string, options: mqtt.IClientOptions = {}): Promise<Error> {
+  try {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, ...options });
+    await client.endAsync(true);
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('the broker accepted a connection it should have refused');
+}
