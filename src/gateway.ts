@@ -39,6 +39,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const metrics = new Metrics();
   const topics = new Topics(config.mqtt.prefix);
 
+  // The site file is checked on every start, not just the first: a broken file is found at once.
+  const siteData = siteFile === undefined ? undefined : loadSiteFile(siteFile);
   const store = Store.open(stateDir);
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   const stopAll = async (): Promise<void> => {
@@ -47,10 +49,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   try {
     if (!store.hasSiteData()) {
-      if (siteFile === undefined) {
+      if (siteData === undefined) {
         throw new GuardpostError('GP_ERR_CONFIG_INVALID', `no site data in ${stateDir} and no siteFile in the config to import it from`);
       }
-      store.importSiteData(loadSiteFile(siteFile));
+      store.importSiteData(siteData);
       logger.info({ siteFile }, 'imported site data on first start');
     }
     const site = store.site();

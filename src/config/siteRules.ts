@@ -39,7 +39,7 @@ export function siteProblems(site: SiteData): Problem[] {
       // Readers may or may not send leading zeros, so 0001001 and 1001 are the same card.
       const number = cred.card.replace(/^0+(?=\d)/, '');
       const holderPath = cards.get(number);
-      if (holderPath !== undefined) add(`${path}.card`, `card ${cred.card} is already held by ${holderPath}`);
+      if (holderPath !== undefined) add(`${path}.card`, `this card is already held by ${holderPath}`); // no number: stderr ends up in logs
       else cards.set(number, path);
       if (cred.validFrom !== undefined && cred.validUntil !== undefined && Date.parse(cred.validUntil) <= Date.parse(cred.validFrom)) {
         add(`${path}.validUntil`, 'validUntil must be after validFrom');

@@ -44,7 +44,10 @@ export class SiteRuntime {
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
-    transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+    const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
+    announce();
+    // An external broker may have lost our retained state (or published our will) while we were away.
+    transport.onConnected(announce);
   }
 
   stop(): void {

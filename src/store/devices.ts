@@ -1,6 +1,7 @@
+import type { DeviceKind } from '../config/siteSchema.js';
 import type { Db } from './db.js';
 
-export type DeviceKind = 'reader' | 'strike' | 'panic-button' | 'door-contact' | 'exit-button' | 'camera';
+export type { DeviceKind } from '../config/siteSchema.js';
 
 export interface DeviceRecord {
   readonly id: string;

@@ -125,4 +125,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
   isReady(): boolean {
     return this.server?.listening === true;
   }
+
+  /** The embedded broker never reconnects: its retained state lives as long as the process. */
+  onConnected(_listener: () => void): void {}
 }

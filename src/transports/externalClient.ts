@@ -23,6 +23,7 @@ export class ExternalClient implements MqttTransport {
   readonly mode = 'external' as const;
   private client: MqttClient | undefined;
   private readonly handlers: { filter: string; handler: MessageHandler }[] = [];
+  private readonly connectedListeners: (() => void)[] = [];
 
   constructor(private readonly options: ExternalClientOptions) {}
 
@@ -47,6 +48,9 @@ export class ExternalClient implements MqttTransport {
           logger.error({ err: error, topic }, 'MQTT message handler failed');
         }
       }
+    });
+    client.on('connect', () => {
+      for (const listener of this.connectedListeners) listener();
     });
     client.on('reconnect', () => logger.warn({ url: this.options.url }, 'reconnecting to the external MQTT broker'));
     client.on('error', (error) => logger.warn({ err: error.message, url: this.options.url }, 'external MQTT broker error'));
@@ -88,5 +92,9 @@ export class ExternalClient implements MqttTransport {
 
   isReady(): boolean {
     return this.client?.connected === true;
+  }
+
+  onConnected(listener: () => void): void {
+    this.connectedListeners.push(listener);
   }
 }

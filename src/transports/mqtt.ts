@@ -16,6 +16,8 @@ export interface MqttTransport {
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
   /** Embedded: listening. External: connected to the broker. */
   isReady(): boolean;
+  /** Called on every (re)connection to an external broker, e.g. to restate retained state. */
+  onConnected(listener: () => void): void;
 }
 
 /**

@@ -1,0 +1,248 @@
+/**
+ * Badge-to-strike latency against a bare MQTT round trip over the same broker (DESIGN.md,
+ * "Tests and benchmarks"). Run with `npm run bench` or `npx tsx bench/badge.ts --reads 2000`.
+ *
+ * - badge → strike: the reader's real mqtt.js client publishes a card read on its own input
+ *   topic; the clock stops when the strike's real mqtt.js client receives `{"type":"strike",…}`
+ *   on its output topic. The whole gateway runs in-process: broker ACLs, decode, decide,
+ *   commands, journal append (SQLite, WAL) and the journal's live `guardpost/events` fan-out.
+ * - bare pub → sub (the floor): the reader publishes `online` (not retained) on its own
+ *   availability topic and an anonymous observer client subscribed to it receives it. The
+ *   gateway also sees it, but journals only changes of availability, so it does no journal work.
+ *
+ * One message at a time, QoS 0 for every publish and subscription on both paths, measured in
+ * interleaved blocks so machine noise hits both alike. The process exits 0 whatever the ratios
+ * (a benchmark is never a CI gate) and 1 only when the journal did not record every read.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { loadConfigFile } from '../src/config/load.js';
+import { startGateway, type Gateway } from '../src/gateway.js';
+import { createLogger } from '../src/logger.js';
+
+const READER = 'main-entrance-reader';
+const STRIKE = 'main-entrance-strike';
+const CARD = '1001'; // alice-adams, staff: granted at the main entrance
+const INPUT_TOPIC = `guardpost/devices/${READER}/input`;
+const AVAILABILITY_TOPIC = `guardpost/devices/${READER}/availability`;
+const STRIKE_TOPIC = `guardpost/devices/${STRIKE}/output`;
+const QOS = 0 as const;
+const TIMEOUT_MS = 5_000;
+
+const TARGET_P50 = 1.5;
+const TARGET_P99 = 2;
+
+interface Options {
+  readonly reads: number;
+  readonly warmup: number;
+  readonly blocks: number;
+}
+
+function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new Error(`--${name}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function readOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      reads: { type: 'string' },
+      warmup: { type: 'string' },
+      blocks: { type: 'string' },
+    },
+    strict: true,
+  });
+  const reads = positiveInt('reads', values.reads, 10_000);
+  const warmup = positiveInt('warmup', values.warmup, 500, 0);
+  const blocks = Math.min(positiveInt('blocks', values.blocks, 10), reads);
+  return { reads, warmup, blocks };
+}
+
+/** Resolves the next time `accept` says yes to a message; one waiter at a time. */
+class Waiter {
+  private pending: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout } | undefined;
+
+  constructor(
+    client: MqttClient,
+    private readonly what: string,
+    accept: (topic: string, payload: Buffer) => boolean,
+  ) {
+    client.on('message', (topic, payload) => {
+      const pending = this.pending;
+      if (pending === undefined || !accept(topic, payload)) return;
+      this.pending = undefined;
+      clearTimeout(pending.timer);
+      pending.resolve();
+    });
+  }
+
+  /** Arm before publishing, so a message that beats the publish's own callback is not missed. */
+  arm(): Promise<void> {
+    if (this.pending !== undefined) throw new Error(`${this.what}: already waiting`);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        reject(new Error(`${this.what}: nothing within ${TIMEOUT_MS} ms`));
+      }, TIMEOUT_MS);
+      this.pending = { resolve, reject, timer };
+    });
+  }
+}
+
+function isStrike(topic: string, payload: Buffer): boolean {
+  if (topic !== STRIKE_TOPIC) return false;
+  try {
+    return (JSON.parse(payload.toString('utf8')) as { type?: unknown }).type === 'strike';
+  } catch {
+    return false;
+  }
+}
+
+const isOnline = (topic: string, payload: Buffer): boolean => topic === AVAILABILITY_TOPIC && payload.toString('utf8') === 'online';
+
+function connect(url: string, options: mqtt.IClientOptions): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: TIMEOUT_MS, ...options });
+}
+
+async function subscribe(client: MqttClient, topic: string): Promise<void> {
+  const [grant] = await client.subscribeAsync(topic, { qos: QOS });
+  if (grant === undefined || grant.qos === 128) throw new Error(`subscription to ${topic} refused`);
+}
+
+/** Nanoseconds for each of `count` round trips, one at a time. */
+async function measure(count: number, samples: bigint[] | null, roundTrip: () => Promise<void>): Promise<void> {
+  for (let index = 0; index < count; index++) {
+    const start = process.hrtime.bigint();
+    await roundTrip();
+    const elapsed = process.hrtime.bigint() - start;
+    samples?.push(elapsed);
+  }
+}
+
+interface Summary {
+  readonly n: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Nearest-rank percentiles, in microseconds. */
+function summarise(samples: readonly bigint[]): Summary {
+  const us = samples.map((ns) => Number(ns) / 1_000).sort((a, b) => a - b);
+  const rank = (p: number): number => us[Math.min(us.length - 1, Math.max(0, Math.ceil((p / 100) * us.length) - 1))] ?? Number.NaN;
+  return { n: us.length, p50: rank(50), p90: rank(90), p99: rank(99), max: us[us.length - 1] ?? Number.NaN };
+}
+
+function table(rows: readonly (readonly [string, Summary])[]): string {
+  const header = ['', 'n', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs'];
+  const body = rows.map(([name, s]) => [name, String(s.n), ...[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1))]);
+  const widths = header.map((h, column) => Math.max(h.length, ...body.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<number> {
+  const options = readOptions();
+  const repoRoot = path.resolve(import.meta.dirname, '..');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-bench-'));
+  const clients: MqttClient[] = [];
+  let gateway: Gateway | undefined;
+
+  try {
+    const loaded = loadConfigFile(path.join(repoRoot, 'config/demo.yaml'), { stateDir, httpPort: 0, mqttPort: 0 });
+    gateway = await startGateway({
+      loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' }, http: { ...loaded.config.http, host: '127.0.0.1' } } },
+      logger: createLogger('silent'),
+    });
+    const url = `mqtt://127.0.0.1:${gateway.mqttPort}`;
+    const countGranted = gateway.store.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM events WHERE type = 'access.granted'");
+    const grantedBefore = countGranted.get()?.n ?? 0;
+
+    const reader = await connect(url, { clientId: `bench-${READER}`, username: READER, password: 'demo' });
+    clients.push(reader);
+    const strike = await connect(url, { clientId: `bench-${STRIKE}`, username: STRIKE, password: 'demo' });
+    clients.push(strike);
+    await subscribe(strike, STRIKE_TOPIC);
+    const observer = await connect(url, { clientId: 'bench-observer' });
+    clients.push(observer);
+    await subscribe(observer, AVAILABILITY_TOPIC);
+
+    const strikeArrives = new Waiter(strike, 'strike command', isStrike);
+    const onlineArrives = new Waiter(observer, 'availability', isOnline);
+    const cardPayload = Buffer.from(JSON.stringify({ type: 'card', card: CARD }));
+    const onlinePayload = Buffer.from('online');
+
+    const badge = async (): Promise<void> => {
+      const arrived = strikeArrives.arm();
+      reader.publish(INPUT_TOPIC, cardPayload, { qos: QOS });
+      await arrived;
+    };
+    const bare = async (): Promise<void> => {
+      const arrived = onlineArrives.arm();
+      reader.publish(AVAILABILITY_TOPIC, onlinePayload, { qos: QOS, retain: false });
+      await arrived;
+    };
+
+    // Warm-up: JIT, SQLite page cache, socket buffers. Not counted, but the reads are journalled.
+    await measure(options.warmup, null, badge);
+    await measure(options.warmup, null, bare);
+
+    const badgeSamples: bigint[] = [];
+    const bareSamples: bigint[] = [];
+    for (let block = 0; block < options.blocks; block++) {
+      const size = Math.floor(options.reads / options.blocks) + (block < options.reads % options.blocks ? 1 : 0);
+      // Alternate which goes first so neither always follows the other's GC debt.
+      if (block % 2 === 0) {
+        await measure(size, badgeSamples, badge);
+        await measure(size, bareSamples, bare);
+      } else {
+        await measure(size, bareSamples, bare);
+        await measure(size, badgeSamples, badge);
+      }
+    }
+
+    const granted = (countGranted.get()?.n ?? 0) - grantedBefore;
+    const expected = options.warmup + options.reads;
+
+    const path_ = summarise(badgeSamples);
+    const floor = summarise(bareSamples);
+    const ratio50 = path_.p50 / floor.p50;
+    const ratio99 = path_.p99 / floor.p99;
+    const verdict = (ratio: number, target: number): string => `${ratio.toFixed(2)} (target ≤ ${target}: ${ratio <= target ? 'PASS' : 'MISS'})`;
+
+    console.log(`guardpost badge bench — Node ${process.version}, ${os.cpus().length} CPU(s), ${options.reads} reads in ${options.blocks} interleaved blocks after ${options.warmup} warm-up, MQTT QoS 0 publish and subscribe on both rows`);
+    console.log('');
+    console.log(
+      table([
+        ['badge → strike', path_],
+        ['bare pub → sub', floor],
+      ]),
+    );
+    console.log('');
+    console.log(`ratio p50 ${verdict(ratio50, TARGET_P50)}   ratio p99 ${verdict(ratio99, TARGET_P99)}`);
+    console.log(`journal: ${granted} access.granted rows for ${expected} reads — ${granted === expected ? 'OK' : 'MISMATCH'}`);
+    return granted === expected ? 0 : 1;
+  } finally {
+    await Promise.all(clients.map((client) => client.endAsync(true)));
+    await gateway?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);

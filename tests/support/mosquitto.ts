@@ -1,0 +1,63 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { tempDir } from './gateway.js';
+
+/** Where Debian installs the broker; `.ci/run` installs the package when it is missing. */
+export const MOSQUITTO_BINARY = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((file) => fs.existsSync(file));
+
+/** The interop tier needs a real Mosquitto: without one it fails, it is never skipped. */
+export function requireMosquitto(): string {
+  if (MOSQUITTO_BINARY === undefined) {
+    throw new Error('the interop tests need Mosquitto (apt-get install mosquitto; .ci/run installs it)');
+  }
+  return MOSQUITTO_BINARY;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (typeof address !== 'object' || address === null) throw new Error('no port');
+  return address.port;
+}
+
+export interface Mosquitto {
+  readonly port: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a real Mosquitto on loopback and resolves once it says it is running. */
+export async function startMosquitto(port?: number): Promise<Mosquitto> {
+  const binary = requireMosquitto();
+  const listenPort = port ?? (await freePort());
+  const dir = tempDir('gp-mosquitto-');
+  const configFile = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(configFile, [`listener ${listenPort} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type all', ''].join('\n'));
+  const child: ChildProcess = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log += chunk.toString('utf8');
+      if (/Opening ipv4 listen socket on port \d+|running/.test(log)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${log}`)));
+  });
+  return {
+    port: listenPort,
+    url: `mqtt://127.0.0.1:${listenPort}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export function mosquittoVersion(): string {
+  return spawnSync(requireMosquitto(), ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
+}
