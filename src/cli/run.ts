@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { GuardpostError, isGuardpostError } from '../errors.js';
 import { checkConfigCommand } from './checkConfig.js';
+import { hashPasswordCommand } from './hashPassword.js';
 import { simulateCommand } from './simulate.js';
 import { startCommand } from './start.js';
 
@@ -13,6 +14,8 @@ commands:
         validate a config file and the site file it names, without starting
   simulate badge --reader ID --card NUMBER [--config FILE] [--url mqtt://host:port] [--password PW] [--timeout-ms N]
         badge a card as a reader device and print the decision observed, as one JSON line
+  hash-password < FILE
+        print the argon2id hash of the password on stdin, for a device's passwordHash
 `;
 
 export interface CliIo {
@@ -39,6 +42,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           parse(rest, { reader: { type: 'string' }, card: { type: 'string' }, config: { type: 'string' }, url: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' } }),
           io,
         );
+      case 'hash-password':
+        return await hashPasswordCommand(io);
       case undefined:
       case 'help':
       case '--help':

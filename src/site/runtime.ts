@@ -1,7 +1,7 @@
 import { decide } from '../access/decide.js';
 import { maskCardNumber } from '../access/credentials.js';
 import type { Decision } from '../access/types.js';
-import { decodeJsonInput, encodeJsonCommand } from '../drivers/json.js';
+import { codecs } from '../drivers/index.js';
 import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
@@ -75,7 +75,12 @@ export class SiteRuntime {
       this.badInput(deviceId ?? null, 'unknown_device', `input on ${topic.slice(0, 200)} from a device this site does not know`, payload.byteLength);
       return;
     }
-    const decoded = decodeJsonInput(payload);
+    const codec = codecs.get(device.driver);
+    if (codec === undefined) {
+      this.badInput(device.id, 'unknown_driver', `no codec named "${device.driver}"`, payload.byteLength);
+      return;
+    }
+    const decoded = codec.decode(payload);
     if (!decoded.ok) {
       this.badInput(device.id, decoded.error.code, decoded.error.message, payload.byteLength);
       return;
@@ -148,7 +153,9 @@ export class SiteRuntime {
   }
 
   private command(deviceId: string, command: DeviceCommand): void {
-    this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), encodeJsonCommand(command), { qos: 1 });
+    const codec = codecs.get(this.index.devices.get(deviceId)?.driver ?? 'json');
+    if (codec === undefined) throw new Error(`device ${deviceId} has no known codec`);
+    this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 1 });
   }
 
   private onAvailability(topic: string, payload: Buffer): void {

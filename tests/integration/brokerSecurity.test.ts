@@ -1,5 +1,7 @@
+import fs from 'node:fs';
+import argon2 from 'argon2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, connectDevice, connectRefused, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+import { connect, connectDevice, connectRefused, demoSiteFile, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
 
 describe('who may talk to the embedded broker', () => {
   let gw: TestGateway | undefined;
@@ -71,5 +73,28 @@ describe('who may talk to the embedded broker', () => {
     expect(await reader.subscribe('guardpost/devices/main-entrance-strike/output')).toBe(128);
     expect(await reader.subscribe('guardpost/devices/+/output')).toBe(128);
     expect(await reader.subscribe('guardpost/devices/main-entrance-reader/output')).toBe(1);
+  });
+});
+
+describe('devices with passwords of their own (production mode)', () => {
+  it('lets a device with an argon2-hashed password log in and open its door while demo mode is off', async () => {
+    const hash = await argon2.hash('reader-secret-1');
+    const strikeHash = await argon2.hash('strike-secret-1');
+    const siteYaml = fs
+      .readFileSync(demoSiteFile, 'utf8')
+      .replace('    name: Main entrance reader\n', `    name: Main entrance reader\n    passwordHash: "${hash}"\n`)
+      .replace('    name: Main entrance strike\n', `    name: Main entrance strike\n    passwordHash: "${strikeHash}"\n`);
+    const gw = await startTestGateway({ configYaml: 'demo: false', siteYaml });
+    try {
+      await connectRefused(gw.mqttUrl, { username: 'main-entrance-reader', password: 'demo' });
+      const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader', 'reader-secret-1');
+      const strike = await connectDevice(gw.mqttUrl, 'main-entrance-strike', 'strike-secret-1');
+      await reader.publish('guardpost/devices/main-entrance-reader/input', JSON.stringify({ type: 'card', card: '1001' }));
+      expect((await strike.next((message) => message.json.type === 'strike')).json).toMatchObject({ action: 'pulse', durationMs: 5000 });
+      await Promise.all([reader.end(), strike.end()]);
+      expect(gw.logs.join('')).not.toContain('reader-secret-1');
+    } finally {
+      await gw.stop();
+    }
   });
 });

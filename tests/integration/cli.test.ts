@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPasswordCommand } from '../../src/cli/hashPassword.js';
 import { cli, finished, spawnGuardpost } from '../support/cli.js';
 import { demoConfigFile, demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 
@@ -114,5 +117,15 @@ describe('guardpost start', () => {
     const result = await done;
     expect(result.code).toBe(0);
     expect(fs.existsSync(path.join(stateDir, 'guardpost.db'))).toBe(true);
+  });
+});
+
+describe('guardpost hash-password', () => {
+  it('prints an argon2id hash of the password read from stdin that verifies', async () => {
+    const out: string[] = [];
+    const code = await hashPasswordCommand({ out: (line) => out.push(line), err: () => undefined }, Readable.from(['door-secret-2\n']));
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^\$argon2id\$/);
+    expect(await argon2.verify(out[0]!, 'door-secret-2')).toBe(true);
   });
 });

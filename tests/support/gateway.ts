@@ -30,6 +30,8 @@ export interface TestGatewayOptions {
   readonly stateDir?: string;
   /** Extra YAML appended to a config that reuses the demo site (e.g. "demo: false"). */
   readonly configYaml?: string;
+  /** Site data to use instead of the demo site (needs configYaml too). */
+  readonly siteYaml?: string;
   readonly clock?: () => number;
 }
 
@@ -39,7 +41,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   let configFile = demoConfigFile;
   if (options.configYaml !== undefined) {
     configFile = path.join(stateDir, 'test-config.yaml');
-    fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(demoSiteFile)}\n${options.configYaml}\n`);
+    let siteFile = demoSiteFile;
+    if (options.siteYaml !== undefined) {
+      siteFile = path.join(stateDir, 'test-site.yaml');
+      fs.writeFileSync(siteFile, options.siteYaml);
+    }
+    fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(siteFile)}\n${options.configYaml}\n`);
   }
   const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
   const logs: string[] = [];
