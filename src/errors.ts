@@ -16,6 +16,7 @@ export const ErrorCodes = {
   GP_ERR_TRANSPORT: 'GP_ERR_TRANSPORT',
   GP_ERR_USAGE: 'GP_ERR_USAGE',
   GP_ERR_TIMEOUT: 'GP_ERR_TIMEOUT',
+  GP_ERR_INTERNAL: 'GP_ERR_INTERNAL',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -7,6 +7,11 @@ interface Counter {
   readonly values: Map<string, { labels: Labels; value: number }>;
 }
 
+/** One key per label set whatever the order its keys were written in. */
+function labelKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export class Metrics {
   private readonly counters = new Map<string, Counter>();
 
@@ -16,12 +21,13 @@ export class Metrics {
   }
 
   increment(name: string, labels: Labels = {}, by = 1): void {
+    if (!(by >= 0)) throw new RangeError(`counter ${name} can only go up, got ${by}`);
     let counter = this.counters.get(name);
     if (counter === undefined) {
       counter = { help: name, values: new Map() };
       this.counters.set(name, counter);
     }
-    const key = JSON.stringify(labels);
+    const key = labelKey(labels);
     const entry = counter.values.get(key);
     if (entry === undefined) counter.values.set(key, { labels, value: by });
     else entry.value += by;
@@ -31,7 +37,7 @@ export class Metrics {
   get(name: string, labels?: Labels): number {
     const counter = this.counters.get(name);
     if (counter === undefined) return 0;
-    if (labels !== undefined) return counter.values.get(JSON.stringify(labels))?.value ?? 0;
+    if (labels !== undefined) return counter.values.get(labelKey(labels))?.value ?? 0;
     let total = 0;
     for (const entry of counter.values.values()) total += entry.value;
     return total;
@@ -41,7 +47,7 @@ export class Metrics {
     const lines: string[] = [];
     const escape = (value: string): string => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
     for (const [name, counter] of this.counters) {
-      lines.push(`# HELP ${name} ${counter.help}`, `# TYPE ${name} counter`);
+      lines.push(`# HELP ${name} ${counter.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${name} counter`);
       if (counter.values.size === 0) lines.push(`${name} 0`);
       for (const { labels, value } of counter.values.values()) {
         const rendered = Object.entries(labels).map(([key, labelValue]) => `${key}="${escape(labelValue)}"`);

@@ -52,6 +52,9 @@ const fromRow = (row: EventRow): JournalEvent => ({
 export class Journal {
   private readonly insert;
   private readonly listeners = new Set<AppendListener>();
+  /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
+  private lastIdMs = 0;
+  private lastIdSeq = 0;
 
   constructor(
     private readonly db: Db,
@@ -66,7 +69,7 @@ export class Journal {
 
   append(input: EventInput): JournalEvent {
     const timeMs = this.clock();
-    const id = uuidv7({ msecs: timeMs });
+    const id = this.nextId(timeMs);
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
     const result = this.insert.run(
@@ -105,6 +108,18 @@ export class Journal {
     return event;
   }
 
+  private nextId(timeMs: number): string {
+    if (timeMs > this.lastIdMs) {
+      this.lastIdMs = timeMs;
+      // Start low in a random place so ids stay unguessable yet leave room to count up.
+      this.lastIdSeq = Math.floor(Math.random() * 0x7fffffff);
+    } else {
+      // Same millisecond, or a clock that stepped back: count on from the last id.
+      this.lastIdSeq += 1;
+    }
+    return uuidv7({ msecs: this.lastIdMs, seq: this.lastIdSeq });
+  }
+
   onAppend(listener: AppendListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -126,9 +141,9 @@ export class Journal {
     add('device = ?', query.device);
     if (query.type !== undefined) {
       // "access" matches every access.* type; "access.denied" matches exactly.
-      where.push(query.type.includes('.') ? 'type = ?' : "(type = ? OR type LIKE ? || '.%')");
+      where.push(query.type.includes('.') ? 'type = ?' : "(type = ? OR substr(type, 1, length(?) + 1) = ? || '.')");
       params.push(query.type);
-      if (!query.type.includes('.')) params.push(query.type);
+      if (!query.type.includes('.')) params.push(query.type, query.type);
     }
     const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
     const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;

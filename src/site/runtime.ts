@@ -130,6 +130,7 @@ export class SiteRuntime {
       logger.error({ err: error, device: reader.id, card: maskedCard }, 'access decision failed; denied');
     }
 
+    let actuationError: unknown;
     try {
       if (decision.granted && door !== undefined && door.strikeDeviceId !== null) {
         this.command(door.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: door.unlockMs });
@@ -137,8 +138,7 @@ export class SiteRuntime {
       this.command(reader.id, { type: 'led', color: decision.granted ? 'green' : 'red', durationMs: decision.granted ? (door?.unlockMs ?? DECISION_LED_MS) : DECISION_LED_MS });
       this.command(reader.id, { type: 'buzzer', pattern: decision.granted ? 'grant' : 'deny' });
     } catch (error) {
-      logger.error({ err: error, device: reader.id }, 'sending door commands failed');
-      if (decision.granted) decision = { ...decision, granted: false, reason: 'error' };
+      actuationError = error;
     }
 
     metrics.increment('guardpost_access_decisions_total', { result: decision.granted ? 'granted' : 'denied', reason: decision.reason });
@@ -150,6 +150,12 @@ export class SiteRuntime {
       reason: decision.reason,
       data: { card: maskedCard, credential: decision.credentialId },
     });
+    if (actuationError !== undefined) {
+      // The decision stands as journalled (the strike may already be open); the fault is its own event.
+      metrics.increment('guardpost_access_errors_total');
+      logger.error({ err: actuationError, device: reader.id }, 'sending door commands failed');
+      journal.append({ type: 'access.error', door: door?.id ?? null, device: reader.id, reason: 'actuation_failed', data: { message: String(actuationError) } });
+    }
   }
 
   private command(deviceId: string, command: DeviceCommand): void {

@@ -10,29 +10,39 @@ export const DATABASE_FILE = 'guardpost.db';
 
 /** Opens (creating if needed) the state directory's database in WAL mode and migrates it. */
 export function openDatabase(stateDir: string, migrations: readonly Migration[] = allMigrations): Db {
-  let db: Db;
+  const file = path.join(stateDir, DATABASE_FILE);
+  let db: Db | undefined;
   try {
     fs.mkdirSync(stateDir, { recursive: true });
-    db = new Database(path.join(stateDir, DATABASE_FILE));
+    db = new Database(file);
+    // Refuse a newer schema before changing anything in the file.
+    checkVersion(db, migrations);
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable across process crashes; only a power cut can lose the last
+    // transactions, and the journal's readers tolerate that by sequence.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db, migrations);
+    return db;
   } catch (error) {
-    throw new GuardpostError('GP_ERR_STORE', `cannot open the database in ${stateDir}: ${(error as Error).message}`);
+    db?.close();
+    if (error instanceof GuardpostError) throw error;
+    throw new GuardpostError('GP_ERR_STORE', `cannot open the database ${file}: ${(error as Error).message}`);
   }
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode is durable across process crashes; only a power cut can lose the last
-  // transactions, and the journal's readers tolerate that by sequence.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db, migrations);
-  return db;
 }
 
-export function migrate(db: Db, migrations: readonly Migration[]): void {
+function checkVersion(db: Db, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
     throw new GuardpostError('GP_ERR_STORE', `the database is at schema version ${current}, newer than this guardpost (${newest}); upgrade guardpost`);
   }
+}
+
+export function migrate(db: Db, migrations: readonly Migration[]): void {
+  checkVersion(db, migrations);
+  const current = db.pragma('user_version', { simple: true }) as number;
   for (const migration of migrations) {
     if (migration.version <= current) continue;
     db.transaction(() => {

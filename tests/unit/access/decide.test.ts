@@ -329,13 +329,19 @@ describe('maskCardNumber', () => {
     }
   });
 
-  it('keeps the last two digits so two reads can be told apart', () => {
-    for (const number of samples) {
+  it('keeps the last two digits of a card of six digits or more so two reads can be told apart', () => {
+    for (const number of samples.filter((sample) => sample.length >= 6)) {
       const masked = maskCardNumber(number);
       expect(masked.slice(-2)).toBe(number.slice(-2));
       expect(masked.slice(0, -2)).toMatch(/^\*+$/);
     }
     expect(maskCardNumber('12345678')).toBe('******78');
+  });
+
+  it('shows at most a third of the digits of a short card', () => {
+    expect(maskCardNumber('123')).toBe('**3');
+    expect(maskCardNumber('1001')).toBe('***1');
+    expect(maskCardNumber('12345')).toBe('****5');
   });
 
   it('shows no digit at all of a one- or two-digit number', () => {

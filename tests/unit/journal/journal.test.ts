@@ -41,6 +41,12 @@ describe('Journal.append', () => {
     expect(journal.lastSeq()).toBe(seqs.at(-1));
   });
 
+  it('gives ids that sort in append order even when many events share one millisecond', () => {
+    const journal = new Journal(db, 'hq', manualClock().now);
+    const ids = Array.from({ length: 200 }, () => journal.append({ type: 'access.granted' }).id);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it('reports lastSeq 0 for an empty journal', () => {
     expect(new Journal(db, 'hq', manualClock().now).lastSeq()).toBe(0);
   });
@@ -240,6 +246,13 @@ describe('Journal.query', () => {
     expect(journal.query({ limit: 100, type: 'acc' })).toEqual([]);
     expect(journal.query({ limit: 100, type: 'access.den' })).toEqual([]);
     expect(journal.query({ limit: 100, type: 'device' }).map((event) => event.type).sort()).toEqual(['device.bad_input', 'device.online']);
+  });
+
+  it('treats a type filter literally: no wildcards and no case folding', () => {
+    const { journal } = morning();
+    expect(journal.query({ limit: 100, type: 'acc_ss' })).toEqual([]);
+    expect(journal.query({ limit: 100, type: 'ACCESS' })).toEqual([]);
+    expect(journal.query({ limit: 100, type: '%' })).toEqual([]);
   });
 
   it('filters by time: since is inclusive, until is exclusive', () => {
