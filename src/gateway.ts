@@ -9,6 +9,7 @@ import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { Topics } from './site/topics.js';
+import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
 import { ExternalClient } from './transports/externalClient.js';
@@ -30,6 +31,9 @@ export interface Gateway {
   readonly app: FastifyInstance;
   stop(): Promise<void>;
 }
+
+/** How often the WAL is folded back into the database, off the event loop. */
+const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
 
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -57,6 +61,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const site = store.site();
     if (site === undefined) throw new GuardpostError('GP_ERR_STORE', 'site identity missing from the store');
+
+    const checkpointer = startCheckpointer(store.db, WAL_CHECKPOINT_INTERVAL_MS, (message) => logger.error(message));
+    cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');

@@ -6,7 +6,7 @@ import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { DeviceRecord, Store } from '../store/index.js';
+import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
 import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
@@ -114,31 +114,57 @@ export class SiteRuntime {
     }
   }
 
-  /** The critical path. Any exception is a deny plus an `access.error` event [SAFE-FAIL-CLOSED]. */
+  /**
+   * The critical path: decide, send the strike, then (once the strike is on its way) the reader's
+   * LED and buzzer and the journal. Nothing but the decision stands between a card and the strike:
+   * the broker writes to sockets on a later turn, so any synchronous work here would delay it.
+   * Any exception while deciding is a deny plus an `access.error` event [SAFE-FAIL-CLOSED].
+   */
   private onCard(reader: DeviceRecord, card: string): void {
-    const { journal, metrics, clock, logger } = this.deps;
+    const { metrics, clock, logger } = this.deps;
     const door = this.index.doorByReader.get(reader.id);
-    const maskedCard = maskCardNumber(card);
     let decision: Decision;
+    let decisionError: unknown;
     try {
       decision = door === undefined
         ? { granted: false, reason: 'unknown_door', doorId: '', cardholderId: null, credentialId: null }
         : decide({ doorId: door.id, credential: { kind: 'card', number: card } }, this.index.access, clock());
     } catch (error) {
       decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null };
-      metrics.increment('guardpost_access_errors_total');
-      logger.error({ err: error, device: reader.id, card: maskedCard }, 'access decision failed; denied');
+      decisionError = error;
     }
 
-    let actuationError: unknown;
-    try {
-      if (decision.granted && door !== undefined && door.strikeDeviceId !== null) {
-        this.command(door.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: door.unlockMs });
+    const finish = (actuationError?: unknown): void => {
+      try {
+        this.afterDecision(reader, door, card, decision, decisionError, actuationError);
+      } catch (error) {
+        metrics.increment('guardpost_access_errors_total');
+        logger.error({ err: error, device: reader.id }, 'recording an access decision failed');
       }
+    };
+    if (decision.granted && door?.strikeDeviceId != null) {
+      try {
+        this.command(door.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: door.unlockMs }, finish);
+      } catch (error) {
+        finish(error);
+      }
+    } else {
+      finish();
+    }
+  }
+
+  private afterDecision(reader: DeviceRecord, door: DoorRecord | undefined, card: string, decision: Decision, decisionError: unknown, actuationError: unknown): void {
+    const { journal, metrics, logger } = this.deps;
+    const maskedCard = maskCardNumber(card);
+    if (decisionError !== undefined) {
+      metrics.increment('guardpost_access_errors_total');
+      logger.error({ err: decisionError, device: reader.id, card: maskedCard }, 'access decision failed; denied');
+    }
+    try {
       this.command(reader.id, { type: 'led', color: decision.granted ? 'green' : 'red', durationMs: decision.granted ? (door?.unlockMs ?? DECISION_LED_MS) : DECISION_LED_MS });
       this.command(reader.id, { type: 'buzzer', pattern: decision.granted ? 'grant' : 'deny' });
     } catch (error) {
-      actuationError = error;
+      actuationError ??= error;
     }
 
     metrics.increment('guardpost_access_decisions_total', { result: decision.granted ? 'granted' : 'denied', reason: decision.reason });
@@ -158,10 +184,14 @@ export class SiteRuntime {
     }
   }
 
-  private command(deviceId: string, command: DeviceCommand): void {
+  /**
+   * Momentary commands go at QoS 0 on purpose: a strike pulse that a broker delivered late,
+   * after a device reconnects, would open the door for nobody.
+   */
+  private command(deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void): void {
     const codec = codecs.get(this.index.devices.get(deviceId)?.driver ?? 'json');
     if (codec === undefined) throw new Error(`device ${deviceId} has no known codec`);
-    this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 1 });
+    this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 0 }, onSent);
   }
 
   private onAvailability(topic: string, payload: Buffer): void {

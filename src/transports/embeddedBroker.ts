@@ -93,13 +93,17 @@ export class EmbeddedBroker<P> implements MqttTransport {
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}, onSent?: (error?: Error) => void): void {
     const broker = this.broker;
-    if (broker === undefined) return;
+    if (broker === undefined) {
+      onSent?.(new GuardpostError('GP_ERR_TRANSPORT', 'the embedded broker is not started'));
+      return;
+    }
     broker.publish(
       { cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload, qos: options.qos ?? 0, retain: options.retain ?? false, dup: false },
       (error) => {
         if (error) this.options.logger.error({ err: error, topic }, 'MQTT publish failed');
+        onSent?.(error ?? undefined);
       },
     );
   }

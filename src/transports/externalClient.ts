@@ -75,9 +75,15 @@ export class ExternalClient implements MqttTransport {
     if (client !== undefined) await client.endAsync();
   }
 
-  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): void {
-    this.client?.publish(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }, (error) => {
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}, onSent?: (error?: Error) => void): void {
+    const client = this.client;
+    if (client === undefined) {
+      onSent?.(new GuardpostError('GP_ERR_TRANSPORT', 'the MQTT client is not started'));
+      return;
+    }
+    client.publish(topic, payload, { qos: options.qos ?? 0, retain: options.retain ?? false }, (error) => {
       if (error) this.options.logger.error({ err: error.message, topic }, 'MQTT publish failed');
+      onSent?.(error);
     });
   }
 

@@ -11,8 +11,11 @@ export interface MqttTransport {
   readonly mode: 'embedded' | 'external';
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Fire-and-forget: the broker owns delivery; errors are logged by the transport. */
-  publish(topic: string, payload: string | Buffer, options?: PublishOptions): void;
+  /**
+   * The broker owns delivery; errors are logged by the transport. `onSent` runs once the
+   * message has been handed to the subscribers' sockets (embedded) or to the broker's (external).
+   */
+  publish(topic: string, payload: string | Buffer, options?: PublishOptions, onSent?: (error?: Error) => void): void;
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
   /** Embedded: listening. External: connected to the broker. */
   isReady(): boolean;
