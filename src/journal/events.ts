@@ -1,21 +1,19 @@
 /** The event model: every security event guardpost journals and forwards. */
 
-export const Severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof Severities)[number];
+import { accessEventTypes } from './types/access.js';
+import { alarmsEventTypes } from './types/alarms.js';
+import { devicesEventTypes } from './types/devices.js';
+import { systemEventTypes } from './types/system.js';
+import type { Severity } from './severity.js';
 
-/** Event types and their default severity. Types are a contract with incident systems. */
+export { Severities, type Severity } from './severity.js';
+
+/** Event types and their default severity, one file per domain. Types are a contract with incident systems. */
 export const EventTypes = {
-  'access.granted': 'info',
-  'access.denied': 'low',
-  'access.error': 'high',
-  'alarm.raised': 'critical',
-  'device.online': 'info',
-  'device.offline': 'medium',
-  'device.bad_input': 'low',
-  'device.unauthorized': 'high',
-  'device.tamper': 'high',
-  'system.started': 'info',
-  'system.stopped': 'info',
+  ...accessEventTypes,
+  ...alarmsEventTypes,
+  ...devicesEventTypes,
+  ...systemEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
 

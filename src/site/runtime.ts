@@ -1,13 +1,11 @@
-import { decide } from '../access/decide.js';
-import { maskCardNumber } from '../access/credentials.js';
-import type { Decision } from '../access/types.js';
 import { codecs } from '../drivers/index.js';
 import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
+import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
+import { AccessPath } from './accessPath.js';
 import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
@@ -21,9 +19,6 @@ export interface SiteRuntimeDeps {
   readonly clock: Clock;
 }
 
-/** How long the reader shows its green or red LED after a decision. */
-export const DECISION_LED_MS = 2_000;
-
 /**
  * The controller of the site: binds devices to doors and runs the critical path
  * read → decide → actuate → journal as direct calls, failing closed on any exception.
@@ -31,12 +26,12 @@ export const DECISION_LED_MS = 2_000;
 export class SiteRuntime {
   private index: SiteIndex;
   private readonly availability = new Map<string, 'online' | 'offline'>();
+  private readonly accessPath: AccessPath;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
-    deps.metrics.define('guardpost_access_decisions_total', 'Access decisions by result and reason');
+    this.accessPath = new AccessPath({ ...deps, site: () => this.index, command: (deviceId, command, onSent) => this.command(deviceId, command, onSent) });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
-    deps.metrics.define('guardpost_access_errors_total', 'Exceptions on the critical path (each a deny)');
   }
 
   async start(): Promise<void> {
@@ -92,7 +87,7 @@ export class SiteRuntime {
     switch (signal.type) {
       case 'card':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
-        return this.onCard(device, signal.card);
+        return this.accessPath.onCard(device, signal.card);
       case 'pin':
         // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
         return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
@@ -115,80 +110,10 @@ export class SiteRuntime {
   }
 
   /**
-   * The critical path: decide, send the strike, then (once the strike is on its way) the reader's
-   * LED and buzzer and the journal. Nothing but the decision stands between a card and the strike:
-   * the broker writes to sockets on a later turn, so any synchronous work here would delay it.
-   * Any exception while deciding is a deny plus an `access.error` event [SAFE-FAIL-CLOSED].
-   */
-  private onCard(reader: DeviceRecord, card: string): void {
-    const { metrics, clock, logger } = this.deps;
-    const door = this.index.doorByReader.get(reader.id);
-    let decision: Decision;
-    let decisionError: unknown;
-    try {
-      decision = door === undefined
-        ? { granted: false, reason: 'unknown_door', doorId: '', cardholderId: null, credentialId: null }
-        : decide({ doorId: door.id, credential: { kind: 'card', number: card } }, this.index.access, clock());
-    } catch (error) {
-      decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null };
-      decisionError = error;
-    }
-
-    const finish = (actuationError?: unknown): void => {
-      try {
-        this.afterDecision(reader, door, card, decision, decisionError, actuationError);
-      } catch (error) {
-        metrics.increment('guardpost_access_errors_total');
-        logger.error({ err: error, device: reader.id }, 'recording an access decision failed');
-      }
-    };
-    if (decision.granted && door?.strikeDeviceId != null) {
-      try {
-        this.command(door.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: door.unlockMs }, finish);
-      } catch (error) {
-        finish(error);
-      }
-    } else {
-      finish();
-    }
-  }
-
-  private afterDecision(reader: DeviceRecord, door: DoorRecord | undefined, card: string, decision: Decision, decisionError: unknown, actuationError: unknown): void {
-    const { journal, metrics, logger } = this.deps;
-    const maskedCard = maskCardNumber(card);
-    if (decisionError !== undefined) {
-      metrics.increment('guardpost_access_errors_total');
-      logger.error({ err: decisionError, device: reader.id, card: maskedCard }, 'access decision failed; denied');
-    }
-    try {
-      this.command(reader.id, { type: 'led', color: decision.granted ? 'green' : 'red', durationMs: decision.granted ? (door?.unlockMs ?? DECISION_LED_MS) : DECISION_LED_MS });
-      this.command(reader.id, { type: 'buzzer', pattern: decision.granted ? 'grant' : 'deny' });
-    } catch (error) {
-      actuationError ??= error;
-    }
-
-    metrics.increment('guardpost_access_decisions_total', { result: decision.granted ? 'granted' : 'denied', reason: decision.reason });
-    journal.append({
-      type: decision.reason === 'error' ? 'access.error' : decision.granted ? 'access.granted' : 'access.denied',
-      door: door?.id ?? null,
-      device: reader.id,
-      cardholder: decision.cardholderId,
-      reason: decision.reason,
-      data: { card: maskedCard, credential: decision.credentialId },
-    });
-    if (actuationError !== undefined) {
-      // The decision stands as journalled (the strike may already be open); the fault is its own event.
-      metrics.increment('guardpost_access_errors_total');
-      logger.error({ err: actuationError, device: reader.id }, 'sending door commands failed');
-      journal.append({ type: 'access.error', door: door?.id ?? null, device: reader.id, reason: 'actuation_failed', data: { message: String(actuationError) } });
-    }
-  }
-
-  /**
    * Momentary commands go at QoS 0 on purpose: a strike pulse that a broker delivered late,
    * after a device reconnects, would open the door for nobody.
    */
-  private command(deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void): void {
+  command(deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void): void {
     const codec = codecs.get(this.index.devices.get(deviceId)?.driver ?? 'json');
     if (codec === undefined) throw new Error(`device ${deviceId} has no known codec`);
     this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 0 }, onSent);

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import { GuardpostError } from '../errors.js';
 import { topicMatches, type MessageHandler, type MqttTransport, type PublishOptions } from './mqtt.js';
 
+/** How long a stop waits for in-flight messages to reach a connected broker. */
+const STOP_FLUSH_MS = 2_000;
+
 export interface ExternalClientOptions {
   readonly url: string;
   readonly clientId: string;
@@ -34,6 +37,8 @@ export class ExternalClient implements MqttTransport {
       username: this.options.username,
       password: this.options.password,
       clean: true,
+      // We resubscribe ourselves, so "connected" is only announced once we are listening again.
+      resubscribe: false,
       reconnectPeriod: 2_000,
       connectTimeout: this.options.connectTimeoutMs ?? 10_000,
       will: { topic: this.options.will.topic, payload: Buffer.from(this.options.will.payload), qos: 1, retain: true },
@@ -50,7 +55,14 @@ export class ExternalClient implements MqttTransport {
       }
     });
     client.on('connect', () => {
-      for (const listener of this.connectedListeners) listener();
+      const filters = [...new Set(this.handlers.map((entry) => entry.filter))];
+      const resubscribed = filters.length === 0 ? Promise.resolve() : client.subscribeAsync(filters, { qos: 1 }).then(() => undefined);
+      resubscribed.then(
+        () => {
+          for (const listener of this.connectedListeners) listener();
+        },
+        (error: Error) => logger.error({ err: error.message }, 'resubscribing to the external MQTT broker failed'),
+      );
     });
     client.on('reconnect', () => logger.warn({ url: this.options.url }, 'reconnecting to the external MQTT broker'));
     client.on('error', (error) => logger.warn({ err: error.message, url: this.options.url }, 'external MQTT broker error'));
@@ -72,7 +84,13 @@ export class ExternalClient implements MqttTransport {
   async stop(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client !== undefined) await client.endAsync();
+    if (client === undefined) return;
+    // Flush what is in flight if the broker is there, but never hang a shutdown on a dead link.
+    if (client.connected) {
+      const flushed = await Promise.race([client.endAsync().then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, STOP_FLUSH_MS, false).unref())]);
+      if (flushed) return;
+    }
+    await client.endAsync(true);
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}, onSent?: (error?: Error) => void): void {
@@ -91,9 +109,8 @@ export class ExternalClient implements MqttTransport {
     const client = this.client;
     if (client === undefined) throw new GuardpostError('GP_ERR_TRANSPORT', 'the MQTT client is not started');
     this.handlers.push({ filter, handler });
-    // Offline, mqtt.js keeps the subscription and sends it on (re)connect.
+    // Offline, the next connect subscribes it with the rest.
     if (client.connected) await client.subscribeAsync(filter, { qos: 1 });
-    else client.subscribe(filter, { qos: 1 });
   }
 
   isReady(): boolean {

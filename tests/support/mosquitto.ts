@@ -42,7 +42,8 @@ export async function startMosquitto(port?: number): Promise<Mosquitto> {
   await new Promise<void>((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
       log += chunk.toString('utf8');
-      if (/Opening ipv4 listen socket on port \d+|running/.test(log)) resolve();
+      // Printed once every listener is bound.
+      if (/mosquitto version \S+ running/.test(log)) resolve();
     });
     child.once('exit', (code) => reject(new Error(`mosquitto exited with ${code}: ${log}`)));
   });

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GuardpostError } from '../../../src/errors.js';
 import { DATABASE_FILE, migrate, openDatabase, type Db } from '../../../src/store/db.js';
-import { migrations, type Migration } from '../../../src/store/migrations.js';
+import { migrations, type Migration } from '../../../src/store/migrations/index.js';
 
 const dirs: string[] = [];
 const opened: Db[] = [];

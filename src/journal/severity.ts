@@ -1,0 +1,2 @@
+export const Severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof Severities)[number];

@@ -1,0 +1,7 @@
+import type { Severity } from '../severity.js';
+
+/** The gateway itself. Each type with its default severity. */
+export const systemEventTypes = {
+  'system.started': 'info',
+  'system.stopped': 'info',
+} as const satisfies Record<string, Severity>;
