@@ -41,6 +41,19 @@ export interface AccessState {
   readonly doors: ReadonlyMap<string, AccessDoor>;
 }
 
+/**
+ * Live conditions that doors/ and alarms/ own and change at run time; decide() reads them and
+ * never changes them. Rebuilt (not mutated) on every change so a decision sees one consistent set.
+ */
+export interface SiteConditions {
+  /** Id of the current site threat level; 'normal' unless raised. */
+  readonly threatLevel: string;
+  /** Doors under lockdown right now, whether per door, per zone or site-wide. */
+  readonly lockedDownDoors: ReadonlySet<string>;
+}
+
+export const NORMAL_CONDITIONS: SiteConditions = { threatLevel: 'normal', lockedDownDoors: new Set() };
+
 export type PresentedCredential = { readonly kind: 'card'; readonly number: string };
 
 export interface AccessRequest {

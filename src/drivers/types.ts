@@ -2,6 +2,8 @@
 
 export type DeviceSignal =
   | { readonly type: 'card'; readonly card: string }
+  /** Raw Wiegand frame as bits ('0'/'1', parity included), decoded by the site's credential formats. */
+  | { readonly type: 'wiegand'; readonly bits: string }
   | { readonly type: 'pin'; readonly pin: string }
   | { readonly type: 'button'; readonly state: 'pressed' | 'released' }
   | { readonly type: 'contact'; readonly state: 'open' | 'closed' }

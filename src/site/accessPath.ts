@@ -1,6 +1,6 @@
 import { decide } from '../access/decide.js';
 import { maskCardNumber } from '../access/credentials.js';
-import type { Decision } from '../access/types.js';
+import type { Decision, SiteConditions } from '../access/types.js';
 import type { DeviceCommand } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
@@ -18,6 +18,8 @@ export interface AccessPathDeps {
   readonly clock: Clock;
   /** The current in-memory site; swapped whole when site data changes. */
   readonly site: () => SiteIndex;
+  /** Threat level and lockdowns as doors/ and alarms/ have set them. */
+  readonly conditions: () => SiteConditions;
   readonly command: (deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void) => void;
 }
 

@@ -1,3 +1,4 @@
+import { NORMAL_CONDITIONS, type SiteConditions } from '../access/types.js';
 import { codecs } from '../drivers/index.js';
 import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
@@ -27,10 +28,11 @@ export class SiteRuntime {
   private index: SiteIndex;
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
+  private conditions: SiteConditions = NORMAL_CONDITIONS;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
-    this.accessPath = new AccessPath({ ...deps, site: () => this.index, command: (deviceId, command, onSent) => this.command(deviceId, command, onSent) });
+    this.accessPath = new AccessPath({ ...deps, site: () => this.index, conditions: () => this.conditions, command: (deviceId, command, onSent) => this.command(deviceId, command, onSent) });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -52,6 +54,11 @@ export class SiteRuntime {
   /** Re-reads site data after a change; the next read decides on the new data. */
   reload(): void {
     this.index = buildSiteIndex(this.deps.store);
+  }
+
+  /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
+  setConditions(conditions: SiteConditions): void {
+    this.conditions = conditions;
   }
 
   get site(): SiteIndex {
@@ -88,6 +95,9 @@ export class SiteRuntime {
       case 'card':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
         return this.accessPath.onCard(device, signal.card);
+      case 'wiegand':
+        // Wiegand formats arrive with the full access rule set; until then a raw frame opens nothing.
+        return this.badInput(device.id, 'unexpected_signal', 'Wiegand frames are not decoded at this site yet', 0);
       case 'pin':
         // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
         return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);

@@ -1,6 +1,6 @@
 /**
  * Badge-to-strike latency against a bare MQTT round trip over the same broker (DESIGN.md,
- * "Tests and benchmarks"). Run with `npm run bench` or `npx tsx bench/badge.ts --reads 2000`.
+ * "Tests and benchmarks"). Run with `npm run bench` or `npx tsx bench/badge.bench.ts --reads 2000`.
  *
  * - badge → strike: the reader's real mqtt.js client publishes a card read on its own input
  *   topic; the clock stops when the strike's real mqtt.js client receives `{"type":"strike",…}`
