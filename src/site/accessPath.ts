@@ -21,6 +21,8 @@ export interface AccessPathDeps {
   /** Threat level and lockdowns as doors/ and alarms/ have set them. */
   readonly conditions: () => SiteConditions;
   readonly command: (deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void) => void;
+  /** Tells the door's state machine an opening is authorised (so the DPS opening is no alarm). */
+  readonly onGranted?: (doorId: string) => void;
 }
 
 /** Credential reads at readers: the badge → decide → strike → journal path. */
@@ -50,9 +52,12 @@ export class AccessPath {
       decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null };
       decisionError = error;
     }
+    // [SAFE-LOCKDOWN] entry stops at a locked-down door until decide() honours conditions itself (issue 4).
+    if (decision.granted && door !== undefined && this.deps.conditions().lockedDownDoors.has(door.id)) decision = { ...decision, granted: false, reason: 'door_locked' };
 
     const finish = (actuationError?: unknown): void => {
       try {
+        if (decision.granted && door !== undefined) this.deps.onGranted?.(door.id);
         this.afterDecision(reader, door, card, decision, decisionError, actuationError);
       } catch (error) {
         metrics.increment('guardpost_access_errors_total');

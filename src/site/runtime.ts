@@ -6,6 +6,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
+import { DoorService } from '../doors/service.js';
+import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
@@ -29,10 +31,27 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  /** Door state machines (issue 5). */
+  readonly doors: DoorService;
+  /** Fire-alarm inputs currently in alarm [SAFE-FIRE]. */
+  private readonly fireAlarms = new Set<string>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
-    this.accessPath = new AccessPath({ ...deps, site: () => this.index, conditions: () => this.conditions, command: (deviceId, command, onSent) => this.command(deviceId, command, onSent) });
+    this.doors = new DoorService({
+      ...deps,
+      timers: realTimers,
+      command: (deviceId, command) => this.command(deviceId, command),
+      publishState: (doorId, state) => deps.transport.publish(`${deps.topics.prefix}/doors/${doorId}/state`, JSON.stringify(state), { qos: 1, retain: true }),
+    });
+    this.doors.load(this.index.doors.values(), deps.store.safety.listDoorHardware());
+    this.accessPath = new AccessPath({
+      ...deps,
+      site: () => this.index,
+      conditions: () => this.conditions,
+      command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
+      onGranted: (doorId) => this.doors.granted(doorId),
+    });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -43,17 +62,20 @@ export class SiteRuntime {
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
     announce();
+    this.doors.publishAll();
     // An external broker may have lost our retained state (or published our will) while we were away.
     transport.onConnected(announce);
   }
 
   stop(): void {
+    this.doors.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
   /** Re-reads site data after a change; the next read decides on the new data. */
   reload(): void {
     this.index = buildSiteIndex(this.deps.store);
+    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
@@ -102,6 +124,7 @@ export class SiteRuntime {
         // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
         return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
       case 'button':
+        if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
         if (device.kind === 'panic-button' && signal.state === 'pressed') {
           this.deps.journal.append({ type: 'alarm.raised', device: device.id, data: { source: 'panic-button', location: device.location } });
         }
@@ -110,6 +133,9 @@ export class SiteRuntime {
         if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
         return;
       case 'contact':
+        if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
+        if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
+        return;
       case 'heartbeat':
         return;
       default: {
@@ -117,6 +143,14 @@ export class SiteRuntime {
         return unreachable;
       }
     }
+  }
+
+  /** A fire-alarm input opens (its contact breaks) in alarm; any one in alarm releases fail-safe doors [SAFE-FIRE]. */
+  private onFireAlarm(deviceId: string, active: boolean): void {
+    if (active === this.fireAlarms.has(deviceId)) return;
+    if (active) this.fireAlarms.add(deviceId);
+    else this.fireAlarms.delete(deviceId);
+    this.doors.setFireAlarm(this.fireAlarms.size > 0);
   }
 
   /**

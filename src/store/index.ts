@@ -6,10 +6,12 @@ import { DevicesRepository } from './devices.js';
 import { DoorsRepository } from './doors.js';
 import { GroupsRepository } from './groups.js';
 import { MetaRepository } from './meta.js';
+import { SafetyRepository } from './safety.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
 export type { DoorRecord } from './doors.js';
+export type { CameraRecord, DoorHardwareRecord, FailMode, PanicButtonRecord, StoredAlarm, ZoneRecord } from './safety.js';
 
 export interface SiteIdentity {
   readonly id: string;
@@ -24,6 +26,7 @@ export class Store {
   readonly doors: DoorsRepository;
   readonly groups: GroupsRepository;
   readonly cardholders: CardholdersRepository;
+  readonly safety: SafetyRepository;
 
   constructor(readonly db: Db) {
     this.meta = new MetaRepository(db);
@@ -31,6 +34,7 @@ export class Store {
     this.doors = new DoorsRepository(db);
     this.groups = new GroupsRepository(db);
     this.cardholders = new CardholdersRepository(db);
+    this.safety = new SafetyRepository(db);
   }
 
   static open(stateDir: string): Store {
@@ -84,6 +88,28 @@ export class Store {
           });
         });
       }
+      this.importSafetyData(data);
     })();
+  }
+
+  /** Door hardware, zones, cameras, panic buttons, supervision and alarm settings (issue 5). */
+  private importSafetyData(data: SiteData): void {
+    for (const door of data.doors) {
+      this.safety.upsertDoorHardware({
+        doorId: door.id,
+        contactDeviceId: door.contact ?? null,
+        exitDeviceId: door.exit ?? null,
+        failMode: door.failMode,
+        heldOpenMs: door.heldOpenMs,
+        preAlarmMs: door.preAlarmMs,
+        rexUnlocks: door.rexUnlocks,
+      });
+    }
+    for (const device of data.devices) this.safety.setSupervision(device.id, device.supervisionMs ?? null);
+    for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });
+    for (const camera of data.cameras) this.safety.upsertCamera(camera);
+    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent });
+    this.safety.setAlarmSettings(data.alarms);
+    this.safety.setThreatLevels(data.threatLevels);
   }
 }
