@@ -4,9 +4,12 @@ import type { Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteRuntime } from '../site/runtime.js';
+import { registerAlarmRoutes } from './routes/alarms.js';
+import { registerDoorCommandRoutes } from './routes/doorCommands.js';
 import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
+import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 
 export interface ApiDeps {
   readonly journal: Journal;
@@ -23,6 +26,7 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_UNAUTHORIZED: 401,
   GP_ERR_FORBIDDEN: 403,
   GP_ERR_NOT_FOUND: 404,
+  GP_ERR_CONFLICT: 409,
   GP_ERR_NOT_READY: 503,
 };
 
@@ -55,10 +59,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerDoorRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerDoorCommandRoutes(app, deps);
+  registerAlarmRoutes(app, deps);
+  registerThreatLevelRoutes(app, deps);
   return app;
 }
 
 function httpReason(statusCode: number): string {
-  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 503: 'Service Unavailable' };
   return reasons[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Error');
 }

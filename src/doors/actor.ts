@@ -4,7 +4,7 @@ export interface Actor {
   /** The user, device or system that asked; null when nobody could be identified (demo mode). */
   readonly by: string | null;
   /** Where an unauthenticated request came from (remote address), for the record. */
-  readonly from?: string;
+  readonly address?: string;
 }
 
 export const SYSTEM: Actor = { via: 'system', by: 'guardpost' };

@@ -47,7 +47,7 @@ export const INITIAL_DOOR_STATE: DoorState = {
 export type DoorInput =
   | { readonly type: 'granted' }
   | { readonly type: 'exit' }
-  | { readonly type: 'unlock'; readonly actor: Actor }
+  | { readonly type: 'unlock'; readonly actor: Actor; readonly reason?: string | null }
   | { readonly type: 'contact'; readonly state: 'open' | 'closed' }
   | { readonly type: 'timer' }
   | { readonly type: 'lockdown'; readonly on: boolean }
@@ -96,7 +96,7 @@ function apply(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: nu
       return authorise('exit');
     case 'unlock':
       if (!isReleased(config, state)) effects.push({ kind: 'strike', action: 'pulse' });
-      effects.push({ kind: 'event', type: 'door.unlocked', data: { ...actorData(input.actor), durationMs: config.unlockMs } });
+      effects.push({ kind: 'event', type: 'door.unlocked', data: { ...actorData(input.actor), durationMs: config.unlockMs, ...(input.reason == null ? {} : { note: input.reason }) } });
       return authorise('unlock');
     case 'contact':
       return input.state === 'open' ? opened(config, state, nowMs, effects) : closed(config, state, nowMs, effects);
@@ -182,5 +182,5 @@ function nextTimer(config: DoorConfig, state: DoorState, nowMs: number): number 
 }
 
 export function actorData(actor: Actor): Record<string, unknown> {
-  return actor.from === undefined ? { via: actor.via, by: actor.by } : { via: actor.via, by: actor.by, from: actor.from };
+  return actor.address === undefined ? { via: actor.via, by: actor.by } : { via: actor.via, by: actor.by, address: actor.address };
 }

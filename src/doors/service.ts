@@ -123,8 +123,8 @@ export class DoorService {
     if (doorId !== undefined) this.input(doorId, { type: 'exit' });
   }
 
-  unlock(doorId: string, actor: Actor): void {
-    this.input(doorId, { type: 'unlock', actor });
+  unlock(doorId: string, actor: Actor, reason: string | null = null): void {
+    this.input(doorId, { type: 'unlock', actor, reason });
   }
 
   setLockdown(doorIds: ReadonlySet<string>): void {

@@ -5,6 +5,7 @@ import { alarmsEventTypes } from './types/alarms.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
 import { systemEventTypes } from './types/system.js';
+import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
 
 export { Severities, type Severity } from './severity.js';
@@ -16,6 +17,7 @@ export const EventTypes = {
   ...devicesEventTypes,
   ...doorsEventTypes,
   ...systemEventTypes,
+  ...threatEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
 

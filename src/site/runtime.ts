@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
+import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
@@ -33,6 +34,8 @@ export class SiteRuntime {
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
+  /** Alarms, lockdowns, threat level, cameras, supervision (issue 5). */
+  readonly safety: Safety;
   /** Fire-alarm inputs currently in alarm [SAFE-FIRE]. */
   private readonly fireAlarms = new Set<string>();
 
@@ -45,6 +48,17 @@ export class SiteRuntime {
       publishState: (doorId, state) => deps.transport.publish(`${deps.topics.prefix}/doors/${doorId}/state`, JSON.stringify(state), { qos: 1, retain: true }),
     });
     this.doors.load(this.index.doors.values(), deps.store.safety.listDoorHardware());
+    this.safety = new Safety({
+      ...deps,
+      timers: realTimers,
+      doors: this.doors,
+      command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
+      // Retained while open; an empty retained payload removes it once cleared.
+      publishAlarm: (alarmId, view) => deps.transport.publish(`${deps.topics.prefix}/alarms/${alarmId}`, view === null ? '' : JSON.stringify(view), { qos: 1, retain: true }),
+      setConditions: (threatLevel, lockedDownDoors) => this.setConditions({ threatLevel, lockedDownDoors }),
+      devices: () => this.index.devices,
+      readerOf: (doorId) => this.index.doors.get(doorId)?.readerDeviceId ?? null,
+    });
     this.accessPath = new AccessPath({
       ...deps,
       site: () => this.index,
@@ -63,12 +77,14 @@ export class SiteRuntime {
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
     announce();
     this.doors.publishAll();
+    this.safety.start();
     // An external broker may have lost our retained state (or published our will) while we were away.
     transport.onConnected(announce);
   }
 
   stop(): void {
     this.doors.stop();
+    this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
@@ -76,6 +92,7 @@ export class SiteRuntime {
   reload(): void {
     this.index = buildSiteIndex(this.deps.store);
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
+    this.safety.reload();
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
@@ -109,6 +126,7 @@ export class SiteRuntime {
       this.badInput(device.id, decoded.error.code, decoded.error.message, payload.byteLength);
       return;
     }
+    this.safety.heardFrom(device.id);
     this.onSignal(device, decoded.signal);
   }
 
@@ -125,9 +143,7 @@ export class SiteRuntime {
         return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
       case 'button':
         if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
-        if (device.kind === 'panic-button' && signal.state === 'pressed') {
-          this.deps.journal.append({ type: 'alarm.raised', device: device.id, data: { source: 'panic-button', location: device.location } });
-        }
+        if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
         return;
       case 'tamper':
         if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
@@ -171,6 +187,7 @@ export class SiteRuntime {
       this.badInput(deviceId, 'bad_field', 'availability: expected online or offline', payload.byteLength);
       return;
     }
+    if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId });
