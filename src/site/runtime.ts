@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
+import { SafetyBridge } from '../alarms/bridge.js';
 import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
 import { realTimers } from '../doors/timers.js';
@@ -78,6 +79,7 @@ export class SiteRuntime {
     announce();
     this.doors.publishAll();
     this.safety.start();
+    await new SafetyBridge({ ...this.deps, prefix: topics.prefix, safety: this.safety, doors: this.doors }).start();
     // An external broker may have lost our retained state (or published our will) while we were away.
     transport.onConnected(announce);
   }
