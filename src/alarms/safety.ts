@@ -153,6 +153,10 @@ export class Safety {
     if (button?.lockdown === true && button.zoneId !== null) {
       this.lockdown.lock({ scope: 'zone', zone: button.zoneId }, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`, 'panic');
     }
+    // A button raises the threat level but never lowers it: a press must not undo a higher level.
+    if (button?.threatLevel != null && this.threat.rank(button.threatLevel) > this.threat.rank(this.threat.current().level)) {
+      this.threat.set(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
+    }
   }
 
   /** Local sounders: the readers of the alarm's door or zone. Silent alarms never sound. */

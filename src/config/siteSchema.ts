@@ -95,6 +95,8 @@ export const PanicButtonSchema = Strict({
   lockdown: Type.Boolean({ default: false }),
   /** No local sounders or reader buzzers (a hold-up button). */
   silent: Type.Boolean({ default: false }),
+  /** Also raise the site to this threat level (never lowers it). */
+  threatLevel: Type.Optional(Id()),
 });
 
 export const EscalationStepSchema = Strict({
@@ -152,7 +154,7 @@ export const SiteDataSchema = Strict({
   cameras: Type.Array(CameraSchema, { default: [] }),
   panicButtons: Type.Array(PanicButtonSchema, { default: [] }),
   alarms: AlarmSettingsSchema,
-  /** 'normal' always exists; these are the raised levels. */
+  /** 'normal' always exists; these are the raised levels, lowest first. */
   threatLevels: Type.Array(ThreatLevelSchema, { default: [] }),
 });
 

@@ -108,7 +108,7 @@ export class Store {
     for (const device of data.devices) this.safety.setSupervision(device.id, device.supervisionMs ?? null);
     for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });
     for (const camera of data.cameras) this.safety.upsertCamera(camera);
-    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent });
+    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent, threatLevel: button.threatLevel ?? null });
     this.safety.setAlarmSettings(data.alarms);
     this.safety.setThreatLevels(data.threatLevels);
   }

@@ -24,6 +24,7 @@ export interface PanicButtonRecord {
   readonly zoneId: string | null;
   readonly lockdown: boolean;
   readonly silent: boolean;
+  readonly threatLevel: string | null;
 }
 
 export type CameraRecord = SiteCamera;
@@ -99,16 +100,16 @@ export class SafetyRepository {
 
   listPanicButtons(): PanicButtonRecord[] {
     return this.db
-      .prepare<[], { device_id: string; zone_id: string | null; lockdown: number; silent: number }>('SELECT * FROM panic_buttons ORDER BY device_id')
+      .prepare<[], { device_id: string; zone_id: string | null; lockdown: number; silent: number; threat_level: string | null }>('SELECT * FROM panic_buttons ORDER BY device_id')
       .all()
-      .map((row) => ({ deviceId: row.device_id, zoneId: row.zone_id, lockdown: row.lockdown === 1, silent: row.silent === 1 }));
+      .map((row) => ({ deviceId: row.device_id, zoneId: row.zone_id, lockdown: row.lockdown === 1, silent: row.silent === 1, threatLevel: row.threat_level }));
   }
 
   upsertPanicButton(button: PanicButtonRecord): void {
     this.db
       .prepare(
-        `INSERT INTO panic_buttons (device_id, zone_id, lockdown, silent) VALUES (@deviceId, @zoneId, @lockdown, @silent)
-         ON CONFLICT (device_id) DO UPDATE SET zone_id = excluded.zone_id, lockdown = excluded.lockdown, silent = excluded.silent`,
+        `INSERT INTO panic_buttons (device_id, zone_id, lockdown, silent, threat_level) VALUES (@deviceId, @zoneId, @lockdown, @silent, @threatLevel)
+         ON CONFLICT (device_id) DO UPDATE SET zone_id = excluded.zone_id, lockdown = excluded.lockdown, silent = excluded.silent, threat_level = excluded.threat_level`,
       )
       .run({ ...button, lockdown: button.lockdown ? 1 : 0, silent: button.silent ? 1 : 0 });
   }

@@ -6,10 +6,10 @@ import { connect, connectDevice, demoSiteFile, startTestGateway, type TestClient
 const input = (device: string): string => `guardpost/devices/${device}/input`;
 const card = (number: string): string => JSON.stringify({ type: 'card', card: number });
 
-/** The demo site, with the reception panic button locking its zone down. */
+/** The demo site, with the reception panic button locking its zone down and raising the threat level. */
 function lockdownSite(): string {
   const site = YAML.parse(fs.readFileSync(demoSiteFile, 'utf8')) as { panicButtons: Record<string, unknown>[] };
-  site.panicButtons = [{ device: 'reception-panic', zone: 'secure-area', lockdown: true }];
+  site.panicButtons = [{ device: 'reception-panic', zone: 'secure-area', lockdown: true, threatLevel: 'elevated' }];
   return YAML.stringify(site);
 }
 
@@ -121,11 +121,13 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.granted' });
   });
 
-  it('locks the panic button\'s zone down when the button is configured to', async () => {
+  it('locks the panic button\'s zone down and raises the threat level when the button is configured to', async () => {
     const mark = observer.mark();
     await panic.publish(input('reception-panic'), JSON.stringify({ type: 'button', state: 'pressed' }));
     const raised = await observer.nextEvent((event) => event.type === 'alarm.raised', mark);
-    expect(await observer.nextEvent((event) => event.type === 'door.lockdown', mark)).toMatchObject({ reason: 'panic', data: { scope: 'zone', zone: 'secure-area', doors: ['server-room'], via: 'button', by: 'reception-panic' } });
+    expect(await observer.nextEvent((event) => event.type === 'door.lockdown' && event.reason === 'panic', mark)).toMatchObject({ data: { scope: 'zone', zone: 'secure-area', doors: ['server-room'], via: 'button', by: 'reception-panic' } });
+    expect(await observer.nextEvent((event) => event.type === 'threat.changed', mark)).toMatchObject({ data: { from: 'normal', to: 'elevated', via: 'button', by: 'reception-panic' } });
+    await api('PUT', '/api/v1/threat-level', { level: 'normal' });
     expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
     expect((await api('DELETE', '/api/v1/zones/secure-area/lockdown')).status).toBe(200);
     const id = String(raised.data.alarm);

@@ -25,7 +25,8 @@ export const doorsAlarms: Migration = {
       device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
       zone_id TEXT REFERENCES zones(id),
       lockdown INTEGER NOT NULL,
-      silent INTEGER NOT NULL
+      silent INTEGER NOT NULL,
+      threat_level TEXT
     );
     CREATE TABLE device_supervision (
       device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
