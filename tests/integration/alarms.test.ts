@@ -150,6 +150,37 @@ describe('panic alarms through the broker, the API and a real NVR', () => {
     await api(gw, 'POST', `/api/v1/alarms/${id}/clear`, { resolution: 'drill over' });
   });
 
+  it('[SAFE-DURESS] raises a silent duress alarm for a duress decision: cameras fire, no reader buzzes', async () => {
+    const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+    const mark = observer.mark();
+    const readerMark = reader.mark();
+    // What the access rules call on a duress decision (issue 4).
+    const alarm = gw.gateway.runtime.safety.duress('main-entrance', 'main-entrance-reader', 'alice-adams');
+    const raised = await observer.nextEvent((event) => event.type === 'alarm.raised' && event.data.alarm === alarm.id, mark);
+    expect(raised).toMatchObject({ door: 'main-entrance', reason: 'duress', data: { kind: 'duress', silent: true, zone: 'ground-floor' } });
+    expect((await camera.next((m) => m.json.type === 'camera' && m.json.reason === 'duress')).json).toEqual({ type: 'camera', action: 'trigger', reason: 'duress' });
+    await observer.nextEvent((event) => event.type === 'camera.triggered' && event.reason === 'duress', mark);
+    expect(reader.received.slice(readerMark).filter((m) => m.json.type === 'buzzer')).toEqual([]);
+    await api(gw, 'POST', `/api/v1/alarms/${alarm.id}/acknowledge`, {});
+    await api(gw, 'POST', `/api/v1/alarms/${alarm.id}/clear`, { resolution: 'checked on alice' });
+    await reader.end();
+  });
+
+  it('sounds the readers of the zone for an audible panic alarm and silences them on acknowledgement', async () => {
+    const reader = await connectDevice(gw.mqttUrl, 'server-room-reader');
+    const mark = observer.mark();
+    const readerMark = reader.mark();
+    await panic.publish(input('reception-panic'), pressed);
+    const raised = await observer.nextEvent((event) => event.type === 'alarm.raised', mark);
+    expect((await reader.next((m) => m.json.type === 'buzzer', readerMark)).json).toEqual({ type: 'buzzer', pattern: 'alarm' });
+    const id = String(raised.data.alarm);
+    const ackMark = reader.mark();
+    await api(gw, 'POST', `/api/v1/alarms/${id}/acknowledge`, {});
+    expect((await reader.next((m) => m.json.type === 'buzzer', ackMark)).json).toEqual({ type: 'buzzer', pattern: 'off' });
+    await api(gw, 'POST', `/api/v1/alarms/${id}/clear`, { resolution: 'test' });
+    await reader.end();
+  });
+
   it('answers 404 for an unknown alarm and 400 for a clear without a resolution', async () => {
     expect(await api(gw, 'POST', '/api/v1/alarms/nope/acknowledge', {})).toMatchObject({ status: 404, json: { code: 'GP_ERR_NOT_FOUND', message: 'no alarm "nope"' } });
     expect((await api(gw, 'POST', '/api/v1/alarms/nope/clear', {})).json).toMatchObject({ statusCode: 400, code: 'GP_ERR_BAD_REQUEST' });
