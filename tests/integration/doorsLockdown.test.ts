@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { connect, connectDevice, demoSiteFile, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+import { connect, connectDevice, demoSiteFile, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 
 const input = (device: string): string => `guardpost/devices/${device}/input`;
 const card = (number: string): string => JSON.stringify({ type: 'card', card: number });
@@ -133,5 +133,26 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     const id = String(raised.data.alarm);
     await api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
     await api('POST', `/api/v1/alarms/${id}/clear`, { resolution: 'test' });
+  });
+});
+
+describe('a lockdown over a restart', () => {
+  it('[SAFE-LOCKDOWN] is still in force for the first card read after the gateway restarts', async () => {
+    const stateDir = tempDir();
+    let gw = await startTestGateway({ stateDir, configYaml: 'demo: true' });
+    const response = await fetch(`${gw.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST' });
+    expect(response.status).toBe(201);
+    await gw.stop();
+
+    gw = await startTestGateway({ stateDir, configYaml: 'demo: true' });
+    const observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    await observer.subscribe('guardpost/doors/main-entrance/state');
+    expect((await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state')).json).toMatchObject({ lockdown: true });
+    const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+    await reader.publish(input('main-entrance-reader'), card('1001'));
+    expect(await observer.nextEvent((event) => event.type.startsWith('access.'))).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    await Promise.all([observer.end(), reader.end()]);
+    await gw.stop();
   });
 });
