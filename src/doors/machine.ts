@@ -27,6 +27,7 @@ export interface DoorState {
   readonly accessUntilMs: number;
   readonly authorisedBy: OpenedBy | null;
   readonly openedAtMs: number | null;
+  /** null: found open at start, cause unknown. */
   readonly openedBy: OpenedBy | null;
   readonly alarm: DoorAlarm;
   readonly lockdown: boolean;
@@ -141,6 +142,8 @@ function opened(config: DoorConfig, state: DoorState, nowMs: number, effects: Do
   if (state.position === 'open') return state;
   if (isReleased(config, state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'release', alarm: 'none' };
   if (isScheduledOpen(state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'schedule', alarm: 'none' };
+  // First report after a start: nobody saw it open, so it is not forced; held-open timing applies from now.
+  if (state.position === 'unknown' && nowMs > state.accessUntilMs) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: null, alarm: 'none' };
   if (nowMs <= state.accessUntilMs && state.authorisedBy !== null) {
     return { ...state, position: 'open', openedAtMs: nowMs, openedBy: state.authorisedBy, alarm: 'none' };
   }

@@ -154,7 +154,7 @@ export class SiteRuntime {
       case 'contact':
         if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
         if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
-        return;
+        return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send contact states`, 0);
       case 'heartbeat':
         return;
       default: {

@@ -113,6 +113,12 @@ describe('the door state machine', () => {
     expect(events(effects)).toEqual(['door.forced', 'door.closed', 'door.forced']);
   });
 
+  it('does not call a door found open at start forced, but times it as held open', () => {
+    const { effects, state } = run([[0, { type: 'contact', state: 'open' }], [20_000, { type: 'timer' }], [30_000, { type: 'timer' }]], INITIAL_DOOR_STATE);
+    expect(events(effects)).toEqual(['door.held']);
+    expect(state.alarm).toBe('held');
+  });
+
   it('ignores a repeated contact report of the same position', () => {
     const { effects } = run([[0, { type: 'contact', state: 'open' }], [1_000, { type: 'contact', state: 'open' }]]);
     expect(events(effects)).toEqual(['door.forced']);
