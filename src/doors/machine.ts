@@ -143,8 +143,9 @@ function opened(config: DoorConfig, state: DoorState, nowMs: number, effects: Do
   if (isReleased(config, state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'release', alarm: 'none' };
   if (isScheduledOpen(state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'schedule', alarm: 'none' };
   // First report after a start: nobody saw it open, so it is not forced; held-open timing applies from now.
-  if (state.position === 'unknown' && nowMs > state.accessUntilMs) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: null, alarm: 'none' };
-  if (nowMs <= state.accessUntilMs && state.authorisedBy !== null) {
+  const authorised = nowMs <= state.accessUntilMs && state.authorisedBy !== null;
+  if (state.position === 'unknown' && !authorised) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: null, alarm: 'none' };
+  if (authorised) {
     return { ...state, position: 'open', openedAtMs: nowMs, openedBy: state.authorisedBy, alarm: 'none' };
   }
   // [DOOR-FORCED] open with no grant, no REX and no release.
