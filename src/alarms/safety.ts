@@ -4,7 +4,9 @@ import { LockdownService } from '../doors/lockdown.js';
 import type { DoorService } from '../doors/service.js';
 import type { Timers } from '../doors/timers.js';
 import type { Clock, Journal } from '../journal/index.js';
+import type { JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, PanicButtonRecord, Store } from '../store/index.js';
 import { CameraTriggers } from './cameras.js';
 import type { Alarm } from './lifecycle.js';
@@ -16,6 +18,7 @@ export interface SafetyDeps {
   readonly store: Store;
   readonly journal: Journal;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly doors: DoorService;
@@ -71,11 +74,18 @@ export class Safety {
     });
     this.cameras = new CameraTriggers({ ...deps, zonesOfDoor: (doorId) => this.zonesOfDoor.get(doorId) ?? [] });
     this.supervision = new Supervision(deps);
+    deps.metrics.define('guardpost_alarms_total', 'Alarms raised, by kind and whether in a drill');
+    deps.metrics.define('guardpost_door_alarms_total', 'Doors forced or held open, by door and type');
+    deps.metrics.define('guardpost_camera_triggers_total', 'Camera triggers by camera and outcome');
+    deps.metrics.define('guardpost_device_trouble_total', 'Supervised devices that went silent, by device');
   }
 
   start(): void {
     this.load();
-    this.deps.journal.onAppend((event) => this.cameras.onEvent(event));
+    this.deps.journal.onAppend((event) => {
+      this.count(event);
+      this.cameras.onEvent(event);
+    });
     this.lockdown.start();
     this.threat.start();
     this.alarms.start();
@@ -166,6 +176,24 @@ export class Safety {
     for (const door of doors) {
       const reader = this.deps.readerOf(door);
       if (reader !== null) this.deps.command(reader, { type: 'buzzer', pattern: on ? 'alarm' : 'off' });
+    }
+  }
+
+  private count(event: JournalEvent): void {
+    const { metrics } = this.deps;
+    switch (event.type) {
+      case 'alarm.raised':
+        return metrics.increment('guardpost_alarms_total', { kind: String(event.data.kind), drill: String(event.data.drill === true) });
+      case 'door.forced':
+      case 'door.held':
+        return metrics.increment('guardpost_door_alarms_total', { door: event.door ?? 'unknown', type: event.type.slice('door.'.length) });
+      case 'camera.triggered':
+      case 'camera.failed':
+        return metrics.increment('guardpost_camera_triggers_total', { camera: String(event.data.camera), outcome: event.type === 'camera.triggered' ? 'triggered' : 'failed' });
+      case 'device.trouble':
+        return metrics.increment('guardpost_device_trouble_total', { device: event.device ?? 'unknown' });
+      default:
+        return;
     }
   }
 

@@ -123,6 +123,9 @@ describe('panic alarms through the broker, the API and a real NVR', () => {
     // Retained only while open: the clear removes it.
     expect((await observer.next((m) => m.topic === `guardpost/alarms/${alarmId}` && m.json.raw === '', mark)).json).toEqual({ raw: '' });
     expect((await api(gw, 'GET', '/api/v1/alarms')).json).toEqual([]);
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('guardpost_alarms_total{kind="panic",drill="false"} 1');
+    expect(metrics).toContain('guardpost_camera_triggers_total{camera="reception-frigate",outcome="triggered"} 1');
   });
 
   it('retries a camera that answers with an error and journals the trigger once it takes', async () => {
