@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +118,35 @@ describe('camera triggers', () => {
       { deviceId: 'door-cam', command: { type: 'camera', action: 'trigger', reason: 'forced' } },
       { deviceId: 'zone-cam', command: { type: 'camera', action: 'trigger', reason: 'held' } },
     ]);
+  });
+});
+
+describe('an Axis camera that asks for Digest authentication', () => {
+  it('answers the challenge and activates the virtual input', async () => {
+    const md5 = (text: string): string => createHash('md5').update(text).digest('hex');
+    const authorizations: (string | undefined)[] = [];
+    const axis = http.createServer((req, res) => {
+      authorizations.push(req.headers.authorization);
+      const header = req.headers.authorization ?? '';
+      const fields = new Map([...header.matchAll(/(\w+)="?([^",]*)"?/g)].map((m) => [m[1]!, m[2]!]));
+      const expected = md5(`${md5('root:AXIS_ACCC8E:p@ss')}:n0nce:${fields.get('nc')}:${fields.get('cnonce')}:auth:${md5(`GET:${req.url}`)}`);
+      if (header.startsWith('Digest ') && fields.get('response') === expected && fields.get('uri') === req.url) {
+        res.writeHead(200).end('OK');
+        return;
+      }
+      res.writeHead(401, { 'www-authenticate': 'Digest realm="AXIS_ACCC8E", nonce="n0nce", algorithm=MD5, qop="auth"' }).end();
+    });
+    await new Promise<void>((resolve) => axis.listen(0, '127.0.0.1', resolve));
+    try {
+      const { service, journalled } = triggers();
+      const url = `http://root:p%40ss@127.0.0.1:${(axis.address() as AddressInfo).port}`;
+      await service.fire(camera({ id: 'door-axis', kind: 'axis', url, port: 2 }), triggerOf(event({ type: 'door.forced', door: 'main-entrance' }))!);
+      expect(authorizations).toHaveLength(2);
+      expect(authorizations[0]).toMatch(/^Basic /);
+      expect(authorizations[1]).toMatch(/^Digest username="root", realm="AXIS_ACCC8E", nonce="n0nce", uri="\/axis-cgi\/virtualinput\/activate.cgi\?schemaversion=1&port=2"/);
+      expect(journalled).toEqual([expect.objectContaining({ type: 'camera.triggered', data: expect.objectContaining({ camera: 'door-axis', attempts: 1, status: 200 }) })]);
+    } finally {
+      await new Promise<void>((resolve) => axis.close(() => resolve()));
+    }
   });
 });
