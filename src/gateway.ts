@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
@@ -115,9 +116,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     ];
     const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.http.host, port: config.http.port });
-    const address = app.server.address();
-    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+    const httpPort = await listen(app, config.http.host, config.http.port);
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
