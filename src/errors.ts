@@ -17,6 +17,9 @@ export const ErrorCodes = {
   GP_ERR_USAGE: 'GP_ERR_USAGE',
   GP_ERR_TIMEOUT: 'GP_ERR_TIMEOUT',
   GP_ERR_INTERNAL: 'GP_ERR_INTERNAL',
+  GP_ERR_NO_ADMIN: 'GP_ERR_NO_ADMIN',
+  GP_ERR_TOO_MANY_ATTEMPTS: 'GP_ERR_TOO_MANY_ATTEMPTS',
+  GP_ERR_CONFLICT: 'GP_ERR_CONFLICT',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

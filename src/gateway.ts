@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { AuthService } from './auth/service.js';
 import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
@@ -27,6 +28,7 @@ export interface Gateway {
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
+  readonly auth: AuthService;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
@@ -67,6 +69,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
+    const auth = new AuthService({ store, journal, clock });
+    const demoAdmin = await auth.ensureAdmin(config.demo);
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -114,7 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
     ];
-    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const app = await buildApp({ store, auth, journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 
@@ -134,7 +138,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
     );
 
-    return { mqttPort, httpPort, store, journal, runtime, metrics, app, stop: stopAll };
+    if (demoAdmin !== null) {
+      // Shown once, never stored in clear: the demo has no fixed default password.
+      logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
+    }
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -3,6 +3,7 @@ import { GuardpostError, isGuardpostError } from '../errors.js';
 import { checkConfigCommand } from './checkConfig.js';
 import { hashPasswordCommand } from './hashPassword.js';
 import { simulateCommand } from './simulate.js';
+import { userCommand } from './user.js';
 import { startCommand } from './start.js';
 
 export const USAGE = `usage: guardpost <command> [options]
@@ -14,6 +15,8 @@ commands:
         validate a config file and the site file it names, without starting
   simulate badge --reader ID --card NUMBER [--config FILE] [--url mqtt://host:port] [--password PW] [--timeout-ms N]
         badge a card as a reader device and print the decision observed, as one JSON line
+  user add NAME --role admin|security|viewer [--config FILE] [--state-dir DIR]
+        create an API/console user; the password is read from a prompt or stdin
   hash-password < FILE
         print the argon2id hash of the password on stdin, for a device's passwordHash
 `;
@@ -42,6 +45,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           parse(rest, { reader: { type: 'string' }, card: { type: 'string' }, config: { type: 'string' }, url: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' } }),
           io,
         );
+      case 'user':
+        return await userCommand(parse(rest, { role: { type: 'string' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'hash-password':
         return await hashPasswordCommand(io);
       case undefined:

@@ -2,6 +2,7 @@
 
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
+import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
 import { systemEventTypes } from './types/system.js';
 import type { Severity } from './severity.js';
@@ -12,6 +13,7 @@ export { Severities, type Severity } from './severity.js';
 export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
+  ...authEventTypes,
   ...devicesEventTypes,
   ...systemEventTypes,
 } as const satisfies Record<string, Severity>;

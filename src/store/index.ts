@@ -6,10 +6,14 @@ import { DevicesRepository } from './devices.js';
 import { DoorsRepository } from './doors.js';
 import { GroupsRepository } from './groups.js';
 import { MetaRepository } from './meta.js';
+import { AuditRepository } from './audit.js';
+import { UsersRepository } from './users.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
 export type { DoorRecord } from './doors.js';
+export type { AuditEntry, AuditInput } from './audit.js';
+export { Roles, type ApiTokenRecord, type Role, type UserRecord } from './users.js';
 
 export interface SiteIdentity {
   readonly id: string;
@@ -24,6 +28,8 @@ export class Store {
   readonly doors: DoorsRepository;
   readonly groups: GroupsRepository;
   readonly cardholders: CardholdersRepository;
+  readonly users: UsersRepository;
+  readonly audit: AuditRepository;
 
   constructor(readonly db: Db) {
     this.meta = new MetaRepository(db);
@@ -31,6 +37,8 @@ export class Store {
     this.doors = new DoorsRepository(db);
     this.groups = new GroupsRepository(db);
     this.cardholders = new CardholdersRepository(db);
+    this.users = new UsersRepository(db);
+    this.audit = new AuditRepository(db);
   }
 
   static open(stateDir: string): Store {

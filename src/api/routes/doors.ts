@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
 
 export function registerDoorRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/api/v1/doors', async () => {
+  app.get('/api/v1/doors', { config: { auth: 'viewer' } }, async () => {
     const { runtime } = deps;
     return [...runtime.site.doors.values()].map((door) => ({
       id: door.id,
