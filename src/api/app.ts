@@ -10,6 +10,7 @@ import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
+import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
@@ -81,6 +82,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerAuditRoutes(app, deps);
   registerDoorRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerEventStreamRoutes(app, deps);
   return app;
 }
 
