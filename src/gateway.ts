@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
+import { SiteService } from './site/siteService.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -118,7 +119,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
     ];
-    const app = await buildApp({ store, auth, journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const siteService = new SiteService({ store, clock, onChanged: () => startedRuntime.reload() });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 

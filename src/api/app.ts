@@ -6,19 +6,21 @@ import type { Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteRuntime } from '../site/runtime.js';
+import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
+import { registerSiteDataRoutes } from './routes/siteData.js';
 import { registerUserRoutes } from './routes/users.js';
-import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 
 export interface ApiDeps {
   readonly store: Store;
   readonly auth: AuthService;
+  readonly site: SiteService;
   readonly journal: Journal;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
@@ -80,7 +82,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerAuthRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
-  registerDoorRoutes(app, deps);
+  registerSiteDataRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerEventStreamRoutes(app, deps);
   return app;

@@ -11,7 +11,13 @@ async function call(gw: TestGateway, method: string, url: string, token?: string
   const headers: Record<string, string> = {};
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${gw.httpUrl}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const controller = new AbortController();
+  const response = await fetch(`${gw.httpUrl}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal });
+  if (response.headers.get('content-type')?.startsWith('text/event-stream') === true) {
+    // A live stream never ends: its status is all this table needs.
+    controller.abort();
+    return { status: response.status, json: {}, headers: response.headers };
+  }
   const text = await response.text();
   const isJson = response.headers.get('content-type')?.includes('json') === true;
   return { status: response.status, json: isJson && text !== '' ? (JSON.parse(text) as Json) : { raw: text }, headers: response.headers };
