@@ -39,6 +39,9 @@ export interface Gateway {
 /** How often the WAL is folded back into the database, off the event loop. */
 const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
 
+/** How often the runtime looks for site data committed by another process (the CLI). */
+const EXTERNAL_CHANGE_POLL_MS = 1_000;
+
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, stateDir, siteFile } = options.loaded;
@@ -112,6 +115,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     runtime = new SiteRuntime({ store, journal, transport, topics, logger: logger.child({ module: 'site' }), metrics, clock });
     await runtime.start();
+    runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
 
@@ -119,7 +123,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
     ];
-    const siteService = new SiteService({ store, clock, onChanged: () => startedRuntime.reload() });
+    const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

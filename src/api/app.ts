@@ -1,4 +1,5 @@
 import helmet from '@fastify/helmet';
+import { parse as parseYaml } from 'yaml';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
@@ -13,6 +14,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
+import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
@@ -69,12 +71,21 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     const message = statusCode >= 500 && !isGuardpostError(error) ? 'internal error' : error.message;
-    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
+    const problems = isGuardpostError(error) && error.details.length > 0 ? { problems: error.details } : {};
+    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message, ...problems });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ statusCode: 404, code: 'GP_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // Site files are YAML: accept them as they are.
+  app.addContentTypeParser(['application/yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseYaml(body as string));
+    } catch (error) {
+      done(Object.assign(new Error(`body is not valid YAML: ${(error as Error).message.split('\n')[0]}`), { statusCode: 400 }), undefined);
+    }
+  });
   await app.register(helmet, { global: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
 
@@ -83,6 +94,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerSiteDataRoutes(app, deps);
+  registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerEventStreamRoutes(app, deps);
   return app;

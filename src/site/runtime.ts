@@ -29,6 +29,7 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  private watcher: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -47,13 +48,30 @@ export class SiteRuntime {
     transport.onConnected(announce);
   }
 
+  /**
+   * Picks up site data changed by another process (`guardpost import`, `guardpost user add`):
+   * SQLite bumps `data_version` when another connection commits, so a cheap poll suffices.
+   */
+  watchExternalChanges(intervalMs: number): void {
+    let version = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+    this.watcher = setInterval(() => {
+      const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+      if (now === version) return;
+      version = now;
+      this.reload({ by: 'another process', what: 'site data' });
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
   stop(): void {
+    if (this.watcher !== undefined) clearInterval(this.watcher);
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
   /** Re-reads site data after a change; the next read decides on the new data. */
-  reload(): void {
+  reload(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store);
+    this.deps.journal.append({ type: 'config.changed', data: change });
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */

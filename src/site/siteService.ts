@@ -11,6 +11,16 @@ export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as 
 export type SiteCollection = (typeof SiteCollections)[number];
 type Item<C extends SiteCollection> = SiteData[C][number];
 
+export interface ImportReport {
+  readonly dryRun: boolean;
+  readonly created: Record<SiteCollection, string[]>;
+  readonly updated: Record<SiteCollection, string[]>;
+  readonly deleted: Record<SiteCollection, string[]>;
+}
+
+const emptyLists = (): Record<SiteCollection, string[]> => ({ devices: [], doors: [], groups: [], cardholders: [] });
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
 export interface ChangeActor {
   readonly actor: string;
   readonly source: string;
@@ -20,7 +30,7 @@ export interface SiteServiceDeps {
   readonly store: Store;
   readonly clock: Clock;
   /** Called after every committed change so the next read decides on the new data. */
-  readonly onChanged: () => void;
+  readonly onChanged: (change: { readonly by: string; readonly what: string }) => void;
 }
 
 const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
@@ -73,7 +83,7 @@ export class SiteService {
       this.write(collection, item);
       store.audit.record({ ...by, action: `${singular[collection]}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
     })();
-    this.deps.onChanged();
+    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
     return { item, created: before === undefined };
   }
 
@@ -89,7 +99,52 @@ export class SiteService {
       store[collection].delete(id);
       store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
     })();
-    this.deps.onChanged();
+    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
+  }
+
+  /**
+   * Makes the store's site data equal to `raw` (a whole site file): validates it, reports what
+   * would be created, updated and deleted, and unless `dryRun` writes it all, with an audit entry
+   * per change, in one transaction.
+   */
+  replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
+    const result = parseSiteData(raw);
+    if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
+    const next = result.site;
+    const { store, clock } = this.deps;
+    const current = exportSiteData(store);
+    const report: ImportReport = { dryRun, created: emptyLists(), updated: emptyLists(), deleted: emptyLists() };
+    const audits: Parameters<Store['audit']['record']>[0][] = [];
+    if (!sameJson(current.site, next.site)) audits.push({ ...by, action: 'site.updated', target: next.site.id, before: current.site, after: next.site });
+    for (const collection of SiteCollections) {
+      const before = new Map((current[collection] as { id: string }[]).map((item) => [item.id, item]));
+      const after = new Map((next[collection] as { id: string }[]).map((item) => [item.id, item]));
+      for (const [id, item] of after) {
+        const old = before.get(id);
+        if (old === undefined) report.created[collection].push(id);
+        else if (!sameJson(old, item)) report.updated[collection].push(id);
+        else continue;
+        audits.push({ ...by, action: `${singular[collection]}.${old === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, old), after: forAudit(collection, item) });
+      }
+      for (const [id, old] of before) {
+        if (after.has(id)) continue;
+        report.deleted[collection].push(id);
+        audits.push({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, old) });
+      }
+    }
+    if (dryRun) return report;
+    store.db.transaction(() => {
+      // Dependants first: a cardholder holds groups, a group holds doors, a door holds devices.
+      for (const collection of ['cardholders', 'groups', 'doors', 'devices'] as const) {
+        for (const id of report.deleted[collection]) store[collection].delete(id);
+      }
+      store.importSiteData(next);
+      for (const holder of next.cardholders) store.cardholders.deleteCredentialsExcept(holder.id, holder.credentials.map((credential) => credential.id));
+      const now = clock();
+      for (const entry of audits) store.audit.record(entry, now);
+    })();
+    this.deps.onChanged({ by: by.actor, what: 'site import' });
+    return report;
   }
 
   /** Problems with the changed entity name its fields (`body.unlockMs: …`); others name where they are. */

@@ -1,5 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, connectDevice, seedUser, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
+import { cli } from '../support/cli.js';
+import { connect, connectDevice, demoConfigFile, seedUser, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 
 describe('changing site data through the API', () => {
   let gw: TestGateway;
@@ -104,5 +107,75 @@ describe('changing site data through the API', () => {
     expect((await api('GET', '/devices/lobby-reader')).body).toMatchObject({ id: 'lobby-reader', hasPassword: true });
     const [entry] = (await api('GET', '/audit?limit=1')).body as unknown as Record<string, unknown>[];
     expect(JSON.stringify(entry)).not.toContain('$argon2');
+  });
+});
+
+describe('the whole site as code', () => {
+  let gw: TestGateway;
+  let admin: string;
+  let observer: TestClient;
+  let reader: TestClient;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    admin = await gw.login();
+    observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+  });
+  afterAll(async () => {
+    await Promise.all([observer, reader].map((client) => client?.end()));
+    await gw?.stop();
+  });
+
+  const badge = async (card: string) => {
+    const after = observer.mark();
+    await reader.publish('guardpost/devices/main-entrance-reader/input', JSON.stringify({ type: 'card', card }));
+    return observer.nextEvent((event) => event.type.startsWith('access.'), after);
+  };
+
+  it('reports what an import would change without changing anything, then applies it from YAML', async () => {
+    const exported = await (await fetch(`${gw.httpUrl}/api/v1/site/export?format=yaml`, { headers: { authorization: `Bearer ${admin}` } })).text();
+    expect(exported).toContain('id: main-entrance');
+    // Carol's expired card gets a new validity; Dave leaves.
+    const edited = exported
+      .replace('validUntil: 2024-12-31T23:59:59.000Z', 'validUntil: 2099-12-31T23:59:59.000Z')
+      .replace(/  - id: dave-davis[\s\S]*?(?=\n  - id: |\n[a-z]|$)/, '');
+    const post = (dryRun: boolean) =>
+      fetch(`${gw.httpUrl}/api/v1/site/import?dryRun=${dryRun}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' }, body: edited });
+
+    const dry = await post(true);
+    expect(dry.status).toBe(200);
+    expect(await dry.json()).toMatchObject({ dryRun: true, updated: { cardholders: ['carol-clark'] }, deleted: { cardholders: ['dave-davis'] }, created: { cardholders: [] } });
+    expect(await badge('1003')).toMatchObject({ reason: 'credential_expired' });
+
+    const applied = await post(false);
+    expect(await applied.json()).toMatchObject({ dryRun: false, updated: { cardholders: ['carol-clark'] } });
+    expect(await badge('1003')).toMatchObject({ type: 'access.granted', cardholder: 'carol-clark' });
+    expect(await badge('1004')).toMatchObject({ reason: 'unknown_credential' });
+  });
+
+  it('answers a broken site file with every problem, naming each key', async () => {
+    const response = await fetch(`${gw.httpUrl}/api/v1/site/import?dryRun=true`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/yaml' },
+      body: 'site: { id: demo, name: Demo, timezone: Mars/Base }\ndoors:\n  - { id: d1, name: D1, reader: nope, strike: nope, unlockMs: 5 }\n',
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { problems: string[] };
+    expect(body.problems).toContain('doors[0].unlockMs: expected integer ≥ 100, got 5');
+  });
+
+  it('decides on a site imported by the CLI while the gateway runs, and journals the change', async () => {
+    const exported = await cli('export', '--config', demoConfigFile, '--state-dir', gw.stateDir);
+    expect(exported.code).toBe(0);
+    const file = path.join(tempDir(), 'site.yaml');
+    fs.writeFileSync(file, exported.out.join('\n').replace("card: '1001'", "card: '7771001'").replace('card: "1001"', 'card: "7771001"'));
+    const changed = observer.nextEvent((event) => event.type === 'config.changed' && event.data.by === 'another process', observer.mark(), 10_000);
+    const result = await cli('import', file, '--config', demoConfigFile, '--state-dir', gw.stateDir);
+    expect(result).toMatchObject({ code: 0, out: ['updated cardholders: alice-adams'] });
+    await changed;
+    expect(await badge('7771001')).toMatchObject({ type: 'access.granted', cardholder: 'alice-adams' });
+    expect(await badge('1001')).toMatchObject({ reason: 'unknown_credential' });
   });
 });
