@@ -1,5 +1,5 @@
 import { siteAndJournal } from './001-site-and-journal.js';
-import { usersAndAudit } from './002-users-audit.js';
+import { usersAndAudit } from './006-users-audit.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';

@@ -1,7 +1,7 @@
 import type { Migration } from './types.js';
 
 export const usersAndAudit: Migration = {
-  version: 2,
+  version: 6,
   name: 'users, API tokens and the audit log',
   sql: `
     CREATE TABLE users (
