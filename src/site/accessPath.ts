@@ -1,6 +1,6 @@
 import { decide } from '../access/decide.js';
 import { maskCardNumber } from '../access/credentials.js';
-import type { Decision, SiteConditions } from '../access/types.js';
+import { NO_FLAGS, type Decision, type SiteConditions } from '../access/types.js';
 import type { DeviceCommand } from '../drivers/types.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
@@ -44,10 +44,10 @@ export class AccessPath {
     let decisionError: unknown;
     try {
       decision = door === undefined
-        ? { granted: false, reason: 'unknown_door', doorId: '', cardholderId: null, credentialId: null }
+        ? { granted: false, reason: 'unknown_door', doorId: '', cardholderId: null, credentialId: null, flags: NO_FLAGS, effects: [] }
         : decide({ doorId: door.id, credential: { kind: 'card', number: card } }, site.access, clock());
     } catch (error) {
-      decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null };
+      decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null, flags: NO_FLAGS, effects: [] };
       decisionError = error;
     }
 
