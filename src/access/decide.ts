@@ -96,8 +96,9 @@ export function decide(
     // [ACC-CRED-STATE] only an active credential inside its validity window opens a door.
     if (credential.status === 'suspended') return deny('credential_suspended');
     if (credential.status === 'lost') return deny('credential_lost');
-    if (credential.validFromMs !== null && nowMs < credential.validFromMs) return deny('credential_not_yet_valid');
-    if (credential.validUntilMs !== null && nowMs >= credential.validUntilMs) return deny('credential_expired');
+    // Written so that a time that is not a number fails the window instead of passing it.
+    if (credential.validFromMs !== null && !(nowMs >= credential.validFromMs)) return deny('credential_not_yet_valid');
+    if (credential.validUntilMs !== null && !(nowMs < credential.validUntilMs)) return deny('credential_expired');
     if (holder === undefined) return deny('unknown_credential');
   }
   if (holder.status !== 'active') return deny('cardholder_suspended');
@@ -115,8 +116,18 @@ export function decide(
     }
   }
 
-  let local: LocalTime | undefined;
-  const localNow = (): LocalTime => (local ??= localTimeAt(state.timezone ?? 'UTC', nowMs));
+  // A zone Intl does not know, or a time out of range, closes every schedule instead of throwing.
+  let local: LocalTime | null | undefined;
+  const localNow = (): LocalTime | null => {
+    if (local === undefined) {
+      try {
+        local = localTimeAt(state.timezone ?? 'UTC', nowMs);
+      } catch {
+        local = null;
+      }
+    }
+    return local;
+  };
 
   // [ACC-THREAT] above normal, only the groups the level names still pass (an unknown level: nobody).
   if (conditions.threatLevel !== 'normal') {
@@ -136,7 +147,8 @@ export function decide(
       for (const scheduleId of scheduleIds) {
         const schedule = scheduleId === null ? null : state.schedules?.get(scheduleId);
         // A schedule the site no longer has opens nothing.
-        if (schedule === null || (schedule !== undefined && scheduleOpenAt(schedule, localNow()))) {
+        const localTime = schedule == null ? null : localNow();
+        if (schedule === null || (schedule !== undefined && localTime !== null && scheduleOpenAt(schedule, localTime))) {
           open = true;
           break;
         }
@@ -194,9 +206,10 @@ export function decide(
   // [ACC-FIRST-IN] the first named badge after the unlock schedule starts releases the door.
   if (door.mode === 'scheduled-unlock' && door.unlockScheduleId != null && inAny(holder, door.firstPersonInGroupIds)) {
     const schedule = state.schedules?.get(door.unlockScheduleId);
-    if (schedule !== undefined && scheduleOpenAt(schedule, localNow()) && rules.releasedDoors.get(door.id) !== localNow().date) {
+    const localTime = localNow();
+    if (schedule !== undefined && localTime !== null && scheduleOpenAt(schedule, localTime) && rules.releasedDoors.get(door.id) !== localTime.date) {
       flags = { ...flags, firstPersonIn: true };
-      effects.push({ kind: 'door-released', doorId: door.id, windowKey: localNow().date });
+      effects.push({ kind: 'door-released', doorId: door.id, windowKey: localTime.date });
     }
   }
 
