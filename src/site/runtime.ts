@@ -79,6 +79,11 @@ export class SiteRuntime {
     this.conditions = conditions;
   }
 
+  /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
+  forgivePassback(cardholderId: string | null, by: string): number {
+    return this.accessPath.forgivePassback(cardholderId, by);
+  }
+
   get site(): SiteIndex {
     return this.index;
   }
@@ -114,11 +119,11 @@ export class SiteRuntime {
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
         return this.accessPath.onCard(device, signal.card);
       case 'wiegand':
-        // Wiegand formats arrive with the full access rule set; until then a raw frame opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'Wiegand frames are not decoded at this site yet', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send Wiegand frames`, 0);
+        return this.accessPath.onWiegand(device, signal.bits);
       case 'pin':
-        // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send PINs`, 0);
+        return this.accessPath.onPin(device, signal.pin, this.deps.store.pins);
       case 'button':
         if (device.kind === 'panic-button' && signal.state === 'pressed') {
           this.deps.journal.append({ type: 'alarm.raised', device: device.id, data: { source: 'panic-button', location: device.location } });

@@ -44,7 +44,8 @@ function forAudit(collection: SiteCollection, item: unknown): unknown {
   }
   if (collection === 'cardholders') {
     const holder = item as SiteCardholder;
-    return { ...holder, credentials: holder.credentials.map((credential) => ({ ...credential, card: maskCardNumber(credential.card) })) };
+    const { pin: _pin, duressPin: _duressPin, ...rest } = holder;
+    return { ...rest, credentials: holder.credentials.map((credential) => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) })) };
   }
   return item;
 }
@@ -97,6 +98,7 @@ export class SiteService {
     this.validate(snapshot, collection, -1);
     store.db.transaction(() => {
       store[collection].delete(id);
+      store.documents.delete(collection, id);
       store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
     })();
     this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });

@@ -28,7 +28,7 @@ function present(collection: SiteCollection, item: unknown, principal: Principal
     case 'cardholders': {
       if (principal?.role === 'admin') return item;
       const holder = item as SiteCardholder;
-      return { ...holder, credentials: holder.credentials.map((credential) => ({ ...credential, card: maskCardNumber(credential.card) })) };
+      return { ...holder, credentials: holder.credentials.map((credential) => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) })) };
     }
     case 'groups':
       return item;
