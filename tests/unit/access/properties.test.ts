@@ -23,11 +23,11 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
   doors: fc.tuple(...DOORS.map((id) =>
     fc.record({
       id: fc.constant(id),
-      mode: fc.constantFrom(...DOOR_MODES),
+      mode: fc.oneof({ arbitrary: fc.constant('card' as const), weight: 4 }, { arbitrary: fc.constantFrom(...DOOR_MODES), weight: 3 }),
       overrideGroupIds: subset(GROUPS),
       unlockScheduleId: fc.option(fc.constantFrom(...SCHEDULES, 'missing'), { nil: null }),
       firstPersonInGroupIds: subset(GROUPS),
-      twoPersonWindowMs: fc.option(fc.integer({ min: 1_000, max: 60_000 }), { nil: null }),
+      twoPersonWindowMs: fc.option(fc.integer({ min: 1_000, max: 60_000 }), { nil: null, freq: 4 }),
     }),
   )),
   groups: fc.tuple(...GROUPS.map((id) => fc.record({ id: fc.constant(id), name: fc.constant(id), doorIds: subset(DOORS), accessLevelIds: subset(['l0', 'l1', 'missing']) }))),
@@ -52,7 +52,7 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
       groupIds: subset([...GROUPS, 'gone']),
       pinDigest: fc.option(fc.constantFrom(...PINS).map(pinDigest), { nil: null }),
       duressPinDigest: fc.option(fc.constantFrom(...PINS).map(pinDigest), { nil: null }),
-      escort: fc.option(fc.record({ groupIds: subset(GROUPS), windowMs: fc.integer({ min: 1_000, max: 60_000 }) }), { nil: null }),
+      escort: fc.option(fc.record({ groupIds: subset(GROUPS), windowMs: fc.integer({ min: 1_000, max: 60_000 }) }), { nil: null, freq: 4 }),
     }),
   )),
   credentials: fc.tuple(...CARDS.map((number) =>
@@ -61,7 +61,7 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
       cardholderId: fc.constantFrom(...HOLDERS, 'ghost'),
       kind: fc.constant('card' as const),
       number: fc.constant(number),
-      status: fc.constantFrom('active' as const, 'suspended' as const, 'lost' as const),
+      status: fc.constantFrom('active' as const, 'active' as const, 'suspended' as const, 'lost' as const),
       validFromMs: fc.option(time, { nil: null }),
       validUntilMs: fc.option(time, { nil: null }),
     }),
@@ -76,13 +76,16 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
 
 const requestArb: fc.Arbitrary<AccessRequest> = fc.record({
   doorId: fc.constantFrom(...DOORS, 'nowhere'),
-  credential: fc.oneof(fc.constantFrom(...CARDS, '0001', '999', '').map((number) => ({ kind: 'card' as const, number })), fc.constant({ kind: 'pin' as const })),
+  credential: fc.oneof(
+    { arbitrary: fc.constantFrom(...CARDS, '0001', '999', '').map((number) => ({ kind: 'card' as const, number })), weight: 4 },
+    { arbitrary: fc.constant({ kind: 'pin' as const }), weight: 1 },
+  ),
   pin: fc.option(fc.constantFrom(...PINS, '0000', '2223').map((pin) => presentPin(pin)), { nil: undefined }),
 }).map(({ pin, ...rest }) => (pin === undefined ? rest : { ...rest, pin }));
 
 const conditionsArb: fc.Arbitrary<SiteConditions> = fc.record({
-  threatLevel: fc.constantFrom('normal', 'elevated', 'unknown-level'),
-  lockedDownDoors: subset(DOORS).map((doors) => new Set(doors)),
+  threatLevel: fc.constantFrom('normal', 'normal', 'normal', 'elevated', 'unknown-level'),
+  lockedDownDoors: fc.oneof({ arbitrary: fc.constant<string[]>([]), weight: 3 }, { arbitrary: subset(DOORS), weight: 1 }).map((doors) => new Set(doors)),
 });
 
 /** Rule state as a run of earlier badges might have left it. */
