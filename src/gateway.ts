@@ -86,6 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         demo: config.demo,
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
+        findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;

@@ -16,8 +16,11 @@ import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
 import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerAlarmRoutes } from './routes/alarms.js';
+import { registerDoorCommandRoutes } from './routes/doorCommands.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
+import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -97,6 +100,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerEventStreamRoutes(app, deps);
+  registerDoorCommandRoutes(app, deps);
+  registerAlarmRoutes(app, deps);
+  registerThreatLevelRoutes(app, deps);
   return app;
 }
 

@@ -4,7 +4,9 @@ import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
 import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
+import { doorsEventTypes } from './types/doors.js';
 import { systemEventTypes } from './types/system.js';
+import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
 
 export { Severities, type Severity } from './severity.js';
@@ -15,7 +17,9 @@ export const EventTypes = {
   ...alarmsEventTypes,
   ...authEventTypes,
   ...devicesEventTypes,
+  ...doorsEventTypes,
   ...systemEventTypes,
+  ...threatEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
 

@@ -11,6 +11,7 @@ import { AuditRepository } from './audit.js';
 import { UsersRepository } from './users.js';
 import { SiteDocumentsRepository } from './siteDocuments.js';
 import { writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
+import { SafetyRepository } from './safety.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
@@ -25,6 +26,7 @@ export interface AccessSettings {
   /** [ACC-DURESS] PIN + this offset on its last digit is the duress PIN; null = off. */
   readonly duressPinOffset: number | null;
 }
+export type { CameraRecord, DoorHardwareRecord, FailMode, PanicButtonRecord, StoredAlarm, ZoneRecord } from './safety.js';
 
 export interface SiteIdentity {
   readonly id: string;
@@ -47,6 +49,7 @@ export class Store {
   readonly siteRules: SiteRulesRepository;
   readonly cardholderRules: CardholderRulesRepository;
   readonly ruleState: RuleStateRepository;
+  readonly safety: SafetyRepository;
 
   /** `pins` hashes PINs with the site's key; without it, importing a PIN is refused. */
   constructor(readonly db: Db, readonly pins: PinHasher | null = null) {
@@ -63,6 +66,7 @@ export class Store {
     this.users = new UsersRepository(db);
     this.audit = new AuditRepository(db);
     this.documents = new SiteDocumentsRepository(db);
+    this.safety = new SafetyRepository(db);
   }
 
   static open(stateDir: string): Store {
@@ -106,6 +110,16 @@ export class Store {
       for (const holder of data.cardholders) writeCardholder(this, holder);
       this.siteRules.replaceWatchList(data.watchList.map((entry) => ({ cardholderId: entry.cardholder ?? null, credentialId: entry.credential ?? null, reason: entry.reason })));
       writeAllDocuments(this, data);
+      this.importSafetyData(data);
     })();
+  }
+
+  /** Zones, cameras, panic buttons, alarm settings and threat-level lockdowns (door hardware and supervision go with doors and devices). */
+  private importSafetyData(data: SiteData): void {
+    for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });
+    for (const camera of data.cameras) this.safety.upsertCamera(camera);
+    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent });
+    this.safety.setAlarmSettings(data.alarms);
+    this.safety.setThreatLevels(data.threatLevels);
   }
 }

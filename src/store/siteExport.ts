@@ -10,8 +10,11 @@ export function exportSiteData(store: Store): SiteData {
   const [site] = store.documents.list('site');
   if (site === undefined) throw new Error('no site data in the store');
   const data: Record<string, unknown> = { site };
-  for (const collection of Object.keys(SiteDataSchema.properties)) {
-    if (collection !== 'site') data[collection] = store.documents.list(collection);
+  for (const [collection, schema] of Object.entries(SiteDataSchema.properties)) {
+    if (collection === 'site') continue;
+    const documents = store.documents.list(collection);
+    // Settings objects are one document; absent ones fall back to the schema's default.
+    data[collection] = (schema as { type?: string }).type === 'array' ? documents : (documents[0] ?? (schema as { default?: unknown }).default ?? {});
   }
   return data as unknown as SiteData;
 }

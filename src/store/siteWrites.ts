@@ -35,6 +35,7 @@ export function writeDevice(store: Store, device: SiteDevice): void {
     location: device.location ?? null,
     passwordHash: device.passwordHash ?? null,
   });
+  store.safety.setSupervision(device.id, device.supervisionMs ?? null);
   store.documents.put('devices', device.id, device);
 }
 
@@ -46,6 +47,15 @@ export function writeDoor(store: Store, door: SiteDoor): void {
     unlockScheduleId: door.unlockSchedule ?? null,
     firstPersonInGroupIds: door.firstPersonInGroups ?? [],
     twoPersonWindowMs: door.twoPersonSeconds === undefined ? null : door.twoPersonSeconds * 1000,
+  });
+  store.safety.upsertDoorHardware({
+    doorId: door.id,
+    contactDeviceId: door.contact ?? null,
+    exitDeviceId: door.exit ?? null,
+    failMode: door.failMode,
+    heldOpenMs: door.heldOpenMs,
+    preAlarmMs: door.preAlarmMs,
+    rexUnlocks: door.rexUnlocks,
   });
   store.documents.put('doors', door.id, door);
 }
@@ -130,7 +140,12 @@ export function writeSiteRules(store: Store, data: SiteData): void {
 /** The documents of every collection exactly as given (a whole-site import). */
 export function writeAllDocuments(store: Store, data: SiteData): void {
   for (const [collection, items] of Object.entries(data)) {
-    if (collection === 'site' || !Array.isArray(items)) continue;
+    if (collection === 'site') continue;
+    // A settings object (e.g. `alarms`) is one document named after its key.
+    if (!Array.isArray(items)) {
+      store.documents.replaceCollection(collection, [{ id: collection, item: items }]);
+      continue;
+    }
     const documents = (items as { id?: string }[]).map((item, index) => ({
       id: item.id ?? String(index),
       item: collection === 'cardholders' ? cardholderDocument(item as SiteCardholder) : item,

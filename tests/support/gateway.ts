@@ -28,6 +28,8 @@ export interface TestGateway {
   stop(): Promise<void>;
   /** Logs in over HTTP and returns the bearer token. */
   login(user?: string, password?: string): Promise<string>;
+  /** Authorization headers of the seeded admin (logged in once, then cached). */
+  adminHeaders(): Promise<Record<string, string>>;
 }
 
 export interface TestGatewayOptions {
@@ -77,6 +79,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   const logger = createLogger('debug', sink);
   const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock });
+  let adminToken: Promise<string> | undefined;
+  const login = async (user: string = TEST_ADMIN.user, password: string = TEST_ADMIN.password): Promise<string> => {
+    const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, password }),
+    });
+    if (response.status !== 200) throw new Error(`login as ${user} failed with ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  };
   return {
     gateway,
     stateDir,
@@ -84,15 +96,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     httpUrl: `http://127.0.0.1:${gateway.httpPort}`,
     logs,
     stop: () => gateway.stop(),
-    login: async (user = TEST_ADMIN.user, password = TEST_ADMIN.password) => {
-      const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/api/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user, password }),
-      });
-      if (response.status !== 200) throw new Error(`login as ${user} failed with ${response.status}: ${await response.text()}`);
-      return ((await response.json()) as { token: string }).token;
-    },
+    login,
+    adminHeaders: async () => ({ authorization: `Bearer ${await (adminToken ??= login())}` }),
   };
 }
 
