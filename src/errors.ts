@@ -18,6 +18,8 @@ export const ErrorCodes = {
   GP_ERR_USAGE: 'GP_ERR_USAGE',
   GP_ERR_TIMEOUT: 'GP_ERR_TIMEOUT',
   GP_ERR_INTERNAL: 'GP_ERR_INTERNAL',
+  GP_ERR_NO_ADMIN: 'GP_ERR_NO_ADMIN',
+  GP_ERR_TOO_MANY_ATTEMPTS: 'GP_ERR_TOO_MANY_ATTEMPTS',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

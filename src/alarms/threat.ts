@@ -6,7 +6,7 @@ import { GuardpostError } from '../errors.js';
 import type { Clock, Journal } from '../journal/index.js';
 import type { Store } from '../store/index.js';
 
-export const NORMAL_LEVEL: SiteThreatLevel = { id: 'normal', name: 'Normal', lockdownZones: [], lockdownSite: false };
+export const NORMAL_LEVEL: SiteThreatLevel = { id: 'normal', name: 'Normal', doors: [], lockdownZones: [], lockdownSite: false };
 
 export interface ThreatState {
   readonly level: string;

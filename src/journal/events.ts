@@ -2,6 +2,7 @@
 
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
+import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
 import { systemEventTypes } from './types/system.js';
@@ -14,6 +15,7 @@ export { Severities, type Severity } from './severity.js';
 export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
+  ...authEventTypes,
   ...devicesEventTypes,
   ...doorsEventTypes,
   ...systemEventTypes,

@@ -33,6 +33,7 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  private watcher: NodeJS.Timeout | undefined;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
   /** Alarms, lockdowns, threat level, cameras, supervision (issue 5). */
@@ -85,15 +86,32 @@ export class SiteRuntime {
     transport.onConnected(announce);
   }
 
+  /**
+   * Picks up site data changed by another process (`guardpost import`, `guardpost user add`):
+   * SQLite bumps `data_version` when another connection commits, so a cheap poll suffices.
+   */
+  watchExternalChanges(intervalMs: number): void {
+    let version = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+    this.watcher = setInterval(() => {
+      const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+      if (now === version) return;
+      version = now;
+      this.reload({ by: 'another process', what: 'site data' });
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
   stop(): void {
+    if (this.watcher !== undefined) clearInterval(this.watcher);
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
   /** Re-reads site data after a change; the next read decides on the new data. */
-  reload(): void {
+  reload(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store);
+    this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
   }
@@ -101,6 +119,11 @@ export class SiteRuntime {
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
     this.conditions = conditions;
+  }
+
+  /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
+  forgivePassback(cardholderId: string | null, by: string): number {
+    return this.accessPath.forgivePassback(cardholderId, by);
   }
 
   get site(): SiteIndex {
@@ -139,11 +162,11 @@ export class SiteRuntime {
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
         return this.accessPath.onCard(device, signal.card);
       case 'wiegand':
-        // Wiegand formats arrive with the full access rule set; until then a raw frame opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'Wiegand frames are not decoded at this site yet', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send Wiegand frames`, 0);
+        return this.accessPath.onWiegand(device, signal.bits);
       case 'pin':
-        // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send PINs`, 0);
+        return this.accessPath.onPin(device, signal.pin, this.deps.store.pins);
       case 'button':
         if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
         if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);

@@ -44,7 +44,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
   });
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-    const response = await fetch(`${gw.httpUrl}${path}`, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${gw.httpUrl}${path}`, { method, headers: { ...(await gw.adminHeaders()), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
     return { status: response.status, json: (await response.json()) as Record<string, unknown> };
   }
 
@@ -65,7 +65,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.lockdown === true, mark);
 
     const strikeMark = mainStrike.mark();
-    expect(await badge(mainReader, 'main-entrance-reader', '1001')).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    expect(await badge(mainReader, 'main-entrance-reader', '1001')).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
 
     // [SAFE-EGRESS] REX still opens.
     await exit.publish(input('main-entrance-exit'), JSON.stringify({ type: 'button', state: 'pressed' }));
@@ -88,7 +88,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
 
   it('locks one door or one zone down without touching the others', async () => {
     expect((await api('POST', '/api/v1/doors/server-room/lockdown')).status).toBe(201);
-    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
     expect(await badge(mainReader, 'main-entrance-reader', '1002')).toMatchObject({ type: 'access.granted' });
     expect((await api('DELETE', '/api/v1/doors/server-room/lockdown')).status).toBe(200);
     expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.granted' });
@@ -102,7 +102,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     expect(status).toBe(200);
     expect(json).toMatchObject({ door: 'main-entrance', lock: 'unlocked' });
     expect((await mainStrike.next((m) => m.json.type === 'strike', strikeMark)).json).toEqual({ type: 'strike', action: 'pulse', durationMs: 5000 });
-    expect(await observer.nextEvent((event) => event.type === 'door.unlocked', mark)).toMatchObject({ door: 'main-entrance', data: { via: 'api', by: null, address: '127.0.0.1', durationMs: 5000, note: 'courier' } });
+    expect(await observer.nextEvent((event) => event.type === 'door.unlocked', mark)).toMatchObject({ door: 'main-entrance', data: { via: 'api', by: 'admin', address: '127.0.0.1', durationMs: 5000, note: 'courier' } });
     expect(await api('POST', '/api/v1/doors/nope/unlock')).toMatchObject({ status: 404, json: { message: 'no door "nope"' } });
   });
 
@@ -111,7 +111,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     const raised = await api('PUT', '/api/v1/threat-level', { level: 'elevated', reason: 'threatening caller flagged' });
     expect(raised).toMatchObject({ status: 200, json: { level: 'elevated', name: 'Elevated', actor: { via: 'api' }, reason: 'threatening caller flagged' } });
     expect(await observer.nextEvent((event) => event.type === 'threat.changed', mark)).toMatchObject({ reason: 'elevated', data: { from: 'normal', to: 'elevated', via: 'api', note: 'threatening caller flagged' } });
-    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
     expect(await badge(mainReader, 'main-entrance-reader', '1002')).toMatchObject({ type: 'access.granted' });
     expect(await api('DELETE', '/api/v1/zones/secure-area/lockdown')).toMatchObject({ status: 409, json: { message: 'the zone "secure-area" is locked down by the threat level: lower the threat level to release it' } });
     expect(gw.gateway.runtime.safety.threat.current().level).toBe('elevated');
@@ -128,7 +128,7 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     expect(await observer.nextEvent((event) => event.type === 'door.lockdown' && event.reason === 'panic', mark)).toMatchObject({ data: { scope: 'zone', zone: 'secure-area', doors: ['server-room'], via: 'button', by: 'reception-panic' } });
     expect(await observer.nextEvent((event) => event.type === 'threat.changed', mark)).toMatchObject({ data: { from: 'normal', to: 'elevated', via: 'button', by: 'reception-panic' } });
     await api('PUT', '/api/v1/threat-level', { level: 'normal' });
-    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
     expect((await api('DELETE', '/api/v1/zones/secure-area/lockdown')).status).toBe(200);
     const id = String(raised.data.alarm);
     await api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
@@ -140,7 +140,7 @@ describe('a lockdown over a restart', () => {
   it('[SAFE-LOCKDOWN] is still in force for the first card read after the gateway restarts', async () => {
     const stateDir = tempDir();
     let gw = await startTestGateway({ stateDir, configYaml: 'demo: true' });
-    const response = await fetch(`${gw.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST' });
+    const response = await fetch(`${gw.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST', headers: await gw.adminHeaders() });
     expect(response.status).toBe(201);
     await gw.stop();
 
@@ -151,7 +151,7 @@ describe('a lockdown over a restart', () => {
     expect((await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state')).json).toMatchObject({ lockdown: true });
     const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
     await reader.publish(input('main-entrance-reader'), card('1001'));
-    expect(await observer.nextEvent((event) => event.type.startsWith('access.'))).toMatchObject({ type: 'access.denied', reason: 'door_locked' });
+    expect(await observer.nextEvent((event) => event.type.startsWith('access.'))).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
     await Promise.all([observer.end(), reader.end()]);
     await gw.stop();
   });

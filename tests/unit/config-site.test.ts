@@ -124,7 +124,7 @@ describe('parseSiteData', () => {
   it('reports an unknown key with the keys allowed there', () => {
     const raw = site();
     raw.doors[0].unlock = 5;
-    expect(problemsOf(raw)).toEqual(['doors[0].unlock: unknown key (allowed: id, name, reader, strike, unlockMs, mode, contact, exit, failMode, heldOpenMs, preAlarmMs, rexUnlocks)']);
+    expect(problemsOf(raw)).toEqual(['doors[0].unlock: unknown key (allowed: id, name, reader, strike, unlockMs, mode, overrideGroups, unlockSchedule, firstPersonInGroups, twoPersonSeconds, contact, exit, failMode, heldOpenMs, preAlarmMs, rexUnlocks)']);
   });
 
   it('reports a card that is not decimal digits', () => {
@@ -265,7 +265,7 @@ describe('loadSiteFile', () => {
       `${file}: doors[0].unlockMs: expected integer ≥ 100, got 50`,
       `${file}: cardholders[0].credentials[0].card: expected 1 to 20 decimal digits, got "12ab"`,
       `${file}: cardholders[0].credentials[0].validFrom: expected an ISO-8601 date-time, got "tomorrow"`,
-      `${file}: cardholders[0].colour: unknown key (allowed: id, name, status, groups, credentials)`,
+      `${file}: cardholders[0].colour: unknown key (allowed: id, name, status, groups, credentials, pin, duressPin, escort)`,
     ]);
   });
 

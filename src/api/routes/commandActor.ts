@@ -2,12 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../doors/actor.js';
 
 /**
- * Who sent an API command, for the journal [SAFE-AUDIT]. The authenticated user once the auth
- * hook (issue 8) sets `request.user`; until then only demo mode reaches commands, and the record
- * keeps the remote address.
+ * Who sent an API command, for the journal [SAFE-AUDIT]: the authenticated user or API token
+ * (`token:<id>`), with the remote address; anonymous only in demo mode.
  */
 export function apiActor(request: FastifyRequest): Actor {
-  const user = (request as FastifyRequest & { user?: { id?: string; username?: string } }).user;
-  const by = user?.username ?? user?.id ?? null;
-  return by === null ? { via: 'api', by: null, address: request.ip } : { via: 'api', by };
+  const principal = request.principal;
+  if (principal === null || principal.kind === 'anonymous') return { via: 'api', by: null, address: request.ip };
+  return { via: 'api', by: principal.kind === 'token' ? `token:${principal.id}` : principal.id, address: request.ip };
 }

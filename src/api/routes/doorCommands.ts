@@ -27,9 +27,9 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
     return id;
   };
 
-  app.get<{ Params: Static<typeof Params> }>('/api/v1/doors/:id/state', { schema: { params: Params } }, async (request) => runtime.doors.snapshot(door(request.params.id)));
+  app.get<{ Params: Static<typeof Params> }>('/api/v1/doors/:id/state', { config: { auth: 'viewer' }, schema: { params: Params } }, async (request) => runtime.doors.snapshot(door(request.params.id)));
 
-  app.post<{ Params: Static<typeof Params> }>('/api/v1/doors/:id/unlock', { schema: { params: Params } }, async (request) => {
+  app.post<{ Params: Static<typeof Params> }>('/api/v1/doors/:id/unlock', { config: { auth: 'security' }, schema: { params: Params } }, async (request) => {
     const reason = reasonOf(request.body);
     runtime.doors.unlock(door(request.params.id), apiActor(request), reason);
     return runtime.doors.snapshot(request.params.id);
@@ -37,12 +37,12 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
 
   const lockRoutes = (path: string, target: (id: string) => LockdownTarget): void => {
     const params = path.includes(':id') ? { params: Params } : {};
-    app.post<{ Params: Static<typeof Params> }>(path, { schema: params }, async (request, reply) => {
+    app.post<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request, reply) => {
       const reason = reasonOf(request.body);
       const lockdown = runtime.safety.lockdown.lock(target(request.params?.id ?? ''), apiActor(request), reason);
       return reply.status(201).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
     });
-    app.delete<{ Params: Static<typeof Params> }>(path, { schema: params }, async (request) => {
+    app.delete<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request) => {
       const released = runtime.safety.lockdown.release(target(request.params?.id ?? ''), apiActor(request), reasonOf(request.body));
       return { released, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() };
     });
@@ -51,5 +51,5 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
   lockRoutes('/api/v1/zones/:id/lockdown', (id) => ({ scope: 'zone', zone: id }));
   lockRoutes('/api/v1/lockdown', () => ({ scope: 'site' }));
 
-  app.get('/api/v1/lockdowns', async () => ({ lockdowns: runtime.safety.lockdown.list(), lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() }));
+  app.get('/api/v1/lockdowns', { config: { auth: 'viewer' } }, async () => ({ lockdowns: runtime.safety.lockdown.list(), lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() }));
 }

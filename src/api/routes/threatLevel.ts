@@ -12,9 +12,9 @@ const Body = Type.Object(
 );
 
 export function registerThreatLevelRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get('/api/v1/threat-level', async () => deps.runtime.safety.threat.current());
+  app.get('/api/v1/threat-level', { config: { auth: 'viewer' } }, async () => deps.runtime.safety.threat.current());
 
-  app.put<{ Body: Static<typeof Body> }>('/api/v1/threat-level', { schema: { body: Body } }, async (request) => {
+  app.put<{ Body: Static<typeof Body> }>('/api/v1/threat-level', { config: { auth: 'security' }, schema: { body: Body } }, async (request) => {
     deps.runtime.safety.threat.set(request.body.level, apiActor(request), request.body.reason ?? null);
     return deps.runtime.safety.threat.current();
   });
