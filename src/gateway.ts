@@ -4,6 +4,7 @@ import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
+import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
 import { Journal, type Clock } from './journal/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -30,6 +31,7 @@ export interface Gateway {
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
+  readonly forwarders: Forwarders;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
+    // Forwarders read the journal only; they start first so nothing appended later waits for them.
+    const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
+    cleanups.push(() => forwarders.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -113,6 +118,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
+      // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
+      ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
     const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
@@ -134,9 +141,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
     );
 
-    return { mqttPort, httpPort, store, journal, runtime, metrics, app, stop: stopAll };
+    return { mqttPort, httpPort, store, journal, runtime, metrics, app, forwarders, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function forwarderDetail(status: ForwarderStatus): string {
+  const lag = `${status.state}, ${status.lagEvents} events (${status.lagSeconds} s) behind`;
+  return status.lastError === null ? lag : `${lag}; last error at ${status.lastError.at}: ${status.lastError.message}`;
 }

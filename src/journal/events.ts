@@ -3,6 +3,7 @@
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
 import { devicesEventTypes } from './types/devices.js';
+import { forwardersEventTypes } from './types/forwarders.js';
 import { systemEventTypes } from './types/system.js';
 import type { Severity } from './severity.js';
 
@@ -13,6 +14,7 @@ export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
   ...devicesEventTypes,
+  ...forwardersEventTypes,
   ...systemEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
