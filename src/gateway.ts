@@ -121,7 +121,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
       ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
-    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 

@@ -1,11 +1,13 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
+import type { Forwarders } from '../forwarders/index.js';
 import type { Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteRuntime } from '../site/runtime.js';
 import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 
 export interface ApiDeps {
@@ -16,6 +18,7 @@ export interface ApiDeps {
   /** Demo mode lets anonymous visitors read; otherwise every /api route needs credentials. */
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
+  readonly forwarders?: Forwarders;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -55,6 +58,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerHealthRoutes(app, deps);
   registerDoorRoutes(app, deps);
   registerEventRoutes(app, deps);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
   return app;
 }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { DeliveryLoop, type ForwarderStatus } from './loop.js';
 import type { Destination, Origin } from './types.js';
+import { MqttUplinkDestination } from './mqttUplink.js';
 import { WebhookDestination } from './webhook.js';
 
 export type { ForwarderStatus } from './loop.js';
@@ -34,11 +35,12 @@ export function defaultGatewayName(): string {
   return name === '' ? 'gateway' : name.slice(0, 64);
 }
 
-export function createDestination(config: ForwarderConfig, origin: Origin, clock: () => number): Destination {
+export function createDestination(config: ForwarderConfig, origin: Origin, clock: () => number, logger: Logger): Destination {
   switch (config.kind) {
     case 'webhook':
       return new WebhookDestination(config, origin, clock);
     case 'mqtt':
+      return new MqttUplinkDestination(config, origin, logger);
     case 'pagerduty':
     case 'syslog':
       throw new GuardpostError('GP_ERR_CONFIG_INVALID', `forwarders: forwarder ${config.id}: kind ${config.kind} is not available in this build`);
@@ -59,11 +61,12 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
   for (const config of deps.configs) {
     if (!config.enabled) continue;
     const origin: Origin = { site: deps.site, gateway: config.gateway ?? defaultGatewayName() };
-    const destination = createDestination(config, origin, deps.clock);
+    const logger = deps.logger.child({ module: 'forwarders' });
+    const destination = createDestination(config, origin, deps.clock, logger);
     const loop = new DeliveryLoop(destination, config, {
       outbox,
       append: (input) => deps.journal.append(input),
-      logger: deps.logger.child({ module: 'forwarders' }),
+      logger,
       metrics: deps.metrics,
       clock: deps.clock,
     });

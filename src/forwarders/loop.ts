@@ -8,6 +8,8 @@ import type { Destination, ForwarderKind } from './types.js';
 
 /** Rows read per look at the journal: enough to fill a batch past filtered-out events. */
 const READ_AHEAD_ROWS = 500;
+/** How long stop() lets a delivery in flight finish before aborting it. */
+const STOP_GRACE_MS = 2_000;
 
 export type LoopState = 'starting' | 'idle' | 'delivering' | 'retrying' | 'stopped';
 
@@ -58,6 +60,8 @@ export class DeliveryLoop {
   private stopped = false;
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
+  /** Cuts a backoff short: the destination said its connection is back. */
+  private retryNow: (() => void) | undefined;
   /** Set by appends of alarm-class events so the priority lane is not queried for nothing. */
   private priorityMaybePending = true;
   /** After a batch was rejected, its range is retried one event at a time to find the bad one. */
@@ -78,6 +82,7 @@ export class DeliveryLoop {
     private readonly deps: LoopDeps,
   ) {
     this.cursor = deps.outbox.cursor(destination.id);
+    destination.onReady?.(() => this.retryNow?.());
   }
 
   get id(): string {
@@ -113,9 +118,12 @@ export class DeliveryLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.abort.abort();
     this.wake?.();
+    // Let a delivery in flight finish and move the cursor (no needless duplicate after a
+    // restart), but never hold a shutdown up for long.
+    const grace = setTimeout(() => this.abort.abort(), STOP_GRACE_MS);
     await this.running;
+    clearTimeout(grace);
     this.state = 'stopped';
   }
 
@@ -154,7 +162,7 @@ export class DeliveryLoop {
       }
       this.state = this.attempt === 0 ? 'delivering' : 'retrying';
       const outcome = await this.destination.deliver(batch.events, this.abort.signal);
-      if (this.stopped) break;
+      if (this.abort.signal.aborted) break;
       switch (outcome.kind) {
         case 'delivered':
           this.onDelivered(batch);
@@ -292,11 +300,13 @@ export class DeliveryLoop {
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
         this.wake = undefined;
+        this.retryNow = undefined;
         resolve();
       };
       if (delayMs === undefined) this.wake = done;
       else {
         timer = setTimeout(done, delayMs);
+        this.retryNow = done;
         // While backing off, new events do not cut the wait short; only stop() does.
         this.wake = () => {
           if (this.stopped) done();

@@ -21,6 +21,8 @@ export interface Destination {
   start(): Promise<void>;
   deliver(events: readonly JournalEvent[], signal: AbortSignal): Promise<DeliveryOutcome>;
   stop(): Promise<void>;
+  /** Kinds with a connection call this when it is back, so the loop retries at once. */
+  onReady?(listener: () => void): void;
 }
 
 /** Where the events come from, named in CloudEvents `source` and MQTT topics. */
