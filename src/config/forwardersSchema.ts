@@ -24,6 +24,8 @@ export const ForwarderSchema = Strict({
   /** mqtt: login at the central broker. */
   username: Type.Optional(Type.String()),
   password: Type.Optional(Type.String({ secret: true })),
+  /** syslog over tls://: a CA certificate (PEM) to trust besides the system's, for a private SIEM CA. */
+  caFile: Type.Optional(Text()),
   /** mqtt: the gateway's name in `guardpost/<site>/<gateway>/events/<type>`. */
   gateway: Type.Optional(Id()),
   filter: Strict(

@@ -7,6 +7,8 @@ import type { Metrics } from '../metrics.js';
 import { DeliveryLoop, type ForwarderStatus } from './loop.js';
 import type { Destination, Origin } from './types.js';
 import { MqttUplinkDestination } from './mqttUplink.js';
+import { PagerDutyDestination } from './pagerduty.js';
+import { SyslogDestination } from './syslog.js';
 import { WebhookDestination } from './webhook.js';
 
 export type { ForwarderStatus } from './loop.js';
@@ -42,13 +44,20 @@ export function createDestination(config: ForwarderConfig, origin: Origin, clock
     case 'mqtt':
       return new MqttUplinkDestination(config, origin, logger);
     case 'pagerduty':
+      return new PagerDutyDestination(config, origin, clock);
     case 'syslog':
-      throw new GuardpostError('GP_ERR_CONFIG_INVALID', `forwarders: forwarder ${config.id}: kind ${config.kind} is not available in this build`);
+      return new SyslogDestination(config, origin, logger);
     default: {
       const never: never = config.kind;
       throw new GuardpostError('GP_ERR_CONFIG_INVALID', `forwarders: unknown kind ${String(never)}`);
     }
   }
+}
+
+/** PagerDuty pages people: unless told otherwise it gets alarm-class events only, never badge traffic. */
+export function effectiveConfig(config: ForwarderConfig): ForwarderConfig {
+  if (config.kind !== 'pagerduty' || config.filter.types.length > 0) return config;
+  return { ...config, filter: { ...config.filter, types: ['alarm', 'door.forced', 'access.duress'] } };
 }
 
 export function startForwarders(deps: ForwardersDeps): Forwarders {
@@ -63,7 +72,7 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
     const origin: Origin = { site: deps.site, gateway: config.gateway ?? defaultGatewayName() };
     const logger = deps.logger.child({ module: 'forwarders' });
     const destination = createDestination(config, origin, deps.clock, logger);
-    const loop = new DeliveryLoop(destination, config, {
+    const loop = new DeliveryLoop(destination, effectiveConfig(config), {
       outbox,
       append: (input) => deps.journal.append(input),
       logger,

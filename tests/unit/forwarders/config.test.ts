@@ -41,7 +41,7 @@ describe('forwarders in the config file', () => {
       'forwarders[1].batchSize: expected integer ≥ 1, got 0',
       'forwarders[1].filter.types[0]: expected an event type such as access.denied, alarm or alarm.*, got "access denied"',
       'forwarders[1].filter.minSeverity: expected one of info, low, medium, high, critical, got "urgent"',
-      'forwarders[2].colour: unknown key (allowed: id, kind, enabled, url, secret, routingKey, username, password, gateway, filter, batchSize, timeoutMs, initialBackoffMs, maxBackoffMs, failingAfterMs)',
+      'forwarders[2].colour: unknown key (allowed: id, kind, enabled, url, secret, routingKey, username, password, caFile, gateway, filter, batchSize, timeoutMs, initialBackoffMs, maxBackoffMs, failingAfterMs)',
       'forwarders[2].id: duplicate forwarder id "soc"',
     ]);
   });
