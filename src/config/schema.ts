@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
+import { ForwarderSchema } from './forwardersSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -50,6 +51,8 @@ export const ConfigSchema = Strict({
     { default: {} },
   ),
   http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  /** Incident-system destinations: every security event is delivered to each, from its own cursor. */
+  forwarders: Type.Array(ForwarderSchema, { default: [] }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;
