@@ -38,6 +38,8 @@ export function triggerOf(event: JournalEvent): Trigger | undefined {
       return { ...base, reason: 'forced' };
     case 'door.held':
       return { ...base, reason: 'held' };
+    case 'access.watchlist':
+      return { ...base, reason: 'watchlist' };
     default:
       // A watch-list match is flagged on the event by whoever decides it (access rules, visitors).
       return data.watchlist === true && !event.type.startsWith('camera.') ? { ...base, reason: 'watchlist' } : undefined;

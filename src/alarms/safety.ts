@@ -84,6 +84,7 @@ export class Safety {
     this.load();
     this.deps.journal.onAppend((event) => {
       this.count(event);
+      this.onDuress(event);
       this.cameras.onEvent(event);
     });
     this.lockdown.start();
@@ -176,6 +177,16 @@ export class Safety {
     for (const door of doors) {
       const reader = this.deps.readerOf(door);
       if (reader !== null) this.deps.command(reader, { type: 'buzzer', pattern: on ? 'alarm' : 'off' });
+    }
+  }
+
+  /** [SAFE-DURESS] the access rules journal a duress PIN as `access.duress`; it becomes a silent alarm at once. */
+  private onDuress(event: JournalEvent): void {
+    if (event.type !== 'access.duress' || event.door === null) return;
+    try {
+      this.duress(event.door, event.device, event.cardholder);
+    } catch (error) {
+      this.deps.logger.error({ err: error, door: event.door }, 'raising the duress alarm failed');
     }
   }
 

@@ -68,6 +68,7 @@ describe('camera triggers', () => {
     expect(triggerOf(event({ type: 'door.forced', door: 'd' }))).toMatchObject({ reason: 'forced', door: 'd' });
     expect(triggerOf(event({ type: 'door.held', door: 'd' }))).toMatchObject({ reason: 'held' });
     expect(triggerOf(event({ type: 'access.denied', data: { watchlist: true } }))).toMatchObject({ reason: 'watchlist' });
+    expect(triggerOf(event({ type: 'access.watchlist', door: 'front' }))).toMatchObject({ reason: 'watchlist', door: 'front' });
     expect(triggerOf(event({ type: 'access.granted' }))).toBeUndefined();
   });
 
