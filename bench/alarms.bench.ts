@@ -11,7 +11,7 @@
  * - bare pub → sub (the floor): the panic button publishes `online` on its availability topic and
  *   the observer receives it.
  *
- * Each alarm is acknowledged and cleared through the HTTP API between presses (untimed), since
+ * Each alarm is acknowledged and cleared through the HTTP API by a security user between presses (untimed), since
  * a press while its alarm is open only adds to it. The gateway runs as its own process.
  * Flags: --presses N (300), --warmup N (30), --blocks N (10), --load N badge reads/s (200).
  * Exits 0 whatever the ratios; 1 only when the run itself failed.
@@ -26,6 +26,8 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import YAML from 'yaml';
+import { hashSecret } from '../src/auth/passwords.js';
+import { Store } from '../src/store/index.js';
 
 const PANIC = 'reception-panic';
 const LOAD_READER = 'server-room-reader';
@@ -150,7 +152,16 @@ async function main(): Promise<number> {
     // Logs at info: the bench waits for the "running" line, then drains the pipe.
     fs.writeFileSync(configFile, `demo: true\nsiteFile: ${JSON.stringify(siteFile)}\nlog:\n  level: info\nmqtt:\n  host: 127.0.0.1\n`);
 
-    const started = await startGatewayProcess(repoRoot, configFile, path.join(workDir, 'state'));
+    // A security user to acknowledge and clear with, created as `guardpost user add` would.
+    const stateDir = path.join(workDir, 'state');
+    const password = 'bench-security-password';
+    const store = Store.open(stateDir);
+    try {
+      store.users.insert({ id: 'bench-security', role: 'security', passwordHash: await hashSecret(password), disabled: false, createdMs: Date.now() });
+    } finally {
+      store.close();
+    }
+    const started = await startGatewayProcess(repoRoot, configFile, stateDir);
     gateway = started.child;
     const url = `mqtt://127.0.0.1:${started.mqttPort}`;
     const api = `http://127.0.0.1:${started.httpPort}`;
@@ -196,8 +207,11 @@ async function main(): Promise<number> {
     const raisedSamples: bigint[] = [];
     const cameraSamples: bigint[] = [];
     const bareSamples: bigint[] = [];
+    const login = await fetch(`${api}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'bench-security', password }) });
+    if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
+    const { token } = (await login.json()) as { token: string };
     const post = async (pathname: string, body: unknown): Promise<void> => {
-      const response = await fetch(`${api}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${api}${pathname}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
       if (!response.ok) throw new Error(`${pathname}: ${response.status} ${await response.text()}`);
     };
 
