@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { SiteRuntime } from '../site/runtime.js';
 import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerExportRoutes } from './routes/exports.js';
 import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 
@@ -59,6 +60,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerDoorRoutes(app, deps);
   registerEventRoutes(app, deps);
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  registerExportRoutes(app, deps);
   return app;
 }
 
