@@ -9,6 +9,7 @@ import { registerDoorRoutes } from './routes/doors.js';
 import { registerEventRoutes } from './routes/events.js';
 import { registerExportRoutes } from './routes/exports.js';
 import { registerForwarderRoutes } from './routes/forwarders.js';
+import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 
 export interface ApiDeps {
@@ -61,6 +62,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerEventRoutes(app, deps);
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
   registerExportRoutes(app, deps);
+  registerIncidentReportRoutes(app, deps);
   return app;
 }
 
