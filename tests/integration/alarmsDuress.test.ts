@@ -64,6 +64,7 @@ describe('duress PINs and watch-list matches from the access rules', () => {
     expect(received).toMatchObject({ method: 'POST', url: '/vault-cam', body: { reason: 'duress', door: 'vault', alarm: raised.data.alarm } });
     await observer.nextEvent((event) => event.type === 'camera.triggered' && event.data.camera === 'vault-cam', mark);
     // The reader shows an ordinary grant, never an alarm.
+    await vaultReader.next((message) => message.json.type === 'buzzer' && message.json.pattern === 'grant', readerMark);
     expect(vaultReader.received.slice(readerMark).filter((message) => message.json.type === 'buzzer').map((message) => message.json.pattern)).toEqual(['grant']);
   });
 
