@@ -25,8 +25,7 @@ export const doorsAlarms: Migration = {
       device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
       zone_id TEXT REFERENCES zones(id),
       lockdown INTEGER NOT NULL,
-      silent INTEGER NOT NULL,
-      threat_level TEXT
+      silent INTEGER NOT NULL
     );
     CREATE TABLE device_supervision (
       device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
