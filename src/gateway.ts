@@ -8,6 +8,8 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
+import { DeviceBindings } from './site/deviceBindings.js';
+import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -19,6 +21,8 @@ export interface GatewayOptions {
   readonly loaded: LoadedConfig;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** GPIO backend (tests pass a FakeGpio); default: onoff over sysfs, opened only if a device needs it. */
+  readonly gpio?: GpioBackend;
 }
 
 export interface Gateway {
@@ -108,6 +112,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await runtime.start();
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
+
+    const gpioConfig = config.gpio;
+    const bindings = new DeviceBindings({
+      devices: () => startedRuntime.site.devices.values(),
+      buses: config.serial?.buses ?? [],
+      gpio: async () => options.gpio ?? createOnoffBackend(gpioConfig?.sysfsRoot ?? '/sys/class/gpio', gpioConfig?.chipLabel),
+      report: (device, report) => startedRuntime.handleDeviceReport(device.id, report),
+      logger: logger.child({ module: 'devices' }),
+      clock,
+    });
+    startedRuntime.attachDeviceRouter(bindings);
+    cleanups.push(() => bindings.stop());
+    await bindings.start();
 
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },

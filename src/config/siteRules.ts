@@ -1,4 +1,4 @@
-import type { SiteData } from './siteSchema.js';
+import { DRIVER_KINDS, DRIVER_TRANSPORTS, type SiteData, type SiteDevice } from './siteSchema.js';
 import { keyPath, type Problem } from './validate.js';
 
 /** Cross-references the schema can't express. Runs only on data that passed the schema. */
@@ -25,6 +25,8 @@ export function siteProblems(site: SiteData): Problem[] {
       else if (device.kind !== role) add(path, `device "${door[role]}" is ${article(device.kind)}, expected ${article(role)}`);
     }
   });
+  site.devices.forEach((device, i) => bindingProblems(device, `devices[${i}]`, add));
+  sharedWiring(site, add);
   site.groups.forEach((group, i) => references(`groups[${i}].doors`, group.doors, doors, 'door', add));
 
   const credentialIds = new Map<string, string>();
@@ -77,4 +79,65 @@ function references(path: string, ids: string[], known: Map<string, unknown>, wh
 
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/** A device's driver decides which binding fields it needs and which it must not have. */
+function bindingProblems(device: SiteDevice, path: string, add: (path: string, message: string) => void): void {
+  const driver = device.driver;
+  if (!DRIVER_KINDS[driver].includes(device.kind)) add(`${path}.driver`, `driver "${driver}" cannot serve ${article(device.kind)}`);
+  const transport = DRIVER_TRANSPORTS[driver];
+  const need = (field: keyof SiteDevice, why: string): void => {
+    if (device[field] === undefined) add(`${path}.${field}`, `required: ${why}`);
+  };
+  const refuse = (field: keyof SiteDevice): void => {
+    if (device[field] !== undefined) add(`${path}.${field}`, `not used by driver "${driver}"`);
+  };
+  if (transport === 'serial') need('bus', `driver "${driver}" reads a serial bus`);
+  else refuse('bus');
+  // OSDP readers share a bus by address; the OSDP driver lands with its own check.
+  refuse('address');
+  if (driver === 'gpio-wiegand') {
+    need('wiegandPins', 'the BCM pins wired to the reader\'s DATA0 and DATA1');
+    if (device.wiegandPins !== undefined && device.wiegandPins.data0 === device.wiegandPins.data1) add(`${path}.wiegandPins.data1`, 'must differ from data0');
+  } else refuse('wiegandPins');
+  if (driver === 'gpio-input' || driver === 'gpio-relay') need('pin', `driver "${driver}" drives a GPIO pin (BCM number)`);
+  else refuse('pin');
+  if (transport !== 'gpio') {
+    refuse('activeLow');
+    refuse('debounceMs');
+  }
+}
+
+/** Two devices on one GPIO line, or on one serial bus where the protocol has no addresses, would read each other's signals. */
+function sharedWiring(site: SiteData, add: (path: string, message: string) => void): void {
+  const pins = new Map<number, string>();
+  const buses = new Map<string, { path: string; addressed: boolean }>();
+  const addresses = new Map<string, string>();
+  site.devices.forEach((device, i) => {
+    const path = `devices[${i}]`;
+    const claimPin = (pin: number, field: string): void => {
+      const other = pins.get(pin);
+      if (other !== undefined) add(`${path}.${field}`, `GPIO ${pin} is already used by ${other}`);
+      else pins.set(pin, `${path}.${field}`);
+    };
+    if (device.pin !== undefined) claimPin(device.pin, 'pin');
+    if (device.wiegandPins !== undefined) {
+      claimPin(device.wiegandPins.data0, 'wiegandPins.data0');
+      if (device.wiegandPins.data1 !== device.wiegandPins.data0) claimPin(device.wiegandPins.data1, 'wiegandPins.data1');
+    }
+    if (device.bus === undefined) return;
+    const addressed = device.address !== undefined;
+    const other = buses.get(device.bus);
+    if (other !== undefined && !(other.addressed && addressed)) {
+      add(`${path}.bus`, `bus "${device.bus}" is already used by ${other.path}; only OSDP readers can share a bus`);
+      return;
+    }
+    buses.set(device.bus, { path, addressed });
+    if (addressed && device.address !== undefined) {
+      const key = `${device.bus}/${device.address}`;
+      const first = addresses.get(key);
+      if (first !== undefined) add(`${path}.address`, `OSDP address ${device.address} on bus "${device.bus}" is already used by ${first}`);
+      else addresses.set(key, path);
+    }
+  });
 }

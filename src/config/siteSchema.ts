@@ -9,6 +9,30 @@ import { Id, Strict, Text } from './common.js';
 export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
+/** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'gpio-input', 'gpio-relay', 'gpio-wiegand'] as const;
+export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
+
+/** Which transport carries each driver's bytes. */
+export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'serial' | 'gpio'>> = {
+  json: 'mqtt',
+  rdm6300: 'serial',
+  'wiegand-line': 'serial',
+  'gpio-input': 'gpio',
+  'gpio-relay': 'gpio',
+  'gpio-wiegand': 'gpio',
+};
+
+/** The device kinds each driver can serve. */
+export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>> = {
+  json: DEVICE_KINDS,
+  rdm6300: ['reader'],
+  'wiegand-line': ['reader'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
+  'gpio-relay': ['strike', 'camera'],
+  'gpio-wiegand': ['reader'],
+};
+
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
 
 export const SiteInfoSchema = Strict({
@@ -25,12 +49,25 @@ export const DeviceSchema = Strict({
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
   ]),
-  driver: Type.Literal('json', { default: 'json' }),
+  driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),
   /** MQTT login for the embedded broker. Never echoed: it may be a plaintext password by mistake. */
   passwordHash: Type.Optional(
     Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
   ),
+  // Binding to a transport other than guardpost's own MQTT topics (src/site/deviceBindings.ts).
+  /** Serial bus id from the config file's serial.buses (serial drivers). */
+  bus: Type.Optional(Id()),
+  /** OSDP peripheral address on its bus (multi-drop). */
+  address: Type.Optional(Type.Integer({ minimum: 0, maximum: 126 })),
+  /** GPIO header pin as a BCM number (gpio-input, gpio-relay). */
+  pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
+  /** Wiegand reader wired to two GPIO inputs (gpio-wiegand), BCM numbers. */
+  wiegandPins: Type.Optional(Strict({ data0: Type.Integer({ minimum: 0, maximum: 53 }), data1: Type.Integer({ minimum: 0, maximum: 53 }) })),
+  /** Input or output is active when the line is low (pull-up wiring). Default false. */
+  activeLow: Type.Optional(Type.Boolean()),
+  /** A GPIO input must hold a new level this long before it counts. Default 20 ms. */
+  debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
 });
 
 export const DoorSchema = Strict({
@@ -82,3 +119,9 @@ export type SiteGroup = Static<typeof GroupSchema>;
 export type SiteCredential = Static<typeof CredentialSchema> & { id: string };
 export type SiteCardholder = Omit<Static<typeof CardholderSchema>, 'credentials'> & { credentials: SiteCredential[] };
 export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { cardholders: SiteCardholder[] };
+
+/** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
+export type DeviceBinding = {
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs']?: SiteDevice[K];
+};
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs'] as const;

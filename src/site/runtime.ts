@@ -7,6 +7,7 @@ import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
 import { AccessPath } from './accessPath.js';
+import type { DeviceReport } from './deviceBindings.js';
 import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
@@ -29,6 +30,7 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  private router: DeviceCommandRouter | undefined;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -67,6 +69,29 @@ export class SiteRuntime {
 
   deviceAvailability(deviceId: string): 'online' | 'offline' | 'unknown' {
     return this.availability.get(deviceId) ?? 'unknown';
+  }
+
+  /** Devices on serial buses and GPIO lines report here (src/site/deviceBindings.ts). */
+  handleDeviceReport(deviceId: string, report: DeviceReport): void {
+    const device = this.index.devices.get(deviceId);
+    if (device === undefined) return;
+    switch (report.kind) {
+      case 'signal':
+        return this.onSignal(device, report.signal);
+      case 'bad_input':
+        return this.badInput(device.id, report.code, report.message, report.bytes);
+      case 'link':
+        return this.setAvailability(device.id, report.state, report.detail);
+      default: {
+        const unreachable: never = report;
+        return unreachable;
+      }
+    }
+  }
+
+  /** Commands for devices the router binds go through the device's own transport, not MQTT. */
+  attachDeviceRouter(router: DeviceCommandRouter): void {
+    this.router = router;
   }
 
   private onInput(topic: string, payload: Buffer): void {
@@ -124,6 +149,8 @@ export class SiteRuntime {
    * after a device reconnects, would open the door for nobody.
    */
   command(deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void): void {
+    const device = this.index.devices.get(deviceId);
+    if (device !== undefined && this.router?.routes(device) === true) return this.router.command(device, command, onSent);
     const codec = codecs.get(this.index.devices.get(deviceId)?.driver ?? 'json');
     if (codec === undefined) throw new Error(`device ${deviceId} has no known codec`);
     this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 0 }, onSent);
@@ -137,9 +164,13 @@ export class SiteRuntime {
       this.badInput(deviceId, 'bad_field', 'availability: expected online or offline', payload.byteLength);
       return;
     }
+    this.setAvailability(deviceId, state);
+  }
+
+  private setAvailability(deviceId: string, state: 'online' | 'offline', detail?: string): void {
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
-    this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId });
+    this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
 
   private badInput(deviceId: string | null, code: string, message: string, bytes: number): void {
@@ -148,4 +179,9 @@ export class SiteRuntime {
     logger.warn({ device: deviceId, code, bytes }, `dropped bad input: ${message}`);
     journal.append({ type: 'device.bad_input', device: deviceId, reason: code, data: { message, bytes } });
   }
+}
+
+export interface DeviceCommandRouter {
+  routes(device: DeviceRecord): boolean;
+  command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
 }

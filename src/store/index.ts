@@ -1,4 +1,4 @@
-import type { SiteData } from '../config/siteSchema.js';
+import { BINDING_FIELDS, type DeviceBinding, type SiteData, type SiteDevice } from '../config/siteSchema.js';
 import { canonicalCardNumber } from '../access/credentials.js';
 import { CardholdersRepository } from './cardholders.js';
 import { openDatabase, type Db } from './db.js';
@@ -64,6 +64,7 @@ export class Store {
           driver: device.driver,
           location: device.location ?? null,
           passwordHash: device.passwordHash ?? null,
+          ...bindingOf(device),
         });
       }
       for (const door of data.doors) {
@@ -86,4 +87,10 @@ export class Store {
       }
     })();
   }
+}
+
+function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
+  const binding: DeviceBinding = {};
+  for (const field of BINDING_FIELDS) if (device[field] !== undefined) Object.assign(binding, { [field]: device[field] });
+  return Object.keys(binding).length === 0 ? {} : { binding };
 }

@@ -7,6 +7,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import type { JournalEvent } from '../../src/journal/index.js';
 import { createLogger } from '../../src/logger.js';
+import type { GpioBackend } from '../../src/transports/gpio.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const demoConfigFile = path.join(repoRoot, 'config/demo.yaml');
@@ -33,6 +34,8 @@ export interface TestGatewayOptions {
   /** Site data to use instead of the demo site (needs configYaml too). */
   readonly siteYaml?: string;
   readonly clock?: () => number;
+  /** A fake GPIO header for devices bound to pins. */
+  readonly gpio?: GpioBackend;
 }
 
 /** Starts a whole gateway in-process on ephemeral ports with its own temp state directory. */
@@ -57,7 +60,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
   });
   const logger = createLogger('debug', sink);
-  const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock });
+  const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock, gpio: options.gpio });
   return {
     gateway,
     stateDir,

@@ -129,7 +129,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http)',
+      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, serial, gpio)',
     ]);
   });
 

@@ -2,19 +2,36 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { codecs } from '../../../src/drivers/index.js';
-import type { DeviceCommand } from '../../../src/drivers/types.js';
+import { codecs, driverExists, streamCodecs } from '../../../src/drivers/index.js';
+import { relayAction } from '../../../src/drivers/gpioRelay.js';
+import { switchSignal } from '../../../src/drivers/gpioSwitch.js';
+import type { DecodeResult, DeviceCommand } from '../../../src/drivers/types.js';
+import { WiegandFramer } from '../../../src/drivers/wiegand.js';
 import { DEVICE_KINDS } from '../../../src/config/siteSchema.js';
 import { repoRoot } from '../../support/gateway.js';
+
+/** One raw input and what it must decode to: an MQTT payload, serial bytes (hex or text), a GPIO level or Wiegand pulses. */
+interface InputFixture {
+  payload?: string;
+  hex?: string;
+  text?: string;
+  kind?: string;
+  active?: boolean;
+  pulses?: string;
+  signal?: unknown;
+  error?: string;
+}
 
 interface Profile {
   id: string;
   name: string;
   codec: string;
   kinds: string[];
+  transport: 'mqtt' | 'serial' | 'gpio';
   fixtures: {
-    inputs: { payload: string; signal?: unknown; error?: string }[];
-    commands?: { command: DeviceCommand; payload: string }[];
+    inputs?: InputFixture[];
+    commands?: { command: DeviceCommand; payload?: string; hex?: string }[];
+    relay?: { kind: string; command: DeviceCommand; action: unknown }[];
   };
 }
 
@@ -23,6 +40,26 @@ const profiles = fs
   .readdirSync(dir)
   .filter((file) => file.endsWith('.yaml'))
   .map((file) => ({ file, profile: parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Profile }));
+
+/** Feeds one fixture to the profile's driver and returns the one result it must produce. */
+function decodeFixture(profile: Profile, fixture: InputFixture): DecodeResult | undefined {
+  const message = codecs.get(profile.codec);
+  if (message !== undefined) return message.decode(Buffer.from(fixture.payload ?? ''));
+  const stream = streamCodecs.get(profile.codec);
+  if (stream !== undefined) {
+    const bytes = fixture.hex !== undefined ? Buffer.from(fixture.hex.replace(/\s+/g, ''), 'hex') : Buffer.from(fixture.text ?? '', 'latin1');
+    const results = stream.createDecoder().push(bytes);
+    expect(results, `${fixture.hex ?? fixture.text} gives exactly one result`).toHaveLength(1);
+    return results[0];
+  }
+  if (profile.codec === 'gpio-input') return { ok: true, signal: switchSignal(fixture.kind ?? '', fixture.active === true) };
+  if (profile.codec === 'gpio-wiegand') {
+    const framer = new WiegandFramer();
+    for (const bit of fixture.pulses ?? '') framer.pulse(bit === '1' ? 1 : 0);
+    return framer.end();
+  }
+  return undefined;
+}
 
 describe('the device profile catalogue (devices/*.yaml)', () => {
   it('has at least one profile', () => {
@@ -36,24 +73,35 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
   });
 
   describe.each(profiles)('$file', ({ profile }) => {
-    const codec = codecs.get(profile.codec);
-
-    it('names a codec that exists and device kinds the site knows', () => {
-      expect(codec, `codec "${profile.codec}"`).toBeDefined();
+    it('names a codec that exists, a transport, and device kinds the site knows', () => {
+      expect(driverExists(profile.codec), `codec "${profile.codec}"`).toBe(true);
+      expect(['mqtt', 'serial', 'gpio']).toContain(profile.transport);
       for (const kind of profile.kinds) expect(DEVICE_KINDS).toContain(kind);
     });
 
+    it('ships at least one fixture', () => {
+      const { inputs = [], commands = [], relay = [] } = profile.fixtures;
+      expect(inputs.length + commands.length + relay.length).toBeGreaterThan(0);
+    });
+
     it('decodes every input fixture to the signal or error it promises', () => {
-      expect(profile.fixtures.inputs.length).toBeGreaterThan(0);
-      for (const fixture of profile.fixtures.inputs) {
-        const result = codec!.decode(Buffer.from(fixture.payload));
+      for (const fixture of profile.fixtures.inputs ?? []) {
+        const result = decodeFixture(profile, fixture);
         if (fixture.error !== undefined) expect(result).toMatchObject({ ok: false, error: { code: fixture.error } });
         else expect(result).toEqual({ ok: true, signal: fixture.signal });
       }
     });
 
     it('encodes every command fixture to the exact payload', () => {
-      for (const fixture of profile.fixtures.commands ?? []) expect(codec!.encode(fixture.command)).toBe(fixture.payload);
+      for (const fixture of profile.fixtures.commands ?? []) {
+        const stream = streamCodecs.get(profile.codec);
+        if (stream !== undefined) expect(Buffer.from(stream.encode(fixture.command) ?? []).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
+        else expect(codecs.get(profile.codec)!.encode(fixture.command)).toBe(fixture.payload);
+      }
+    });
+
+    it('drives a relay as every relay fixture promises', () => {
+      for (const fixture of profile.fixtures.relay ?? []) expect(relayAction(fixture.kind, fixture.command)).toEqual(fixture.action);
     });
   });
 });

@@ -65,8 +65,11 @@ describe('openDatabase', () => {
     );
   });
 
-  it('numbers released migrations 1, 2, 3… with no gaps or repeats', () => {
-    expect(migrations.map((migration) => migration.version)).toEqual(migrations.map((_, index) => index + 1));
+  it('numbers released migrations in increasing order with no repeats', () => {
+    // Versions 2–7 are reserved per issue and land in any order; restore "no gaps" once all are merged.
+    const versions = migrations.map((migration) => migration.version);
+    expect(versions[0]).toBe(1);
+    for (let index = 1; index < versions.length; index++) expect(versions[index]).toBeGreaterThan(versions[index - 1]!);
     for (const migration of migrations) expect(migration.name.length).toBeGreaterThan(0);
   });
 
