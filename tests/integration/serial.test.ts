@@ -116,3 +116,30 @@ describe('an RDM6300 reader on a serial port (real pseudo-terminals from socat)'
     await strike.next((message) => message.json.type === 'strike', mark);
   });
 });
+
+describe('serial buses that are missing or misnamed', () => {
+  it('reports a reader whose port is missing at start as offline, and online once the port appears', async () => {
+    const dir = tempDir('gp-serial-');
+    const pair = new SocatPair(dir);
+    const gw = await startTestGateway({
+      stateDir: dir,
+      siteYaml: SITE,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: lobby-bus, path: ${JSON.stringify(pair.gatewayPath)}, reopenMinMs: 20, reopenMaxMs: 100 }\n`,
+    });
+    try {
+      const offline = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.offline' && e.device === 'lobby-reader');
+      expect(String(offline.data.detail)).toContain('cannot open');
+      await pair.start();
+      await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'lobby-reader', offline.seq);
+    } finally {
+      await gw.stop();
+      await pair.stop();
+    }
+  });
+
+  it('refuses to start when a device names a bus the config file does not define', async () => {
+    await expect(startTestGateway({ siteYaml: SITE, configYaml: 'demo: true' })).rejects.toThrow(
+      'device "lobby-reader" uses serial bus "lobby-bus", which the config file\'s serial.buses does not define (defined: none)',
+    );
+  });
+});
