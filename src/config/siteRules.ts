@@ -94,8 +94,8 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   };
   if (transport === 'serial') need('bus', `driver "${driver}" reads a serial bus`);
   else refuse('bus');
-  // OSDP readers share a bus by address; the OSDP driver lands with its own check.
-  refuse('address');
+  if (driver === 'osdp') need('address', 'the OSDP address the reader is set to');
+  else refuse('address');
   if (driver === 'gpio-wiegand') {
     need('wiegandPins', 'the BCM pins wired to the reader\'s DATA0 and DATA1');
     if (device.wiegandPins !== undefined && device.wiegandPins.data0 === device.wiegandPins.data1) add(`${path}.wiegandPins.data1`, 'must differ from data0');
@@ -126,7 +126,7 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
       if (device.wiegandPins.data1 !== device.wiegandPins.data0) claimPin(device.wiegandPins.data1, 'wiegandPins.data1');
     }
     if (device.bus === undefined) return;
-    const addressed = device.address !== undefined;
+    const addressed = device.driver === 'osdp';
     const other = buses.get(device.bus);
     if (other !== undefined && !(other.addressed && addressed)) {
       add(`${path}.bus`, `bus "${device.bus}" is already used by ${other.path}; only OSDP readers can share a bus`);

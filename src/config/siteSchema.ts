@@ -10,7 +10,7 @@ export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact',
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'gpio-input', 'gpio-relay', 'gpio-wiegand'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
 /** Which transport carries each driver's bytes. */
@@ -18,6 +18,7 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'serial' 
   json: 'mqtt',
   rdm6300: 'serial',
   'wiegand-line': 'serial',
+  osdp: 'serial',
   'gpio-input': 'gpio',
   'gpio-relay': 'gpio',
   'gpio-wiegand': 'gpio',
@@ -28,6 +29,7 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   json: DEVICE_KINDS,
   rdm6300: ['reader'],
   'wiegand-line': ['reader'],
+  osdp: ['reader'],
   'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],

@@ -33,7 +33,12 @@ export const pinDrivers: ReadonlyMap<string, { readonly id: string; readonly des
   ['gpio-wiegand', { id: 'gpio-wiegand', description: 'a Wiegand reader on two GPIO inputs (DATA0, DATA1); framing only' }],
 ]);
 
+/** Protocols that run a whole serial bus (polling, addressing) rather than decode one device's bytes. */
+export const busProtocols: ReadonlyMap<string, { readonly id: string; readonly description: string }> = new Map([
+  ['osdp', { id: 'osdp', description: 'OSDP v2.2 control panel (ACU) on an RS-485 bus: poll, ID/CAP, card data, keypad, LED and buzzer' }],
+]);
+
 /** True when some registry knows the driver name. */
 export function driverExists(name: string): boolean {
-  return codecs.has(name) || streamCodecs.has(name) || pinDrivers.has(name);
+  return codecs.has(name) || streamCodecs.has(name) || pinDrivers.has(name) || busProtocols.has(name);
 }

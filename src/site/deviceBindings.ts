@@ -2,6 +2,7 @@ import { DRIVER_TRANSPORTS, type DeviceDriver } from '../config/siteSchema.js';
 import { pinDrivers, streamCodecs, type StreamCodec, type StreamDecoder } from '../drivers/index.js';
 import type { DecodeResult, DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import { relayAction } from '../drivers/gpioRelay.js';
+import { OsdpAcu } from '../drivers/osdp/acu.js';
 import { switchSignal } from '../drivers/gpioSwitch.js';
 import { WIEGAND_FRAME_GAP_MS, WiegandFramer } from '../drivers/wiegand.js';
 import { GuardpostError } from '../errors.js';
@@ -20,6 +21,8 @@ export type DeviceReport =
 /** A reader repeats the same card while it is held in the field; one badge is one read. */
 export const REPEAT_READ_SUPPRESS_MS = 1_000;
 export const DEFAULT_DEBOUNCE_MS = 20;
+/** Least time one OSDP poll round takes on an idle bus (every reader still polled within it). */
+export const OSDP_POLL_CYCLE_MS = 50;
 
 export interface DeviceBindingsDeps {
   /** The devices of the site as the runtime's index has them at start. */
@@ -56,6 +59,9 @@ export class DeviceBindings {
   private readonly inputs: GpioInputPin[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastCard = new Map<string, { card: string; atMs: number }>();
+  /** OSDP readers by device id; several share one bus and its poll loop. */
+  private readonly osdp = new Map<string, { acu: OsdpAcu; address: number }>();
+  private readonly osdpLinks: { link: SerialLink }[] = [];
 
   constructor(private readonly deps: DeviceBindingsDeps) {}
 
@@ -67,6 +73,7 @@ export class DeviceBindings {
   async start(): Promise<void> {
     const devices = [...this.deps.devices()].filter((device) => this.routes(device));
     const buses = new Map(this.deps.buses.map((bus) => [bus.id, bus]));
+    const osdpBuses = new Map<string, { bus: SerialBusOptions; devices: DeviceRecord[] }>();
     for (const device of devices) {
       if (DRIVER_TRANSPORTS[device.driver as DeviceDriver] !== 'serial') continue;
       const busId = device.binding?.bus;
@@ -74,14 +81,16 @@ export class DeviceBindings {
       if (bus === undefined) {
         throw new GuardpostError('GP_ERR_CONFIG_INVALID', `device "${device.id}" uses serial bus "${busId ?? '(none)'}", which the config file's serial.buses does not define (defined: ${[...buses.keys()].join(', ') || 'none'})`);
       }
-      this.bindSerial(device, bus);
+      if (device.driver === 'osdp') osdpBuses.set(bus.id, { bus, devices: [...(osdpBuses.get(bus.id)?.devices ?? []), device] });
+      else this.bindSerial(device, bus);
     }
+    for (const { bus, devices: readers } of osdpBuses.values()) this.bindOsdp(bus, readers);
     const gpioDevices = devices.filter((device) => DRIVER_TRANSPORTS[device.driver as DeviceDriver] === 'gpio');
     if (gpioDevices.length > 0) {
       const gpio = await this.deps.gpio();
       for (const device of gpioDevices) this.bindGpio(device, gpio);
     }
-    for (const { link } of this.serial.values()) link.start();
+    for (const { link } of [...this.serial.values(), ...this.osdpLinks]) link.start();
   }
 
   async stop(): Promise<void> {
@@ -95,8 +104,10 @@ export class DeviceBindings {
     }
     this.relays.clear();
     for (const pin of this.inputs.splice(0)) pin.close();
-    await Promise.all([...this.serial.values()].map(({ link }) => link.stop()));
+    for (const { acu } of this.osdp.values()) acu.stop('gateway stopping');
+    await Promise.all([...this.serial.values(), ...this.osdpLinks].map(({ link }) => link.stop()));
     this.serial.clear();
+    this.osdp.clear();
   }
 
   /**
@@ -110,6 +121,11 @@ export class DeviceBindings {
       const bytes = serial.codec.encode(command);
       if (bytes === null) return this.unsupported(device, command, onSent);
       serial.link.write(bytes, onSent);
+      return;
+    }
+    const reader = this.osdp.get(device.id);
+    if (reader !== undefined) {
+      if (!reader.acu.command(reader.address, command, onSent)) this.unsupported(device, command, onSent);
       return;
     }
     const relay = this.relays.get(device.id);
@@ -142,6 +158,50 @@ export class DeviceBindings {
       logger,
     );
     this.serial.set(device.id, { link, device, codec, decoder });
+  }
+
+  /** One OSDP control panel per bus, polling every reader on it by address. */
+  private bindOsdp(bus: SerialBusOptions, readers: readonly DeviceRecord[]): void {
+    const byAddress = new Map(readers.map((reader) => [reader.binding?.address ?? -1, reader]));
+    const logger = this.deps.logger.child({ bus: bus.id, protocol: 'osdp' });
+    let link: SerialLink | undefined;
+    const acu = new OsdpAcu({
+      addresses: [...byAddress.keys()],
+      write: (bytes, done) => link?.write(bytes, done),
+      clock: this.deps.clock,
+      pollCycleMs: OSDP_POLL_CYCLE_MS,
+      events: {
+        signal: (address, signal) => {
+          const reader = byAddress.get(address);
+          if (reader !== undefined) this.deliver(reader, { ok: true, signal }, 0);
+        },
+        badInput: (address, code, message, bytes) => {
+          const reader = address === null ? undefined : byAddress.get(address);
+          // Garbage nobody can be blamed for is charged to the bus's first reader, so it is still journalled.
+          this.deps.report(reader ?? readers[0]!, { kind: 'bad_input', code, message: reader === undefined ? `bus ${bus.id}: ${message}` : message, bytes });
+        },
+        online: (address, identity) => {
+          const reader = byAddress.get(address);
+          if (reader === undefined) return;
+          logger.info({ device: reader.id, address, identity }, 'OSDP reader online');
+          this.deps.report(reader, { kind: 'link', state: 'online', detail: identity === null ? 'OSDP' : `OSDP vendor ${identity.vendor} model ${identity.model} firmware ${identity.firmware}` });
+        },
+        offline: (address, reason) => {
+          const reader = byAddress.get(address);
+          if (reader !== undefined) this.deps.report(reader, { kind: 'link', state: 'offline', detail: reason });
+        },
+      },
+    });
+    link = new SerialLink(
+      bus,
+      {
+        onData: (bytes) => acu.receive(bytes),
+        onLink: (state, detail) => (state === 'up' ? acu.start() : acu.stop(`serial bus ${detail}`)),
+      },
+      logger,
+    );
+    this.osdpLinks.push({ link });
+    for (const [address, reader] of byAddress) this.osdp.set(reader.id, { acu, address });
   }
 
   private deliver(device: DeviceRecord, result: DecodeResult, bytes: number): void {

@@ -7,6 +7,8 @@ import { relayAction } from '../../../src/drivers/gpioRelay.js';
 import { switchSignal } from '../../../src/drivers/gpioSwitch.js';
 import type { DecodeResult, DeviceCommand } from '../../../src/drivers/types.js';
 import { WiegandFramer } from '../../../src/drivers/wiegand.js';
+import { OsdpFrameDecoder } from '../../../src/drivers/osdp/frame.js';
+import { encodeFeedback, replySignal } from '../../../src/drivers/osdp/messages.js';
 import { DEVICE_KINDS } from '../../../src/config/siteSchema.js';
 import { repoRoot } from '../../support/gateway.js';
 
@@ -52,6 +54,12 @@ function decodeFixture(profile: Profile, fixture: InputFixture): DecodeResult | 
     expect(results, `${fixture.hex ?? fixture.text} gives exactly one result`).toHaveLength(1);
     return results[0];
   }
+  if (profile.codec === 'osdp') {
+    const [first] = new OsdpFrameDecoder().push(Buffer.from((fixture.hex ?? '').replace(/\s+/g, ''), 'hex'));
+    if (first === undefined || !first.ok) return first === undefined ? undefined : { ok: false, error: { code: first.code, message: first.message } };
+    const signal = replySignal(first.packet.code, first.packet.data);
+    return signal === undefined || 'error' in signal ? undefined : { ok: true, signal };
+  }
   if (profile.codec === 'gpio-input') return { ok: true, signal: switchSignal(fixture.kind ?? '', fixture.active === true) };
   if (profile.codec === 'gpio-wiegand') {
     const framer = new WiegandFramer();
@@ -95,7 +103,10 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
     it('encodes every command fixture to the exact payload', () => {
       for (const fixture of profile.fixtures.commands ?? []) {
         const stream = streamCodecs.get(profile.codec);
-        if (stream !== undefined) expect(Buffer.from(stream.encode(fixture.command) ?? []).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
+        if (profile.codec === 'osdp') {
+          const message = encodeFeedback(fixture.command);
+          expect(Buffer.from(message === null ? [] : [message.code, ...message.data]).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
+        } else if (stream !== undefined) expect(Buffer.from(stream.encode(fixture.command) ?? []).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
         else expect(codecs.get(profile.codec)!.encode(fixture.command)).toBe(fixture.payload);
       }
     });

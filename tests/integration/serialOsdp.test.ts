@@ -1,0 +1,128 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Command } from '../../src/drivers/osdp/messages.js';
+import { connectDevice, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
+import { nextJournalEvent } from '../support/journal.js';
+import { SimulatedPd } from '../support/osdpPd.js';
+import { DeviceEnd, SocatPair } from '../support/socat.js';
+
+const SITE = `
+site: { id: osdp-site, name: OSDP test floor, timezone: Europe/London }
+devices:
+  - { id: north-reader, kind: reader, driver: osdp, bus: rs485, address: 0 }
+  - { id: south-reader, kind: reader, driver: osdp, bus: rs485, address: 1 }
+  - { id: north-strike, kind: strike }
+  - { id: south-strike, kind: strike }
+doors:
+  - { id: north, name: North door, reader: north-reader, strike: north-strike, unlockMs: 3000 }
+  - { id: south, name: South door, reader: south-reader, strike: south-strike }
+groups:
+  - { id: staff, name: Staff, doors: [north, south] }
+cardholders:
+  - { id: gina-grey, name: Gina Grey, groups: [staff], credentials: [{ card: "5001" }] }
+`;
+
+describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-terminals)', () => {
+  let gw: TestGateway;
+  let pair: SocatPair;
+  let bus: DeviceEnd;
+  let north: SimulatedPd;
+  let south: SimulatedPd;
+  let northStrike: TestClient;
+
+  async function plugIn(): Promise<void> {
+    bus = await DeviceEnd.open(pair.devicePath, 115_200);
+    const send = (bytes: Uint8Array): void => void bus.port.write(Buffer.from(bytes));
+    north = new SimulatedPd(0, send);
+    south = new SimulatedPd(1, send);
+    bus.port.on('data', (bytes: Buffer) => {
+      north.hear(bytes);
+      south.hear(bytes);
+    });
+  }
+
+  beforeAll(async () => {
+    const dir = tempDir('gp-osdp-');
+    pair = new SocatPair(dir);
+    await pair.start();
+    await plugIn();
+    gw = await startTestGateway({
+      stateDir: dir,
+      siteYaml: SITE,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
+    });
+    northStrike = await connectDevice(gw.mqttUrl, 'north-strike');
+    for (const device of ['north-reader', 'south-reader']) {
+      await nextJournalEvent(gw.gateway.journal, (event) => event.type === 'device.online' && event.device === device);
+    }
+  });
+
+  afterAll(async () => {
+    await northStrike?.end();
+    await gw?.stop();
+    await bus?.close();
+    await pair?.stop();
+  });
+
+  const journal = () => gw.gateway.journal;
+
+  it('brings both readers online with the identity they report', () => {
+    const online = journal().query({ limit: 10, type: 'device.online' });
+    expect(online.map((event) => event.data.detail)).toEqual(['OSDP vendor 0a0b0c model 1 firmware 1.2.3', 'OSDP vendor 0a0b0c model 1 firmware 1.2.3']);
+  });
+
+  it('opens the north door for a staff card and shows green and the grant beep on that reader only', async () => {
+    const after = journal().lastSeq();
+    const mark = northStrike.mark();
+    const led = north.nextCommand((packet) => packet.code === Command.LED);
+    const beep = north.nextCommand((packet) => packet.code === Command.BUZ);
+    north.presentCardFormatted('5001');
+    const pulse = await northStrike.next((message) => message.json.type === 'strike', mark);
+    expect(pulse.json).toEqual({ type: 'strike', action: 'pulse', durationMs: 3000 });
+    expect((await led).data[5]).toBe(2); // green
+    expect((await beep).data).toEqual(Uint8Array.of(0, 2, 2, 0, 1));
+    const event = await nextJournalEvent(journal(), (e) => e.type.startsWith('access.'), after);
+    expect(event).toMatchObject({ type: 'access.granted', door: 'north', device: 'north-reader', cardholder: 'gina-grey' });
+    expect(south.received.some((packet) => packet.code === Command.LED)).toBe(false);
+  });
+
+  it('shows red on the south reader for an unknown card', async () => {
+    const after = journal().lastSeq();
+    const led = south.nextCommand((packet) => packet.code === Command.LED);
+    south.presentCardFormatted('424242');
+    expect((await led).data[5]).toBe(1); // red
+    const event = await nextJournalEvent(journal(), (e) => e.type.startsWith('access.'), after);
+    expect(event).toMatchObject({ type: 'access.denied', reason: 'unknown_credential', device: 'south-reader' });
+  });
+
+  it('journals a tamper report from a reader', async () => {
+    const after = journal().lastSeq();
+    south.tamper(true);
+    const event = await nextJournalEvent(journal(), (e) => e.type === 'device.tamper', after);
+    expect(event.device).toBe('south-reader');
+  });
+
+  it('survives garbage on the bus and a reply with a bad CRC: both journalled as bad input, polling goes on', async () => {
+    const after = journal().lastSeq();
+    await bus.write(Buffer.from([0x00, 0xff, 0x13, 0x37, 0x53, 0x02])); // noise, including a stray SOM
+    const noise = await nextJournalEvent(journal(), (e) => e.type === 'device.bad_input', after);
+    expect(noise.reason).toMatch(/^bad_(frame|checksum)$/);
+    north.corruptNextReply = true;
+    await nextJournalEvent(journal(), (e) => e.type === 'device.bad_input' && e.reason === 'bad_checksum', after);
+    const cardAfter = journal().lastSeq();
+    north.presentCardFormatted('777001');
+    await nextJournalEvent(journal(), (e) => e.type === 'access.denied' && e.device === 'north-reader', cardAfter);
+  });
+
+  it('reports both readers offline when the bus vanishes and online again when it returns, releasing nothing', async () => {
+    const after = journal().lastSeq();
+    const mark = northStrike.mark();
+    await bus.close();
+    await pair.stop();
+    for (const device of ['north-reader', 'south-reader']) await nextJournalEvent(journal(), (e) => e.type === 'device.offline' && e.device === device, after);
+    const back = journal().lastSeq();
+    await pair.start();
+    await plugIn();
+    for (const device of ['north-reader', 'south-reader']) await nextJournalEvent(journal(), (e) => e.type === 'device.online' && e.device === device, back);
+    expect(northStrike.received.slice(mark).filter((message) => message.json.type === 'strike')).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+import { encodePacket, OsdpFrameDecoder, type OsdpPacket } from '../../src/drivers/osdp/frame.js';
+import { Command, Reply } from '../../src/drivers/osdp/messages.js';
+
+/**
+ * A simulated OSDP peripheral (reader) for tests: answers the ACU's polls as a real PD would,
+ * with PDID/PDCAP, card data and keypad replies queued by the test, ACK for everything else,
+ * and records the commands it received (LED, buzzer). Speaks through `send`.
+ */
+export class SimulatedPd {
+  readonly received: OsdpPacket[] = [];
+  private readonly decoder = new OsdpFrameDecoder();
+  private readonly pending: { code: number; data: Uint8Array }[] = [];
+  private waiters: { match: (packet: OsdpPacket) => boolean; resolve: (packet: OsdpPacket) => void }[] = [];
+  /** While false the PD says nothing (as if unplugged); what it heard is still recorded. */
+  answering = true;
+  /** The next reply goes out with a broken CRC. */
+  corruptNextReply = false;
+
+  constructor(
+    readonly address: number,
+    private readonly send: (bytes: Uint8Array) => void,
+  ) {}
+
+  /** Bytes the ACU put on the bus (every PD on a bus hears every packet). */
+  hear(bytes: Uint8Array): void {
+    for (const result of this.decoder.push(bytes)) {
+      if (!result.ok || result.packet.reply || result.packet.address !== this.address) continue;
+      const packet = result.packet;
+      this.received.push(packet);
+      this.waiters = this.waiters.filter((waiter) => (waiter.match(packet) ? (waiter.resolve(packet), false) : true));
+      if (this.answering) this.reply(packet, this.answer(packet));
+    }
+  }
+
+  presentCardFormatted(digits: string): void {
+    this.pending.push({ code: Reply.FMT, data: Uint8Array.of(0, 0, digits.length, ...Buffer.from(digits, 'latin1')) });
+  }
+
+  presentCardRaw(bits: string): void {
+    const bytes = Buffer.alloc(Math.ceil(bits.length / 8));
+    for (let i = 0; i < bits.length; i++) if (bits[i] === '1') bytes[i >> 3]! |= 0x80 >> (i & 7);
+    this.pending.push({ code: Reply.RAW, data: Uint8Array.of(0, 0, bits.length & 0xff, bits.length >> 8, ...bytes) });
+  }
+
+  pressKeys(keys: string): void {
+    this.pending.push({ code: Reply.KEYPAD, data: Uint8Array.of(0, keys.length, ...Buffer.from(keys, 'latin1')) });
+  }
+
+  tamper(tampered: boolean): void {
+    this.pending.push({ code: Reply.LSTATR, data: Uint8Array.of(tampered ? 1 : 0, 0) });
+  }
+
+  /** Resolves with the next command (from now) that matches. */
+  nextCommand(match: (packet: OsdpPacket) => boolean, timeoutMs = 5_000): Promise<OsdpPacket> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the simulated PD at ${this.address} received no matching command within ${timeoutMs} ms`)), timeoutMs);
+      this.waiters.push({ match, resolve: (packet) => (clearTimeout(timer), resolve(packet)) });
+    });
+  }
+
+  private answer(packet: OsdpPacket): { code: number; data: Uint8Array } {
+    switch (packet.code) {
+      case Command.ID:
+        // vendor 0A0B0C, model 1, version 2, serial 0x01020304, firmware 1.2.3
+        return { code: Reply.PDID, data: Uint8Array.of(0x0a, 0x0b, 0x0c, 1, 2, 4, 3, 2, 1, 1, 2, 3) };
+      case Command.CAP:
+        return { code: Reply.PDCAP, data: Uint8Array.of(4, 1, 0, 5, 1, 1, 6, 1, 1) };
+      case Command.POLL:
+        return this.pending.shift() ?? { code: Reply.ACK, data: new Uint8Array(0) };
+      default:
+        return { code: Reply.ACK, data: new Uint8Array(0) };
+    }
+  }
+
+  private reply(command: OsdpPacket, answer: { code: number; data: Uint8Array }): void {
+    const bytes = encodePacket({ address: this.address, reply: true, sequence: command.sequence, useCrc: command.useCrc, code: answer.code, data: answer.data });
+    if (this.corruptNextReply) {
+      this.corruptNextReply = false;
+      bytes[bytes.length - 1]! ^= 0xff;
+    }
+    this.send(bytes);
+  }
+}
