@@ -119,6 +119,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       buses: config.serial?.buses ?? [],
       gpio: async () => options.gpio ?? createOnoffBackend(gpioConfig?.sysfsRoot ?? '/sys/class/gpio', gpioConfig?.chipLabel),
       report: (device, report) => startedRuntime.handleDeviceReport(device.id, report),
+      mqtt: transport,
       logger: logger.child({ module: 'devices' }),
       clock,
     });

@@ -102,6 +102,8 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   } else refuse('wiegandPins');
   if (driver === 'gpio-input' || driver === 'gpio-relay') need('pin', `driver "${driver}" drives a GPIO pin (BCM number)`);
   else refuse('pin');
+  if (transport === 'mqtt-product') need('topic', `the name the ${driver} device has in its own MQTT topics`);
+  else refuse('topic');
   if (transport !== 'gpio') {
     refuse('activeLow');
     refuse('debounceMs');
@@ -113,6 +115,7 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
   const pins = new Map<number, string>();
   const buses = new Map<string, { path: string; addressed: boolean }>();
   const addresses = new Map<string, string>();
+  const productTopics = new Map<string, string>();
   site.devices.forEach((device, i) => {
     const path = `devices[${i}]`;
     const claimPin = (pin: number, field: string): void => {
@@ -124,6 +127,12 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
     if (device.wiegandPins !== undefined) {
       claimPin(device.wiegandPins.data0, 'wiegandPins.data0');
       if (device.wiegandPins.data1 !== device.wiegandPins.data0) claimPin(device.wiegandPins.data1, 'wiegandPins.data1');
+    }
+    if (device.topic !== undefined) {
+      const key = `${device.driver}/${device.topic}`;
+      const other = productTopics.get(key);
+      if (other !== undefined) add(`${path}.topic`, `${device.driver} topic "${device.topic}" is already used by ${other}`);
+      else productTopics.set(key, path);
     }
     if (device.bus === undefined) return;
     const addressed = device.driver === 'osdp';

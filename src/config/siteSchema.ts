@@ -10,11 +10,11 @@ export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact',
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
-/** Which transport carries each driver's bytes. */
-export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'serial' | 'gpio'>> = {
+/** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
+export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-product' | 'serial' | 'gpio'>> = {
   json: 'mqtt',
   rdm6300: 'serial',
   'wiegand-line': 'serial',
@@ -22,6 +22,11 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'serial' 
   'gpio-input': 'gpio',
   'gpio-relay': 'gpio',
   'gpio-wiegand': 'gpio',
+  'esp-rfid': 'mqtt-product',
+  zigbee2mqtt: 'mqtt-product',
+  tasmota: 'mqtt-product',
+  'shelly-gen2': 'mqtt-product',
+  'axis-camera': 'mqtt-product',
 };
 
 /** The device kinds each driver can serve. */
@@ -33,6 +38,11 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
+  'esp-rfid': ['reader'],
+  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact'],
+  tasmota: ['strike'],
+  'shelly-gen2': ['strike'],
+  'axis-camera': ['camera'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -70,6 +80,8 @@ export const DeviceSchema = Strict({
   activeLow: Type.Optional(Type.Boolean()),
   /** A GPIO input must hold a new level this long before it counts. Default 20 ms. */
   debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
+  topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
 });
 
 export const DoorSchema = Strict({
@@ -124,6 +136,6 @@ export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { ca
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
-  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs']?: SiteDevice[K];
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic']?: SiteDevice[K];
 };
-export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs'] as const;
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic'] as const;

@@ -1,4 +1,5 @@
 import { decodeJsonInput, encodeJsonCommand } from './json.js';
+import { productCodecs } from './products.js';
 import { rdm6300Codec } from './rdm6300.js';
 import type { StreamCodec } from './stream.js';
 import type { DecodeResult, DeviceCommand } from './types.js';
@@ -6,6 +7,7 @@ import { wiegandLineCodec } from './wiegandLine.js';
 
 export type { BadInput, BadInputCode, DecodeResult, DeviceCommand, DeviceSignal } from './types.js';
 export type { StreamCodec, StreamDecoder } from './stream.js';
+export { productCodecs, productTopic, type ProductCodec, type ProductDecode } from './products.js';
 
 /** A codec turns one device's wire payloads into signals and commands into payloads. */
 export interface Codec {
@@ -40,5 +42,5 @@ export const busProtocols: ReadonlyMap<string, { readonly id: string; readonly d
 
 /** True when some registry knows the driver name. */
 export function driverExists(name: string): boolean {
-  return codecs.has(name) || streamCodecs.has(name) || pinDrivers.has(name) || busProtocols.has(name);
+  return codecs.has(name) || streamCodecs.has(name) || pinDrivers.has(name) || busProtocols.has(name) || productCodecs.has(name);
 }

@@ -1,5 +1,5 @@
 import { DRIVER_TRANSPORTS, type DeviceDriver } from '../config/siteSchema.js';
-import { pinDrivers, streamCodecs, type StreamCodec, type StreamDecoder } from '../drivers/index.js';
+import { pinDrivers, productCodecs, productTopic, streamCodecs, type ProductCodec, type StreamCodec, type StreamDecoder } from '../drivers/index.js';
 import type { DecodeResult, DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import { relayAction } from '../drivers/gpioRelay.js';
 import { OsdpAcu } from '../drivers/osdp/acu.js';
@@ -10,6 +10,7 @@ import type { Clock } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DeviceRecord } from '../store/index.js';
 import type { GpioBackend, GpioInputPin, GpioOutputPin, Level } from '../transports/gpio.js';
+import type { MqttTransport } from '../transports/mqtt.js';
 import { SerialLink, type SerialBusOptions } from '../transports/serial.js';
 
 /** What a device on a serial bus or GPIO lines tells the site runtime. */
@@ -31,6 +32,8 @@ export interface DeviceBindingsDeps {
   /** Opened only when some device uses GPIO, so a gateway without GPIO devices never touches sysfs. */
   readonly gpio: () => Promise<GpioBackend>;
   readonly report: (device: DeviceRecord, report: DeviceReport) => void;
+  /** For products on their own MQTT topics (absent in tests that bind no such device). */
+  readonly mqtt?: MqttTransport;
   readonly logger: Logger;
   readonly clock: Clock;
 }
@@ -62,12 +65,14 @@ export class DeviceBindings {
   /** OSDP readers by device id; several share one bus and its poll loop. */
   private readonly osdp = new Map<string, { acu: OsdpAcu; address: number }>();
   private readonly osdpLinks: { link: SerialLink }[] = [];
+  private readonly products = new Map<string, ProductCodec>();
 
   constructor(private readonly deps: DeviceBindingsDeps) {}
 
   /** True when this device's commands go through a binding here rather than MQTT. */
   routes(device: DeviceRecord): boolean {
-    return DRIVER_TRANSPORTS[device.driver as DeviceDriver] !== undefined && DRIVER_TRANSPORTS[device.driver as DeviceDriver] !== 'mqtt';
+    const transport = DRIVER_TRANSPORTS[device.driver as DeviceDriver] as string | undefined;
+    return transport !== undefined && transport !== 'mqtt';
   }
 
   async start(): Promise<void> {
@@ -89,6 +94,9 @@ export class DeviceBindings {
     if (gpioDevices.length > 0) {
       const gpio = await this.deps.gpio();
       for (const device of gpioDevices) this.bindGpio(device, gpio);
+    }
+    for (const device of devices) {
+      if (DRIVER_TRANSPORTS[device.driver as DeviceDriver] === 'mqtt-product') await this.bindProduct(device);
     }
     for (const { link } of [...this.serial.values(), ...this.osdpLinks]) link.start();
   }
@@ -121,6 +129,14 @@ export class DeviceBindings {
       const bytes = serial.codec.encode(command);
       if (bytes === null) return this.unsupported(device, command, onSent);
       serial.link.write(bytes, onSent);
+      return;
+    }
+    const product = this.products.get(device.id);
+    if (product !== undefined) {
+      const message = product.encode(command);
+      if (message === null || this.deps.mqtt === undefined) return this.unsupported(device, command, onSent);
+      // QoS 0 like every momentary command: a pulse delivered late would open the door for nobody.
+      this.deps.mqtt.publish(productTopic(product, message.topicName, device.binding?.topic ?? ''), message.payload, { qos: 0 }, onSent);
       return;
     }
     const reader = this.osdp.get(device.id);
@@ -158,6 +174,38 @@ export class DeviceBindings {
       logger,
     );
     this.serial.set(device.id, { link, device, codec, decoder });
+  }
+
+  /** A product on its own MQTT topics: subscribe to what it publishes and decode it. */
+  private async bindProduct(device: DeviceRecord): Promise<void> {
+    const codec = productCodecs.get(device.driver);
+    const mqtt = this.deps.mqtt;
+    const deviceTopic = device.binding?.topic;
+    if (codec === undefined || mqtt === undefined || deviceTopic === undefined) {
+      throw new GuardpostError('GP_ERR_CONFIG_INVALID', `device "${device.id}": driver "${device.driver}" needs MQTT and a topic`);
+    }
+    this.products.set(device.id, codec);
+    for (const topicName of codec.fromDevice) {
+      const topic = productTopic(codec, topicName, deviceTopic);
+      await mqtt.subscribe(topic, (received, payload) => {
+        if (received !== topic) return;
+        const decoded = codec.decode(topicName, payload);
+        switch (decoded.kind) {
+          case 'signal':
+            return this.deliver(device, { ok: true, signal: decoded.signal }, payload.byteLength);
+          case 'availability':
+            return this.deps.report(device, { kind: 'link', state: decoded.state, detail: topic.slice(0, 200) });
+          case 'bad':
+            return this.deps.report(device, { kind: 'bad_input', code: decoded.error.code, message: `${topicName}: ${decoded.error.message}`, bytes: payload.byteLength });
+          case 'none':
+            return;
+          default: {
+            const unreachable: never = decoded;
+            return unreachable;
+          }
+        }
+      });
+    }
   }
 
   /** One OSDP control panel per bus, polling every reader on it by address. */

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { codecs, driverExists, streamCodecs } from '../../../src/drivers/index.js';
+import { codecs, driverExists, productCodecs, streamCodecs } from '../../../src/drivers/index.js';
 import { relayAction } from '../../../src/drivers/gpioRelay.js';
 import { switchSignal } from '../../../src/drivers/gpioSwitch.js';
 import type { DecodeResult, DeviceCommand } from '../../../src/drivers/types.js';
@@ -20,6 +20,9 @@ interface InputFixture {
   kind?: string;
   active?: boolean;
   pulses?: string;
+  topic?: string;
+  availability?: 'online' | 'offline';
+  none?: boolean;
   signal?: unknown;
   error?: string;
 }
@@ -30,9 +33,10 @@ interface Profile {
   codec: string;
   kinds: string[];
   transport: 'mqtt' | 'serial' | 'gpio';
+  topics?: Record<string, string>;
   fixtures: {
     inputs?: InputFixture[];
-    commands?: { command: DeviceCommand; payload?: string; hex?: string }[];
+    commands?: { command: DeviceCommand; payload?: string; hex?: string; topic?: string }[];
     relay?: { kind: string; command: DeviceCommand; action: unknown }[];
   };
 }
@@ -92,8 +96,22 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
       expect(inputs.length + commands.length + relay.length).toBeGreaterThan(0);
     });
 
+    const product = productCodecs.get(profile.codec);
+    it('names exactly the topics its codec uses', () => {
+      if (product !== undefined) expect(profile.topics).toEqual(Object.fromEntries(Object.keys(profile.topics ?? {}).map((name) => [name, product.topics[name]])));
+      if (product !== undefined) for (const name of [...product.fromDevice, ...product.toDevice]) expect(Object.keys(profile.topics ?? {})).toContain(name);
+    });
+
     it('decodes every input fixture to the signal or error it promises', () => {
       for (const fixture of profile.fixtures.inputs ?? []) {
+        if (product !== undefined) {
+          const decoded = product.decode(fixture.topic ?? '', Buffer.from(fixture.payload ?? ''));
+          if (fixture.error !== undefined) expect(decoded).toMatchObject({ kind: 'bad', error: { code: fixture.error } });
+          else if (fixture.availability !== undefined) expect(decoded).toEqual({ kind: 'availability', state: fixture.availability });
+          else if (fixture.none === true) expect(decoded).toEqual({ kind: 'none' });
+          else expect(decoded).toEqual({ kind: 'signal', signal: fixture.signal });
+          continue;
+        }
         const result = decodeFixture(profile, fixture);
         if (fixture.error !== undefined) expect(result).toMatchObject({ ok: false, error: { code: fixture.error } });
         else expect(result).toEqual({ ok: true, signal: fixture.signal });
@@ -103,7 +121,9 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
     it('encodes every command fixture to the exact payload', () => {
       for (const fixture of profile.fixtures.commands ?? []) {
         const stream = streamCodecs.get(profile.codec);
-        if (profile.codec === 'osdp') {
+        if (product !== undefined) {
+          expect(product.encode(fixture.command)).toEqual({ topicName: fixture.topic, payload: fixture.payload });
+        } else if (profile.codec === 'osdp') {
           const message = encodeFeedback(fixture.command);
           expect(Buffer.from(message === null ? [] : [message.code, ...message.data]).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
         } else if (stream !== undefined) expect(Buffer.from(stream.encode(fixture.command) ?? []).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_DRIVERS } from '../../../src/config/siteSchema.js';
-import { busProtocols, codecs, driverExists, pinDrivers, streamCodecs } from '../../../src/drivers/index.js';
+import { busProtocols, codecs, driverExists, pinDrivers, productCodecs, streamCodecs } from '../../../src/drivers/index.js';
 import { encodeRdm6300Frame, Rdm6300Decoder } from '../../../src/drivers/rdm6300.js';
 import { WiegandFramer } from '../../../src/drivers/wiegand.js';
 import { WiegandLineDecoder } from '../../../src/drivers/wiegandLine.js';
@@ -9,7 +9,7 @@ import { WiegandLineDecoder } from '../../../src/drivers/wiegandLine.js';
 describe('the driver registry', () => {
   it('registers a driver for every name site data may use, and site data allows every registered driver', () => {
     for (const name of DEVICE_DRIVERS) expect(driverExists(name), name).toBe(true);
-    for (const name of [...codecs.keys(), ...streamCodecs.keys(), ...pinDrivers.keys(), ...busProtocols.keys()]) expect(DEVICE_DRIVERS, name).toContain(name);
+    for (const name of [...codecs.keys(), ...streamCodecs.keys(), ...pinDrivers.keys(), ...busProtocols.keys(), ...productCodecs.keys()]) expect(DEVICE_DRIVERS, name).toContain(name);
   });
 });
 
