@@ -102,6 +102,16 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   } else refuse('wiegandPins');
   if (driver === 'gpio-input' || driver === 'gpio-relay') need('pin', `driver "${driver}" drives a GPIO pin (BCM number)`);
   else refuse('pin');
+  if (driver === 'serial-lines' && device.linePattern !== undefined) {
+    let groups = 0;
+    try {
+      groups = new RegExp(`${device.linePattern}|`).exec('')!.length - 1;
+    } catch (error) {
+      add(`${path}.linePattern`, `not a regular expression: ${(error as Error).message}`);
+      groups = -1;
+    }
+    if (groups === 0) add(`${path}.linePattern`, 'needs a capture group for the card number, e.g. ^CARD:([0-9]+)$');
+  } else if (driver !== 'serial-lines') refuse('linePattern');
   if (transport === 'mqtt-product') need('topic', `the name the ${driver} device has in its own MQTT topics`);
   else refuse('topic');
   if (transport !== 'gpio') {

@@ -10,7 +10,7 @@ export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact',
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
 /** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
@@ -18,6 +18,8 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-pro
   json: 'mqtt',
   rdm6300: 'serial',
   'wiegand-line': 'serial',
+  'serial-lines': 'serial',
+  'serial-alarm': 'serial',
   osdp: 'serial',
   'gpio-input': 'gpio',
   'gpio-relay': 'gpio',
@@ -27,6 +29,7 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-pro
   tasmota: 'mqtt-product',
   'shelly-gen2': 'mqtt-product',
   'axis-camera': 'mqtt-product',
+  'esphome-binary': 'mqtt-product',
 };
 
 /** The device kinds each driver can serve. */
@@ -34,6 +37,8 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   json: DEVICE_KINDS,
   rdm6300: ['reader'],
   'wiegand-line': ['reader'],
+  'serial-lines': ['reader'],
+  'serial-alarm': ['panic-button'],
   osdp: ['reader'],
   'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
   'gpio-relay': ['strike', 'camera'],
@@ -43,6 +48,7 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   tasmota: ['strike'],
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
+  'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -80,6 +86,8 @@ export const DeviceSchema = Strict({
   activeLow: Type.Optional(Type.Boolean()),
   /** A GPIO input must hold a new level this long before it counts. Default 20 ms. */
   debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  /** Generic line reader: a regular expression whose first capture group is the card number. */
+  linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
   topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
 });
@@ -136,6 +144,6 @@ export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { ca
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
-  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic']?: SiteDevice[K];
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern']?: SiteDevice[K];
 };
-export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic'] as const;
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern'] as const;

@@ -1,6 +1,7 @@
 import { decodeJsonInput, encodeJsonCommand } from './json.js';
 import { productCodecs } from './products.js';
 import { rdm6300Codec } from './rdm6300.js';
+import { alarmLineCodec, cardLineCodec } from './serialLines.js';
 import type { StreamCodec } from './stream.js';
 import type { DecodeResult, DeviceCommand } from './types.js';
 import { wiegandLineCodec } from './wiegandLine.js';
@@ -26,6 +27,8 @@ export const codecs: ReadonlyMap<string, Codec> = new Map([
 export const streamCodecs: ReadonlyMap<string, StreamCodec> = new Map([
   [rdm6300Codec.id, rdm6300Codec],
   [wiegandLineCodec.id, wiegandLineCodec],
+  [cardLineCodec.id, cardLineCodec],
+  [alarmLineCodec.id, alarmLineCodec],
 ]);
 
 /** Drivers that work on GPIO lines rather than bytes (src/site/deviceBindings.ts runs them). */

@@ -21,7 +21,8 @@ export interface ProductCodec {
   /** Topic names the device publishes on (the gateway subscribes) and those it receives commands on. */
   readonly fromDevice: readonly string[];
   readonly toDevice: readonly string[];
-  decode(topicName: string, payload: Uint8Array): ProductDecode;
+  /** `deviceKind` lets one product serve as a button or a door contact (ESPHome binary sensors). */
+  decode(topicName: string, payload: Uint8Array, deviceKind?: string): ProductDecode;
   /** Null when the product has no such output. */
   encode(command: DeviceCommand): { readonly topicName: string; readonly payload: string } | null;
 }
@@ -175,8 +176,29 @@ export const axisCameraCodec: ProductCodec = {
   },
 };
 
+/**
+ * An ESPHome binary sensor (`<node>/binary_sensor/<object id>/state`, ON/OFF) as a button or a
+ * door contact. Home Assistant's door class means ON = open; for a button ON = pressed.
+ */
+export const esphomeBinaryCodec: ProductCodec = {
+  id: 'esphome-binary',
+  description: 'ESPHome binary sensor: ON/OFF on <node>/binary_sensor/<object id>/state; a button or a door contact (ON = open)',
+  topics: { state: '{topic}/state' },
+  fromDevice: ['state'],
+  toDevice: [],
+  decode(_topicName, payload, deviceKind) {
+    const body = text(payload);
+    if (typeof body !== 'string') return body;
+    const word = body.trim().toUpperCase();
+    if (word !== 'ON' && word !== 'OFF') return bad('bad_field', 'state: expected ON or OFF');
+    if (deviceKind === 'door-contact') return { kind: 'signal', signal: { type: 'contact', state: word === 'ON' ? 'open' : 'closed' } };
+    return { kind: 'signal', signal: { type: 'button', state: word === 'ON' ? 'pressed' : 'released' } };
+  },
+  encode: () => null,
+};
+
 export const productCodecs: ReadonlyMap<string, ProductCodec> = new Map(
-  [espRfidCodec, zigbee2mqttCodec, tasmotaCodec, shellyGen2Codec, axisCameraCodec].map((codec) => [codec.id, codec]),
+  [espRfidCodec, zigbee2mqttCodec, tasmotaCodec, shellyGen2Codec, axisCameraCodec, esphomeBinaryCodec].map((codec) => [codec.id, codec]),
 );
 
 /** A template filled with the device's topic. */

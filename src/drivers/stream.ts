@@ -12,7 +12,8 @@ export interface StreamDecoder {
 export interface StreamCodec {
   readonly id: string;
   readonly description: string;
-  createDecoder(): StreamDecoder;
+  /** Per-device settings a decoder may take (the generic line reader's pattern). */
+  createDecoder(options?: { readonly linePattern?: string }): StreamDecoder;
   /** The bytes for a command, or null when this device has no such output (e.g. an RDM6300 has no LED). */
   encode(command: DeviceCommand): Uint8Array | null;
 }

@@ -161,7 +161,7 @@ export class DeviceBindings {
   private bindSerial(device: DeviceRecord, bus: SerialBusOptions): void {
     const codec = streamCodecs.get(device.driver);
     if (codec === undefined) throw new GuardpostError('GP_ERR_CONFIG_INVALID', `device "${device.id}": driver "${device.driver}" has no serial codec`);
-    const decoder = codec.createDecoder();
+    const decoder = codec.createDecoder({ linePattern: device.binding?.linePattern });
     const logger = this.deps.logger.child({ bus: bus.id, device: device.id });
     const link = new SerialLink(
       bus,
@@ -189,7 +189,7 @@ export class DeviceBindings {
       const topic = productTopic(codec, topicName, deviceTopic);
       await mqtt.subscribe(topic, (received, payload) => {
         if (received !== topic) return;
-        const decoded = codec.decode(topicName, payload);
+        const decoded = codec.decode(topicName, payload, device.kind);
         switch (decoded.kind) {
           case 'signal':
             return this.deliver(device, { ok: true, signal: decoded.signal }, payload.byteLength);

@@ -80,3 +80,13 @@ describe('serial buses and the GPIO chip in the config file', () => {
     ]);
   });
 });
+
+describe('the generic line reader pattern', () => {
+  it('needs a capture group for the card number and a valid regular expression', () => {
+    expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'serial-lines', bus: 'b', linePattern: '^CARD:[0-9]+$' }])).toEqual([
+      'devices[0].linePattern: needs a capture group for the card number, e.g. ^CARD:([0-9]+)$',
+    ]);
+    expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'serial-lines', bus: 'b', linePattern: '^(CARD' }])[0]).toMatch(/^devices\[0\]\.linePattern: not a regular expression: /);
+    expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'serial-lines', bus: 'b', linePattern: '^CARD:([0-9]+)$' }])).toEqual([]);
+  });
+});

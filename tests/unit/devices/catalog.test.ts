@@ -105,7 +105,7 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
     it('decodes every input fixture to the signal or error it promises', () => {
       for (const fixture of profile.fixtures.inputs ?? []) {
         if (product !== undefined) {
-          const decoded = product.decode(fixture.topic ?? '', Buffer.from(fixture.payload ?? ''));
+          const decoded = product.decode(fixture.topic ?? '', Buffer.from(fixture.payload ?? ''), fixture.kind);
           if (fixture.error !== undefined) expect(decoded).toMatchObject({ kind: 'bad', error: { code: fixture.error } });
           else if (fixture.availability !== undefined) expect(decoded).toEqual({ kind: 'availability', state: fixture.availability });
           else if (fixture.none === true) expect(decoded).toEqual({ kind: 'none' });

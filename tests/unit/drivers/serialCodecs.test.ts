@@ -5,6 +5,7 @@ import { busProtocols, codecs, driverExists, pinDrivers, productCodecs, streamCo
 import { encodeRdm6300Frame, Rdm6300Decoder } from '../../../src/drivers/rdm6300.js';
 import { WiegandFramer } from '../../../src/drivers/wiegand.js';
 import { WiegandLineDecoder } from '../../../src/drivers/wiegandLine.js';
+import { AlarmLineDecoder, CardLineDecoder } from '../../../src/drivers/serialLines.js';
 
 describe('the driver registry', () => {
   it('registers a driver for every name site data may use, and site data allows every registered driver', () => {
@@ -117,5 +118,41 @@ describe('Wiegand bit framing from DATA0/DATA1 pulses', () => {
 
   it('has a stream codec registered for each serial driver', () => {
     expect([...streamCodecs.keys()]).toEqual(expect.arrayContaining(['rdm6300', 'wiegand-line']));
+  });
+});
+
+describe('the generic line reader and the serial alarm input', () => {
+  it('reads one card per line with the default pattern, and with a pattern whose group is the card', () => {
+    expect(new CardLineDecoder().push(Buffer.from('1001\n 2002 \r\n'))).toEqual([
+      { ok: true, signal: { type: 'card', card: '1001' } },
+      { ok: true, signal: { type: 'card', card: '2002' } },
+    ]);
+    expect(new CardLineDecoder('^CARD:([0-9]+);').push(Buffer.from('CARD:1001;\nPIN:1234\n'))).toEqual([
+      { ok: true, signal: { type: 'card', card: '1001' } },
+      { ok: false, error: { code: 'bad_frame', message: 'line does not match the reader\'s pattern' } },
+    ]);
+  });
+
+  it('maps alarm keywords to a panic press, release and tamper', () => {
+    expect(new AlarmLineDecoder().push(Buffer.from('ALARM\nNORMAL\nTAMPER RESTORE\n')).map((result) => result.ok && result.signal)).toEqual([
+      { type: 'button', state: 'pressed' },
+      { type: 'button', state: 'released' },
+      { type: 'tamper', state: 'normal' },
+    ]);
+  });
+
+  it('never throws on arbitrary bytes (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }), (chunks) => {
+        const cards = new CardLineDecoder();
+        const alarms = new AlarmLineDecoder();
+        for (const chunk of chunks) {
+          cards.push(chunk);
+          alarms.push(chunk);
+        }
+        expect(cards.push(Buffer.from('\n42\n')).at(-1)).toEqual({ ok: true, signal: { type: 'card', card: '42' } });
+        expect(alarms.push(Buffer.from('\nPANIC\n')).at(-1)).toEqual({ ok: true, signal: { type: 'button', state: 'pressed' } });
+      }),
+    );
   });
 });
