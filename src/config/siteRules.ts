@@ -95,7 +95,12 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   if (transport === 'serial') need('bus', `driver "${driver}" reads a serial bus`);
   else refuse('bus');
   if (driver === 'osdp') need('address', 'the OSDP address the reader is set to');
-  else refuse('address');
+  else {
+    refuse('address');
+    refuse('secureChannel');
+    refuse('osdpKey');
+  }
+  if (device.secureChannel === 'off' && device.osdpKey !== undefined) add(`${path}.osdpKey`, 'a key is only used with secureChannel on or enforce');
   if (driver === 'gpio-wiegand') {
     need('wiegandPins', 'the BCM pins wired to the reader\'s DATA0 and DATA1');
     if (device.wiegandPins !== undefined && device.wiegandPins.data0 === device.wiegandPins.data1) add(`${path}.wiegandPins.data1`, 'must differ from data0');

@@ -213,8 +213,15 @@ export class DeviceBindings {
     const byAddress = new Map(readers.map((reader) => [reader.binding?.address ?? -1, reader]));
     const logger = this.deps.logger.child({ bus: bus.id, protocol: 'osdp' });
     let link: SerialLink | undefined;
+    const secure = new Map(
+      [...byAddress].map(([address, reader]) => {
+        const key = reader.binding?.osdpKey;
+        return [address, { mode: reader.binding?.secureChannel ?? 'on', ...(key === undefined ? {} : { scbk: Buffer.from(key, 'hex') }) }] as const;
+      }),
+    );
     const acu = new OsdpAcu({
       addresses: [...byAddress.keys()],
+      secure,
       write: (bytes, done) => link?.write(bytes, done),
       clock: this.deps.clock,
       pollCycleMs: OSDP_POLL_CYCLE_MS,

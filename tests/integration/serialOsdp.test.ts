@@ -126,3 +126,87 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
     expect(northStrike.received.slice(mark).filter((message) => message.json.type === 'strike')).toEqual([]);
   });
 });
+
+describe('OSDP Secure Channel over socat (enforceSecure)', () => {
+  const KEY = '00112233445566778899aabbccddeeff';
+  const SECURE_SITE = `
+site: { id: osdp-secure, name: OSDP secure floor, timezone: Europe/London }
+devices:
+  - { id: vault-reader, kind: reader, driver: osdp, bus: rs485, address: 0, secureChannel: enforce, osdpKey: "${KEY}" }
+  - { id: old-reader, kind: reader, driver: osdp, bus: rs485, address: 1, secureChannel: enforce }
+  - { id: vault-strike, kind: strike }
+  - { id: old-strike, kind: strike }
+doors:
+  - { id: vault, name: Vault, reader: vault-reader, strike: vault-strike }
+  - { id: old, name: Old door, reader: old-reader, strike: old-strike }
+groups:
+  - { id: staff, name: Staff, doors: [vault, old] }
+cardholders:
+  - { id: ivan-ives, name: Ivan Ives, groups: [staff], credentials: [{ card: "6001" }] }
+`;
+  let gw: TestGateway;
+  let pair: SocatPair;
+  let bus: DeviceEnd;
+  let vault: SimulatedPd;
+  let old: SimulatedPd;
+  let vaultStrike: TestClient;
+
+  beforeAll(async () => {
+    const dir = tempDir('gp-osdp-sc-');
+    pair = new SocatPair(dir);
+    await pair.start();
+    bus = await DeviceEnd.open(pair.devicePath, 115_200);
+    const send = (bytes: Uint8Array): void => void bus.port.write(Buffer.from(bytes));
+    vault = new SimulatedPd(0, send);
+    vault.scbk = Buffer.from(KEY, 'hex');
+    old = new SimulatedPd(1, send); // speaks no Secure Channel
+    bus.port.on('data', (bytes: Buffer) => {
+      vault.hear(bytes);
+      old.hear(bytes);
+    });
+    gw = await startTestGateway({
+      stateDir: dir,
+      siteYaml: SECURE_SITE,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true }\n`,
+    });
+    vaultStrike = await connectDevice(gw.mqttUrl, 'vault-strike');
+  });
+
+  afterAll(async () => {
+    await vaultStrike?.end();
+    await gw?.stop();
+    await bus?.close();
+    await pair?.stop();
+  });
+
+  it('opens the vault for a staff card read over the secure channel, the card never in clear on the wire', async () => {
+    await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'vault-reader');
+    const sniffed: Buffer[] = [];
+    bus.port.on('data', (bytes: Buffer) => sniffed.push(bytes));
+    const mark = vaultStrike.mark();
+    const after = gw.gateway.journal.lastSeq();
+    vault.presentCardFormatted('6001');
+    await vaultStrike.next((message) => message.json.type === 'strike', mark);
+    await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'access.granted' && e.device === 'vault-reader', after);
+    expect(Buffer.concat(sniffed).includes(Buffer.from('6001'))).toBe(false);
+  });
+
+  it('keeps a reader that cannot do Secure Channel offline and raises tamper for it', async () => {
+    const tamper = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.tamper' && e.device === 'old-reader');
+    expect(tamper.severity).toBe('high');
+    expect(gw.gateway.journal.query({ limit: 100, type: 'device.online', device: 'old-reader' })).toEqual([]);
+    expect(gw.gateway.runtime.deviceAvailability('old-reader')).not.toBe('online');
+  });
+
+  it('raises tamper when the secure reader tries to fall back to plain text, and refuses its card', async () => {
+    const after = gw.gateway.journal.lastSeq();
+    vault.downgrade = true;
+    vault.presentCardFormatted('6001');
+    const tamper = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.tamper' && e.device === 'vault-reader', after);
+    expect(tamper).toBeDefined();
+    const bad = gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'device.bad_input', device: 'vault-reader' });
+    expect(bad.map((event) => event.data.message)).toContain('plain-text reply on a Secure Channel (downgrade refused)');
+    vault.downgrade = false;
+    expect(gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'access' })).toEqual([]);
+  });
+});

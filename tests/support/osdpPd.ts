@@ -1,5 +1,7 @@
+import crypto from 'node:crypto';
 import { encodePacket, OsdpFrameDecoder, type OsdpPacket } from '../../src/drivers/osdp/frame.js';
 import { Command, Reply } from '../../src/drivers/osdp/messages.js';
+import { clientCryptogram, decryptData, encryptData, initialRmac, packetMac, SCS, sameBytes, serverCryptogram, sessionKeys, type SessionKeys } from '../../src/drivers/osdp/secure.js';
 
 /**
  * A simulated OSDP peripheral (reader) for tests: answers the ACU's polls as a real PD would,
@@ -15,6 +17,13 @@ export class SimulatedPd {
   answering = true;
   /** The next reply goes out with a broken CRC. */
   corruptNextReply = false;
+  /** The reader's Secure Channel base key; undefined = it does not speak Secure Channel (NAKs osdp_CHLNG). */
+  scbk: Buffer | undefined;
+  /** Once the channel is up, answer in plain text (a reader, or a man in the middle, trying a downgrade). */
+  downgrade = false;
+  /** The next secure reply carries a wrong MAC. */
+  corruptNextMac = false;
+  private session: { keys: SessionKeys; rndA: Buffer; rndB: Buffer; cmac: Buffer; rmac: Buffer; active: boolean } | undefined;
 
   constructor(
     readonly address: number,
@@ -25,7 +34,8 @@ export class SimulatedPd {
   hear(bytes: Uint8Array): void {
     for (const result of this.decoder.push(bytes)) {
       if (!result.ok || result.packet.reply || result.packet.address !== this.address) continue;
-      const packet = result.packet;
+      const packet = this.unwrapCommand(result.packet);
+      if (packet === null) continue;
       this.received.push(packet);
       this.waiters = this.waiters.filter((waiter) => (waiter.match(packet) ? (waiter.resolve(packet), false) : true));
       if (this.answering) this.reply(packet, this.answer(packet));
@@ -58,8 +68,38 @@ export class SimulatedPd {
     });
   }
 
-  private answer(packet: OsdpPacket): { code: number; data: Uint8Array } {
+  /** Verifies and decrypts a command on a secure channel; a command that fails is ignored (the ACU times out). */
+  private unwrapCommand(packet: OsdpPacket): OsdpPacket | null {
+    const session = this.session;
+    if (session?.active !== true || packet.mac === undefined || packet.macInput === undefined) return packet;
+    const mac = packetMac(session.keys, session.rmac, packet.macInput);
+    if (!sameBytes(mac.subarray(0, 4), packet.mac)) return null;
+    const lastRmac = session.rmac;
+    session.cmac = mac;
+    if (packet.securityBlock?.[0] === SCS.CMD_ENC) {
+      const data = decryptData(session.keys, lastRmac, packet.data);
+      return data === null ? null : { ...packet, data };
+    }
+    return packet;
+  }
+
+  private answer(packet: OsdpPacket): { code: number; data: Uint8Array; scb?: Uint8Array } {
     switch (packet.code) {
+      case Command.CHLNG: {
+        if (this.scbk === undefined) return { code: Reply.NAK, data: Uint8Array.of(0x03) };
+        const rndA = Buffer.from(packet.data);
+        const rndB = crypto.randomBytes(8);
+        const keys = sessionKeys(this.scbk, rndA);
+        this.session = { keys, rndA, rndB, cmac: Buffer.alloc(16), rmac: Buffer.alloc(16), active: false };
+        return { code: Reply.CCRYPT, scb: Uint8Array.of(SCS.CCRYPT, 1), data: Buffer.concat([Buffer.from('0102030405060708', 'hex'), rndB, clientCryptogram(keys, rndA, rndB)]) };
+      }
+      case Command.SCRYPT: {
+        const session = this.session;
+        if (session === undefined || !sameBytes(serverCryptogram(session.keys, session.rndA, session.rndB), packet.data)) return { code: Reply.NAK, data: Uint8Array.of(0x05) };
+        session.rmac = initialRmac(session.keys, Buffer.from(packet.data));
+        session.active = true;
+        return { code: Reply.RMAC_I, scb: Uint8Array.of(SCS.RMAC_I, 1), data: session.rmac };
+      }
       case Command.ID:
         // vendor 0A0B0C, model 1, version 2, serial 0x01020304, firmware 1.2.3
         return { code: Reply.PDID, data: Uint8Array.of(0x0a, 0x0b, 0x0c, 1, 2, 4, 3, 2, 1, 1, 2, 3) };
@@ -72,8 +112,27 @@ export class SimulatedPd {
     }
   }
 
-  private reply(command: OsdpPacket, answer: { code: number; data: Uint8Array }): void {
-    const bytes = encodePacket({ address: this.address, reply: true, sequence: command.sequence, useCrc: command.useCrc, code: answer.code, data: answer.data });
+  private reply(command: OsdpPacket, answer: { code: number; data: Uint8Array; scb?: Uint8Array }): void {
+    const base = { address: this.address, reply: true, sequence: command.sequence, useCrc: command.useCrc, code: answer.code };
+    const session = this.session;
+    let bytes: Buffer;
+    if (session?.active === true && !this.downgrade && answer.scb === undefined) {
+      const corrupt = this.corruptNextMac;
+      this.corruptNextMac = false;
+      const data = answer.data.length === 0 ? answer.data : encryptData(session.keys, session.cmac, answer.data);
+      bytes = encodePacket({
+        ...base,
+        securityBlock: Uint8Array.of(answer.data.length === 0 ? SCS.REPLY_MAC : SCS.REPLY_ENC),
+        data,
+        mac: (covered) => {
+          const mac = packetMac(session.keys, session.cmac, covered);
+          session.rmac = mac;
+          return corrupt ? mac.map((byte) => byte ^ 0xff) : mac;
+        },
+      });
+    } else {
+      bytes = encodePacket({ ...base, securityBlock: answer.scb ?? null, data: answer.data });
+    }
     if (this.corruptNextReply) {
       this.corruptNextReply = false;
       bytes[bytes.length - 1]! ^= 0xff;

@@ -90,3 +90,15 @@ describe('the generic line reader pattern', () => {
     expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'serial-lines', bus: 'b', linePattern: '^CARD:([0-9]+)$' }])).toEqual([]);
   });
 });
+
+describe('OSDP Secure Channel settings', () => {
+  it('accepts enforce with a 32-hex-digit key and never echoes a malformed key', () => {
+    expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, secureChannel: 'enforce', osdpKey: '00112233445566778899aabbccddeeff' }])).toEqual([]);
+    const problems = problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, osdpKey: 'my-secret-key' }]);
+    expect(problems).toEqual(['devices[0].osdpKey: expected 32 hex digits (an AES-128 key)']);
+  });
+
+  it('refuses Secure Channel settings on a device that is not an OSDP reader', () => {
+    expect(problemsOf([{ id: 'r', kind: 'reader', secureChannel: 'on' }])).toEqual(['devices[0].secureChannel: not used by driver "json"']);
+  });
+});

@@ -1,5 +1,7 @@
 import type { DeviceCommand, DeviceSignal } from '../types.js';
+import crypto from 'node:crypto';
 import { encodePacket, OsdpFrameDecoder, type OsdpPacket } from './frame.js';
+import { clientCryptogram, decryptData, encryptData, initialRmac, packetMac, SCBK_D, SCS, sameBytes, serverCryptogram, sessionKeys, type SessionKeys } from './secure.js';
 import { Command, encodeFeedback, keypadKeys, NAK_REASONS, pdIdentity, Reply, replySignal, type PdIdentity } from './messages.js';
 
 /** OSDP timings (v2.2 section 5.7): a PD answers within 200 ms; silent for 8 s means offline. */
@@ -18,8 +20,16 @@ export interface OsdpAcuEvents {
   offline(address: number, reason: string): void;
 }
 
+/** Secure Channel per reader: `on` uses it when the reader can (plain text otherwise), `enforce` never accepts plain text. */
+export interface OsdpSecureOptions {
+  readonly mode: 'off' | 'on' | 'enforce';
+  /** The reader's SCBK; absent = SCBK-D, the install-mode key. */
+  readonly scbk?: Uint8Array;
+}
+
 export interface OsdpAcuOptions {
   readonly addresses: readonly number[];
+  readonly secure?: ReadonlyMap<number, OsdpSecureOptions>;
   /** Writes a packet to the bus; `done` once it is on the wire. */
   readonly write: (bytes: Uint8Array, done: (error?: Error) => void) => void;
   readonly events: OsdpAcuEvents;
@@ -41,8 +51,13 @@ interface Pd {
   sequence: 0 | 1 | 2 | 3;
   /** null until the PD first answers or first stays silent past the offline limit. */
   online: boolean | null;
-  /** ID and CAP are asked again after every (re)connection. */
-  stage: 'id' | 'cap' | 'ready';
+  /** ID and CAP are asked again after every (re)connection, then the Secure Channel handshake. */
+  stage: 'id' | 'cap' | 'chlng' | 'scrypt' | 'ready';
+  readonly secure: OsdpSecureOptions;
+  /** The Secure Channel being set up (rndA, keys) or in use (active, with the MAC chain). */
+  session: { rndA: Buffer; keys: SessionKeys | null; serverCrypto: Buffer | null; cmac: Buffer; rmac: Buffer; active: boolean } | null;
+  /** A refusal of Secure Channel is raised as tamper once per connection attempt, not every poll. */
+  tamperRaised: boolean;
   identity: PdIdentity | null;
   lastReplyMs: number;
   queue: Queued[];
@@ -61,8 +76,8 @@ interface Outstanding {
  * The control-panel (ACU) side of OSDP on one RS-485 bus: polls each peripheral in turn, one
  * request on the wire at a time (half duplex), asks ID and CAP when a PD comes online, sends
  * LED/buzzer feedback in the PD's turn, and turns card, keypad and tamper replies into signals.
- * Plain-text mode only: Secure Channel is not implemented yet, and a PD that sends a security
- * block is reported as bad input rather than trusted.
+ * Secure Channel (per reader: off, on, enforce) runs after CAP: CHLNG/CCRYPT, SCRYPT/RMAC_I, then
+ * every packet MACed (data encrypted); a downgrade to plain text or a bad MAC is refused.
  */
 export class OsdpAcu {
   private readonly pds: Pd[];
@@ -74,7 +89,10 @@ export class OsdpAcu {
   private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OsdpAcuOptions) {
-    this.pds = options.addresses.map((address) => ({ address, sequence: 0, online: null, stage: 'id', identity: null, lastReplyMs: options.clock(), queue: [], keys: '', lastKeyMs: 0 }));
+    this.pds = options.addresses.map((address) => ({
+      address, sequence: 0, online: null, stage: 'id', identity: null, lastReplyMs: options.clock(), queue: [], keys: '', lastKeyMs: 0,
+      secure: options.secure?.get(address) ?? { mode: 'off' }, session: null, tamperRaised: false,
+    }));
   }
 
   /** Starts (or resumes, after the bus came back) the poll loop. */
@@ -158,12 +176,136 @@ export class OsdpAcu {
       queued = pd.queue.shift()!;
       ({ code, data } = queued);
     }
-    const packet = encodePacket({ address: pd.address, reply: false, sequence: pd.sequence, useCrc: true, code, data });
+    const { bytes: packet, code: sentCode } = this.encodeFor(pd, code, data);
+    code = sentCode;
     const timer = setTimeout(() => this.timedOut(), this.options.replyTimeoutMs ?? OSDP_REPLY_TIMEOUT_MS);
     this.outstanding = { pd, code, queued, timer };
     this.options.write(packet, (error) => {
       if (queued !== null) queued.onSent?.(error);
     });
+  }
+
+  /** The packet for this PD's turn: handshake steps, MACed (and encrypted) on a secure channel, or plain. */
+  private encodeFor(pd: Pd, code: number, data: Uint8Array): { bytes: Buffer; code: number } {
+    const base = { address: pd.address, reply: false as const, sequence: pd.sequence, useCrc: true };
+    const keyFlag = pd.secure.scbk === undefined || sameBytes(pd.secure.scbk, SCBK_D) ? 0 : 1;
+    let bytes: Buffer;
+    if (pd.stage === 'chlng') {
+      const rndA = crypto.randomBytes(8);
+      pd.session = { rndA, keys: null, serverCrypto: null, cmac: Buffer.alloc(16), rmac: Buffer.alloc(16), active: false };
+      code = Command.CHLNG;
+      bytes = encodePacket({ ...base, securityBlock: Uint8Array.of(SCS.CHLNG, keyFlag), code, data: rndA });
+    } else if (pd.stage === 'scrypt' && pd.session?.serverCrypto != null) {
+      code = Command.SCRYPT;
+      bytes = encodePacket({ ...base, securityBlock: Uint8Array.of(SCS.SCRYPT, keyFlag), code, data: pd.session.serverCrypto });
+    } else if (pd.session?.active === true && pd.session.keys !== null) {
+      const session = pd.session;
+      const keys = session.keys!;
+      const payload = data.length === 0 ? data : encryptData(keys, session.rmac, data);
+      bytes = encodePacket({
+        ...base,
+        securityBlock: Uint8Array.of(data.length === 0 ? SCS.CMD_MAC : SCS.CMD_ENC),
+        code,
+        data: payload,
+        mac: (covered) => (session.cmac = packetMac(keys, session.rmac, covered)),
+      });
+    } else {
+      bytes = encodePacket({ ...base, code, data });
+    }
+    return { bytes, code };
+  }
+
+  /**
+   * Checks a reply's security: on a secure channel the MAC must verify (and data decrypts);
+   * a plain reply there is a downgrade. Returns the reply with plain data, or null when refused.
+   */
+  private unwrap(pd: Pd, packet: OsdpPacket, bytes: number): OsdpPacket | null {
+    const { events } = this.options;
+    const session = pd.session;
+    if (session?.active === true && session.keys !== null) {
+      const type = packet.securityBlock?.[0];
+      if (packet.securityBlock === null || packet.mac === undefined || packet.macInput === undefined || (type !== SCS.REPLY_MAC && type !== SCS.REPLY_ENC)) {
+        // [OSDP-SC] a reader that answers in plain text on a secure channel is refused and raised.
+        this.refuseSecure(pd, 'bad_frame', 'plain-text reply on a Secure Channel (downgrade refused)', bytes, true);
+        return null;
+      }
+      const expected = packetMac(session.keys, session.cmac, packet.macInput);
+      if (!sameBytes(expected.subarray(0, 4), packet.mac)) {
+        this.refuseSecure(pd, 'bad_mac', 'OSDP reply MAC does not verify; Secure Channel restarted', bytes, false);
+        return null;
+      }
+      const lastCmac = session.cmac;
+      session.rmac = expected;
+      if (type === SCS.REPLY_ENC) {
+        const plain = decryptData(session.keys, lastCmac, packet.data);
+        if (plain === null) {
+          this.refuseSecure(pd, 'bad_mac', 'OSDP reply data does not decrypt; Secure Channel restarted', bytes, false);
+          return null;
+        }
+        return { ...packet, data: plain };
+      }
+      return packet;
+    }
+    if (packet.securityBlock === null) return packet;
+    const type = packet.securityBlock[0];
+    if (pd.stage === 'chlng' && type === SCS.CCRYPT && packet.code === Reply.CCRYPT && session !== null) return packet;
+    if (pd.stage === 'scrypt' && type === SCS.RMAC_I && packet.code === Reply.RMAC_I && session !== null) return packet;
+    // [OSDP-SC] a secure reply we have no session for cannot be verified, so it is not trusted.
+    events.badInput(pd.address, 'bad_frame', 'OSDP reply with a security block outside a Secure Channel handshake', bytes);
+    return null;
+  }
+
+  /** Tears the secure channel down (a new handshake follows at the PD's next turn); a downgrade or refusal under enforce is raised as tamper. */
+  private refuseSecure(pd: Pd, code: string, message: string, bytes: number, raise: boolean): void {
+    this.options.events.badInput(pd.address, code, message, bytes);
+    pd.session = null;
+    pd.stage = 'chlng';
+    if (raise && !pd.tamperRaised) {
+      pd.tamperRaised = true;
+      this.options.events.signal(pd.address, { type: 'tamper', state: 'tampered' });
+    }
+  }
+
+  /** After CAP: a Secure Channel handshake, or online in plain text. */
+  private afterCap(pd: Pd): void {
+    if (pd.secure.mode === 'off') this.comeOnline(pd);
+    else pd.stage = 'chlng';
+  }
+
+  private onHandshake(pd: Pd, packet: OsdpPacket, bytes: number): void {
+    const { events } = this.options;
+    const session = pd.session;
+    const scbk = pd.secure.scbk ?? SCBK_D;
+    if (pd.stage === 'chlng') {
+      if (packet.code === Reply.CCRYPT && session !== null) {
+        if (packet.data.length !== 32) return events.badInput(pd.address, 'bad_field', `osdp_CCRYPT of ${packet.data.length} bytes, expected 32`, bytes);
+        const rndB = Buffer.from(packet.data.subarray(8, 16));
+        const keys = sessionKeys(scbk, session.rndA);
+        if (!sameBytes(clientCryptogram(keys, session.rndA, rndB), packet.data.subarray(16, 32))) {
+          // The reader holds another key: never fall back to plain text with a reader that speaks Secure Channel.
+          return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s cryptogram does not match its key (wrong SCBK?)', bytes, pd.secure.mode === 'enforce');
+        }
+        session.keys = keys;
+        session.serverCrypto = serverCryptogram(keys, session.rndA, rndB);
+        pd.stage = 'scrypt';
+        return;
+      }
+      // The reader answered the challenge without Secure Channel (NAK, or plain text).
+      if (pd.secure.mode === 'enforce') return this.refuseSecure(pd, 'bad_frame', 'OSDP reader refused Secure Channel; enforceSecure keeps it offline', bytes, true);
+      pd.session = null;
+      this.comeOnline(pd);
+      return;
+    }
+    if (pd.stage === 'scrypt') {
+      if (packet.code !== Reply.RMAC_I || session?.keys == null || session.serverCrypto === null || packet.data.length !== 16) {
+        return this.refuseSecure(pd, 'bad_frame', 'OSDP reader did not complete the Secure Channel handshake', bytes, pd.secure.mode === 'enforce');
+      }
+      const rmac = initialRmac(session.keys, session.serverCrypto);
+      if (!sameBytes(rmac, packet.data)) return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s initial R-MAC does not verify', bytes, pd.secure.mode === 'enforce');
+      session.rmac = rmac;
+      session.active = true;
+      this.comeOnline(pd);
+    }
   }
 
   private timedOut(): void {
@@ -194,17 +336,16 @@ export class OsdpAcu {
       events.badInput(pd.address, 'bad_frame', `OSDP reply with sequence ${packet.sequence}, expected ${pd.sequence}`, bytes);
       return;
     }
-    if (packet.securityBlock !== null) {
-      // [OSDP-SC] plain-text ACU: a secure reply cannot be verified here, so it is not trusted.
-      events.badInput(pd.address, 'bad_frame', 'OSDP reply with a security block; Secure Channel is not enabled on this bus', bytes);
-      return;
-    }
+    const reply = this.unwrap(pd, packet, bytes);
     clearTimeout(outstanding.timer);
     this.outstanding = undefined;
     pd.lastReplyMs = this.options.clock();
     // Sequence 0 only opens a conversation; afterwards it cycles 1, 2, 3.
     pd.sequence = pd.sequence === 3 ? 1 : ((pd.sequence + 1) as 1 | 2 | 3);
-    this.handleReply(pd, outstanding.code, packet, bytes);
+    if (reply !== null) {
+      if (pd.stage === 'chlng' || pd.stage === 'scrypt') this.onHandshake(pd, reply, bytes);
+      else this.handleReply(pd, outstanding.code, reply, bytes);
+    }
     this.turn++;
     this.next();
   }
@@ -221,14 +362,14 @@ export class OsdpAcu {
         return;
       }
       case Reply.PDCAP:
-        if (pd.stage === 'cap') this.comeOnline(pd);
+        if (pd.stage === 'cap') this.afterCap(pd);
         return;
       case Reply.ACK:
-        if (sentCode === Command.CAP && pd.stage === 'cap') this.comeOnline(pd);
+        if (sentCode === Command.CAP && pd.stage === 'cap') this.afterCap(pd);
         return;
       case Reply.NAK: {
         const reason = NAK_REASONS[packet.data[0] ?? 0xff] ?? `NAK code ${packet.data[0]}`;
-        if (sentCode === Command.CAP && pd.stage === 'cap') this.comeOnline(pd); // CAP is optional to answer
+        if (sentCode === Command.CAP && pd.stage === 'cap') this.afterCap(pd); // CAP is optional to answer
         if (packet.data[0] === 0x04) pd.sequence = 0; // the PD lost our conversation: start a new one
         else events.badInput(pd.address, 'bad_field', `OSDP reader refused command 0x${sentCode.toString(16)}: ${reason}`, bytes);
         return;
@@ -273,7 +414,6 @@ export class OsdpAcu {
   }
 
   private emit(pd: Pd, signal: DeviceSignal): void {
-    if (pd.online !== true) this.comeOnline(pd);
     this.options.events.signal(pd.address, signal);
   }
 
@@ -286,6 +426,8 @@ export class OsdpAcu {
 
   private goOffline(pd: Pd, reason: string): void {
     pd.stage = 'id';
+    pd.session = null;
+    pd.tamperRaised = false;
     pd.sequence = 0;
     pd.keys = '';
     for (const queued of pd.queue.splice(0)) queued.onSent?.(new Error(`OSDP reader at address ${pd.address} went offline`));

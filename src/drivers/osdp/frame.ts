@@ -39,12 +39,31 @@ export interface OsdpPacket {
   readonly securityBlock: Uint8Array | null;
   readonly code: number;
   readonly data: Uint8Array;
+  /** Secure Channel packets (SCS_15–18): the 4 MAC bytes, and the bytes the MAC covers. */
+  readonly mac?: Uint8Array;
+  readonly macInput?: Uint8Array;
 }
 
-export function encodePacket(packet: Omit<OsdpPacket, 'securityBlock'> & { securityBlock?: Uint8Array | null }): Buffer {
+/** Security block types whose packets end in a MAC. */
+const MAC_TYPES = new Set([0x15, 0x16, 0x17, 0x18]);
+
+export interface PacketToEncode {
+  readonly address: number;
+  readonly reply: boolean;
+  readonly sequence: 0 | 1 | 2 | 3;
+  readonly useCrc: boolean;
+  readonly securityBlock?: Uint8Array | null;
+  readonly code: number;
+  readonly data: Uint8Array;
+  /** Computes the MAC over the packet so far (SOM to the end of data); its first 4 bytes are sent. */
+  readonly mac?: (covered: Buffer) => Uint8Array;
+}
+
+export function encodePacket(packet: PacketToEncode): Buffer {
   const scb = packet.securityBlock ?? null;
   const scbBytes = scb === null ? 0 : scb.length + 1;
-  const length = 5 + scbBytes + 1 + packet.data.length + (packet.useCrc ? 2 : 1);
+  const macBytes = packet.mac === undefined ? 0 : 4;
+  const length = 5 + scbBytes + 1 + packet.data.length + macBytes + (packet.useCrc ? 2 : 1);
   const out = Buffer.alloc(length);
   out[0] = SOM;
   out[1] = (packet.address & 0x7f) | (packet.reply ? REPLY_BIT : 0);
@@ -59,6 +78,10 @@ export function encodePacket(packet: Omit<OsdpPacket, 'securityBlock'> & { secur
   out[at++] = packet.code;
   out.set(packet.data, at);
   at += packet.data.length;
+  if (packet.mac !== undefined) {
+    out.set(packet.mac(out.subarray(0, at)).subarray(0, 4), at);
+    at += 4;
+  }
   if (packet.useCrc) out.writeUInt16LE(crc16(out, at), at);
   else out[at] = checksum8(out, at);
   return out;
@@ -135,6 +158,9 @@ function parseChecked(raw: Buffer, useCrc: boolean): FrameResult {
     securityBlock = Uint8Array.from(raw.subarray(6, 5 + scbLength));
     at = 5 + scbLength;
   }
+  const withMac = securityBlock !== null && MAC_TYPES.has(securityBlock[0]!);
+  const dataEnd = withMac ? end - 4 : end;
+  if (dataEnd < at + 1) return { ok: false, code: 'bad_frame', message: 'OSDP packet too short for its MAC', bytes: raw.length };
   const packet: OsdpPacket = {
     address: raw[1]! & 0x7f,
     reply: (raw[1]! & REPLY_BIT) !== 0,
@@ -142,7 +168,8 @@ function parseChecked(raw: Buffer, useCrc: boolean): FrameResult {
     useCrc,
     securityBlock,
     code: raw[at]!,
-    data: Uint8Array.from(raw.subarray(at + 1, end)),
+    data: Uint8Array.from(raw.subarray(at + 1, dataEnd)),
+    ...(withMac ? { mac: Uint8Array.from(raw.subarray(dataEnd, end)), macInput: Uint8Array.from(raw.subarray(0, dataEnd)) } : {}),
   };
   return { ok: true, packet, bytes: raw.length };
 }

@@ -1,8 +1,8 @@
 import type { BuzzerPattern, DeviceCommand, DeviceSignal, LedColor } from '../types.js';
 
 /** Command codes (ACU → PD) and reply codes (PD → ACU), OSDP v2.2 section 6 and 7. */
-export const Command = { POLL: 0x60, ID: 0x61, CAP: 0x62, LSTAT: 0x64, OUT: 0x68, LED: 0x69, BUZ: 0x6a } as const;
-export const Reply = { ACK: 0x40, NAK: 0x41, PDID: 0x45, PDCAP: 0x46, LSTATR: 0x48, RAW: 0x50, FMT: 0x51, KEYPAD: 0x53, BUSY: 0x79 } as const;
+export const Command = { POLL: 0x60, ID: 0x61, CAP: 0x62, LSTAT: 0x64, OUT: 0x68, LED: 0x69, BUZ: 0x6a, KEYSET: 0x75, CHLNG: 0x76, SCRYPT: 0x77 } as const;
+export const Reply = { ACK: 0x40, NAK: 0x41, PDID: 0x45, PDCAP: 0x46, LSTATR: 0x48, RAW: 0x50, FMT: 0x51, KEYPAD: 0x53, CCRYPT: 0x76, RMAC_I: 0x78, BUSY: 0x79 } as const;
 
 export const NAK_REASONS: Readonly<Record<number, string>> = {
   0x00: 'no error',

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { OsdpAcu, OSDP_OFFLINE_AFTER_MS, OSDP_REPLY_TIMEOUT_MS } from '../../../src/drivers/osdp/acu.js';
+import { OsdpAcu, OSDP_OFFLINE_AFTER_MS, OSDP_REPLY_TIMEOUT_MS, type OsdpSecureOptions } from '../../../src/drivers/osdp/acu.js';
 import { checksum8, crc16, encodePacket, OsdpFrameDecoder } from '../../../src/drivers/osdp/frame.js';
 import { Command, encodeFeedback } from '../../../src/drivers/osdp/messages.js';
 import type { DeviceSignal } from '../../../src/drivers/types.js';
@@ -68,13 +68,14 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
   let signals: { address: number; signal: DeviceSignal }[];
   let wire: Buffer[];
 
-  function setup(addresses: number[]): void {
+  function setup(addresses: number[], secure?: ReadonlyMap<number, OsdpSecureOptions>): void {
     events = [];
     signals = [];
     wire = [];
     pds = addresses.map((address) => new SimulatedPd(address, (bytes) => queueMicrotask(() => acu.receive(bytes))));
     acu = new OsdpAcu({
       addresses,
+      secure,
       clock: Date.now, // faked by vi.useFakeTimers
       pollCycleMs: 50,
       write: (bytes, done) => {
@@ -172,6 +173,97 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     expect(signals.map((entry) => entry.signal)).toContainEqual({ type: 'card', card: '1003' });
   });
 
+  const KEY = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+  const secureAt0 = (mode: OsdpSecureOptions['mode'], scbk?: Buffer) => new Map([[0, { mode, ...(scbk === undefined ? {} : { scbk }) }]]);
+
+  it('sets up Secure Channel with the install-mode key, then MACs every poll and encrypts feedback', async () => {
+    setup([0], secureAt0('enforce'));
+    pds[0]!.scbk = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex');
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events).toEqual(['online 0 0a0b0c 1.2.3']);
+    const led = pds[0]!.nextCommand((packet) => packet.code === Command.LED);
+    acu.command(0, { type: 'led', color: 'green', durationMs: 1000 });
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(200);
+    // The PD only records commands whose MAC verified; the LED data arrived encrypted and decrypted whole.
+    expect((await led).securityBlock).toEqual(Uint8Array.of(0x17));
+    expect((await led).data).toEqual(encodeFeedback({ type: 'led', color: 'green', durationMs: 1000 })!.data);
+    const polls = pds[0]!.received.filter((packet) => packet.code === Command.POLL);
+    expect(polls.length).toBeGreaterThan(0);
+    expect(polls.every((packet) => packet.securityBlock?.[0] === 0x15)).toBe(true);
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'card', card: '1001' }]);
+    // No packet on the wire after the handshake carries the card number in clear.
+    expect(Buffer.concat(wire).includes(Buffer.from('1001'))).toBe(false);
+  });
+
+  it('uses a reader\'s own key, and refuses a reader holding another key as tamper under enforceSecure', async () => {
+    setup([0], secureAt0('enforce', KEY));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events).toEqual(['online 0 0a0b0c 1.2.3']);
+    acu.stop('next reader');
+
+    setup([0], secureAt0('enforce', KEY));
+    pds[0]!.scbk = Buffer.alloc(16, 7);
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events).not.toContain('online 0 0a0b0c 1.2.3');
+    expect(events).toContain('bad 0 bad_mac: OSDP reader\'s cryptogram does not match its key (wrong SCBK?)');
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'tamper', state: 'tampered' }]);
+  });
+
+  it('keeps a reader without Secure Channel offline under enforceSecure, and takes it in plain text when Secure Channel is only preferred', async () => {
+    setup([0], secureAt0('enforce'));
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events.filter((event) => event.startsWith('online'))).toEqual([]);
+    expect(events).toContain('bad 0 bad_frame: OSDP reader refused Secure Channel; enforceSecure keeps it offline');
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'tamper', state: 'tampered' }]);
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(400);
+    expect(signals.filter((entry) => entry.signal.type === 'card')).toEqual([]);
+    acu.stop('next mode');
+
+    setup([0], secureAt0('on'));
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    expect(events).toEqual(['online 0 0a0b0c 1.2.3']);
+  });
+
+  it('refuses a downgrade to plain text on a secure channel, raises tamper, and restores the channel', async () => {
+    setup([0], secureAt0('on', KEY));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    pds[0]!.downgrade = true;
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events).toContain('bad 0 bad_frame: plain-text reply on a Secure Channel (downgrade refused)');
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'tamper', state: 'tampered' }]);
+    pds[0]!.downgrade = false;
+    pds[0]!.presentCardFormatted('2002');
+    await vi.advanceTimersByTimeAsync(400);
+    expect(signals.map((entry) => entry.signal)).toContainEqual({ type: 'card', card: '2002' });
+    expect(signals).not.toContainEqual({ address: 0, signal: { type: 'card', card: '1001' } });
+  });
+
+  it('refuses a reply with a bad MAC and carries on after a new handshake', async () => {
+    setup([0], secureAt0('enforce', KEY));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    pds[0]!.corruptNextMac = true;
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(events).toContain('bad 0 bad_mac: OSDP reply MAC does not verify; Secure Channel restarted');
+    expect(signals).toEqual([]);
+    pds[0]!.presentCardFormatted('2002');
+    await vi.advanceTimersByTimeAsync(400);
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'card', card: '2002' }]);
+  });
+
   it('does not trust a reply that carries a security block while Secure Channel is off', async () => {
     setup([0]);
     acu.start();
@@ -181,7 +273,7 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     await vi.advanceTimersByTimeAsync(60);
     const poll = await polled;
     acu.receive(encodePacket({ address: 0, reply: true, sequence: poll.sequence, useCrc: true, securityBlock: Uint8Array.of(0x16), code: 0x51, data: Uint8Array.of(0, 0, 4, 0x31, 0x30, 0x30, 0x31) }));
-    expect(events.at(-1)).toBe('bad 0 bad_frame: OSDP reply with a security block; Secure Channel is not enabled on this bus');
+    expect(events.at(-1)).toBe('bad 0 bad_frame: OSDP reply with a security block outside a Secure Channel handshake');
     expect(signals).toEqual([]);
   });
 });
