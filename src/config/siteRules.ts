@@ -99,7 +99,9 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
     refuse('address');
     refuse('secureChannel');
     refuse('osdpKey');
+    refuse('osdpInstall');
   }
+  if (device.osdpInstall === true && device.osdpKey === undefined) add(`${path}.osdpInstall`, 'install mode needs osdpKey, the key to give the reader');
   if (device.secureChannel === 'off' && device.osdpKey !== undefined) add(`${path}.osdpKey`, 'a key is only used with secureChannel on or enforce');
   if (driver === 'gpio-wiegand') {
     need('wiegandPins', 'the BCM pins wired to the reader\'s DATA0 and DATA1');

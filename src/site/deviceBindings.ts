@@ -216,7 +216,7 @@ export class DeviceBindings {
     const secure = new Map(
       [...byAddress].map(([address, reader]) => {
         const key = reader.binding?.osdpKey;
-        return [address, { mode: reader.binding?.secureChannel ?? 'on', ...(key === undefined ? {} : { scbk: Buffer.from(key, 'hex') }) }] as const;
+        return [address, { mode: reader.binding?.secureChannel ?? 'on', install: reader.binding?.osdpInstall === true, ...(key === undefined ? {} : { scbk: Buffer.from(key, 'hex') }) }] as const;
       }),
     );
     const acu = new OsdpAcu({
@@ -240,6 +240,10 @@ export class DeviceBindings {
           if (reader === undefined) return;
           logger.info({ device: reader.id, address, identity }, 'OSDP reader online');
           this.deps.report(reader, { kind: 'link', state: 'online', detail: identity === null ? 'OSDP' : `OSDP vendor ${identity.vendor} model ${identity.model} firmware ${identity.firmware}` });
+        },
+        keyInstalled: (address) => {
+          const reader = byAddress.get(address);
+          logger.warn({ device: reader?.id, address }, 'OSDP install mode: the reader now holds its own Secure Channel key; set osdpInstall to false');
         },
         offline: (address, reason) => {
           const reader = byAddress.get(address);

@@ -129,11 +129,13 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
 
 describe('OSDP Secure Channel over socat (enforceSecure)', () => {
   const KEY = '00112233445566778899aabbccddeeff';
+  const FRESH_KEY = 'ffeeddccbbaa99887766554433221100';
   const SECURE_SITE = `
 site: { id: osdp-secure, name: OSDP secure floor, timezone: Europe/London }
 devices:
   - { id: vault-reader, kind: reader, driver: osdp, bus: rs485, address: 0, secureChannel: enforce, osdpKey: "${KEY}" }
   - { id: old-reader, kind: reader, driver: osdp, bus: rs485, address: 1, secureChannel: enforce }
+  - { id: fresh-reader, kind: reader, driver: osdp, bus: rs485, address: 2, secureChannel: enforce, osdpKey: "${FRESH_KEY}", osdpInstall: true }
   - { id: vault-strike, kind: strike }
   - { id: old-strike, kind: strike }
 doors:
@@ -149,6 +151,7 @@ cardholders:
   let bus: DeviceEnd;
   let vault: SimulatedPd;
   let old: SimulatedPd;
+  let fresh: SimulatedPd;
   let vaultStrike: TestClient;
 
   beforeAll(async () => {
@@ -160,9 +163,12 @@ cardholders:
     vault = new SimulatedPd(0, send);
     vault.scbk = Buffer.from(KEY, 'hex');
     old = new SimulatedPd(1, send); // speaks no Secure Channel
+    fresh = new SimulatedPd(2, send);
+    fresh.scbk = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex'); // SCBK-D, straight from the box
     bus.port.on('data', (bytes: Buffer) => {
       vault.hear(bytes);
       old.hear(bytes);
+      fresh.hear(bytes);
     });
     gw = await startTestGateway({
       stateDir: dir,
@@ -189,6 +195,13 @@ cardholders:
     await vaultStrike.next((message) => message.json.type === 'strike', mark);
     await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'access.granted' && e.device === 'vault-reader', after);
     expect(Buffer.concat(sniffed).includes(Buffer.from('6001'))).toBe(false);
+  });
+
+  it('gives a factory-fresh reader its own key in install mode and brings it online with that key', async () => {
+    await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'fresh-reader');
+    expect(fresh.scbk?.toString('hex')).toBe(FRESH_KEY);
+    expect(gw.logs.join('')).toContain('OSDP install mode: the reader now holds its own Secure Channel key');
+    expect(gw.logs.join('')).not.toContain(FRESH_KEY);
   });
 
   it('keeps a reader that cannot do Secure Channel offline and raises tamper for it', async () => {

@@ -23,6 +23,8 @@ export class SimulatedPd {
   downgrade = false;
   /** The next secure reply carries a wrong MAC. */
   corruptNextMac = false;
+  /** A key set by osdp_KEYSET, used from the next handshake on. */
+  private nextKey: Buffer | undefined;
   private session: { keys: SessionKeys; rndA: Buffer; rndB: Buffer; cmac: Buffer; rmac: Buffer; active: boolean } | undefined;
 
   constructor(
@@ -86,6 +88,10 @@ export class SimulatedPd {
   private answer(packet: OsdpPacket): { code: number; data: Uint8Array; scb?: Uint8Array } {
     switch (packet.code) {
       case Command.CHLNG: {
+        if (this.nextKey !== undefined) {
+          this.scbk = this.nextKey;
+          this.nextKey = undefined;
+        }
         if (this.scbk === undefined) return { code: Reply.NAK, data: Uint8Array.of(0x03) };
         const rndA = Buffer.from(packet.data);
         const rndB = crypto.randomBytes(8);
@@ -105,6 +111,12 @@ export class SimulatedPd {
         return { code: Reply.PDID, data: Uint8Array.of(0x0a, 0x0b, 0x0c, 1, 2, 4, 3, 2, 1, 1, 2, 3) };
       case Command.CAP:
         return { code: Reply.PDCAP, data: Uint8Array.of(4, 1, 0, 5, 1, 1, 6, 1, 1) };
+      case Command.KEYSET: {
+        // Only over a secure channel, as a real reader in install mode insists.
+        if (this.session?.active !== true || packet.data[0] !== 1 || packet.data[1] !== 16 || packet.data.length !== 18) return { code: Reply.NAK, data: Uint8Array.of(0x09) };
+        this.nextKey = Buffer.from(packet.data.subarray(2));
+        return { code: Reply.ACK, data: new Uint8Array(0) };
+      }
       case Command.POLL:
         return this.pending.shift() ?? { code: Reply.ACK, data: new Uint8Array(0) };
       default:

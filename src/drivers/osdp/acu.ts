@@ -17,6 +17,8 @@ export interface OsdpAcuEvents {
   signal(address: number, signal: DeviceSignal): void;
   badInput(address: number | null, code: string, message: string, bytes: number): void;
   online(address: number, identity: PdIdentity | null): void;
+  /** Install mode finished: the reader now holds its own key (turn install mode off). */
+  keyInstalled?(address: number): void;
   offline(address: number, reason: string): void;
 }
 
@@ -25,6 +27,11 @@ export interface OsdpSecureOptions {
   readonly mode: 'off' | 'on' | 'enforce';
   /** The reader's SCBK; absent = SCBK-D, the install-mode key. */
   readonly scbk?: Uint8Array;
+  /**
+   * Install mode: a reader that still answers to SCBK-D is given `scbk` (osdp_KEYSET over the
+   * secure channel opened with SCBK-D), then reconnected with it.
+   */
+  readonly install?: boolean;
 }
 
 export interface OsdpAcuOptions {
@@ -58,6 +65,10 @@ interface Pd {
   session: { rndA: Buffer; keys: SessionKeys | null; serverCrypto: Buffer | null; cmac: Buffer; rmac: Buffer; active: boolean } | null;
   /** A refusal of Secure Channel is raised as tamper once per connection attempt, not every poll. */
   tamperRaised: boolean;
+  /** The key of the current handshake: the reader's own, or SCBK-D while installing. */
+  currentKey: Uint8Array;
+  /** Secure with SCBK-D in install mode: osdp_KEYSET goes next, then a new handshake. */
+  installing: boolean;
   identity: PdIdentity | null;
   lastReplyMs: number;
   queue: Queued[];
@@ -92,6 +103,7 @@ export class OsdpAcu {
     this.pds = options.addresses.map((address) => ({
       address, sequence: 0, online: null, stage: 'id', identity: null, lastReplyMs: options.clock(), queue: [], keys: '', lastKeyMs: 0,
       secure: options.secure?.get(address) ?? { mode: 'off' }, session: null, tamperRaised: false,
+      currentKey: options.secure?.get(address)?.scbk ?? SCBK_D, installing: false,
     }));
   }
 
@@ -188,7 +200,11 @@ export class OsdpAcu {
   /** The packet for this PD's turn: handshake steps, MACed (and encrypted) on a secure channel, or plain. */
   private encodeFor(pd: Pd, code: number, data: Uint8Array): { bytes: Buffer; code: number } {
     const base = { address: pd.address, reply: false as const, sequence: pd.sequence, useCrc: true };
-    const keyFlag = pd.secure.scbk === undefined || sameBytes(pd.secure.scbk, SCBK_D) ? 0 : 1;
+    const keyFlag = sameBytes(pd.currentKey, SCBK_D) ? 0 : 1;
+    if (pd.installing && pd.session?.active === true && pd.secure.scbk !== undefined) {
+      code = Command.KEYSET;
+      data = Uint8Array.of(0x01, 16, ...pd.secure.scbk);
+    }
     let bytes: Buffer;
     if (pd.stage === 'chlng') {
       const rndA = crypto.randomBytes(8);
@@ -275,13 +291,19 @@ export class OsdpAcu {
   private onHandshake(pd: Pd, packet: OsdpPacket, bytes: number): void {
     const { events } = this.options;
     const session = pd.session;
-    const scbk = pd.secure.scbk ?? SCBK_D;
+    const scbk = pd.currentKey;
     if (pd.stage === 'chlng') {
       if (packet.code === Reply.CCRYPT && session !== null) {
         if (packet.data.length !== 32) return events.badInput(pd.address, 'bad_field', `osdp_CCRYPT of ${packet.data.length} bytes, expected 32`, bytes);
         const rndB = Buffer.from(packet.data.subarray(8, 16));
         const keys = sessionKeys(scbk, session.rndA);
         if (!sameBytes(clientCryptogram(keys, session.rndA, rndB), packet.data.subarray(16, 32))) {
+          if (pd.secure.install === true && !sameBytes(scbk, SCBK_D)) {
+            // Install mode: a factory-fresh reader answers to SCBK-D; try that next, then give it its own key.
+            pd.currentKey = SCBK_D;
+            pd.session = null;
+            return;
+          }
           // The reader holds another key: never fall back to plain text with a reader that speaks Secure Channel.
           return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s cryptogram does not match its key (wrong SCBK?)', bytes, pd.secure.mode === 'enforce');
         }
@@ -304,6 +326,11 @@ export class OsdpAcu {
       if (!sameBytes(rmac, packet.data)) return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s initial R-MAC does not verify', bytes, pd.secure.mode === 'enforce');
       session.rmac = rmac;
       session.active = true;
+      if (pd.secure.install === true && pd.secure.scbk !== undefined && sameBytes(pd.currentKey, SCBK_D) && !sameBytes(pd.secure.scbk, SCBK_D)) {
+        pd.installing = true; // online only once it holds its own key
+        pd.stage = 'ready';
+        return;
+      }
       this.comeOnline(pd);
     }
   }
@@ -366,6 +393,13 @@ export class OsdpAcu {
         return;
       case Reply.ACK:
         if (sentCode === Command.CAP && pd.stage === 'cap') this.afterCap(pd);
+        if (sentCode === Command.KEYSET && pd.installing && pd.secure.scbk !== undefined) {
+          pd.installing = false;
+          pd.currentKey = pd.secure.scbk;
+          pd.session = null;
+          pd.stage = 'chlng';
+          this.options.events.keyInstalled?.(pd.address);
+        }
         return;
       case Reply.NAK: {
         const reason = NAK_REASONS[packet.data[0] ?? 0xff] ?? `NAK code ${packet.data[0]}`;
@@ -414,6 +448,8 @@ export class OsdpAcu {
   }
 
   private emit(pd: Pd, signal: DeviceSignal): void {
+    // [OSDP-SC] nothing a reader says over the well-known install key is trusted.
+    if (pd.installing) return;
     this.options.events.signal(pd.address, signal);
   }
 
@@ -428,6 +464,8 @@ export class OsdpAcu {
     pd.stage = 'id';
     pd.session = null;
     pd.tamperRaised = false;
+    pd.installing = false;
+    pd.currentKey = pd.secure.scbk ?? SCBK_D;
     pd.sequence = 0;
     pd.keys = '';
     for (const queued of pd.queue.splice(0)) queued.onSent?.(new Error(`OSDP reader at address ${pd.address} went offline`));

@@ -88,6 +88,7 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
         badInput: (address, code, message) => events.push(`bad ${address} ${code}: ${message}`),
         online: (address, identity) => events.push(`online ${address} ${identity?.vendor} ${identity?.firmware}`),
         offline: (address, reason) => events.push(`offline ${address}: ${reason}`),
+        keyInstalled: (address) => events.push(`key installed ${address}`),
       },
     });
   }
@@ -247,6 +248,21 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     await vi.advanceTimersByTimeAsync(400);
     expect(signals.map((entry) => entry.signal)).toContainEqual({ type: 'card', card: '2002' });
     expect(signals).not.toContainEqual({ address: 0, signal: { type: 'card', card: '1001' } });
+  });
+
+  it('gives a factory-fresh reader its own key in install mode, then talks to it with that key only', async () => {
+    setup([0], new Map([[0, { mode: 'enforce' as const, scbk: KEY, install: true }]]));
+    pds[0]!.scbk = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex'); // SCBK-D, as shipped
+    acu.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(pds[0]!.scbk).toEqual(KEY);
+    expect(events).toEqual(['key installed 0', 'online 0 0a0b0c 1.2.3']);
+    // The handshake that brought it online used its own key (key flag 1 in the challenge).
+    const challenges = pds[0]!.received.filter((packet) => packet.code === Command.CHLNG);
+    expect(challenges.at(-1)!.securityBlock).toEqual(Uint8Array.of(0x11, 1));
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'card', card: '1001' }]);
   });
 
   it('refuses a reply with a bad MAC and carries on after a new handshake', async () => {
