@@ -265,6 +265,22 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'card', card: '1001' }]);
   });
 
+  it('survives arbitrary bytes on the bus between replies and still delivers the next card (fuzz)', async () => {
+    const samples = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 300 }), { numRuns: 40, seed: 7 });
+    setup([0], secureAt0('on', KEY));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(400);
+    for (const garbage of samples) {
+      acu.receive(garbage);
+      await vi.advanceTimersByTimeAsync(OSDP_REPLY_TIMEOUT_MS + 50);
+    }
+    pds[0]!.presentCardFormatted('3003');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(signals.map((entry) => entry.signal)).toContainEqual({ type: 'card', card: '3003' });
+    expect(events.filter((event) => event.startsWith('offline'))).toEqual([]);
+  });
+
   it('refuses a reply with a bad MAC and carries on after a new handshake', async () => {
     setup([0], secureAt0('enforce', KEY));
     pds[0]!.scbk = KEY;
