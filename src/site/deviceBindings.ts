@@ -17,7 +17,9 @@ import { SerialLink, type SerialBusOptions } from '../transports/serial.js';
 export type DeviceReport =
   | { readonly kind: 'signal'; readonly signal: DeviceSignal }
   | { readonly kind: 'bad_input'; readonly code: string; readonly message: string; readonly bytes: number }
-  | { readonly kind: 'link'; readonly state: 'online' | 'offline'; readonly detail: string };
+  | { readonly kind: 'link'; readonly state: 'online' | 'offline'; readonly detail: string }
+  /** A condition that needs a technician (power failure at a reader); `condition` null = cleared. */
+  | { readonly kind: 'trouble'; readonly condition: string | null };
 
 /** A reader repeats the same card while it is held in the field; one badge is one read. */
 export const REPEAT_READ_SUPPRESS_MS = 1_000;
@@ -240,6 +242,10 @@ export class DeviceBindings {
           if (reader === undefined) return;
           logger.info({ device: reader.id, address, identity }, 'OSDP reader online');
           this.deps.report(reader, { kind: 'link', state: 'online', detail: identity === null ? 'OSDP' : `OSDP vendor ${identity.vendor} model ${identity.model} firmware ${identity.firmware}` });
+        },
+        trouble: (address, condition) => {
+          const reader = byAddress.get(address);
+          if (reader !== undefined) this.deps.report(reader, { kind: 'trouble', condition });
         },
         keyInstalled: (address) => {
           const reader = byAddress.get(address);

@@ -31,6 +31,7 @@ export class SiteRuntime {
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private router: DeviceCommandRouter | undefined;
+  private readonly troubles = new Map<string, string | null>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -82,6 +83,16 @@ export class SiteRuntime {
         return this.badInput(device.id, report.code, report.message, report.bytes);
       case 'link':
         return this.setAvailability(device.id, report.state, report.detail);
+      case 'trouble': {
+        // Journalled on change only: a reader repeats its status on every status poll.
+        const previous = this.troubles.get(device.id) ?? null;
+        if (previous === report.condition) return;
+        this.troubles.set(device.id, report.condition);
+        if (report.condition !== null || previous !== null) {
+          this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition ?? `${previous}_cleared`, ...(report.condition === null ? { severity: 'info' as const } : {}) });
+        }
+        return;
+      }
       default: {
         const unreachable: never = report;
         return unreachable;

@@ -101,6 +101,18 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
     expect(event.device).toBe('south-reader');
   });
 
+  it('journals a power failure at a reader as trouble once, and its clearing', async () => {
+    const after = journal().lastSeq();
+    south.power(true);
+    south.power(true);
+    const trouble = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble', after);
+    expect(trouble).toMatchObject({ device: 'south-reader', reason: 'power_failure', severity: 'medium' });
+    south.power(false);
+    const cleared = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble', trouble.seq);
+    expect(cleared).toMatchObject({ device: 'south-reader', reason: 'power_failure_cleared', severity: 'info' });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'device.trouble' })).toHaveLength(2);
+  });
+
   it('survives garbage on the bus and a reply with a bad CRC: both journalled as bad input, polling goes on', async () => {
     const after = journal().lastSeq();
     await bus.write(Buffer.from([0x00, 0xff, 0x13, 0x37, 0x53, 0x02])); // noise, including a stray SOM

@@ -62,6 +62,11 @@ export class SimulatedPd {
     this.pending.push({ code: Reply.LSTATR, data: Uint8Array.of(tampered ? 1 : 0, 0) });
   }
 
+  /** Local status with the power monitor reporting a failure (or back to normal). */
+  power(failed: boolean): void {
+    this.pending.push({ code: Reply.LSTATR, data: Uint8Array.of(0, failed ? 1 : 0) });
+  }
+
   /** Resolves with the next command (from now) that matches. */
   nextCommand(match: (packet: OsdpPacket) => boolean, timeoutMs = 5_000): Promise<OsdpPacket> {
     return new Promise((resolve, reject) => {

@@ -17,6 +17,8 @@ export interface OsdpAcuEvents {
   signal(address: number, signal: DeviceSignal): void;
   badInput(address: number | null, code: string, message: string, bytes: number): void;
   online(address: number, identity: PdIdentity | null): void;
+  /** A reader's trouble condition (e.g. 'power_failure'), or null once it has cleared. */
+  trouble?(address: number, condition: string | null): void;
   /** Install mode finished: the reader now holds its own key (turn install mode off). */
   keyInstalled?(address: number): void;
   offline(address: number, reason: string): void;
@@ -416,6 +418,8 @@ export class OsdpAcu {
         const signal = replySignal(packet.code, packet.data);
         if (signal === undefined) return;
         if ('error' in signal) return bad(signal.error);
+        // LSTATR's second byte is the reader's power monitor: anything but 0 is a power fault.
+        if (packet.code === Reply.LSTATR && !pd.installing) this.options.events.trouble?.(pd.address, packet.data[1] === 0 ? null : 'power_failure');
         return this.emit(pd, signal);
       }
       case Reply.KEYPAD: {
