@@ -3,6 +3,7 @@ import type { DeviceCommand } from '../drivers/types.js';
 import type { Journal, JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { CameraRecord } from '../store/index.js';
+import { digestAuthorization } from './httpAuth.js';
 
 export interface CameraTriggerDeps {
   readonly journal: Journal;
@@ -37,6 +38,8 @@ export function triggerOf(event: JournalEvent): Trigger | undefined {
       return { ...base, reason: 'forced' };
     case 'door.held':
       return { ...base, reason: 'held' };
+    case 'access.watchlist':
+      return { ...base, reason: 'watchlist' };
     default:
       // A watch-list match is flagged on the event by whoever decides it (access rules, visitors).
       return data.watchlist === true && !event.type.startsWith('camera.') ? { ...base, reason: 'watchlist' } : undefined;
@@ -146,20 +149,31 @@ export class CameraTriggers {
     const url = new URL(rawUrl);
     const headers: Record<string, string> = {};
     // Credentials may be written in the URL; fetch refuses them there, so they move to a header.
-    if (url.username !== '' || url.password !== '') {
-      headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-      url.username = '';
-      url.password = '';
-    }
+    const credentials = url.username !== '' || url.password !== '' ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : undefined;
+    url.username = '';
+    url.password = '';
+    if (credentials !== undefined) headers.authorization = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await (this.deps.fetch ?? fetch)(url, {
-      method,
-      headers,
-      body: body === undefined || method === 'GET' ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.deps.timeoutMs ?? 2_000),
-    });
-    // Drain the body so the connection is released.
-    await response.arrayBuffer().catch(() => undefined);
+    const send = async (): Promise<Response> => {
+      const answer = await (this.deps.fetch ?? fetch)(url, {
+        method,
+        headers,
+        body: body === undefined || method === 'GET' ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.deps.timeoutMs ?? 2_000),
+      });
+      // Drain the body so the connection is released.
+      await answer.arrayBuffer().catch(() => undefined);
+      return answer;
+    };
+    let response = await send();
+    const challenge = response.headers.get('www-authenticate');
+    if (response.status === 401 && credentials !== undefined && challenge !== null) {
+      const digest = digestAuthorization(challenge, method, `${url.pathname}${url.search}`, credentials.username, credentials.password);
+      if (digest !== undefined) {
+        headers.authorization = digest;
+        response = await send();
+      }
+    }
     if (!response.ok) throw new Error(`${camera.kind} answered ${response.status} ${response.statusText}`);
     return { status: response.status };
   }

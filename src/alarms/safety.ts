@@ -4,7 +4,9 @@ import { LockdownService } from '../doors/lockdown.js';
 import type { DoorService } from '../doors/service.js';
 import type { Timers } from '../doors/timers.js';
 import type { Clock, Journal } from '../journal/index.js';
+import type { JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, PanicButtonRecord, Store } from '../store/index.js';
 import { CameraTriggers } from './cameras.js';
 import type { Alarm } from './lifecycle.js';
@@ -16,6 +18,7 @@ export interface SafetyDeps {
   readonly store: Store;
   readonly journal: Journal;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly doors: DoorService;
@@ -71,11 +74,19 @@ export class Safety {
     });
     this.cameras = new CameraTriggers({ ...deps, zonesOfDoor: (doorId) => this.zonesOfDoor.get(doorId) ?? [] });
     this.supervision = new Supervision(deps);
+    deps.metrics.define('guardpost_alarms_total', 'Alarms raised, by kind and whether in a drill');
+    deps.metrics.define('guardpost_door_alarms_total', 'Doors forced or held open, by door and type');
+    deps.metrics.define('guardpost_camera_triggers_total', 'Camera triggers by camera and outcome');
+    deps.metrics.define('guardpost_device_trouble_total', 'Supervised devices that went silent, by device');
   }
 
   start(): void {
     this.load();
-    this.deps.journal.onAppend((event) => this.cameras.onEvent(event));
+    this.deps.journal.onAppend((event) => {
+      this.count(event);
+      this.onDuress(event);
+      this.cameras.onEvent(event);
+    });
     this.lockdown.start();
     this.threat.start();
     this.alarms.start();
@@ -153,6 +164,10 @@ export class Safety {
     if (button?.lockdown === true && button.zoneId !== null) {
       this.lockdown.lock({ scope: 'zone', zone: button.zoneId }, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`, 'panic');
     }
+    // A button raises the threat level but never lowers it: a press must not undo a higher level.
+    if (button?.threatLevel != null && this.threat.rank(button.threatLevel) > this.threat.rank(this.threat.current().level)) {
+      this.threat.set(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
+    }
   }
 
   /** Local sounders: the readers of the alarm's door or zone. Silent alarms never sound. */
@@ -162,6 +177,34 @@ export class Safety {
     for (const door of doors) {
       const reader = this.deps.readerOf(door);
       if (reader !== null) this.deps.command(reader, { type: 'buzzer', pattern: on ? 'alarm' : 'off' });
+    }
+  }
+
+  /** [SAFE-DURESS] the access rules journal a duress PIN as `access.duress`; it becomes a silent alarm at once. */
+  private onDuress(event: JournalEvent): void {
+    if (event.type !== 'access.duress' || event.door === null) return;
+    try {
+      this.duress(event.door, event.device, event.cardholder);
+    } catch (error) {
+      this.deps.logger.error({ err: error, door: event.door }, 'raising the duress alarm failed');
+    }
+  }
+
+  private count(event: JournalEvent): void {
+    const { metrics } = this.deps;
+    switch (event.type) {
+      case 'alarm.raised':
+        return metrics.increment('guardpost_alarms_total', { kind: String(event.data.kind), drill: String(event.data.drill === true) });
+      case 'door.forced':
+      case 'door.held':
+        return metrics.increment('guardpost_door_alarms_total', { door: event.door ?? 'unknown', type: event.type.slice('door.'.length) });
+      case 'camera.triggered':
+      case 'camera.failed':
+        return metrics.increment('guardpost_camera_triggers_total', { camera: String(event.data.camera), outcome: event.type === 'camera.triggered' ? 'triggered' : 'failed' });
+      case 'device.trouble':
+        return metrics.increment('guardpost_device_trouble_total', { device: event.device ?? 'unknown' });
+      default:
+        return;
     }
   }
 

@@ -134,7 +134,6 @@ export class AlarmService {
     this.persist(alarm, () =>
       this.deps.journal.append({
         type: outcome.repeated ? 'alarm.repeated' : 'alarm.raised',
-        severity: alarm.drill ? 'low' : undefined,
         door: alarm.source.door,
         device: alarm.source.device,
         reason: alarm.kind,
@@ -245,7 +244,6 @@ export class AlarmService {
       this.persist(alarm, () =>
         this.deps.journal.append({
           type: 'alarm.escalated',
-          severity: alarm.drill ? 'low' : undefined,
           door: alarm.source.door,
           device: alarm.source.device,
           reason: alarm.kind,

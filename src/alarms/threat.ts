@@ -63,6 +63,11 @@ export class ThreatService {
     return next;
   }
 
+  /** Position of a level in the site's list (normal first, then as configured, lowest to highest); -1 if unknown. */
+  rank(id: string): number {
+    return this.levels.findIndex((level) => level.id === id);
+  }
+
   private find(id: string): SiteThreatLevel | undefined {
     return this.levels.find((level) => level.id === id);
   }

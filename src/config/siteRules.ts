@@ -220,7 +220,10 @@ function doorHardwareProblems(
     if (button.zone !== undefined && !zones.has(button.zone)) add(`panicButtons[${i}].zone`, `unknown zone "${button.zone}"`);
     if (button.lockdown && button.zone === undefined) add(`panicButtons[${i}].lockdown`, 'lockdown needs the zone to lock down');
   });
-  uniqueIds('threatLevels', site.threatLevels, add);
+  const levels = uniqueIds('threatLevels', site.threatLevels, add);
+  site.panicButtons.forEach((button, i) => {
+    if (button.threatLevel !== undefined && !levels.has(button.threatLevel)) add(`panicButtons[${i}].threatLevel`, `unknown threat level "${button.threatLevel}"`);
+  });
   site.threatLevels.forEach((level, i) => {
     if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
     references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);

@@ -172,6 +172,8 @@ export const PanicButtonSchema = Strict({
   lockdown: Type.Boolean({ default: false }),
   /** No local sounders or reader buzzers (a hold-up button). */
   silent: Type.Boolean({ default: false }),
+  /** Also raise the site to this threat level (never lowers it). */
+  threatLevel: Type.Optional(Id()),
 });
 
 export const EscalationStepSchema = Strict({

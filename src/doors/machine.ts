@@ -19,7 +19,7 @@ export interface DoorConfig {
 
 export type DoorPosition = 'open' | 'closed' | 'unknown';
 export type DoorAlarm = 'none' | 'prealarm' | 'held' | 'forced';
-export type OpenedBy = 'grant' | 'exit' | 'unlock' | 'release' | 'forced';
+export type OpenedBy = 'grant' | 'exit' | 'unlock' | 'release' | 'schedule' | 'forced';
 
 export interface DoorState {
   readonly position: DoorPosition;
@@ -27,10 +27,13 @@ export interface DoorState {
   readonly accessUntilMs: number;
   readonly authorisedBy: OpenedBy | null;
   readonly openedAtMs: number | null;
+  /** null: found open at start, cause unknown. */
   readonly openedBy: OpenedBy | null;
   readonly alarm: DoorAlarm;
   readonly lockdown: boolean;
   readonly fireAlarm: boolean;
+  /** Held unlocked by a schedule (free access hours); lockdown overrides it. */
+  readonly scheduled: boolean;
 }
 
 export const INITIAL_DOOR_STATE: DoorState = {
@@ -42,6 +45,7 @@ export const INITIAL_DOOR_STATE: DoorState = {
   alarm: 'none',
   lockdown: false,
   fireAlarm: false,
+  scheduled: false,
 };
 
 export type DoorInput =
@@ -51,7 +55,8 @@ export type DoorInput =
   | { readonly type: 'contact'; readonly state: 'open' | 'closed' }
   | { readonly type: 'timer' }
   | { readonly type: 'lockdown'; readonly on: boolean }
-  | { readonly type: 'fire'; readonly active: boolean };
+  | { readonly type: 'fire'; readonly active: boolean }
+  | { readonly type: 'schedule'; readonly unlocked: boolean };
 
 export type DoorEventType = 'door.forced' | 'door.held' | 'door.closed' | 'door.unlocked' | 'door.released' | 'door.secured';
 
@@ -73,9 +78,19 @@ export function isReleased(config: DoorConfig, state: DoorState): boolean {
   return state.fireAlarm && config.failMode === 'fail-safe';
 }
 
+/** Held unlocked by its schedule, and not under lockdown [SAFE-LOCKDOWN]. */
+export function isScheduledOpen(state: DoorState): boolean {
+  return state.scheduled && !state.lockdown;
+}
+
 export function lockState(config: DoorConfig, state: DoorState, nowMs: number): 'released' | 'unlocked' | 'locked' {
   if (isReleased(config, state)) return 'released';
-  return nowMs < state.accessUntilMs ? 'unlocked' : 'locked';
+  return isScheduledOpen(state) || nowMs < state.accessUntilMs ? 'unlocked' : 'locked';
+}
+
+/** The strike as it should stand (held unlocked or locked), apart from momentary pulses. */
+function heldStrike(config: DoorConfig, state: DoorState): 'unlock' | 'lock' {
+  return isReleased(config, state) || isScheduledOpen(state) ? 'unlock' : 'lock';
 }
 
 export function stepDoor(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: number): DoorStep {
@@ -92,10 +107,10 @@ function apply(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: nu
       return authorise('grant');
     case 'exit':
       // [SAFE-EGRESS] REX is honoured in every state, lockdown included, and masks the door-position switch.
-      if (config.rexUnlocks && !isReleased(config, state)) effects.push({ kind: 'strike', action: 'pulse' });
+      if (config.rexUnlocks && heldStrike(config, state) === 'lock') effects.push({ kind: 'strike', action: 'pulse' });
       return authorise('exit');
     case 'unlock':
-      if (!isReleased(config, state)) effects.push({ kind: 'strike', action: 'pulse' });
+      if (heldStrike(config, state) === 'lock') effects.push({ kind: 'strike', action: 'pulse' });
       effects.push({ kind: 'event', type: 'door.unlocked', data: { ...actorData(input.actor), durationMs: config.unlockMs, ...(input.reason == null ? {} : { note: input.reason }) } });
       return authorise('unlock');
     case 'contact':
@@ -103,9 +118,11 @@ function apply(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: nu
     case 'timer':
       return heldCheck(config, state, nowMs, effects);
     case 'lockdown':
-      return { ...state, lockdown: input.on };
+      return strikeFollows(config, state, { ...state, lockdown: input.on }, effects);
     case 'fire':
       return fire(config, state, input.active, nowMs, effects);
+    case 'schedule':
+      return strikeFollows(config, state, { ...state, scheduled: input.unlocked }, effects);
     default: {
       const unreachable: never = input;
       return unreachable;
@@ -113,10 +130,22 @@ function apply(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: nu
   }
 }
 
+/** Sends lock/unlock when the strike's standing position changes (schedule start/end, lockdown). */
+function strikeFollows(config: DoorConfig, before: DoorState, after: DoorState, effects: DoorEffect[]): DoorState {
+  const was = heldStrike(config, before);
+  const now = heldStrike(config, after);
+  if (was !== now) effects.push({ kind: 'strike', action: now });
+  return after;
+}
+
 function opened(config: DoorConfig, state: DoorState, nowMs: number, effects: DoorEffect[]): DoorState {
   if (state.position === 'open') return state;
   if (isReleased(config, state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'release', alarm: 'none' };
-  if (nowMs <= state.accessUntilMs && state.authorisedBy !== null) {
+  if (isScheduledOpen(state)) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: 'schedule', alarm: 'none' };
+  // First report after a start: nobody saw it open, so it is not forced; held-open timing applies from now.
+  const authorised = nowMs <= state.accessUntilMs && state.authorisedBy !== null;
+  if (state.position === 'unknown' && !authorised) return { ...state, position: 'open', openedAtMs: nowMs, openedBy: null, alarm: 'none' };
+  if (authorised) {
     return { ...state, position: 'open', openedAtMs: nowMs, openedBy: state.authorisedBy, alarm: 'none' };
   }
   // [DOOR-FORCED] open with no grant, no REX and no release.
@@ -127,7 +156,7 @@ function opened(config: DoorConfig, state: DoorState, nowMs: number, effects: Do
 function closed(config: DoorConfig, state: DoorState, nowMs: number, effects: DoorEffect[]): DoorState {
   if (state.position === 'closed') return state;
   // Relock on close: an unlock pulse still running would let a second person in unrecorded.
-  if (state.position === 'open' && state.accessUntilMs > nowMs && !isReleased(config, state)) effects.push({ kind: 'strike', action: 'lock' });
+  if (state.position === 'open' && state.accessUntilMs > nowMs && heldStrike(config, state) === 'lock') effects.push({ kind: 'strike', action: 'lock' });
   if (state.alarm !== 'none') {
     effects.push(
       { kind: 'event', type: 'door.closed', data: { after: state.alarm, openMs: state.openedAtMs === null ? null : nowMs - state.openedAtMs } },
@@ -139,7 +168,7 @@ function closed(config: DoorConfig, state: DoorState, nowMs: number, effects: Do
 }
 
 function heldCheck(config: DoorConfig, state: DoorState, nowMs: number, effects: DoorEffect[]): DoorState {
-  if (state.position !== 'open' || state.openedAtMs === null || isReleased(config, state)) return state;
+  if (state.position !== 'open' || state.openedAtMs === null || isReleased(config, state) || isScheduledOpen(state)) return state;
   if (state.alarm === 'forced' || state.alarm === 'held') return state;
   const heldAtMs = state.openedAtMs + config.heldOpenMs;
   if (nowMs >= heldAtMs) {
@@ -165,7 +194,7 @@ function fire(config: DoorConfig, state: DoorState, active: boolean, nowMs: numb
     if (state.alarm !== 'none') effects.push({ kind: 'buzzer', pattern: 'off' });
     return { ...next, alarm: 'none', openedBy: state.position === 'open' ? 'release' : state.openedBy };
   }
-  effects.push({ kind: 'strike', action: 'lock' }, { kind: 'event', type: 'door.secured', data: { reason: 'fire-alarm-cleared' } });
+  effects.push({ kind: 'strike', action: heldStrike(config, next) }, { kind: 'event', type: 'door.secured', data: { reason: 'fire-alarm-cleared' } });
   // A door left open when the release ends gets the usual held-open allowance from now.
   return state.position === 'open' ? { ...next, openedAtMs: nowMs, openedBy: 'release' } : next;
 }
@@ -174,7 +203,7 @@ function nextTimer(config: DoorConfig, state: DoorState, nowMs: number): number 
   const candidates: number[] = [];
   // The state shows "unlocked" until the pulse ends; republish then.
   if (state.accessUntilMs > nowMs) candidates.push(state.accessUntilMs);
-  if (state.position === 'open' && state.openedAtMs !== null && !isReleased(config, state) && (state.alarm === 'none' || state.alarm === 'prealarm')) {
+  if (state.position === 'open' && state.openedAtMs !== null && !isReleased(config, state) && !isScheduledOpen(state) && (state.alarm === 'none' || state.alarm === 'prealarm')) {
     const heldAtMs = state.openedAtMs + config.heldOpenMs;
     candidates.push(state.alarm === 'none' && config.preAlarmMs > 0 ? heldAtMs - config.preAlarmMs : heldAtMs);
   }

@@ -135,6 +135,12 @@ export class DoorService {
     }
   }
 
+  /** Holds a door unlocked for its schedule (free access hours) or ends that; lockdown overrides it. */
+  setScheduledUnlock(doorId: string, unlocked: boolean): void {
+    const entry = this.doors.get(doorId);
+    if (entry !== undefined && entry.state.scheduled !== unlocked) this.input(doorId, { type: 'schedule', unlocked });
+  }
+
   setFireAlarm(active: boolean): void {
     if (this.fireAlarm === active) return;
     this.fireAlarm = active;

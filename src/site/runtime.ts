@@ -77,12 +77,13 @@ export class SiteRuntime {
   async start(): Promise<void> {
     const { transport, topics, journal } = this.deps;
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
+    // Saved lockdowns, threat level and open alarms are in force before the first card is read.
+    this.safety.start();
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
     announce();
     this.doors.publishAll();
-    this.safety.start();
     await new SafetyBridge({ ...this.deps, prefix: topics.prefix, safety: this.safety, doors: this.doors }).start();
     // An external broker may have lost our retained state (or published our will) while we were away.
     transport.onConnected(announce);
@@ -214,7 +215,7 @@ export class SiteRuntime {
       case 'contact':
         if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
         if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
-        return;
+        return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send contact states`, 0);
       case 'heartbeat':
         return;
       default: {

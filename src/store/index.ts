@@ -118,7 +118,7 @@ export class Store {
   private importSafetyData(data: SiteData): void {
     for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });
     for (const camera of data.cameras) this.safety.upsertCamera(camera);
-    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent });
+    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent, threatLevel: button.threatLevel ?? null });
     this.safety.setAlarmSettings(data.alarms);
     this.safety.setThreatLevels(data.threatLevels);
   }

@@ -24,6 +24,7 @@ export interface PanicButtonRecord {
   readonly zoneId: string | null;
   readonly lockdown: boolean;
   readonly silent: boolean;
+  readonly threatLevel: string | null;
 }
 
 export type CameraRecord = SiteCamera;
@@ -98,10 +99,12 @@ export class SafetyRepository {
   }
 
   listPanicButtons(): PanicButtonRecord[] {
+    // Kept as a setting, not a column: migration 3 was released without one.
+    const levels = this.setting<Record<string, string>>('panicButtonThreatLevels') ?? {};
     return this.db
       .prepare<[], { device_id: string; zone_id: string | null; lockdown: number; silent: number }>('SELECT * FROM panic_buttons ORDER BY device_id')
       .all()
-      .map((row) => ({ deviceId: row.device_id, zoneId: row.zone_id, lockdown: row.lockdown === 1, silent: row.silent === 1 }));
+      .map((row) => ({ deviceId: row.device_id, zoneId: row.zone_id, lockdown: row.lockdown === 1, silent: row.silent === 1, threatLevel: levels[row.device_id] ?? null }));
   }
 
   upsertPanicButton(button: PanicButtonRecord): void {
@@ -110,7 +113,11 @@ export class SafetyRepository {
         `INSERT INTO panic_buttons (device_id, zone_id, lockdown, silent) VALUES (@deviceId, @zoneId, @lockdown, @silent)
          ON CONFLICT (device_id) DO UPDATE SET zone_id = excluded.zone_id, lockdown = excluded.lockdown, silent = excluded.silent`,
       )
-      .run({ ...button, lockdown: button.lockdown ? 1 : 0, silent: button.silent ? 1 : 0 });
+      .run({ deviceId: button.deviceId, zoneId: button.zoneId, lockdown: button.lockdown ? 1 : 0, silent: button.silent ? 1 : 0 });
+    const levels = this.setting<Record<string, string>>('panicButtonThreatLevels') ?? {};
+    if (button.threatLevel === null) delete levels[button.deviceId];
+    else levels[button.deviceId] = button.threatLevel;
+    this.setSetting('panicButtonThreatLevels', levels);
   }
 
   /** Device id → supervision period in ms. */

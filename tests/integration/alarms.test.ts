@@ -1,51 +1,11 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
+import { startNvr } from '../support/nvr.js';
 import { connect, connectDevice, demoSiteFile, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 
 const input = (device: string): string => `guardpost/devices/${device}/input`;
 const pressed = JSON.stringify({ type: 'button', state: 'pressed' });
-
-interface ReceivedRequest {
-  readonly method: string;
-  readonly url: string;
-  readonly body: unknown;
-}
-
-/** A real local HTTP server standing in for a Frigate NVR; answers 200 unless told to fail. */
-async function startNvr(): Promise<{ url: string; requests: ReceivedRequest[]; next: () => Promise<ReceivedRequest>; failNext: (count: number) => void; close: () => Promise<void> }> {
-  const requests: ReceivedRequest[] = [];
-  let waiters: ((request: ReceivedRequest) => void)[] = [];
-  let failures = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
-    req.on('end', () => {
-      const received = { method: req.method ?? '', url: req.url ?? '', body: body === '' ? null : (JSON.parse(body) as unknown) };
-      requests.push(received);
-      if (failures > 0) {
-        failures -= 1;
-        res.writeHead(503).end('busy');
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ success: true, event_id: '1.0-abc' }));
-      const pending = waiters;
-      waiters = [];
-      for (const waiter of pending) waiter(received);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    next: () => new Promise((resolve) => waiters.push(resolve)),
-    failNext: (count) => (failures = count),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** The demo site with a Frigate camera on the reception zone, a quick escalation chain and a supervised panic button. */
 function alarmSite(nvrUrl: string, options: { supervisionMs?: number; escalation?: { to: string; afterMs: number }[] } = {}): string {
@@ -123,6 +83,9 @@ describe('panic alarms through the broker, the API and a real NVR', () => {
     // Retained only while open: the clear removes it.
     expect((await observer.next((m) => m.topic === `guardpost/alarms/${alarmId}` && m.json.raw === '', mark)).json).toEqual({ raw: '' });
     expect((await api(gw, 'GET', '/api/v1/alarms')).json).toEqual([]);
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('guardpost_alarms_total{kind="panic",drill="false"} 1');
+    expect(metrics).toContain('guardpost_camera_triggers_total{camera="reception-frigate",outcome="triggered"} 1');
   });
 
   it('retries a camera that answers with an error and journals the trigger once it takes', async () => {
@@ -148,6 +111,37 @@ describe('panic alarms through the broker, the API and a real NVR', () => {
     const id = String(raised.data.alarm);
     await api(gw, 'POST', `/api/v1/alarms/${id}/acknowledge`, {});
     await api(gw, 'POST', `/api/v1/alarms/${id}/clear`, { resolution: 'drill over' });
+  });
+
+  it('[SAFE-DURESS] raises a silent duress alarm for a duress decision: cameras fire, no reader buzzes', async () => {
+    const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+    const mark = observer.mark();
+    const readerMark = reader.mark();
+    // What the access rules call on a duress decision (issue 4).
+    const alarm = gw.gateway.runtime.safety.duress('main-entrance', 'main-entrance-reader', 'alice-adams');
+    const raised = await observer.nextEvent((event) => event.type === 'alarm.raised' && event.data.alarm === alarm.id, mark);
+    expect(raised).toMatchObject({ door: 'main-entrance', reason: 'duress', data: { kind: 'duress', silent: true, zone: 'ground-floor' } });
+    expect((await camera.next((m) => m.json.type === 'camera' && m.json.reason === 'duress')).json).toEqual({ type: 'camera', action: 'trigger', reason: 'duress' });
+    await observer.nextEvent((event) => event.type === 'camera.triggered' && event.reason === 'duress', mark);
+    expect(reader.received.slice(readerMark).filter((m) => m.json.type === 'buzzer')).toEqual([]);
+    await api(gw, 'POST', `/api/v1/alarms/${alarm.id}/acknowledge`, {});
+    await api(gw, 'POST', `/api/v1/alarms/${alarm.id}/clear`, { resolution: 'checked on alice' });
+    await reader.end();
+  });
+
+  it('sounds the readers of the zone for an audible panic alarm and silences them on acknowledgement', async () => {
+    const reader = await connectDevice(gw.mqttUrl, 'server-room-reader');
+    const mark = observer.mark();
+    const readerMark = reader.mark();
+    await panic.publish(input('reception-panic'), pressed);
+    const raised = await observer.nextEvent((event) => event.type === 'alarm.raised', mark);
+    expect((await reader.next((m) => m.json.type === 'buzzer', readerMark)).json).toEqual({ type: 'buzzer', pattern: 'alarm' });
+    const id = String(raised.data.alarm);
+    const ackMark = reader.mark();
+    await api(gw, 'POST', `/api/v1/alarms/${id}/acknowledge`, {});
+    expect((await reader.next((m) => m.json.type === 'buzzer', ackMark)).json).toEqual({ type: 'buzzer', pattern: 'off' });
+    await api(gw, 'POST', `/api/v1/alarms/${id}/clear`, { resolution: 'test' });
+    await reader.end();
   });
 
   it('answers 404 for an unknown alarm and 400 for a clear without a resolution', async () => {

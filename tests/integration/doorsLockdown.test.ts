@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { connect, connectDevice, demoSiteFile, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+import { connect, connectDevice, demoSiteFile, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 
 const input = (device: string): string => `guardpost/devices/${device}/input`;
 const card = (number: string): string => JSON.stringify({ type: 'card', card: number });
 
-/** The demo site, with the reception panic button locking its zone down. */
+/** The demo site, with the reception panic button locking its zone down and raising the threat level. */
 function lockdownSite(): string {
   const site = YAML.parse(fs.readFileSync(demoSiteFile, 'utf8')) as { panicButtons: Record<string, unknown>[] };
-  site.panicButtons = [{ device: 'reception-panic', zone: 'secure-area', lockdown: true }];
+  site.panicButtons = [{ device: 'reception-panic', zone: 'secure-area', lockdown: true, threatLevel: 'elevated' }];
   return YAML.stringify(site);
 }
 
@@ -121,15 +121,38 @@ describe('lockdowns, momentary unlocks, fire alarms and the threat level', () =>
     expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.granted' });
   });
 
-  it('locks the panic button\'s zone down when the button is configured to', async () => {
+  it('locks the panic button\'s zone down and raises the threat level when the button is configured to', async () => {
     const mark = observer.mark();
     await panic.publish(input('reception-panic'), JSON.stringify({ type: 'button', state: 'pressed' }));
     const raised = await observer.nextEvent((event) => event.type === 'alarm.raised', mark);
-    expect(await observer.nextEvent((event) => event.type === 'door.lockdown', mark)).toMatchObject({ reason: 'panic', data: { scope: 'zone', zone: 'secure-area', doors: ['server-room'], via: 'button', by: 'reception-panic' } });
+    expect(await observer.nextEvent((event) => event.type === 'door.lockdown' && event.reason === 'panic', mark)).toMatchObject({ data: { scope: 'zone', zone: 'secure-area', doors: ['server-room'], via: 'button', by: 'reception-panic' } });
+    expect(await observer.nextEvent((event) => event.type === 'threat.changed', mark)).toMatchObject({ data: { from: 'normal', to: 'elevated', via: 'button', by: 'reception-panic' } });
+    await api('PUT', '/api/v1/threat-level', { level: 'normal' });
     expect(await badge(serverReader, 'server-room-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
     expect((await api('DELETE', '/api/v1/zones/secure-area/lockdown')).status).toBe(200);
     const id = String(raised.data.alarm);
     await api('POST', `/api/v1/alarms/${id}/acknowledge`, {});
     await api('POST', `/api/v1/alarms/${id}/clear`, { resolution: 'test' });
+  });
+});
+
+describe('a lockdown over a restart', () => {
+  it('[SAFE-LOCKDOWN] is still in force for the first card read after the gateway restarts', async () => {
+    const stateDir = tempDir();
+    let gw = await startTestGateway({ stateDir, configYaml: 'demo: true' });
+    const response = await fetch(`${gw.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST', headers: await gw.adminHeaders() });
+    expect(response.status).toBe(201);
+    await gw.stop();
+
+    gw = await startTestGateway({ stateDir, configYaml: 'demo: true' });
+    const observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    await observer.subscribe('guardpost/doors/main-entrance/state');
+    expect((await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state')).json).toMatchObject({ lockdown: true });
+    const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+    await reader.publish(input('main-entrance-reader'), card('1001'));
+    expect(await observer.nextEvent((event) => event.type.startsWith('access.'))).toMatchObject({ type: 'access.denied', reason: 'door_lockdown' });
+    await Promise.all([observer.end(), reader.end()]);
+    await gw.stop();
   });
 });

@@ -113,8 +113,43 @@ describe('the door state machine', () => {
     expect(events(effects)).toEqual(['door.forced', 'door.closed', 'door.forced']);
   });
 
+  it('does not call a door found open at start forced, but times it as held open', () => {
+    const { effects, state } = run([[0, { type: 'contact', state: 'open' }], [20_000, { type: 'timer' }], [30_000, { type: 'timer' }]], INITIAL_DOOR_STATE);
+    expect(events(effects)).toEqual(['door.held']);
+    expect(state.alarm).toBe('held');
+  });
+
   it('ignores a repeated contact report of the same position', () => {
     const { effects } = run([[0, { type: 'contact', state: 'open' }], [1_000, { type: 'contact', state: 'open' }]]);
     expect(events(effects)).toEqual(['door.forced']);
+  });
+});
+
+describe('a door held unlocked by its schedule', () => {
+  it('holds the strike unlocked, lets the door open without alarm for as long as it likes', () => {
+    const { effects, state } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'contact', state: 'open' }], [3_600_000, { type: 'timer' }]]);
+    expect(strikes(effects)).toEqual(['unlock']);
+    expect(events(effects)).toEqual([]);
+    expect(lockState(config, state, 3_600_000)).toBe('unlocked');
+    expect(lastTimer(effects)).toEqual({ kind: 'timer', atMs: null });
+  });
+
+  it('[SAFE-LOCKDOWN] locks a scheduled-open door on lockdown and unlocks it again when the lockdown ends', () => {
+    const { effects, state } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'lockdown', on: true }], [20, { type: 'contact', state: 'open' }]]);
+    expect(strikes(effects)).toEqual(['unlock', 'lock']);
+    expect(events(effects)).toEqual(['door.forced']);
+    const released = run([[30, { type: 'contact', state: 'closed' }], [40, { type: 'lockdown', on: false }]], state);
+    expect(strikes(released.effects)).toEqual(['unlock']);
+  });
+
+  it('locks again when the schedule ends, and the door is then supervised as usual', () => {
+    const { effects } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'schedule', unlocked: false }], [20, { type: 'contact', state: 'open' }]]);
+    expect(strikes(effects)).toEqual(['unlock', 'lock']);
+    expect(events(effects)).toEqual(['door.forced']);
+  });
+
+  it('keeps a scheduled-open fail-safe door unlocked when a fire alarm clears', () => {
+    const { effects } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'fire', active: true }], [20, { type: 'fire', active: false }]]);
+    expect(strikes(effects)).toEqual(['unlock', 'unlock', 'unlock']);
   });
 });
