@@ -200,7 +200,8 @@ async function main(): Promise<void> {
       console.log(`gateway start with this site: ${(started.startMs / 1000).toFixed(2)} s${panel ? '' : ` (target < 2 s): ${verdict(started.startMs < 2000)}`};  gateway RSS ${mb(started.rss)} (target < ${rssTarget} MB): ${verdict(started.rss < rssTarget * 1024 * 1024)}`);
     }
   } finally {
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    if (process.env.GP_BENCH_KEEP === undefined) fs.rmSync(stateDir, { recursive: true, force: true });
+    else console.log(`state dir kept: ${stateDir}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { canonicalCardNumber } from './credentials.js';
 import { compileSchedule } from './schedule.js';
-import type { AccessData, AccessState, Area, CompiledSchedule, Credential, HolidayCalendar } from './types.js';
+import type { AccessData, AccessState, Area, Cardholder, CompiledSchedule, Credential, HolidayCalendar } from './types.js';
 
 export function digestHex(digest: Uint8Array): string {
   return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
@@ -56,9 +56,13 @@ export function buildAccessState(data: AccessData): AccessState {
   }
   for (const key of shared) pinIndex.delete(key);
 
+  // Loops rather than Map(array.map(...)): no transient pair per entry at panel scale.
+  const cardholders = new Map<string, Cardholder>();
+  for (const holder of data.cardholders) cardholders.set(holder.id, holder);
+
   return {
     credentialsByCard,
-    cardholders: new Map(data.cardholders.map((holder) => [holder.id, holder])),
+    cardholders,
     groups: new Map(data.groups.map((group) => [group.id, group])),
     doors: new Map(data.doors.map((door) => [door.id, door])),
     timezone: data.timezone ?? 'UTC',
@@ -71,6 +75,6 @@ export function buildAccessState(data: AccessData): AccessState {
       credentials: new Map(Object.entries(data.watchList?.credentials ?? {})),
     },
     pinIndex,
-    escortGroupIds: new Set(data.cardholders.flatMap((holder) => holder.escort?.groupIds ?? [])),
+    escortGroupIds: new Set(data.cardholders.filter((holder) => holder.escort != null).flatMap((holder) => holder.escort?.groupIds ?? [])),
   };
 }

@@ -16,31 +16,44 @@ export class CardholdersRepository {
   constructor(private readonly db: Db) {}
 
   list(): Cardholder[] {
-    const holders = this.db.prepare<[], { id: string; name: string; status: Cardholder['status'] }>('SELECT * FROM cardholders ORDER BY id').all();
-    const links = this.db.prepare<[], { cardholder_id: string; group_id: string }>('SELECT cardholder_id, group_id FROM cardholder_groups ORDER BY group_id').all();
-    // One pass over the links: a site may hold millions of cardholders.
+    // Streamed in primary-key order and with shared strings: a panel holds millions of cardholders,
+    // and each row copied or each group id repeated costs memory the index keeps.
+    const intern = new Map<string, string>();
+    const shared = (text: string): string => {
+      const known = intern.get(text);
+      if (known !== undefined) return known;
+      intern.set(text, text);
+      return text;
+    };
     const groupsOf = new Map<string, string[]>();
-    for (const link of links) {
+    for (const link of this.db.prepare<[], { cardholder_id: string; group_id: string }>('SELECT cardholder_id, group_id FROM cardholder_groups ORDER BY cardholder_id, group_id').iterate()) {
       const list = groupsOf.get(link.cardholder_id);
-      if (list === undefined) groupsOf.set(link.cardholder_id, [link.group_id]);
-      else list.push(link.group_id);
+      if (list === undefined) groupsOf.set(link.cardholder_id, [shared(link.group_id)]);
+      else list.push(shared(link.group_id));
     }
-    return holders.map((holder) => ({ ...holder, groupIds: groupsOf.get(holder.id) ?? [] }));
+    const holders: Cardholder[] = [];
+    for (const row of this.db.prepare<[], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders ORDER BY id').iterate()) {
+      holders.push({ id: row.id, name: row.name, status: row.status === 'active' ? 'active' : 'suspended', groupIds: groupsOf.get(row.id) ?? [] });
+    }
+    return holders;
   }
 
   listCredentials(): Credential[] {
-    return this.db
-      .prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id')
-      .all()
-      .map((row) => ({
+    const credentials: Credential[] = [];
+    const statuses: Record<string, CredentialStatus> = { active: 'active', suspended: 'suspended', lost: 'lost' };
+    for (const row of this.db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id').iterate()) {
+      credentials.push({
         id: row.id,
         cardholderId: row.cardholder_id,
-        kind: row.kind,
+        kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
         number: row.number,
-        status: row.status,
+        // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
+        status: statuses[row.status] ?? 'suspended',
         validFromMs: row.valid_from_ms,
         validUntilMs: row.valid_until_ms,
-      }));
+      });
+    }
+    return credentials;
   }
 
   upsert(holder: Cardholder): void {
