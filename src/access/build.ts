@@ -75,6 +75,7 @@ export function buildAccessState(data: AccessData): AccessState {
       credentials: new Map(Object.entries(data.watchList?.credentials ?? {})),
     },
     pinIndex,
+    sharedPinDigests: shared,
     escortGroupIds: new Set(data.cardholders.filter((holder) => holder.escort != null).flatMap((holder) => holder.escort?.groupIds ?? [])),
   };
 }

@@ -162,6 +162,8 @@ export interface AccessState {
   readonly watchList?: WatchList;
   /** PIN digest (hex) → cardholder, for PIN-only entry; PINs shared by two people are left out. */
   readonly pinIndex?: ReadonlyMap<string, string>;
+  /** PIN digests (hex) held by more than one cardholder: left out of `pinIndex`. */
+  readonly sharedPinDigests?: ReadonlySet<string>;
   /** Groups any visitor may be escorted by: only their badges are remembered as escorts. */
   readonly escortGroupIds?: ReadonlySet<string>;
 }

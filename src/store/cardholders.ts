@@ -56,6 +56,22 @@ export class CardholdersRepository {
     return credentials;
   }
 
+  /** One cardholder with its groups (for incremental index updates). */
+  get(id: string): Cardholder | undefined {
+    const row = this.db.prepare<[string], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders WHERE id = ?').get(id);
+    if (row === undefined) return undefined;
+    const groupIds = this.db.prepare<[string], { group_id: string }>('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ? ORDER BY group_id').all(id).map((link) => link.group_id);
+    return { id: row.id, name: row.name, status: row.status, groupIds };
+  }
+
+  /** One cardholder's credentials (for incremental index updates). */
+  credentialsOf(cardholderId: string): Credential[] {
+    return this.db
+      .prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id')
+      .all(cardholderId)
+      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.number, status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
+  }
+
   upsert(holder: Cardholder): void {
     this.db.transaction(() => {
       this.db

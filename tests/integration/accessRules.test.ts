@@ -224,10 +224,24 @@ describe('access rules through the MQTT badge path', () => {
     expect(await badge('floor-in', '1001')).toMatchObject({ type: 'access.granted' });
   });
 
+  it('refuses a card the moment it is suspended, and opens for a new one at once, without a reload [ACC-INDEX]', async () => {
+    const { runtime, store } = gw.gateway;
+    const indexBefore = runtime.site;
+    runtime.changeCardholders(['tom'], () => {
+      store.cardholders.upsertCredential({ id: 'tom-card-1', cardholderId: 'tom', kind: 'card', number: '2001', status: 'suspended', validFromMs: null, validUntilMs: null });
+      store.cardholders.upsertCredential({ id: 'tom-new', cardholderId: 'tom', kind: 'card', number: '2002', status: 'active', validFromMs: null, validUntilMs: null });
+    });
+    expect(runtime.site).toBe(indexBefore); // patched in place, not rebuilt
+    expect(await badge('lab', '2001')).toMatchObject({ type: 'access.denied', reason: 'credential_suspended' });
+    expect(await badge('lab', '2002')).toMatchObject({ type: 'access.granted', cardholder: 'tom', data: { credential: 'tom-new' } });
+    runtime.changeCardholders(['tom'], () => store.cardholders.upsert({ id: 'tom', name: 'Tom', status: 'active', groupIds: [] }));
+    expect(await badge('lab', '2002')).toMatchObject({ type: 'access.denied', reason: 'not_in_group' });
+  });
+
   it('never journals a PIN or a whole card number', async () => {
     const rows = gw.gateway.store.db.prepare<[], { data: string }>("SELECT data FROM events WHERE type LIKE 'access.%'").all();
     expect(rows.length).toBeGreaterThan(10);
-    for (const row of rows) for (const secret of ['1234', '4321', '4322', '9999', '1001', '4001', '345']) expect(row.data).not.toContain(`"${secret}"`);
+    for (const row of rows) for (const secret of ['1234', '4321', '4322', '9999', '1001', '2001', '4001', '345']) expect(row.data).not.toContain(`"${secret}"`);
     const pins = gw.gateway.store.db.prepare<[], { pin_digest: Buffer }>('SELECT pin_digest FROM cardholder_pins').all();
     expect(pins).toHaveLength(3);
     for (const pin of pins) expect(pin.pin_digest.byteLength).toBe(32);
