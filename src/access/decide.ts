@@ -96,6 +96,9 @@ export function decide(
     // [ACC-CRED-STATE] only an active credential inside its validity window opens a door.
     if (credential.status === 'suspended') return deny('credential_suspended');
     if (credential.status === 'lost') return deny('credential_lost');
+    if (credential.status === 'expired') return deny('credential_expired');
+    // Any other status (a future one, or a corrupt row) is not active: fail closed.
+    if (credential.status !== 'active') return deny('credential_suspended');
     // Written so that a time that is not a number fails the window instead of passing it.
     if (credential.validFromMs !== null && !(nowMs >= credential.validFromMs)) return deny('credential_not_yet_valid');
     if (credential.validUntilMs !== null && !(nowMs < credential.validUntilMs)) return deny('credential_expired');

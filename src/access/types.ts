@@ -1,6 +1,7 @@
 /** The site as `decide()` sees it: plain data, indexed in memory. No I/O lives here. */
 
-export type CredentialStatus = 'active' | 'suspended' | 'lost';
+/** `expired` is set by an admin; a card past its validUntil is expired whatever its status says. */
+export type CredentialStatus = 'active' | 'suspended' | 'lost' | 'expired';
 export type CardholderStatus = 'active' | 'suspended';
 /**
  * How a door takes credentials. `scheduled-unlock` is a card door that doors/ holds unlocked

@@ -40,7 +40,7 @@ export class CardholdersRepository {
 
   listCredentials(): Credential[] {
     const credentials: Credential[] = [];
-    const statuses: Record<string, CredentialStatus> = { active: 'active', suspended: 'suspended', lost: 'lost' };
+    const statuses: Record<string, CredentialStatus> = { active: 'active', suspended: 'suspended', lost: 'lost', expired: 'expired' };
     for (const row of this.db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id').iterate()) {
       credentials.push({
         id: row.id,

@@ -302,6 +302,11 @@ describe('reason codes', () => {
     expect([...seen].sort()).toEqual(ReasonCodes.filter((code) => !RuntimeReasonCodes.includes(code)).sort());
   });
 
+  it('refuses a card an admin marked expired, even inside its validity window', () => {
+    const state = site({ credentials: [{ id: 'x', cardholderId: 'alice', kind: 'card', number: '9', status: 'expired', validFromMs: null, validUntilMs: null }] });
+    expect(decide(card('front', '9'), state, MONDAY_9AM)).toMatchObject({ granted: false, reason: 'credential_expired', credentialId: 'x' });
+  });
+
   it('grants only with the reason granted', () => {
     const state = site();
     for (const number of ['1001', '2001', '3001', '4001', '5001', '6001', '6002', '999']) {
