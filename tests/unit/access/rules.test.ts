@@ -246,6 +246,16 @@ describe('visitors and escorts [ACC-ESCORT]', () => {
     expect(run(state, rules, card('front', '5001'), MONDAY_9AM + 40_000).reason).toBe('escort_required');
   });
 
+  it('keeps the visitor waiting when the escort is refused by a later rule', () => {
+    const state = site({ doors: [{ id: 'front', mode: 'card', twoPersonWindowMs: 30_000 }] });
+    const rules = emptyRuleState();
+    run(state, rules, card('front', '5001'), MONDAY_9AM);
+    const escort = run(state, rules, card('front', '3002'), MONDAY_9AM + 1_000);
+    expect(escort.reason).toBe('two_person_waiting');
+    expect(escort.effects).toEqual([{ kind: 'two-person-wait', doorId: 'front', cardholderId: 'maya', atMs: MONDAY_9AM + 1_000 }]);
+    expect(rules.waitingVisitors.get('front')?.cardholderId).toBe('visitor');
+  });
+
   it('does not accept someone outside the escort groups as an escort', () => {
     const rules = emptyRuleState();
     run(state, rules, card('front', '1001'), MONDAY_9AM);
