@@ -1,4 +1,5 @@
 import type { Cardholder, Credential, CredentialStatus } from '../access/types.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 interface CredentialRow {
@@ -13,7 +14,19 @@ interface CredentialRow {
 
 /** Cardholders with their group memberships, and their credentials (one aggregate). */
 export class CardholdersRepository {
+  // Prepared once: an import of a panel-scale site runs these millions of times.
+  private readonly statements = new Map<string, Statement<unknown[]>>();
+
   constructor(private readonly db: Db) {}
+
+  private statement(sql: string): Statement<unknown[]> {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
+      prepared = this.db.prepare<unknown[]>(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
 
   list(): Cardholder[] {
     // Streamed in primary-key order and with shared strings: a panel holds millions of cardholders,
@@ -74,18 +87,16 @@ export class CardholdersRepository {
 
   upsert(holder: Cardholder): void {
     this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status')
-        .run(holder.id, holder.name, holder.status);
-      this.db.prepare('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
-      const link = this.db.prepare('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
+      this.statement('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status').run(holder.id, holder.name, holder.status);
+      this.statement('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
+      const link = this.statement('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
       for (const groupId of holder.groupIds) link.run(holder.id, groupId);
     })();
   }
 
   upsertCredential(credential: Credential): void {
-    this.db
-      .prepare(
+    this
+      .statement(
         `INSERT INTO credentials (id, cardholder_id, kind, number, status, valid_from_ms, valid_until_ms)
          VALUES (@id, @cardholderId, @kind, @number, @status, @validFromMs, @validUntilMs)
          ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, number = excluded.number,
