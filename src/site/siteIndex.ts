@@ -39,9 +39,11 @@ export function buildSiteIndex(store: Store): SiteIndex {
     return { ...holder, pinDigest: pin?.pinDigest ?? null, duressPinDigest: pin?.duressDigest ?? null, escort: escort === undefined ? null : { groupIds: escort.groupIds, windowMs: escort.windowMs } };
   });
 
+  const holderIds = new Map<string, string>();
+  for (const holder of cardholders) holderIds.set(holder.id, holder.id);
   const access = buildAccessState({
     timezone: store.site()?.timezone ?? 'UTC',
-    credentials: store.cardholders.listCredentials(),
+    credentials: store.cardholders.listCredentials((id) => holderIds.get(id) ?? id),
     cardholders,
     groups: store.groups.list().map((group) => ({ ...group, accessLevelIds: groupLevels.get(group.id) ?? [] })),
     doors: doorList.map((door) => {

@@ -51,13 +51,14 @@ export class CardholdersRepository {
     return holders;
   }
 
-  listCredentials(): Credential[] {
+  /** `shareHolderId` may return an equal string already in memory (the cardholder's own id). */
+  listCredentials(shareHolderId: (id: string) => string = (id) => id): Credential[] {
     const credentials: Credential[] = [];
     const statuses: Record<string, CredentialStatus> = { active: 'active', suspended: 'suspended', lost: 'lost', expired: 'expired' };
     for (const row of this.db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id').iterate()) {
       credentials.push({
         id: row.id,
-        cardholderId: row.cardholder_id,
+        cardholderId: shareHolderId(row.cardholder_id),
         kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
         number: row.number,
         // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
