@@ -49,10 +49,13 @@ export function buildAccessState(data: AccessData): AccessState {
   const pinIndex = new Map<string, string>();
   const shared = new Set<string>();
   for (const holder of data.cardholders) {
-    if (holder.pinDigest == null) continue;
-    const key = digestHex(holder.pinDigest);
-    if (pinIndex.has(key)) shared.add(key);
-    pinIndex.set(key, holder.id);
+    // Alternate duress PINs too, so a coerced person can use theirs at a PIN-only door.
+    for (const digest of [holder.pinDigest, holder.duressPinDigest]) {
+      if (digest == null) continue;
+      const key = digestHex(digest);
+      if (pinIndex.has(key)) shared.add(key);
+      pinIndex.set(key, holder.id);
+    }
   }
   for (const key of shared) pinIndex.delete(key);
 

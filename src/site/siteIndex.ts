@@ -100,7 +100,9 @@ export function patchCardholder(index: SiteIndex, store: Store, cardholderId: st
   const pinIndex = access.pinIndex as Map<string, string> | undefined;
   for (const key of keysBefore) if (credentials.get(key)?.cardholderId === cardholderId) credentials.delete(key);
   const old = cardholders.get(cardholderId);
-  if (old?.pinDigest != null && pinIndex !== undefined && pinIndex.get(digestHex(old.pinDigest)) === cardholderId) pinIndex.delete(digestHex(old.pinDigest));
+  for (const digest of [old?.pinDigest, old?.duressPinDigest]) {
+    if (digest != null && pinIndex !== undefined && pinIndex.get(digestHex(digest)) === cardholderId) pinIndex.delete(digestHex(digest));
+  }
 
   const holder = store.cardholders.get(cardholderId);
   if (holder === undefined) {
@@ -111,8 +113,9 @@ export function patchCardholder(index: SiteIndex, store: Store, cardholderId: st
   const escort = store.cardholderRules.escortOf(cardholderId);
   cardholders.set(cardholderId, { ...holder, pinDigest: pin?.pinDigest ?? null, duressPinDigest: pin?.duressDigest ?? null, escort: escort ?? null });
   for (const credential of store.cardholders.credentialsOf(cardholderId)) credentials.set(credential.kind === 'card' ? canonicalCardNumber(credential.number) : credential.number, credential);
-  if (pin !== undefined && pinIndex !== undefined) {
-    const key = digestHex(pin.pinDigest);
+  for (const digest of [pin?.pinDigest, pin?.duressDigest]) {
+    if (digest == null || pinIndex === undefined) continue;
+    const key = digestHex(digest);
     // A PIN someone else already holds identifies nobody at a PIN-only door.
     const shared = access.sharedPinDigests as Set<string> | undefined;
     const other = pinIndex.get(key);
