@@ -66,7 +66,7 @@ function siteData(cardholders: number): SiteData {
       { id: `reader-${i}`, kind: 'reader' as const, driver: 'json' as const },
       { id: `strike-${i}`, kind: 'strike' as const, driver: 'json' as const },
     ]).flat(),
-    doors: Array.from({ length: DOORS }, (_, i) => ({ id: doorId(i), name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const })),
+    doors: Array.from({ length: DOORS }, (_, i) => ({ id: doorId(i), name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const, failMode: 'fail-secure' as const, heldOpenMs: 30_000, preAlarmMs: 10_000, rexUnlocks: true })),
     groups: Array.from({ length: GROUPS }, (_, i) => ({
       id: `group-${i}`,
       name: `Group ${i}`,
@@ -90,10 +90,14 @@ function siteData(cardholders: number): SiteData {
     }),
     holidays: [{ id: 'bank', name: 'Bank holidays', dates: ['2025-12-25', '2025-12-26', '2026-01-01'] }],
     accessLevels: Array.from({ length: LEVELS }, (_, i) => ({ id: `level-${i}`, name: `Level ${i}`, doors: Array.from({ length: 10 }, (_, k) => doorId((i * 7 + k * 13) % DOORS)).filter((door, k, all) => all.indexOf(door) === k), doorGroups: [], schedule: i % 4 === 0 ? undefined : `schedule-${i % SCHEDULES}` })),
-    threatLevels: [{ id: 'elevated', name: 'Elevated', allowedGroups: ['group-1', 'group-2'], doors: [] }],
+    threatLevels: [{ id: 'elevated', name: 'Elevated', allowedGroups: ['group-1', 'group-2'], doors: [], lockdownZones: [], lockdownSite: false }],
     areas: [{ id: 'floor', name: 'Floor', entryDoors: [doorId(0)], exitDoors: [doorId(1)], passback: 'soft', forgiveAfterMinutes: 60 }],
     watchList: [{ cardholder: 'holder-7', reason: 'bench' }],
     wiegandFormats: [],
+    zones: [],
+    cameras: [],
+    panicButtons: [],
+    alarms: { escalation: [] },
   };
 }
 

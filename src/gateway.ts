@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { AuthService } from './auth/service.js';
+import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
@@ -8,6 +10,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
+import { SiteService } from './site/siteService.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -26,6 +29,7 @@ export interface Gateway {
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
+  readonly auth: AuthService;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
@@ -34,6 +38,9 @@ export interface Gateway {
 
 /** How often the WAL is folded back into the database, off the event loop. */
 const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
+
+/** How often the runtime looks for site data committed by another process (the CLI). */
+const EXTERNAL_CHANGE_POLL_MS = 1_000;
 
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -66,6 +73,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
+    const auth = new AuthService({ store, journal, clock });
+    const demoAdmin = await auth.ensureAdmin(config.demo);
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -77,6 +86,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         demo: config.demo,
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
+        findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
@@ -106,6 +116,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     runtime = new SiteRuntime({ store, journal, transport, topics, logger: logger.child({ module: 'site' }), metrics, clock });
     await runtime.start();
+    runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
 
@@ -113,11 +124,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
     ];
-    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.http.host, port: config.http.port });
-    const address = app.server.address();
-    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+    const httpPort = await listen(app, config.http.host, config.http.port);
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
@@ -135,7 +145,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
     );
 
-    return { mqttPort, httpPort, store, journal, runtime, metrics, app, stop: stopAll };
+    if (demoAdmin !== null) {
+      // Shown once, never stored in clear: the demo has no fixed default password.
+      logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
+    }
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

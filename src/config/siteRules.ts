@@ -26,6 +26,7 @@ export function siteProblems(site: SiteData): Problem[] {
     }
   });
   site.groups.forEach((group, i) => references(`groups[${i}].doors`, group.doors, doors, 'door', add));
+  doorHardwareProblems(site, devices, doors, add);
 
   const wiegandFormats = new Set([...BUILT_IN_FORMAT_BITS.keys(), ...site.wiegandFormats.map((format) => format.id)]);
   const credentialIds = new Map<string, string>();
@@ -63,7 +64,7 @@ function accessRuleProblems(site: SiteData, known: { doors: Map<string, unknown>
   const schedules = uniqueIds('schedules', site.schedules, add);
   const holidays = uniqueIds('holidays', site.holidays, add);
   const levels = uniqueIds('accessLevels', site.accessLevels, add);
-  uniqueIds('threatLevels', site.threatLevels, add);
+  // Threat level ids (and "normal") are checked with the alarm rules below.
   uniqueIds('areas', site.areas, add);
   const credentials = new Map<string, unknown>(site.cardholders.flatMap((holder) => holder.credentials.map((cred) => [cred.id, cred] as const)));
   const cardholders = new Map<string, unknown>(site.cardholders.map((holder) => [holder.id, holder]));
@@ -97,7 +98,6 @@ function accessRuleProblems(site: SiteData, known: { doors: Map<string, unknown>
     if (door.mode === 'scheduled-unlock' && door.unlockSchedule === undefined) add(`doors[${i}].unlockSchedule`, 'a scheduled-unlock door needs an unlockSchedule');
   });
   site.threatLevels.forEach((level, i) => {
-    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is the level without restrictions and cannot be redefined');
     references(`threatLevels[${i}].allowedGroups`, level.allowedGroups ?? [], groups, 'group', add);
     level.doors.forEach((entry, j) => {
       const path = `threatLevels[${i}].doors[${j}]`;
@@ -177,4 +177,49 @@ function references(path: string, ids: string[], known: Map<string, unknown>, wh
 
 function article(word: string): string {
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
+}
+
+/** Door hardware, zones, cameras, panic buttons and threat levels (issue 5). */
+function doorHardwareProblems(
+  site: SiteData,
+  devices: Map<string, SiteData['devices'][number]>,
+  doors: Map<string, SiteData['doors'][number]>,
+  add: (path: string, message: string) => void,
+): void {
+  const device = (path: string, id: string, kind: string): void => {
+    const found = devices.get(id);
+    if (found === undefined) add(path, `unknown device "${id}"`);
+    else if (found.kind !== kind) add(path, `device "${id}" is ${article(found.kind)}, expected ${article(kind)}`);
+  };
+  site.doors.forEach((door, i) => {
+    if (door.contact !== undefined) device(`doors[${i}].contact`, door.contact, 'door-contact');
+    if (door.exit !== undefined) device(`doors[${i}].exit`, door.exit, 'exit-button');
+    if (door.preAlarmMs >= door.heldOpenMs) add(`doors[${i}].preAlarmMs`, 'preAlarmMs must be shorter than heldOpenMs');
+  });
+  const zones = uniqueIds('zones', site.zones, add);
+  site.zones.forEach((zone, i) => references(`zones[${i}].doors`, zone.doors, doors, 'door', add));
+  uniqueIds('cameras', site.cameras, add);
+  site.cameras.forEach((camera, i) => {
+    const path = `cameras[${i}]`;
+    if (camera.kind === 'mqtt') {
+      if (camera.device === undefined) add(`${path}.device`, 'an mqtt camera needs the device its trigger command goes to');
+      else device(`${path}.device`, camera.device, 'camera');
+    } else if (camera.url === undefined) add(`${path}.url`, `${article(camera.kind)} camera needs a url`);
+    references(`${path}.doors`, camera.doors, doors, 'door', add);
+    references(`${path}.zones`, camera.zones, zones, 'zone', add);
+  });
+  const buttons = new Map<string, number>();
+  site.panicButtons.forEach((button, i) => {
+    device(`panicButtons[${i}].device`, button.device, 'panic-button');
+    const first = buttons.get(button.device);
+    if (first !== undefined) add(`panicButtons[${i}].device`, `duplicate panic button "${button.device}" (also at panicButtons[${first}])`);
+    else buttons.set(button.device, i);
+    if (button.zone !== undefined && !zones.has(button.zone)) add(`panicButtons[${i}].zone`, `unknown zone "${button.zone}"`);
+    if (button.lockdown && button.zone === undefined) add(`panicButtons[${i}].lockdown`, 'lockdown needs the zone to lock down');
+  });
+  uniqueIds('threatLevels', site.threatLevels, add);
+  site.threatLevels.forEach((level, i) => {
+    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
+    references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
+  });
 }

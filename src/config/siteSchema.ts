@@ -6,7 +6,7 @@ import { Id, Strict, Text } from './common.js';
  * `guardpost import`; the store is the source of truth afterwards.
  */
 
-export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera'] as const;
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -26,6 +26,7 @@ export const DeviceSchema = Strict({
   kind: Type.Union([
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
+    Type.Literal('fire-alarm'),
   ]),
   driver: Type.Literal('json', { default: 'json' }),
   location: Type.Optional(Text()),
@@ -33,6 +34,8 @@ export const DeviceSchema = Strict({
   passwordHash: Type.Optional(
     Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
   ),
+  /** A device silent (no heartbeat, no input, not online) for this long is in trouble. */
+  supervisionMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
 });
 
 export const DoorSchema = Strict({
@@ -52,7 +55,73 @@ export const DoorSchema = Strict({
   firstPersonInGroups: Type.Optional(Type.Array(Id())),
   /** Two different cardholders within this many seconds open the door. */
   twoPersonSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+  /** Door-position switch (a door-contact device); without one the door cannot report forced or held. */
+  contact: Type.Optional(Id()),
+  /** Request-to-exit (an exit-button device). */
+  exit: Type.Optional(Id()),
+  /** Fail-safe doors unlock on power loss and on a fire alarm; fail-secure doors stay locked. */
+  failMode: Type.Union([Type.Literal('fail-secure'), Type.Literal('fail-safe')], { default: 'fail-secure' }),
+  heldOpenMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 30_000 }),
+  /** How long before door.held the reader's pre-alarm buzzer sounds. */
+  preAlarmMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  /** Whether a REX press also pulses the strike (it always masks the door-position switch). */
+  rexUnlocks: Type.Boolean({ default: true }),
 });
+
+export const ZoneSchema = Strict({
+  id: Id(),
+  name: Text(),
+  doors: Type.Array(Id(), { default: [] }),
+});
+
+export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist'] as const;
+export type CameraTriggerEvent = (typeof CameraTriggerEvents)[number];
+
+export const CameraSchema = Strict({
+  id: Id(),
+  name: Type.Optional(Text()),
+  /** mqtt: a camera command to `device`; frigate: POST /api/events/<camera>/<label>/create; axis: virtual input; http: a plain request. */
+  kind: Type.Union([Type.Literal('mqtt'), Type.Literal('frigate'), Type.Literal('axis'), Type.Literal('http')]),
+  device: Type.Optional(Id()),
+  url: Type.Optional(Type.String({ pattern: '^https?://\\S+$', expected: 'an http:// or https:// URL' })),
+  /** Frigate's camera name (defaults to the id). */
+  camera: Type.Optional(Text()),
+  /** Frigate's event label. */
+  label: Type.String({ minLength: 1, default: 'guardpost' }),
+  /** Axis virtual input port. */
+  port: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  method: Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT')], { default: 'POST' }),
+  durationS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  doors: Type.Array(Id(), { default: [] }),
+  zones: Type.Array(Id(), { default: [] }),
+  on: Type.Array(
+    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist')]),
+    { default: ['panic', 'duress', 'forced'] },
+  ),
+});
+
+export const PanicButtonSchema = Strict({
+  device: Id(),
+  zone: Type.Optional(Id()),
+  /** Lock the button's zone down when it is pressed. */
+  lockdown: Type.Boolean({ default: false }),
+  /** No local sounders or reader buzzers (a hold-up button). */
+  silent: Type.Boolean({ default: false }),
+});
+
+export const EscalationStepSchema = Strict({
+  /** Who the escalation goes to (a role, rota or person the incident system knows). */
+  to: Text(),
+  afterMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+});
+
+export const AlarmSettingsSchema = Strict(
+  {
+    /** Each step escalates an alarm still unacknowledged that long after the previous step. */
+    escalation: Type.Array(EscalationStepSchema, { default: [] }),
+  },
+  { default: {} },
+);
 
 export const GroupSchema = Strict({
   id: Id(),
@@ -94,6 +163,9 @@ export const ThreatLevelSchema = Strict({
   /** Groups still allowed at doors not listed below; omitted = no restriction there. */
   allowedGroups: Type.Optional(Type.Array(Id())),
   doors: Type.Array(Strict({ door: Type.Optional(Id()), doorGroup: Type.Optional(Id()), groups: Type.Array(Id()) }), { default: [] }),
+  /** Raising the site to this level locks these zones (or the whole site) down. */
+  lockdownZones: Type.Array(Id(), { default: [] }),
+  lockdownSite: Type.Boolean({ default: false }),
 });
 
 export const AreaSchema = Strict({
@@ -164,18 +236,26 @@ export const SiteDataSchema = Strict({
   areas: Type.Array(AreaSchema, { default: [] }),
   watchList: Type.Array(WatchListEntrySchema, { default: [] }),
   wiegandFormats: Type.Array(WiegandFormatSchema, { default: [] }),
+  zones: Type.Array(ZoneSchema, { default: [] }),
+  cameras: Type.Array(CameraSchema, { default: [] }),
+  panicButtons: Type.Array(PanicButtonSchema, { default: [] }),
+  alarms: AlarmSettingsSchema,
 });
 
 export type SiteInfo = Static<typeof SiteInfoSchema>;
 export type SiteDevice = Static<typeof DeviceSchema>;
 export type SiteDoor = Static<typeof DoorSchema>;
 export type SiteGroup = Static<typeof GroupSchema>;
+export type SiteZone = Static<typeof ZoneSchema>;
+export type SiteCamera = Static<typeof CameraSchema>;
+export type SitePanicButton = Static<typeof PanicButtonSchema>;
+export type SiteAlarmSettings = Static<typeof AlarmSettingsSchema>;
+export type SiteThreatLevel = Static<typeof ThreatLevelSchema>;
 /** After parsing, every credential has an id; validFrom/validUntil are normalised to UTC ISO strings. */
 export type SiteCredential = Static<typeof CredentialSchema> & { id: string };
 export type SiteCardholder = Omit<Static<typeof CardholderSchema>, 'credentials'> & { credentials: SiteCredential[] };
 export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { cardholders: SiteCardholder[] };
 export type SiteSchedule = Static<typeof ScheduleSchema>;
 export type SiteAccessLevel = Static<typeof AccessLevelSchema>;
-export type SiteThreatLevel = Static<typeof ThreatLevelSchema>;
 export type SiteArea = Static<typeof AreaSchema>;
 export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;

@@ -2,8 +2,11 @@
 
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
+import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
+import { doorsEventTypes } from './types/doors.js';
 import { systemEventTypes } from './types/system.js';
+import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
 
 export { Severities, type Severity } from './severity.js';
@@ -12,8 +15,11 @@ export { Severities, type Severity } from './severity.js';
 export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
+  ...authEventTypes,
   ...devicesEventTypes,
+  ...doorsEventTypes,
   ...systemEventTypes,
+  ...threatEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
 

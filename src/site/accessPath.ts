@@ -30,6 +30,8 @@ export interface AccessPathDeps {
   /** Threat level and lockdowns as doors/ and alarms/ have set them. */
   readonly conditions: () => SiteConditions;
   readonly command: (deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void) => void;
+  /** Tells the door's state machine an opening is authorised (so the DPS opening is no alarm). */
+  readonly onGranted?: (doorId: string) => void;
 }
 
 /** What a reader presented, for the journal: never a whole number or any PIN digit. */
@@ -137,6 +139,7 @@ export class AccessPath {
 
     const finish = (actuationError?: unknown): void => {
       try {
+        if (decision.granted && door !== undefined) this.deps.onGranted?.(door.id);
         this.afterDecision(reader, door, presented, decision, decisionError, actuationError);
       } catch (error) {
         metrics.increment('guardpost_access_errors_total');

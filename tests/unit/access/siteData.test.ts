@@ -53,7 +53,7 @@ describe('access rules in site data', () => {
     ['a credential with both a card and a Wiegand number', (site) => (site.cardholders[0].credentials[0].wiegand = { format: 'h10301', facility: 1, number: 2 }), 'cardholders[0].credentials[0]: give exactly one of card or wiegand'],
     ['a Wiegand credential in an unknown format', (site) => (site.cardholders[0].credentials[1].wiegand.format = 'h99999'), 'cardholders[0].credentials[1].wiegand.format: unknown Wiegand format "h99999"'],
     ['a scheduled-unlock door without its schedule', (site) => delete site.doors[0].unlockSchedule, 'doors[0].unlockSchedule: a scheduled-unlock door needs an unlockSchedule'],
-    ['a redefined normal threat level', (site) => (site.threatLevels[1].id = 'normal'), 'threatLevels[1].id: "normal" is the level without restrictions and cannot be redefined'],
+    ['a redefined normal threat level', (site) => (site.threatLevels[1].id = 'normal'), 'threatLevels[1].id: "normal" is built in: list only the raised levels'],
     ['a door in two areas', (site) => site.areas.push({ id: 'annex', name: 'Annex', entryDoors: ['front'] }), 'areas[1].entryDoors[0]: door "front" already leads into or out of areas[0]'],
     ['a watch-list entry naming nobody', (site) => (site.watchList[0] = { reason: 'x' }), 'watchList[0]: give exactly one of cardholder or credential'],
     ['a custom format whose field lies outside the frame', (site) => (site.wiegandFormats[0].card.length = 20), 'wiegandFormats[0].card: bits 17-36 lie beyond the 34-bit frame'],

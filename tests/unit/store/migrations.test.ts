@@ -65,8 +65,11 @@ describe('openDatabase', () => {
     );
   });
 
-  it('numbers released migrations 1, 2, 3… with no gaps or repeats', () => {
-    expect(migrations.map((migration) => migration.version)).toEqual(migrations.map((_, index) => index + 1));
+  it('numbers released migrations 1, 2, 3… in order with no repeats', () => {
+    // Versions are reserved per issue while branches land in parallel, so a gap may exist for a while.
+    const versions = migrations.map((migration) => migration.version);
+    expect(versions[0]).toBe(1);
+    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
     for (const migration of migrations) expect(migration.name.length).toBeGreaterThan(0);
   });
 
