@@ -119,10 +119,11 @@ export class SiteRuntime {
    * Changes cardholders (and their credentials, PINs, escorts) in the store and patches the live
    * index in place: at panel scale a full reload takes seconds, this takes microseconds per person.
    */
-  changeCardholders(cardholderIds: readonly string[], write: () => void): void {
+  changeCardholders(cardholderIds: readonly string[], change: { readonly by: string; readonly what: string }, write: () => void): void {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
     this.deps.store.db.transaction(write)();
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
+    this.deps.journal.append({ type: 'config.changed', data: change });
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */

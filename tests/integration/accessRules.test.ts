@@ -227,14 +227,14 @@ describe('access rules through the MQTT badge path', () => {
   it('refuses a card the moment it is suspended, and opens for a new one at once, without a reload [ACC-INDEX]', async () => {
     const { runtime, store } = gw.gateway;
     const indexBefore = runtime.site;
-    runtime.changeCardholders(['tom'], () => {
+    runtime.changeCardholders(['tom'], { by: 'test-admin', what: 'cardholder tom: card 2001 suspended, card 2002 added' }, () => {
       store.cardholders.upsertCredential({ id: 'tom-card-1', cardholderId: 'tom', kind: 'card', number: '2001', status: 'suspended', validFromMs: null, validUntilMs: null });
       store.cardholders.upsertCredential({ id: 'tom-new', cardholderId: 'tom', kind: 'card', number: '2002', status: 'active', validFromMs: null, validUntilMs: null });
     });
     expect(runtime.site).toBe(indexBefore); // patched in place, not rebuilt
     expect(await badge('lab', '2001')).toMatchObject({ type: 'access.denied', reason: 'credential_suspended' });
     expect(await badge('lab', '2002')).toMatchObject({ type: 'access.granted', cardholder: 'tom', data: { credential: 'tom-new' } });
-    runtime.changeCardholders(['tom'], () => store.cardholders.upsert({ id: 'tom', name: 'Tom', status: 'active', groupIds: [] }));
+    runtime.changeCardholders(['tom'], { by: 'test-admin', what: 'cardholder tom: groups cleared' }, () => store.cardholders.upsert({ id: 'tom', name: 'Tom', status: 'active', groupIds: [] }));
     expect(await badge('lab', '2002')).toMatchObject({ type: 'access.denied', reason: 'not_in_group' });
   });
 
