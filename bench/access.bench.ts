@@ -8,7 +8,7 @@
  * - decide(): each call timed alone (hrtime), random cards (90% known, 10% unknown) at random doors
  *   and times, with passback areas and rule state live; throughput from an untimed loop.
  * - The floor: a bare `Map.get` of the same card numbers in the same credential map, timed alike.
- * - Gateway start: a child process starts the real gateway on that state dir (no site file, as
+ * - Gateway start: a child process starts the real gateway (demo mode: no admin user needed) on that state dir (no site file, as
  *   after the first import) and reports how long `startGateway` took and its RSS once started.
  *
  * Targets (issue 4): p99 < 20 µs, ratio to the floor ≤ 30, gateway RSS < 150 MB and start < 2 s at
@@ -114,7 +114,7 @@ async function gatewayPhase(stateDir: string): Promise<void> {
   const { startGateway } = await import('../src/gateway.js');
   const { createLogger } = await import('../src/logger.js');
   const configFile = path.join(stateDir, 'bench-config.yaml');
-  fs.writeFileSync(configFile, 'demo: false\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: 0\nhttp:\n  port: 0\n');
+  fs.writeFileSync(configFile, 'demo: true\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: 0\nhttp:\n  port: 0\n');
   const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
   const started = performance.now();
   const gateway = await startGateway({ loaded, logger: createLogger('warn') });
