@@ -131,6 +131,19 @@ describe('access rules through the MQTT badge path', () => {
     expect(await signal('vault', { type: 'pin', pin: '1111' })).toMatchObject({ type: 'access.denied', reason: 'pin_invalid' });
   });
 
+  it('journals a card that waited in vain for its PIN as refused once the next card or a late PIN comes [ACC-PIN]', async () => {
+    await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'card', card: '4002' }));
+    const refusal = await signal('vault', { type: 'card', card: '4001' });
+    expect(refusal).toMatchObject({ type: 'access.denied', reason: 'pin_required', cardholder: 'val', data: { pinEntered: false } });
+    nowMs += 11_000; // past the 10 s PIN entry window
+    const late = observer.mark();
+    await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'pin', pin: '4321' }));
+    expect(await observer.nextEvent((event) => event.reason === 'pin_required' && event.cardholder === 'vic', late)).toMatchObject({ type: 'access.denied' });
+    // The late PIN was then a PIN alone, which a card + PIN door does not take.
+    expect(await observer.nextEvent((event) => event.reason === 'pin_not_accepted', late)).toMatchObject({ door: 'vault' });
+    nowMs = MONDAY_9AM;
+  });
+
   it('grants a duress PIN as normal and journals a critical duress event for the silent alarm [ACC-DURESS]', async () => {
     const after = observer.mark();
     await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'card', card: '4001' }));
