@@ -5,7 +5,9 @@ import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
+import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
 import { Journal, type Clock } from './journal/index.js';
+import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
@@ -33,6 +35,8 @@ export interface Gateway {
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
+  readonly forwarders: Forwarders;
+  readonly retention: Retention;
   stop(): Promise<void>;
 }
 
@@ -75,6 +79,22 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const journal = new Journal(store.db, site.id, clock);
     const auth = new AuthService({ store, journal, clock });
     const demoAdmin = await auth.ensureAdmin(config.demo);
+    // Forwarders read the journal only; they start first so nothing appended later waits for them.
+    const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
+    cleanups.push(() => forwarders.stop());
+    const retention = startRetention({
+      db: store.db,
+      policy: { maxAgeMs: config.journal.retentionDays * 86_400_000, maxEvents: config.journal.maxEvents },
+      intervalMs: config.journal.pruneIntervalMs,
+      clock,
+      deliveredSeq: () => forwarders.deliveredSeq(),
+      onPruned: (result) => {
+        if (result.heldBack > 0) logger.warn({ heldBack: result.heldBack }, 'journal retention held back by forwarders that have not delivered yet');
+        if (result.deleted > 0) journal.append({ type: 'journal.pruned', data: { deleted: result.deleted, heldBack: result.heldBack } });
+      },
+      onError: (error) => logger.error({ err: error }, 'journal retention failed'),
+    });
+    cleanups.push(() => retention.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -123,9 +143,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
+      // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
+      ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
     const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 
@@ -149,9 +171,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, stop: stopAll };
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function forwarderDetail(status: ForwarderStatus): string {
+  const lag = `${status.state}, ${status.lagEvents} events (${status.lagSeconds} s) behind`;
+  return status.lastError === null ? lag : `${lag}; last error at ${status.lastError.at}: ${status.lastError.message}`;
 }

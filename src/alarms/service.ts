@@ -175,20 +175,20 @@ export class AlarmService {
   /** Alarms raised until the drill ends are marked `drill` end to end. */
   startDrill(actor: Actor, durationMs: number): Drill {
     const drill: Drill = { untilMs: this.deps.clock() + durationMs, startedBy: actor };
-    this.deps.store.db.transaction(() => {
+    this.deps.journal.durableTransaction(() => {
       this.deps.store.safety.setCondition('drill', drill);
       this.deps.journal.append({ type: 'alarm.drill_started', data: { until: iso(drill.untilMs), durationMs, ...actorData(actor) } });
-    })();
+    });
     this.drill = drill;
     return drill;
   }
 
   endDrill(actor: Actor): void {
     if (this.currentDrill() === null) throw new GuardpostError('GP_ERR_CONFLICT', 'no drill is running');
-    this.deps.store.db.transaction(() => {
+    this.deps.journal.durableTransaction(() => {
       this.deps.store.safety.setCondition('drill', null);
       this.deps.journal.append({ type: 'alarm.drill_ended', data: actorData(actor) });
-    })();
+    });
     this.drill = null;
   }
 
@@ -203,10 +203,10 @@ export class AlarmService {
   /** Saves the alarm and journals its event in one transaction, then updates memory and MQTT. */
   private persist(alarm: Alarm, journal: () => void): void {
     const { store } = this.deps;
-    store.db.transaction(() => {
+    this.deps.journal.durableTransaction(() => {
       store.safety.saveAlarm({ id: alarm.id, state: alarm.state, raisedMs: alarm.raisedAtMs, record: JSON.stringify(alarm) });
       journal();
-    })();
+    });
     if (alarm.state === 'cleared') this.open.delete(alarm.id);
     else this.open.set(alarm.id, alarm);
     this.deps.publishAlarm(alarm.id, alarm.state === 'cleared' ? null : alarmView(alarm));

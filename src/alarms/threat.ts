@@ -54,10 +54,10 @@ export class ThreatService {
     const from = this.state.level;
     if (from === levelId) return this.state;
     const next: ThreatState = { level: levelId, since: new Date(this.deps.clock()).toISOString(), actor, reason };
-    this.deps.store.db.transaction(() => {
+    this.deps.journal.durableTransaction(() => {
       this.deps.store.safety.setCondition('threatLevel', next);
       this.deps.journal.append({ type: 'threat.changed', reason: levelId, data: { from, to: levelId, name: level.name, ...actorData(actor), note: reason } });
-    })();
+    });
     this.state = next;
     this.deps.apply(level, actor, reason);
     return next;

@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
+import type { Forwarders } from '../forwarders/index.js';
 import type { Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -19,6 +20,9 @@ import { registerUserRoutes } from './routes/users.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
 import { registerDoorCommandRoutes } from './routes/doorCommands.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerExportRoutes } from './routes/exports.js';
+import { registerForwarderRoutes } from './routes/forwarders.js';
+import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 
@@ -33,6 +37,7 @@ export interface ApiDeps {
   /** Demo mode lets anonymous visitors read (viewer); otherwise every /api route needs a token. */
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
+  readonly forwarders?: Forwarders;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -103,6 +108,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerDoorCommandRoutes(app, deps);
   registerAlarmRoutes(app, deps);
   registerThreatLevelRoutes(app, deps);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  registerExportRoutes(app, deps);
+  registerIncidentReportRoutes(app, deps);
   return app;
 }
 

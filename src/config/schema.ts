@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
+import { ForwarderSchema } from './forwardersSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -50,6 +51,17 @@ export const ConfigSchema = Strict({
     { default: {} },
   ),
   http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
+  journal: Strict(
+    {
+      retentionDays: Type.Integer({ minimum: 0, default: 0 }),
+      maxEvents: Type.Integer({ minimum: 0, default: 0 }),
+      pruneIntervalMs: Type.Integer({ minimum: 1_000, default: 3_600_000 }),
+    },
+    { default: {} },
+  ),
+  /** Incident-system destinations: every security event is delivered to each, from its own cursor. */
+  forwarders: Type.Array(ForwarderSchema, { default: [] }),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

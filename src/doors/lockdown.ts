@@ -148,10 +148,10 @@ export class LockdownService {
 
   /** Saves and journals in one transaction, then applies the new set of doors. */
   private commit(journal: () => void): void {
-    this.deps.store.db.transaction(() => {
+    this.deps.journal.durableTransaction(() => {
       this.deps.store.safety.setCondition('lockdowns', this.list());
       journal();
-    })();
+    });
     this.recompute();
   }
 

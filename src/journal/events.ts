@@ -5,6 +5,7 @@ import { alarmsEventTypes } from './types/alarms.js';
 import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
+import { forwardersEventTypes } from './types/forwarders.js';
 import { systemEventTypes } from './types/system.js';
 import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
@@ -18,6 +19,7 @@ export const EventTypes = {
   ...authEventTypes,
   ...devicesEventTypes,
   ...doorsEventTypes,
+  ...forwardersEventTypes,
   ...systemEventTypes,
   ...threatEventTypes,
 } as const satisfies Record<string, Severity>;

@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
+import type Database from 'better-sqlite3';
 import type { Db } from '../store/db.js';
+import { isPriorityType } from './priority.js';
 import { EventTypes, type EventInput, type EventType, type JournalEvent, type Severity } from './events.js';
 
 export type Clock = () => number;
@@ -15,9 +17,15 @@ export interface EventQuery {
   readonly door?: string;
   readonly device?: string;
   readonly type?: string;
+  readonly cardholder?: string;
+  /** Events whose data.alarm is this alarm id (its lifecycle, camera triggers). */
+  readonly alarm?: string;
 }
 
-interface EventRow {
+/** The filters of a query without paging: for exports, which walk every match oldest first. */
+export type EventFilter = Omit<EventQuery, 'limit' | 'afterSeq' | 'beforeSeq'>;
+
+export interface EventRow {
   seq: number;
   id: string;
   time_ms: number;
@@ -31,7 +39,7 @@ interface EventRow {
   data: string;
 }
 
-const fromRow = (row: EventRow): JournalEvent => ({
+export const fromRow = (row: EventRow): JournalEvent => ({
   id: row.id,
   seq: row.seq,
   time: new Date(row.time_ms).toISOString(),
@@ -51,13 +59,15 @@ const fromRow = (row: EventRow): JournalEvent => ({
  */
 export class Journal {
   private readonly insert;
+  private readonly syncFull;
+  private readonly syncNormal;
   private readonly listeners = new Set<AppendListener>();
   /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
   private lastIdMs = 0;
   private lastIdSeq = 0;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly siteId: string,
     private readonly clock: Clock = Date.now,
   ) {
@@ -65,6 +75,8 @@ export class Journal {
       `INSERT INTO events (id, time_ms, type, severity, site, door, device, cardholder, reason, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
+    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
   }
 
   append(input: EventInput): JournalEvent {
@@ -72,18 +84,28 @@ export class Journal {
     const id = this.nextId(timeMs);
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
-    const result = this.insert.run(
-      id,
-      timeMs,
-      input.type,
-      severity,
-      this.siteId,
-      input.door ?? null,
-      input.device ?? null,
-      input.cardholder ?? null,
-      input.reason ?? null,
-      JSON.stringify(data),
-    );
+    // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
+    // commit; every other event keeps NORMAL (durable across a crash of the process).
+    // Inside a transaction the pragma cannot change: durableTransaction() makes that commit FULL.
+    const durable = isPriorityType(input.type) && !this.db.inTransaction;
+    if (durable) this.syncFull.run();
+    let result: Database.RunResult;
+    try {
+      result = this.insert.run(
+        id,
+        timeMs,
+        input.type,
+        severity,
+        this.siteId,
+        input.door ?? null,
+        input.device ?? null,
+        input.cardholder ?? null,
+        input.reason ?? null,
+        JSON.stringify(data),
+      );
+    } finally {
+      if (durable) this.syncNormal.run();
+    }
     const event: JournalEvent = {
       id,
       seq: Number(result.lastInsertRowid),
@@ -97,7 +119,12 @@ export class Journal {
       reason: input.reason ?? null,
       data,
     };
-    // Fan-out happens after the event is durable; a failing listener must not undo the append.
+    // Fan-out after the insert; inside a transaction that is before its commit (see design notes).
+    this.fanOut(event);
+    return event;
+  }
+
+  private fanOut(event: JournalEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -105,7 +132,20 @@ export class Journal {
         // listeners own their errors; the journal's job is done
       }
     }
-    return event;
+  }
+
+  /**
+   * Runs `fn` as one transaction committed with synchronous=FULL: for a state change saved
+   * together with the alarm-class event that records it, so both are on disk once it returns.
+   */
+  durableTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.syncFull.run();
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.syncNormal.run();
+    }
   }
 
   private nextId(timeMs: number): string {
@@ -126,6 +166,28 @@ export class Journal {
   }
 
   query(query: EventQuery): JournalEvent[] {
+    const { where, params } = this.whereOf(query);
+    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], EventRow>(sql)
+      .all(...params, query.limit)
+      .map(fromRow);
+  }
+
+  /** Every event matching `filter`, oldest first, read a page at a time so memory stays flat. */
+  *iterate(filter: EventFilter, pageSize = 1_000): Generator<JournalEvent> {
+    let afterSeq = 0;
+    for (;;) {
+      const page = this.query({ ...filter, afterSeq, limit: pageSize });
+      yield* page;
+      const last = page.at(-1);
+      if (last === undefined || page.length < pageSize) return;
+      afterSeq = last.seq;
+    }
+  }
+
+  private whereOf(query: EventQuery): { where: string[]; params: (string | number)[] } {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined): void => {
@@ -145,12 +207,9 @@ export class Journal {
       params.push(query.type);
       if (!query.type.includes('.')) params.push(query.type, query.type);
     }
-    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
-    const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], EventRow>(sql)
-      .all(...params, query.limit)
-      .map(fromRow);
+    add('cardholder = ?', query.cardholder);
+    add("json_extract(data, '$.alarm') = ?", query.alarm);
+    return { where, params };
   }
 
   lastSeq(): number {

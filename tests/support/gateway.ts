@@ -138,8 +138,9 @@ export class TestClient {
   next(match: (message: Received) => boolean, after = 0, timeoutMs = 5_000): Promise<Received> {
     const seen = this.received.slice(after).find(match);
     if (seen !== undefined) return Promise.resolve(seen);
+    const calledFrom = new Error('no matching MQTT message').stack?.split('\n').find((line) => line.includes('.test.ts')) ?? '';
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching MQTT message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching MQTT message within ${timeoutMs} ms (awaited ${calledFrom.trim()})`)), timeoutMs);
       this.waiters.push({
         match,
         resolve: (message) => {

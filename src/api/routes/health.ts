@@ -5,6 +5,8 @@ export interface ReadinessCheck {
   readonly name: string;
   readonly ready: boolean;
   readonly detail?: string;
+  /** Structured detail, e.g. a forwarder's lag and last error. */
+  readonly data?: unknown;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void {

@@ -65,8 +65,7 @@ describe('openDatabase', () => {
     );
   });
 
-  it('numbers released migrations 1, 2, 3… in order with no repeats', () => {
-    // Versions are reserved per issue while branches land in parallel, so a gap may exist for a while.
+  it('numbers released migrations in rising order with no repeats (numbers are reserved per piece of work)', () => {
     const versions = migrations.map((migration) => migration.version);
     expect(versions[0]).toBe(1);
     expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
