@@ -13,6 +13,8 @@ import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
+import { DeviceBindings } from './site/deviceBindings.js';
+import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -24,6 +26,8 @@ export interface GatewayOptions {
   readonly loaded: LoadedConfig;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /** GPIO backend (tests pass a FakeGpio); default: onoff over sysfs, opened only if a device needs it. */
+  readonly gpio?: GpioBackend;
 }
 
 export interface Gateway {
@@ -139,6 +143,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
+
+    const gpioConfig = config.gpio;
+    const bindings = new DeviceBindings({
+      devices: () => startedRuntime.site.devices.values(),
+      buses: config.serial?.buses ?? [],
+      gpio: async () => options.gpio ?? createOnoffBackend(gpioConfig?.sysfsRoot ?? '/sys/class/gpio', gpioConfig?.chipLabel),
+      report: (device, report) => startedRuntime.handleDeviceReport(device.id, report),
+      mqtt: transport,
+      logger: logger.child({ module: 'devices' }),
+      clock,
+    });
+    startedRuntime.attachDeviceRouter(bindings);
+    cleanups.push(() => bindings.stop());
+    await bindings.start();
 
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },

@@ -21,6 +21,31 @@ export const MqttUrl = Type.String({
   expected: 'a URL starting with mqtt://, mqtts://, ws:// or wss://',
 });
 
+export const SerialBusSchema = Strict({
+  id: Id(),
+  /** e.g. /dev/ttyUSB0 or a stable /dev/serial/by-id/... link. */
+  path: Text(),
+  baudRate: Type.Integer({ minimum: 300, maximum: 921_600, default: 9600 }),
+  dataBits: Type.Union([Type.Literal(7), Type.Literal(8)], { default: 8 }),
+  parity: Type.Union([Type.Literal('none'), Type.Literal('even'), Type.Literal('odd')], { default: 'none' }),
+  stopBits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
+  /** RS-485 half duplex: the driver lets one request be on the wire at a time (OSDP). */
+  rs485: Type.Boolean({ default: false }),
+  /** Reopen backoff after the port disappears: doubles from min to max. */
+  reopenMinMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+  reopenMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
+});
+
+export const GpioSchema = Strict({
+  /**
+   * The gpiochip label whose lines are the header's BCM numbers; default: the first chip whose
+   * label is a Raspberry Pi header controller (pinctrl-bcm2711, pinctrl-bcm2835, pinctrl-rp1).
+   */
+  chipLabel: Type.Optional(Text()),
+  /** The sysfs GPIO class directory (tests point it elsewhere). */
+  sysfsRoot: Text({ default: '/sys/class/gpio' }),
+});
+
 export const ConfigSchema = Strict({
   /** Demo devices may log in with password "demo"; anonymous read-only MQTT and HTTP reads. */
   demo: Type.Boolean({ default: false }),
@@ -62,6 +87,10 @@ export const ConfigSchema = Strict({
   ),
   /** Incident-system destinations: every security event is delivered to each, from its own cursor. */
   forwarders: Type.Array(ForwarderSchema, { default: [] }),
+  /** Serial buses (USB adapters, RS-485 lines) that devices in the site data name by id. */
+  serial: Type.Optional(Strict({ buses: Type.Array(SerialBusSchema, { default: [] }) })),
+  /** Where the GPIO header lives; see src/transports/gpio.ts for how the chip is found. */
+  gpio: Type.Optional(GpioSchema),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

@@ -9,6 +9,48 @@ import { Id, Strict, Text } from './common.js';
 export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
+/** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary'] as const;
+export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
+
+/** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
+export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-product' | 'serial' | 'gpio'>> = {
+  json: 'mqtt',
+  rdm6300: 'serial',
+  'wiegand-line': 'serial',
+  'serial-lines': 'serial',
+  'serial-alarm': 'serial',
+  osdp: 'serial',
+  'gpio-input': 'gpio',
+  'gpio-relay': 'gpio',
+  'gpio-wiegand': 'gpio',
+  'esp-rfid': 'mqtt-product',
+  zigbee2mqtt: 'mqtt-product',
+  tasmota: 'mqtt-product',
+  'shelly-gen2': 'mqtt-product',
+  'axis-camera': 'mqtt-product',
+  'esphome-binary': 'mqtt-product',
+};
+
+/** The device kinds each driver can serve. */
+export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>> = {
+  json: DEVICE_KINDS,
+  rdm6300: ['reader'],
+  'wiegand-line': ['reader'],
+  'serial-lines': ['reader'],
+  'serial-alarm': ['panic-button'],
+  osdp: ['reader'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
+  'gpio-relay': ['strike', 'camera'],
+  'gpio-wiegand': ['reader'],
+  'esp-rfid': ['reader'],
+  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact'],
+  tasmota: ['strike'],
+  'shelly-gen2': ['strike'],
+  'axis-camera': ['camera'],
+  'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
+};
+
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
 
 export const SiteInfoSchema = Strict({
@@ -28,7 +70,7 @@ export const DeviceSchema = Strict({
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
     Type.Literal('fire-alarm'),
   ]),
-  driver: Type.Literal('json', { default: 'json' }),
+  driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),
   /** MQTT login for the embedded broker. Never echoed: it may be a plaintext password by mistake. */
   passwordHash: Type.Optional(
@@ -36,6 +78,29 @@ export const DeviceSchema = Strict({
   ),
   /** A device silent (no heartbeat, no input, not online) for this long is in trouble. */
   supervisionMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
+  // Binding to a transport other than guardpost's own MQTT topics (src/site/deviceBindings.ts).
+  /** Serial bus id from the config file's serial.buses (serial drivers). */
+  bus: Type.Optional(Id()),
+  /** OSDP peripheral address on its bus (multi-drop). */
+  address: Type.Optional(Type.Integer({ minimum: 0, maximum: 126 })),
+  /** GPIO header pin as a BCM number (gpio-input, gpio-relay). */
+  pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
+  /** Wiegand reader wired to two GPIO inputs (gpio-wiegand), BCM numbers. */
+  wiegandPins: Type.Optional(Strict({ data0: Type.Integer({ minimum: 0, maximum: 53 }), data1: Type.Integer({ minimum: 0, maximum: 53 }) })),
+  /** Input or output is active when the line is low (pull-up wiring). Default false. */
+  activeLow: Type.Optional(Type.Boolean()),
+  /** A GPIO input must hold a new level this long before it counts. Default 20 ms. */
+  debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  /** OSDP Secure Channel: `on` (default) when the reader supports it, `enforce` refuses plain text and raises tamper, `off`. */
+  secureChannel: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('enforce')])),
+  /** The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key SCBK-D. */
+  osdpKey: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', expected: '32 hex digits (an AES-128 key)', secret: true })),
+  /** Install mode: a reader still on SCBK-D is given osdpKey over Secure Channel. Turn it off once the reader is online. */
+  osdpInstall: Type.Optional(Type.Boolean()),
+  /** Generic line reader: a regular expression whose first capture group is the card number. */
+  linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
+  topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
 });
 
 export const DoorSchema = Strict({
@@ -259,3 +324,9 @@ export type SiteSchedule = Static<typeof ScheduleSchema>;
 export type SiteAccessLevel = Static<typeof AccessLevelSchema>;
 export type SiteArea = Static<typeof AreaSchema>;
 export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;
+
+/** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
+export type DeviceBinding = {
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
+};
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;

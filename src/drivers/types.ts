@@ -21,7 +21,10 @@ export type DeviceCommand =
   | { readonly type: 'camera'; readonly action: 'trigger'; readonly reason: string };
 
 /** Why a payload was refused; `message` names the field and the problem, never the raw secret. */
-export type BadInputCode = 'too_large' | 'not_utf8' | 'not_json' | 'not_object' | 'unknown_type' | 'bad_field';
+export type BadInputCode =
+  | 'too_large' | 'not_utf8' | 'not_json' | 'not_object' | 'unknown_type' | 'bad_field'
+  /** Framed byte streams (serial, GPIO): a frame that breaks its protocol's framing or its check. */
+  | 'bad_frame' | 'bad_checksum';
 export interface BadInput {
   readonly code: BadInputCode;
   readonly message: string;

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import { productCodecs, productTopic } from '../drivers/index.js';
 import type { DeviceRecord } from '../store/index.js';
 import { topicMatches, type BrokerPolicy, type BrokerRefusal } from '../transports/mqtt.js';
 import type { Topics } from './topics.js';
@@ -56,12 +57,22 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     if (principal.kind === 'observer') return false;
     const { topics } = this.options;
     if (principal.kind === 'operator') return topic.startsWith(`${topics.prefix}/bridge/request/`);
-    return topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId);
+    if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
+    return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
+  }
+
+  /** A product device (zigbee2mqtt, Tasmota, …) may use exactly its own product topics, and no others. */
+  private productTopics(deviceId: string, direction: 'fromDevice' | 'toDevice'): string[] {
+    const device = this.options.findDevice(deviceId);
+    const codec = device === undefined ? undefined : productCodecs.get(device.driver);
+    const deviceTopic = device?.binding?.topic;
+    if (codec === undefined || deviceTopic === undefined) return [];
+    return codec[direction].map((name) => productTopic(codec, name, deviceTopic));
   }
 
   maySubscribe(principal: MqttPrincipal, filter: string): boolean {
     const { topics } = this.options;
-    if (principal.kind === 'device') return filter === topics.deviceOutput(principal.deviceId);
+    if (principal.kind === 'device') return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
     if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));

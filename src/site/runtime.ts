@@ -11,6 +11,7 @@ import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
+import type { DeviceReport } from './deviceBindings.js';
 import { buildSiteIndex, credentialKeysOf, patchCardholder, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
@@ -40,6 +41,8 @@ export class SiteRuntime {
   readonly safety: Safety;
   /** Fire-alarm inputs currently in alarm [SAFE-FIRE]. */
   private readonly fireAlarms = new Set<string>();
+  private router: DeviceCommandRouter | undefined;
+  private readonly troubles = new Map<string, string | null>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -144,6 +147,41 @@ export class SiteRuntime {
     return this.availability.get(deviceId) ?? 'unknown';
   }
 
+  /** Devices on serial buses and GPIO lines report here (src/site/deviceBindings.ts). */
+  handleDeviceReport(deviceId: string, report: DeviceReport): void {
+    const device = this.index.devices.get(deviceId);
+    if (device === undefined) return;
+    switch (report.kind) {
+      case 'signal':
+        return this.onSignal(device, report.signal);
+      case 'bad_input':
+        return this.badInput(device.id, report.code, report.message, report.bytes);
+      case 'link':
+        return this.setAvailability(device.id, report.state, report.detail);
+      case 'trouble': {
+        // Journalled on change only: a reader repeats its status on every status poll.
+        const previous = this.troubles.get(device.id) ?? null;
+        if (previous === report.condition) return;
+        this.troubles.set(device.id, report.condition);
+        if (report.condition !== null || previous !== null) {
+          // One vocabulary with supervision: trouble, then trouble_cleared naming what cleared.
+          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition });
+          else this.deps.journal.append({ type: 'device.trouble_cleared', device: device.id, reason: previous, data: { device: device.id } });
+        }
+        return;
+      }
+      default: {
+        const unreachable: never = report;
+        return unreachable;
+      }
+    }
+  }
+
+  /** Commands for devices the router binds go through the device's own transport, not MQTT. */
+  attachDeviceRouter(router: DeviceCommandRouter): void {
+    this.router = router;
+  }
+
   private onInput(topic: string, payload: Buffer): void {
     const deviceId = this.deps.topics.deviceIdOf(topic, 'input');
     const device = deviceId === undefined ? undefined : this.index.devices.get(deviceId);
@@ -210,6 +248,8 @@ export class SiteRuntime {
    * after a device reconnects, would open the door for nobody.
    */
   command(deviceId: string, command: DeviceCommand, onSent?: (error?: Error) => void): void {
+    const device = this.index.devices.get(deviceId);
+    if (device !== undefined && this.router?.routes(device) === true) return this.router.command(device, command, onSent);
     const codec = codecs.get(this.index.devices.get(deviceId)?.driver ?? 'json');
     if (codec === undefined) throw new Error(`device ${deviceId} has no known codec`);
     this.deps.transport.publish(this.deps.topics.deviceOutput(deviceId), codec.encode(command), { qos: 0 }, onSent);
@@ -223,10 +263,14 @@ export class SiteRuntime {
       this.badInput(deviceId, 'bad_field', 'availability: expected online or offline', payload.byteLength);
       return;
     }
+    this.setAvailability(deviceId, state);
+  }
+
+  private setAvailability(deviceId: string, state: 'online' | 'offline', detail?: string): void {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
-    this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId });
+    this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
 
   private badInput(deviceId: string | null, code: string, message: string, bytes: number): void {
@@ -235,4 +279,9 @@ export class SiteRuntime {
     logger.warn({ device: deviceId, code, bytes }, `dropped bad input: ${message}`);
     journal.append({ type: 'device.bad_input', device: deviceId, reason: code, data: { message, bytes } });
   }
+}
+
+export interface DeviceCommandRouter {
+  routes(device: DeviceRecord): boolean;
+  command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
 }

@@ -39,8 +39,8 @@ const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'do
 function forAudit(collection: SiteCollection, item: unknown): unknown {
   if (item === undefined || item === null) return item;
   if (collection === 'devices') {
-    const { passwordHash, ...rest } = item as { passwordHash?: string };
-    return passwordHash === undefined ? rest : { ...rest, passwordHash: '[set]' };
+    const { passwordHash, osdpKey, ...rest } = item as { passwordHash?: string; osdpKey?: string };
+    return { ...rest, ...(passwordHash === undefined ? {} : { passwordHash: '[set]' }), ...(osdpKey === undefined ? {} : { osdpKey: '[set]' }) };
   }
   if (collection === 'cardholders') {
     const holder = item as SiteCardholder;

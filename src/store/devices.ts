@@ -1,4 +1,4 @@
-import type { DeviceKind } from '../config/siteSchema.js';
+import type { DeviceBinding, DeviceKind } from '../config/siteSchema.js';
 import type { Db } from './db.js';
 
 export type { DeviceKind } from '../config/siteSchema.js';
@@ -11,6 +11,8 @@ export interface DeviceRecord {
   readonly location: string | null;
   /** argon2 hash of the device's MQTT password; null = no password of its own. */
   readonly passwordHash: string | null;
+  /** Serial bus/address or GPIO pins; absent for a device on guardpost's own MQTT topics. */
+  readonly binding?: DeviceBinding;
 }
 
 interface DeviceRow {
@@ -20,6 +22,7 @@ interface DeviceRow {
   driver: string;
   location: string | null;
   password_hash: string | null;
+  binding: string | null;
 }
 
 const fromRow = (row: DeviceRow): DeviceRecord => ({
@@ -29,6 +32,7 @@ const fromRow = (row: DeviceRow): DeviceRecord => ({
   driver: row.driver,
   location: row.location,
   passwordHash: row.password_hash,
+  ...(row.binding === null ? {} : { binding: JSON.parse(row.binding) as DeviceBinding }),
 });
 
 export class DevicesRepository {
@@ -46,11 +50,11 @@ export class DevicesRepository {
   upsert(device: DeviceRecord): void {
     this.db
       .prepare(
-        `INSERT INTO devices (id, name, kind, driver, location, password_hash) VALUES (@id, @name, @kind, @driver, @location, @passwordHash)
+        `INSERT INTO devices (id, name, kind, driver, location, password_hash, binding) VALUES (@id, @name, @kind, @driver, @location, @passwordHash, @binding)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, driver = excluded.driver,
-           location = excluded.location, password_hash = excluded.password_hash`,
+           location = excluded.location, password_hash = excluded.password_hash, binding = excluded.binding`,
       )
-      .run(device);
+      .run({ ...device, binding: device.binding === undefined ? null : JSON.stringify(device.binding) });
   }
 
   delete(id: string): void {

@@ -1,6 +1,6 @@
 import { canonicalCardNumber } from '../access/credentials.js';
 import { wiegandKey } from '../access/wiegand.js';
-import type { SiteCardholder, SiteData, SiteDevice, SiteDoor, SiteGroup } from '../config/siteSchema.js';
+import { BINDING_FIELDS, type DeviceBinding, type SiteCardholder, type SiteData, type SiteDevice, type SiteDoor, type SiteGroup } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
 import type { AccessSettings, SiteIdentity, Store } from './index.js';
 
@@ -13,6 +13,13 @@ import type { AccessSettings, SiteIdentity, Store } from './index.js';
 const minuteOf = (clock: string): number => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const toMs = (value: string | undefined): number | null => (value === undefined ? null : Date.parse(value));
+
+/** Where a device is wired, when not on guardpost's own topics (serial, GPIO, a product's topics). */
+function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
+  const binding: DeviceBinding = {};
+  for (const field of BINDING_FIELDS) if (device[field] !== undefined) Object.assign(binding, { [field]: device[field] });
+  return Object.keys(binding).length === 0 ? {} : { binding };
+}
 
 /** What of a cardholder is kept as a document: never PIN digits. */
 export function cardholderDocument(holder: SiteCardholder): SiteCardholder {
@@ -34,6 +41,7 @@ export function writeDevice(store: Store, device: SiteDevice): void {
     driver: device.driver,
     location: device.location ?? null,
     passwordHash: device.passwordHash ?? null,
+    ...bindingOf(device),
   });
   store.safety.setSupervision(device.id, device.supervisionMs ?? null);
   store.documents.put('devices', device.id, device);

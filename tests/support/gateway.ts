@@ -9,6 +9,7 @@ import type { JournalEvent } from '../../src/journal/index.js';
 import { hashSecret } from '../../src/auth/passwords.js';
 import { createLogger } from '../../src/logger.js';
 import { Store, type Role } from '../../src/store/index.js';
+import type { GpioBackend } from '../../src/transports/gpio.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const demoConfigFile = path.join(repoRoot, 'config/demo.yaml');
@@ -39,6 +40,8 @@ export interface TestGatewayOptions {
   /** Site data to use instead of the demo site (needs configYaml too). */
   readonly siteYaml?: string;
   readonly clock?: () => number;
+  /** A fake GPIO header for devices bound to pins. */
+  readonly gpio?: GpioBackend;
   /** Create the admin `TEST_ADMIN` before starting (default true), as `guardpost user add` would. */
   readonly seedAdmin?: boolean;
 }
@@ -78,7 +81,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     },
   });
   const logger = createLogger('debug', sink);
-  const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock });
+  const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock, gpio: options.gpio });
   let adminToken: Promise<string> | undefined;
   const login = async (user: string = TEST_ADMIN.user, password: string = TEST_ADMIN.password): Promise<string> => {
     const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/api/v1/auth/login`, {

@@ -131,7 +131,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders)',
+      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio)',
     ]);
   });
 
