@@ -8,7 +8,7 @@
  * - decide(): each call timed alone (hrtime), random cards (90% known, 10% unknown) at random doors
  *   and times, with passback areas and rule state live; throughput from an untimed loop.
  * - The floor: a bare `Map.get` of the same card numbers in the same credential map, timed alike.
- * - Gateway start: a child process starts the real gateway on that state dir (no site file, as
+ * - Gateway start: a child process starts the real gateway (demo mode: no admin user needed) on that state dir (no site file, as
  *   after the first import) and reports how long `startGateway` took and its RSS once started.
  *
  * Targets (issue 4): p99 < 20 µs, ratio to the floor ≤ 30, gateway RSS < 150 MB and start < 2 s at
@@ -114,15 +114,15 @@ async function gatewayPhase(stateDir: string): Promise<void> {
   const { startGateway } = await import('../src/gateway.js');
   const { createLogger } = await import('../src/logger.js');
   const configFile = path.join(stateDir, 'bench-config.yaml');
-  fs.writeFileSync(configFile, 'demo: false\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: 0\nhttp:\n  port: 0\n');
+  fs.writeFileSync(configFile, 'demo: true\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: 0\nhttp:\n  port: 0\n');
   const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
   const started = performance.now();
   const gateway = await startGateway({ loaded, logger: createLogger('warn') });
   const startMs = performance.now() - started;
   global.gc?.();
-  const rss = process.memoryUsage().rss;
+  const { rss, heapUsed } = process.memoryUsage();
   await gateway.stop();
-  console.log(JSON.stringify({ startMs, rss }));
+  console.log(JSON.stringify({ startMs, rss, heapUsed }));
 }
 
 async function main(): Promise<void> {
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     const d = summary(decideNs.subarray(0, blocks * perBlock));
     const f = summary(floorNs.subarray(0, blocks * perBlock));
     const gateway = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', import.meta.filename, '--phase', 'gateway', '--state-dir', stateDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
-    const started = gateway.status === 0 ? (JSON.parse(gateway.stdout.trim().split('\n').at(-1) ?? '{}') as { startMs: number; rss: number }) : undefined;
+    const started = gateway.status === 0 ? (JSON.parse(gateway.stdout.trim().split('\n').at(-1) ?? '{}') as { startMs: number; rss: number; heapUsed: number }) : undefined;
 
     const panel = cardholders >= 1_000_000;
     const verdict = (ok: boolean): string => (ok ? 'OK' : 'MISSED');
@@ -201,10 +201,11 @@ async function main(): Promise<void> {
     if (started === undefined) console.log(`gateway start: FAILED ${gateway.stderr.slice(0, 2000)}`);
     else {
       const rssTarget = panel ? 600 : 150;
-      console.log(`gateway start with this site: ${(started.startMs / 1000).toFixed(2)} s${panel ? '' : ` (target < 2 s): ${verdict(started.startMs < 2000)}`};  gateway RSS ${mb(started.rss)} (target < ${rssTarget} MB): ${verdict(started.rss < rssTarget * 1024 * 1024)}`);
+      console.log(`gateway start with this site: ${(started.startMs / 1000).toFixed(2)} s${panel ? '' : ` (target < 2 s): ${verdict(started.startMs < 2000)}`};  gateway RSS ${mb(started.rss)} (target < ${rssTarget} MB): ${verdict(started.rss < rssTarget * 1024 * 1024)}, of which JS heap in use ${mb(started.heapUsed)}`);
     }
   } finally {
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    if (process.env.GP_BENCH_KEEP === undefined) fs.rmSync(stateDir, { recursive: true, force: true });
+    else console.log(`state dir kept: ${stateDir}`);
   }
 }
 

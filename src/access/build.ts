@@ -1,6 +1,6 @@
 import { canonicalCardNumber } from './credentials.js';
 import { compileSchedule } from './schedule.js';
-import type { AccessData, AccessState, Area, CompiledSchedule, Credential, HolidayCalendar } from './types.js';
+import type { AccessData, AccessState, Area, Cardholder, CompiledSchedule, Credential, HolidayCalendar } from './types.js';
 
 export function digestHex(digest: Uint8Array): string {
   return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
@@ -49,16 +49,23 @@ export function buildAccessState(data: AccessData): AccessState {
   const pinIndex = new Map<string, string>();
   const shared = new Set<string>();
   for (const holder of data.cardholders) {
-    if (holder.pinDigest == null) continue;
-    const key = digestHex(holder.pinDigest);
-    if (pinIndex.has(key)) shared.add(key);
-    pinIndex.set(key, holder.id);
+    // Alternate duress PINs too, so a coerced person can use theirs at a PIN-only door.
+    for (const digest of [holder.pinDigest, holder.duressPinDigest]) {
+      if (digest == null) continue;
+      const key = digestHex(digest);
+      if (pinIndex.has(key)) shared.add(key);
+      pinIndex.set(key, holder.id);
+    }
   }
   for (const key of shared) pinIndex.delete(key);
 
+  // Loops rather than Map(array.map(...)): no transient pair per entry at panel scale.
+  const cardholders = new Map<string, Cardholder>();
+  for (const holder of data.cardholders) cardholders.set(holder.id, holder);
+
   return {
     credentialsByCard,
-    cardholders: new Map(data.cardholders.map((holder) => [holder.id, holder])),
+    cardholders,
     groups: new Map(data.groups.map((group) => [group.id, group])),
     doors: new Map(data.doors.map((door) => [door.id, door])),
     timezone: data.timezone ?? 'UTC',
@@ -71,6 +78,7 @@ export function buildAccessState(data: AccessData): AccessState {
       credentials: new Map(Object.entries(data.watchList?.credentials ?? {})),
     },
     pinIndex,
-    escortGroupIds: new Set(data.cardholders.flatMap((holder) => holder.escort?.groupIds ?? [])),
+    sharedPinDigests: shared,
+    escortGroupIds: new Set(data.cardholders.filter((holder) => holder.escort != null).flatMap((holder) => holder.escort?.groupIds ?? [])),
   };
 }

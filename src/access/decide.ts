@@ -44,14 +44,15 @@ export function decide(
   const door = state.doors.get(request.doorId);
   let flags: DecisionFlags = NO_FLAGS;
   const effects: RuleEffect[] = [];
-  const result = (granted: boolean, reason: ReasonCode, cardholderId: string | null, credentialId: string | null): Decision => ({
+  // A refusal changes no rule state, except the one wait it starts (`waitEffect`).
+  const result = (granted: boolean, reason: ReasonCode, cardholderId: string | null, credentialId: string | null, waitEffect?: RuleEffect): Decision => ({
     granted,
     reason,
     doorId: request.doorId,
     cardholderId,
     credentialId,
     flags,
-    effects: granted || reason === 'two_person_waiting' || reason === 'escort_required' ? effects : [],
+    effects: granted ? effects : waitEffect === undefined ? [] : [waitEffect],
   });
   if (door === undefined) return result(false, 'unknown_door', null, null);
 
@@ -72,7 +73,7 @@ export function decide(
   }
   const holderId = holder?.id ?? credential?.cardholderId ?? null;
   const credentialId = credential?.id ?? null;
-  const deny = (reason: ReasonCode): Decision => result(false, reason, holderId, credentialId);
+  const deny = (reason: ReasonCode, waitEffect?: RuleEffect): Decision => result(false, reason, holderId, credentialId, waitEffect);
 
   // [ACC-WATCHLIST] flagged by security: denied everywhere, and security hears of it.
   const watchList = state.watchList;
@@ -96,6 +97,9 @@ export function decide(
     // [ACC-CRED-STATE] only an active credential inside its validity window opens a door.
     if (credential.status === 'suspended') return deny('credential_suspended');
     if (credential.status === 'lost') return deny('credential_lost');
+    if (credential.status === 'expired') return deny('credential_expired');
+    // Any other status (a future one, or a corrupt row) is not active: fail closed.
+    if (credential.status !== 'active') return deny('credential_suspended');
     // Written so that a time that is not a number fails the window instead of passing it.
     if (credential.validFromMs !== null && !(nowMs >= credential.validFromMs)) return deny('credential_not_yet_valid');
     if (credential.validUntilMs !== null && !(nowMs < credential.validUntilMs)) return deny('credential_expired');
@@ -164,8 +168,7 @@ export function decide(
     const escort = rules.escorts.get(door.id);
     const escortHolder = escort === undefined ? undefined : state.cardholders.get(escort.cardholderId);
     if (escort === undefined || escortHolder === undefined || nowMs - escort.atMs > holder.escort.windowMs || !inAny(escortHolder, holder.escort.groupIds)) {
-      effects.push({ kind: 'visitor-wait', doorId: door.id, cardholderId: holder.id, atMs: nowMs });
-      return deny('escort_required');
+      return deny('escort_required', { kind: 'visitor-wait', doorId: door.id, cardholderId: holder.id, atMs: nowMs });
     }
   } else {
     const visitor = rules.waitingVisitors.get(door.id);
@@ -185,8 +188,7 @@ export function decide(
   if (door.twoPersonWindowMs != null) {
     const first = rules.twoPerson.get(door.id);
     if (first === undefined || first.cardholderId === holder.id || nowMs - first.atMs > door.twoPersonWindowMs) {
-      effects.push({ kind: 'two-person-wait', doorId: door.id, cardholderId: holder.id, atMs: nowMs });
-      return deny('two_person_waiting');
+      return deny('two_person_waiting', { kind: 'two-person-wait', doorId: door.id, cardholderId: holder.id, atMs: nowMs });
     }
     effects.push({ kind: 'two-person-done', doorId: door.id });
   }

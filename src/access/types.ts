@@ -1,6 +1,7 @@
 /** The site as `decide()` sees it: plain data, indexed in memory. No I/O lives here. */
 
-export type CredentialStatus = 'active' | 'suspended' | 'lost';
+/** `expired` is set by an admin; a card past its validUntil is expired whatever its status says. */
+export type CredentialStatus = 'active' | 'suspended' | 'lost' | 'expired';
 export type CardholderStatus = 'active' | 'suspended';
 /**
  * How a door takes credentials. `scheduled-unlock` is a card door that doors/ holds unlocked
@@ -162,6 +163,8 @@ export interface AccessState {
   readonly watchList?: WatchList;
   /** PIN digest (hex) → cardholder, for PIN-only entry; PINs shared by two people are left out. */
   readonly pinIndex?: ReadonlyMap<string, string>;
+  /** PIN digests (hex) held by more than one cardholder: left out of `pinIndex`. */
+  readonly sharedPinDigests?: ReadonlySet<string>;
   /** Groups any visitor may be escorted by: only their badges are remembered as escorts. */
   readonly escortGroupIds?: ReadonlySet<string>;
 }

@@ -66,7 +66,7 @@ function accessRuleProblems(site: SiteData, known: { doors: Map<string, unknown>
   const schedules = uniqueIds('schedules', site.schedules, add);
   const holidays = uniqueIds('holidays', site.holidays, add);
   const levels = uniqueIds('accessLevels', site.accessLevels, add);
-  uniqueIds('threatLevels', site.threatLevels, add);
+  // Threat level ids (and "normal") are checked with the alarm rules below.
   uniqueIds('areas', site.areas, add);
   const credentials = new Map<string, unknown>(site.cardholders.flatMap((holder) => holder.credentials.map((cred) => [cred.id, cred] as const)));
   const cardholders = new Map<string, unknown>(site.cardholders.map((holder) => [holder.id, holder]));
@@ -100,7 +100,6 @@ function accessRuleProblems(site: SiteData, known: { doors: Map<string, unknown>
     if (door.mode === 'scheduled-unlock' && door.unlockSchedule === undefined) add(`doors[${i}].unlockSchedule`, 'a scheduled-unlock door needs an unlockSchedule');
   });
   site.threatLevels.forEach((level, i) => {
-    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is the level without restrictions and cannot be redefined');
     references(`threatLevels[${i}].allowedGroups`, level.allowedGroups ?? [], groups, 'group', add);
     level.doors.forEach((entry, j) => {
       const path = `threatLevels[${i}].doors[${j}]`;

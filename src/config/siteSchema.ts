@@ -271,7 +271,7 @@ export const CredentialSchema = Strict({
   wiegand: Type.Optional(Strict({ format: Id(), facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) })),
   /** Defaults to <cardholderId>-card-<index+1>. */
   id: Type.Optional(Id()),
-  status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('lost')], { default: 'active' }),
+  status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('lost'), Type.Literal('expired')], { default: 'active' }),
   validFrom: Type.Optional(DateTime),
   validUntil: Type.Optional(DateTime),
 });

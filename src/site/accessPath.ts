@@ -45,7 +45,7 @@ export class AccessPath {
   /** The stateful rules' state: owned here, applied from each decision, persisted after the journal. */
   private readonly rules: RuleState;
   /** Card reads waiting for their PIN, by reader. */
-  private readonly pendingCards = new Map<string, { presented: Presented; atMs: number }>();
+  private readonly pendingCards = new Map<string, { presented: Presented; atMs: number; decision: Decision }>();
 
   constructor(private readonly deps: AccessPathDeps) {
     deps.metrics.define('guardpost_access_decisions_total', 'Access decisions by result and reason');
@@ -82,6 +82,7 @@ export class AccessPath {
     if (pending !== undefined && this.deps.clock() - pending.atMs <= PIN_ENTRY_TIMEOUT_MS) {
       this.present(reader, { request: { ...pending.presented.request, pin }, shown: { ...pending.presented.shown, pin: true } });
     } else {
+      if (pending !== undefined) this.abandoned(reader, pending);
       this.present(reader, { request: { credential: { kind: 'pin' }, pin }, shown: { pin: true } });
     }
   }
@@ -132,7 +133,10 @@ export class AccessPath {
     }
 
     if (decision.reason === 'pin_required') {
-      this.pendingCards.set(reader.id, { presented, atMs: nowMs });
+      // A card left waiting for its PIN is journalled once the next card or PIN shows it was abandoned.
+      const previous = this.pendingCards.get(reader.id);
+      if (previous !== undefined) this.abandoned(reader, previous);
+      this.pendingCards.set(reader.id, { presented, atMs: nowMs, decision });
       this.safely(() => this.deps.command(reader.id, { type: 'led', color: 'amber', durationMs: PIN_ENTRY_TIMEOUT_MS }));
       return;
     }
@@ -157,6 +161,20 @@ export class AccessPath {
     } else {
       finish();
     }
+  }
+
+  /** A card that waited in vain for its PIN: the refusal security staff see [ACC-PIN]. */
+  private abandoned(reader: DeviceRecord, pending: { presented: Presented; decision: Decision }): void {
+    const door = this.deps.site().doorByReader.get(reader.id);
+    this.deps.metrics.increment('guardpost_access_decisions_total', { result: 'denied', reason: 'pin_required' });
+    this.deps.journal.append({
+      type: 'access.denied',
+      door: door?.id ?? null,
+      device: reader.id,
+      cardholder: pending.decision.cardholderId,
+      reason: 'pin_required',
+      data: { ...pending.presented.shown, credential: pending.decision.credentialId, pinEntered: false },
+    });
   }
 
   private safely(action: () => void): void {

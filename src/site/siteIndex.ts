@@ -1,5 +1,6 @@
-import { buildAccessState } from '../access/build.js';
-import type { AccessState, Cardholder } from '../access/types.js';
+import { buildAccessState, digestHex } from '../access/build.js';
+import { canonicalCardNumber } from '../access/credentials.js';
+import type { AccessState, Cardholder, Credential } from '../access/types.js';
 import { BUILT_IN_WIEGAND_FORMATS, type WiegandFormat } from '../access/wiegand.js';
 import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
 
@@ -38,9 +39,11 @@ export function buildSiteIndex(store: Store): SiteIndex {
     return { ...holder, pinDigest: pin?.pinDigest ?? null, duressPinDigest: pin?.duressDigest ?? null, escort: escort === undefined ? null : { groupIds: escort.groupIds, windowMs: escort.windowMs } };
   });
 
+  const holderIds = new Map<string, string>();
+  for (const holder of cardholders) holderIds.set(holder.id, holder.id);
   const access = buildAccessState({
     timezone: store.site()?.timezone ?? 'UTC',
-    credentials: store.cardholders.listCredentials(),
+    credentials: store.cardholders.listCredentials((id) => holderIds.get(id) ?? id),
     cardholders,
     groups: store.groups.list().map((group) => ({ ...group, accessLevelIds: groupLevels.get(group.id) ?? [] })),
     doors: doorList.map((door) => {
@@ -77,4 +80,50 @@ export function buildSiteIndex(store: Store): SiteIndex {
     wiegandFormats: [...store.siteRules.listWiegandFormats(), ...BUILT_IN_WIEGAND_FORMATS],
     duressPinOffset: store.accessSettings().duressPinOffset,
   };
+}
+
+/** The index keys of one cardholder's credentials as the store holds them now. */
+export function credentialKeysOf(store: Store, cardholderId: string): string[] {
+  return store.cardholders.credentialsOf(cardholderId).map((credential) => (credential.kind === 'card' ? canonicalCardNumber(credential.number) : credential.number));
+}
+
+/**
+ * Re-reads one cardholder (groups, credentials, PIN, escort) into the live index in place,
+ * instead of rebuilding a site of millions [ACC-INDEX]. `keysBefore` are the credential keys the
+ * cardholder had before the change (credentialKeysOf, read before writing). The runtime calls this
+ * synchronously right after the store's transaction commits, so no read sees half a change.
+ */
+export function patchCardholder(index: SiteIndex, store: Store, cardholderId: string, keysBefore: readonly string[]): void {
+  const access = index.access;
+  const credentials = access.credentialsByCard as Map<string, Credential>;
+  const cardholders = access.cardholders as Map<string, Cardholder>;
+  const pinIndex = access.pinIndex as Map<string, string> | undefined;
+  for (const key of keysBefore) if (credentials.get(key)?.cardholderId === cardholderId) credentials.delete(key);
+  const old = cardholders.get(cardholderId);
+  for (const digest of [old?.pinDigest, old?.duressPinDigest]) {
+    if (digest != null && pinIndex !== undefined && pinIndex.get(digestHex(digest)) === cardholderId) pinIndex.delete(digestHex(digest));
+  }
+
+  const holder = store.cardholders.get(cardholderId);
+  if (holder === undefined) {
+    cardholders.delete(cardholderId);
+    return;
+  }
+  const pin = store.cardholderRules.pinOf(cardholderId);
+  const escort = store.cardholderRules.escortOf(cardholderId);
+  cardholders.set(cardholderId, { ...holder, pinDigest: pin?.pinDigest ?? null, duressPinDigest: pin?.duressDigest ?? null, escort: escort ?? null });
+  for (const credential of store.cardholders.credentialsOf(cardholderId)) credentials.set(credential.kind === 'card' ? canonicalCardNumber(credential.number) : credential.number, credential);
+  for (const digest of [pin?.pinDigest, pin?.duressDigest]) {
+    if (digest == null || pinIndex === undefined) continue;
+    const key = digestHex(digest);
+    // A PIN someone else already holds identifies nobody at a PIN-only door.
+    const shared = access.sharedPinDigests as Set<string> | undefined;
+    const other = pinIndex.get(key);
+    if (other === undefined) {
+      if (shared?.has(key) !== true) pinIndex.set(key, cardholderId);
+    } else if (other !== cardholderId) {
+      pinIndex.delete(key);
+      shared?.add(key);
+    }
+  }
 }

@@ -199,6 +199,16 @@ export class CardholderRulesRepository {
       .run(cardholderId, pinDigest, duressDigest);
   }
 
+  pinOf(cardholderId: string): { pinDigest: Buffer; duressDigest: Buffer | null } | undefined {
+    const row = this.db.prepare<[string], { pin_digest: Buffer; duress_digest: Buffer | null }>('SELECT pin_digest, duress_digest FROM cardholder_pins WHERE cardholder_id = ?').get(cardholderId);
+    return row === undefined ? undefined : { pinDigest: row.pin_digest, duressDigest: row.duress_digest };
+  }
+
+  escortOf(cardholderId: string): { groupIds: string[]; windowMs: number } | undefined {
+    const row = this.db.prepare<[string], { groups: string; window_ms: number }>('SELECT groups, window_ms FROM cardholder_escorts WHERE cardholder_id = ?').get(cardholderId);
+    return row === undefined ? undefined : { groupIds: parse(row.groups), windowMs: row.window_ms };
+  }
+
   listEscorts(): { cardholderId: string; groupIds: string[]; windowMs: number }[] {
     return this.db
       .prepare<[], { cardholder_id: string; groups: string; window_ms: number }>('SELECT * FROM cardholder_escorts')

@@ -1,4 +1,5 @@
 import type { Cardholder, Credential, CredentialStatus } from '../access/types.js';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 interface CredentialRow {
@@ -13,50 +14,90 @@ interface CredentialRow {
 
 /** Cardholders with their group memberships, and their credentials (one aggregate). */
 export class CardholdersRepository {
+  // Prepared once: an import of a panel-scale site runs these millions of times.
+  private readonly statements = new Map<string, Statement<unknown[]>>();
+
   constructor(private readonly db: Db) {}
 
-  list(): Cardholder[] {
-    const holders = this.db.prepare<[], { id: string; name: string; status: Cardholder['status'] }>('SELECT * FROM cardholders ORDER BY id').all();
-    const links = this.db.prepare<[], { cardholder_id: string; group_id: string }>('SELECT cardholder_id, group_id FROM cardholder_groups ORDER BY group_id').all();
-    // One pass over the links: a site may hold millions of cardholders.
-    const groupsOf = new Map<string, string[]>();
-    for (const link of links) {
-      const list = groupsOf.get(link.cardholder_id);
-      if (list === undefined) groupsOf.set(link.cardholder_id, [link.group_id]);
-      else list.push(link.group_id);
+  private statement(sql: string): Statement<unknown[]> {
+    let prepared = this.statements.get(sql);
+    if (prepared === undefined) {
+      prepared = this.db.prepare<unknown[]>(sql);
+      this.statements.set(sql, prepared);
     }
-    return holders.map((holder) => ({ ...holder, groupIds: groupsOf.get(holder.id) ?? [] }));
+    return prepared;
   }
 
-  listCredentials(): Credential[] {
-    return this.db
-      .prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id')
-      .all()
-      .map((row) => ({
+  list(): Cardholder[] {
+    // Streamed in primary-key order and with shared strings: a panel holds millions of cardholders,
+    // and each row copied or each group id repeated costs memory the index keeps.
+    const intern = new Map<string, string>();
+    const shared = (text: string): string => {
+      const known = intern.get(text);
+      if (known !== undefined) return known;
+      intern.set(text, text);
+      return text;
+    };
+    const groupsOf = new Map<string, string[]>();
+    for (const link of this.db.prepare<[], { cardholder_id: string; group_id: string }>('SELECT cardholder_id, group_id FROM cardholder_groups ORDER BY cardholder_id, group_id').iterate()) {
+      const list = groupsOf.get(link.cardholder_id);
+      if (list === undefined) groupsOf.set(link.cardholder_id, [shared(link.group_id)]);
+      else list.push(shared(link.group_id));
+    }
+    const holders: Cardholder[] = [];
+    for (const row of this.db.prepare<[], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders ORDER BY id').iterate()) {
+      holders.push({ id: row.id, name: row.name, status: row.status === 'active' ? 'active' : 'suspended', groupIds: groupsOf.get(row.id) ?? [] });
+    }
+    return holders;
+  }
+
+  /** `shareHolderId` may return an equal string already in memory (the cardholder's own id). */
+  listCredentials(shareHolderId: (id: string) => string = (id) => id): Credential[] {
+    const credentials: Credential[] = [];
+    const statuses: Record<string, CredentialStatus> = { active: 'active', suspended: 'suspended', lost: 'lost', expired: 'expired' };
+    for (const row of this.db.prepare<[], CredentialRow>('SELECT * FROM credentials ORDER BY id').iterate()) {
+      credentials.push({
         id: row.id,
-        cardholderId: row.cardholder_id,
-        kind: row.kind,
+        cardholderId: shareHolderId(row.cardholder_id),
+        kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
         number: row.number,
-        status: row.status,
+        // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
+        status: statuses[row.status] ?? 'suspended',
         validFromMs: row.valid_from_ms,
         validUntilMs: row.valid_until_ms,
-      }));
+      });
+    }
+    return credentials;
+  }
+
+  /** One cardholder with its groups (for incremental index updates). */
+  get(id: string): Cardholder | undefined {
+    const row = this.db.prepare<[string], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders WHERE id = ?').get(id);
+    if (row === undefined) return undefined;
+    const groupIds = this.db.prepare<[string], { group_id: string }>('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ? ORDER BY group_id').all(id).map((link) => link.group_id);
+    return { id: row.id, name: row.name, status: row.status, groupIds };
+  }
+
+  /** One cardholder's credentials (for incremental index updates). */
+  credentialsOf(cardholderId: string): Credential[] {
+    return this.db
+      .prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id')
+      .all(cardholderId)
+      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.number, status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
   }
 
   upsert(holder: Cardholder): void {
     this.db.transaction(() => {
-      this.db
-        .prepare('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status')
-        .run(holder.id, holder.name, holder.status);
-      this.db.prepare('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
-      const link = this.db.prepare('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
+      this.statement('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status').run(holder.id, holder.name, holder.status);
+      this.statement('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
+      const link = this.statement('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
       for (const groupId of holder.groupIds) link.run(holder.id, groupId);
     })();
   }
 
   upsertCredential(credential: Credential): void {
-    this.db
-      .prepare(
+    this
+      .statement(
         `INSERT INTO credentials (id, cardholder_id, kind, number, status, valid_from_ms, valid_until_ms)
          VALUES (@id, @cardholderId, @kind, @number, @status, @validFromMs, @validUntilMs)
          ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, number = excluded.number,

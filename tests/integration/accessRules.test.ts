@@ -131,6 +131,19 @@ describe('access rules through the MQTT badge path', () => {
     expect(await signal('vault', { type: 'pin', pin: '1111' })).toMatchObject({ type: 'access.denied', reason: 'pin_invalid' });
   });
 
+  it('journals a card that waited in vain for its PIN as refused once the next card or a late PIN comes [ACC-PIN]', async () => {
+    await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'card', card: '4002' }));
+    const refusal = await signal('vault', { type: 'card', card: '4001' });
+    expect(refusal).toMatchObject({ type: 'access.denied', reason: 'pin_required', cardholder: 'val', data: { pinEntered: false } });
+    nowMs += 11_000; // past the 10 s PIN entry window
+    const late = observer.mark();
+    await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'pin', pin: '4321' }));
+    expect(await observer.nextEvent((event) => event.reason === 'pin_required' && event.cardholder === 'vic', late)).toMatchObject({ type: 'access.denied' });
+    // The late PIN was then a PIN alone, which a card + PIN door does not take.
+    expect(await observer.nextEvent((event) => event.reason === 'pin_not_accepted', late)).toMatchObject({ door: 'vault' });
+    nowMs = MONDAY_9AM;
+  });
+
   it('grants a duress PIN as normal and journals a critical duress event for the silent alarm [ACC-DURESS]', async () => {
     const after = observer.mark();
     await reader('vault').publish('guardpost/devices/vault-reader/input', JSON.stringify({ type: 'card', card: '4001' }));
@@ -224,10 +237,24 @@ describe('access rules through the MQTT badge path', () => {
     expect(await badge('floor-in', '1001')).toMatchObject({ type: 'access.granted' });
   });
 
+  it('refuses a card the moment it is suspended, and opens for a new one at once, without a reload [ACC-INDEX]', async () => {
+    const { runtime, store } = gw.gateway;
+    const indexBefore = runtime.site;
+    runtime.changeCardholders(['tom'], { by: 'test-admin', what: 'cardholder tom: card 2001 suspended, card 2002 added' }, () => {
+      store.cardholders.upsertCredential({ id: 'tom-card-1', cardholderId: 'tom', kind: 'card', number: '2001', status: 'suspended', validFromMs: null, validUntilMs: null });
+      store.cardholders.upsertCredential({ id: 'tom-new', cardholderId: 'tom', kind: 'card', number: '2002', status: 'active', validFromMs: null, validUntilMs: null });
+    });
+    expect(runtime.site).toBe(indexBefore); // patched in place, not rebuilt
+    expect(await badge('lab', '2001')).toMatchObject({ type: 'access.denied', reason: 'credential_suspended' });
+    expect(await badge('lab', '2002')).toMatchObject({ type: 'access.granted', cardholder: 'tom', data: { credential: 'tom-new' } });
+    runtime.changeCardholders(['tom'], { by: 'test-admin', what: 'cardholder tom: groups cleared' }, () => store.cardholders.upsert({ id: 'tom', name: 'Tom', status: 'active', groupIds: [] }));
+    expect(await badge('lab', '2002')).toMatchObject({ type: 'access.denied', reason: 'not_in_group' });
+  });
+
   it('never journals a PIN or a whole card number', async () => {
     const rows = gw.gateway.store.db.prepare<[], { data: string }>("SELECT data FROM events WHERE type LIKE 'access.%'").all();
     expect(rows.length).toBeGreaterThan(10);
-    for (const row of rows) for (const secret of ['1234', '4321', '4322', '9999', '1001', '4001', '345']) expect(row.data).not.toContain(`"${secret}"`);
+    for (const row of rows) for (const secret of ['1234', '4321', '4322', '9999', '1001', '2001', '4001', '345']) expect(row.data).not.toContain(`"${secret}"`);
     const pins = gw.gateway.store.db.prepare<[], { pin_digest: Buffer }>('SELECT pin_digest FROM cardholder_pins').all();
     expect(pins).toHaveLength(3);
     for (const pin of pins) expect(pin.pin_digest.byteLength).toBe(32);

@@ -61,7 +61,7 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
       cardholderId: fc.constantFrom(...HOLDERS, 'ghost'),
       kind: fc.constant('card' as const),
       number: fc.constant(number),
-      status: fc.constantFrom('active' as const, 'active' as const, 'suspended' as const, 'lost' as const),
+      status: fc.constantFrom('active' as const, 'active' as const, 'suspended' as const, 'lost' as const, 'expired' as const),
       validFromMs: fc.option(time, { nil: null }),
       validUntilMs: fc.option(time, { nil: null }),
     }),

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/access/decide.js';
 import { applyEffects, emptyRuleState, forgivePassback, type RuleState } from '../../../src/access/ruleState.js';
 import { NORMAL_CONDITIONS, ReasonCodes, RuntimeReasonCodes, type AccessRequest, type AccessState, type Decision, type ReasonCode, type SiteConditions } from '../../../src/access/types.js';
-import { HOUR, MONDAY_9AM, card, pinDigest, pinOnly, site } from './fixture.js';
+import { buildAccessState } from '../../../src/access/build.js';
+import { HOUR, MONDAY_9AM, card, pinDigest, pinOnly, site, siteData } from './fixture.js';
 
 const at = (iso: string): number => Date.parse(iso);
 
@@ -109,11 +110,21 @@ describe('PINs and door modes [ACC-PIN] [ACC-PIN-ONLY] [ACC-DURESS]', () => {
     ['an unknown PIN alone', pinOnly('lobby', '0042'), 'pin_invalid', false],
     ['a PIN two cardholders share, alone', pinOnly('lobby', '7777'), 'pin_invalid', false],
     ['a duress PIN alone (offset)', pinOnly('lobby', '1235'), 'granted', true],
+    ['an alternate duress PIN alone at a card-only door', pinOnly('front', '9999'), 'pin_not_accepted', false],
   ])('decides %s: %s', (_what, request, reason, duress) => {
     const decision = decide(request, state, MONDAY_9AM);
     expect(decision.reason).toBe(reason);
     expect(decision.granted).toBe(reason === 'granted');
     expect(decision.flags.duress).toBe(duress);
+  });
+
+  it('opens a card-or-PIN door to an alternate duress PIN alone, flagged as duress', () => {
+    const data = siteData();
+    const state = buildAccessState({ ...data, groups: data.groups.map((group) => (group.id === 'vault-staff' ? { ...group, doorIds: [...group.doorIds, 'lobby'] } : group)) });
+    const decision = decide(pinOnly('lobby', '9999'), state, MONDAY_9AM);
+    expect(decision).toMatchObject({ granted: true, cardholderId: 'vic' });
+    expect(decision.flags.duress).toBe(true);
+    expect(decide(pinOnly('lobby', '4321'), state, MONDAY_9AM).flags.duress).toBe(false);
   });
 
   it('names the cardholder a PIN alone identified', () => {
@@ -246,6 +257,16 @@ describe('visitors and escorts [ACC-ESCORT]', () => {
     expect(run(state, rules, card('front', '5001'), MONDAY_9AM + 40_000).reason).toBe('escort_required');
   });
 
+  it('keeps the visitor waiting when the escort is refused by a later rule', () => {
+    const state = site({ doors: [{ id: 'front', mode: 'card', twoPersonWindowMs: 30_000 }] });
+    const rules = emptyRuleState();
+    run(state, rules, card('front', '5001'), MONDAY_9AM);
+    const escort = run(state, rules, card('front', '3002'), MONDAY_9AM + 1_000);
+    expect(escort.reason).toBe('two_person_waiting');
+    expect(escort.effects).toEqual([{ kind: 'two-person-wait', doorId: 'front', cardholderId: 'maya', atMs: MONDAY_9AM + 1_000 }]);
+    expect(rules.waitingVisitors.get('front')?.cardholderId).toBe('visitor');
+  });
+
   it('does not accept someone outside the escort groups as an escort', () => {
     const rules = emptyRuleState();
     run(state, rules, card('front', '1001'), MONDAY_9AM);
@@ -300,6 +321,11 @@ describe('reason codes', () => {
     record(card('floor-in', '1001'));
     record(card('floor-in', '1001'), MONDAY_9AM + 1);
     expect([...seen].sort()).toEqual(ReasonCodes.filter((code) => !RuntimeReasonCodes.includes(code)).sort());
+  });
+
+  it('refuses a card an admin marked expired, even inside its validity window', () => {
+    const state = site({ credentials: [{ id: 'x', cardholderId: 'alice', kind: 'card', number: '9', status: 'expired', validFromMs: null, validUntilMs: null }] });
+    expect(decide(card('front', '9'), state, MONDAY_9AM)).toMatchObject({ granted: false, reason: 'credential_expired', credentialId: 'x' });
   });
 
   it('grants only with the reason granted', () => {
