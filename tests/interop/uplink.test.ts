@@ -43,9 +43,9 @@ class CentralConsumer {
   }
 }
 
-async function gatewayUplinkedTo(url: string): Promise<TestGateway> {
+async function gatewayUplinkedTo(url: string, batchSize = 1): Promise<TestGateway> {
   const gateway = await startTestGateway({
-    configYaml: ['demo: true', 'forwarders:', '  - id: central', '    kind: mqtt', `    url: ${url}`, '    gateway: floor-3', '    initialBackoffMs: 50', '    maxBackoffMs: 500', '    timeoutMs: 2000'].join('\n'),
+    configYaml: ['demo: true', 'forwarders:', '  - id: central', '    kind: mqtt', `    url: ${url}`, '    gateway: floor-3', `    batchSize: ${batchSize}`, '    initialBackoffMs: 50', '    maxBackoffMs: 500', '    timeoutMs: 2000'].join('\n'),
   });
   running.push(gateway);
   return gateway;
@@ -85,7 +85,7 @@ describe('MQTT uplink to a central Mosquitto', () => {
     broker = await startMosquitto(port, { persistenceDir });
     // mqtt.js reconnects the consumer itself; its persistent session keeps what is queued for it.
     const consumer = await CentralConsumer.connect(broker.url);
-    const tg = await gatewayUplinkedTo(broker.url);
+    const tg = await gatewayUplinkedTo(broker.url, 50);
 
     for (let i = 0; i < 600; i++) {
       tg.gateway.journal.append(badge(i));
