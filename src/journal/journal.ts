@@ -85,8 +85,9 @@ export class Journal {
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
     // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
-    // commit; every other event keeps NORMAL (durable across a crash of the process).
-    const durable = isPriorityType(input.type);
+    // commit; every other event keeps NORMAL (durable across a crash of the process). Inside a
+    // caller's transaction SQLite refuses the switch, and the caller's commit is NORMAL.
+    const durable = isPriorityType(input.type) && !this.db.inTransaction;
     if (durable) this.syncFull.run();
     let result: Database.RunResult;
     try {
