@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { AuthService } from './auth/service.js';
 import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
@@ -11,6 +12,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
+import { SiteService } from './site/siteService.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -29,6 +31,7 @@ export interface Gateway {
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
+  readonly auth: AuthService;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
@@ -39,6 +42,9 @@ export interface Gateway {
 
 /** How often the WAL is folded back into the database, off the event loop. */
 const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
+
+/** How often the runtime looks for site data committed by another process (the CLI). */
+const EXTERNAL_CHANGE_POLL_MS = 1_000;
 
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -71,6 +77,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
+    const auth = new AuthService({ store, journal, clock });
+    const demoAdmin = await auth.ensureAdmin(config.demo);
     // Forwarders read the journal only; they start first so nothing appended later waits for them.
     const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
     cleanups.push(() => forwarders.stop());
@@ -98,6 +106,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         demo: config.demo,
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
+        findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
@@ -127,6 +136,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     runtime = new SiteRuntime({ store, journal, transport, topics, logger: logger.child({ module: 'site' }), metrics, clock });
     await runtime.start();
+    runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
 
@@ -136,7 +146,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
       ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
-    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
+    const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 
@@ -156,7 +167,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
     );
 
-    return { mqttPort, httpPort, store, journal, runtime, metrics, app, forwarders, retention, stop: stopAll };
+    if (demoAdmin !== null) {
+      // Shown once, never stored in clear: the demo has no fixed default password.
+      logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
+    }
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -39,6 +39,14 @@ export const ConfigSchema = Strict({
       username: Type.Optional(Type.String()),
       password: Type.Optional(Type.String({ secret: true })),
       clientId: Type.Optional(Text()),
+      /** People and systems that send bridge requests (guardpost/bridge/request/<verb>) to the embedded broker. */
+      operators: Type.Array(
+        Strict({
+          username: Id(),
+          passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+        }),
+        { default: [] },
+      ),
     },
     { default: {} },
   ),

@@ -85,8 +85,8 @@ export class Journal {
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
     // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
-    // commit; every other event keeps NORMAL (durable across a crash of the process). Inside a
-    // caller's transaction SQLite refuses the switch, and the caller's commit is NORMAL.
+    // commit; every other event keeps NORMAL (durable across a crash of the process).
+    // Inside a transaction the pragma cannot change: durableTransaction() makes that commit FULL.
     const durable = isPriorityType(input.type) && !this.db.inTransaction;
     if (durable) this.syncFull.run();
     let result: Database.RunResult;
@@ -119,7 +119,12 @@ export class Journal {
       reason: input.reason ?? null,
       data,
     };
-    // Fan-out happens after the event is durable; a failing listener must not undo the append.
+    // Fan-out after the insert; inside a transaction that is before its commit (see design notes).
+    this.fanOut(event);
+    return event;
+  }
+
+  private fanOut(event: JournalEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -127,7 +132,20 @@ export class Journal {
         // listeners own their errors; the journal's job is done
       }
     }
-    return event;
+  }
+
+  /**
+   * Runs `fn` as one transaction committed with synchronous=FULL: for a state change saved
+   * together with the alarm-class event that records it, so both are on disk once it returns.
+   */
+  durableTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.syncFull.run();
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.syncNormal.run();
+    }
   }
 
   private nextId(timeMs: number): string {

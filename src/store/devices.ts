@@ -52,4 +52,8 @@ export class DevicesRepository {
       )
       .run(device);
   }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+  }
 }

@@ -46,7 +46,7 @@ describe('journal queries and exports', () => {
     const { tg, events } = await gatewayWithHistory();
     const since = new Date(START + 90_000).toISOString();
     const until = new Date(START + 4 * 60_000 + 1).toISOString();
-    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=csv&since=${since}&until=${until}`);
+    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=csv&since=${since}&until=${until}`, { headers: await tg.adminHeaders() });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="guardpost-events-.*\.csv"$/);
@@ -70,7 +70,7 @@ describe('journal queries and exports', () => {
 
   it('exports JSON with exactly the events the filters select, oldest first', async () => {
     const { tg } = await gatewayWithHistory();
-    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=json&type=alarm`);
+    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=json&type=alarm`, { headers: await tg.adminHeaders() });
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const exported = (await response.json()) as JournalEvent[];
     expect(exported).toEqual(tg.gateway.journal.query({ type: 'alarm', afterSeq: 0, limit: 100 }));
@@ -79,7 +79,7 @@ describe('journal queries and exports', () => {
 
   it('answers a bad export request with a clear 400', async () => {
     const { tg } = await gatewayWithHistory();
-    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=xls`);
+    const response = await fetch(`${tg.httpUrl}/api/v1/events/export?format=xls`, { headers: await tg.adminHeaders() });
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ code: 'GP_ERR_BAD_REQUEST', message: expect.stringContaining('format') });
   });

@@ -52,7 +52,7 @@ function* jsonLines(events: Iterable<JournalEvent>): Generator<string> {
 }
 
 export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get<{ Querystring: Static<typeof ExportQuery> }>('/api/v1/events/export', { schema: { querystring: ExportQuery } }, async (request, reply) => {
+  app.get<{ Querystring: Static<typeof ExportQuery> }>('/api/v1/events/export', { config: { auth: 'security' }, schema: { querystring: ExportQuery } }, async (request, reply) => {
     const query = request.query;
     const filter: JournalFilter = {
       sinceMs: parseTime('since', query.since),

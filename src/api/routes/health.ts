@@ -19,5 +19,5 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
+  app.get('/metrics', { config: { auth: 'viewer' } }, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
 }

@@ -18,7 +18,7 @@ const ReportQuery = Type.Object(
 export function registerIncidentReportRoutes(app: FastifyInstance, deps: ApiDeps, clock: () => number = Date.now): void {
   app.get<{ Params: Static<typeof ReportParams>; Querystring: Static<typeof ReportQuery> }>(
     '/api/v1/alarms/:id/report',
-    { schema: { params: ReportParams, querystring: ReportQuery } },
+    { config: { auth: 'security' }, schema: { params: ReportParams, querystring: ReportQuery } },
     async (request, reply) => {
       const report = buildIncidentReport(deps.journal, request.params.id, request.query.minutes, clock());
       if (report === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no alarm ${request.params.id} in the journal`);
