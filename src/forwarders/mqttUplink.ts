@@ -78,7 +78,12 @@ export class MqttUplinkDestination implements Destination {
         resolve(outcome);
       };
       const onAbort = (): void => settle({ kind: 'retry', reason: 'stopped' });
-      const timer = setTimeout(() => settle({ kind: 'retry', reason: `no PUBACK within ${this.config.timeoutMs} ms` }), this.config.timeoutMs);
+      const timer = setTimeout(() => {
+        // A link that says "connected" but acknowledges nothing is dead: drop it so mqtt.js reconnects.
+        this.logger.warn({ destination: this.id }, 'no PUBACK from the central broker; reconnecting');
+        client.stream?.destroy();
+        settle({ kind: 'retry', reason: `no PUBACK within ${this.config.timeoutMs} ms` });
+      }, this.config.timeoutMs);
       signal.addEventListener('abort', onAbort);
       // One connection keeps them in order; a batch cut short is resent whole (same ids).
       for (const event of events) {

@@ -30,14 +30,18 @@ class CentralConsumer {
     return consumer;
   }
 
-  untilAll(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
+  untilAll(ids: readonly string[], timeoutMs = 20_000): Promise<void> {
     const check = (): boolean => {
       const got = new Set(this.messages.map((message) => message.event.id));
       return ids.every((id) => got.has(id));
     };
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${new Set(this.messages.map((m) => m.event.id)).size} of ${ids.length} events reached the central broker`)), timeoutMs);
+      const timer = setTimeout(() => {
+        const got = new Set(this.messages.map((m) => m.event.id));
+        const missing = ids.filter((id) => !got.has(id)).slice(0, 5);
+        reject(new Error(`only ${got.size} of ${ids.length} events reached the central broker; missing ids ${missing.join(', ')}`));
+      }, timeoutMs);
       this.waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }
