@@ -36,7 +36,7 @@ export const ForwarderSchema = Strict({
     },
     { default: {} },
   ),
-  /** Events per request (webhook batches; 1 = one event per POST). */
+  /** Events per request (webhook: one JSON array per POST) or publishes in flight (mqtt); 1 for pagerduty and syslog. */
   batchSize: Type.Integer({ minimum: 1, maximum: 1000, default: 1 }),
   timeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000 }),
   /** Retry backoff: doubles from initialBackoffMs up to maxBackoffMs, with full jitter. */
@@ -83,8 +83,8 @@ export function forwarderProblems(config: unknown): Problem[] {
     }
     if (kind === 'webhook' && item.secret === undefined) problems.push({ path: `${at}.secret`, message: 'required for a webhook: receivers verify the signature' });
     if (kind === 'pagerduty' && item.routingKey === undefined) problems.push({ path: `${at}.routingKey`, message: 'required for pagerduty' });
-    if (kind !== 'webhook' && typeof item.batchSize === 'number' && item.batchSize !== 1) {
-      problems.push({ path: `${at}.batchSize`, message: `only webhooks send batches; a ${kind} forwarder sends one event per message` });
+    if ((kind === 'pagerduty' || kind === 'syslog') && typeof item.batchSize === 'number' && item.batchSize !== 1) {
+      problems.push({ path: `${at}.batchSize`, message: `a ${kind} forwarder sends one event per message; batchSize must be 1` });
     }
     if (typeof item.initialBackoffMs === 'number' && typeof item.maxBackoffMs === 'number' && item.maxBackoffMs < item.initialBackoffMs) {
       problems.push({ path: `${at}.maxBackoffMs`, message: `must be ≥ initialBackoffMs (${item.initialBackoffMs})` });

@@ -203,7 +203,9 @@ export class DeliveryLoop {
       if (batch !== undefined) return batch;
       this.priorityMaybePending = false;
     }
-    const rows = this.deps.outbox.readAfter(this.cursor.lastSeq, READ_AHEAD_ROWS);
+    // A destination that wants everything needs no read-ahead past its batch.
+    const wantsAll = this.filter.types.length === 0 && this.filter.minSeverity === 'info';
+    const rows = this.deps.outbox.readAfter(this.cursor.lastSeq, wantsAll ? limit : READ_AHEAD_ROWS);
     // Alarm-class events the priority lane already delivered are not sent twice.
     const fresh = rows.filter((event) => !(event.seq <= this.cursor.prioritySeq && isPriorityType(event.type)));
     const batch = this.take(fresh, limit, 'main');

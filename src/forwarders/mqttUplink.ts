@@ -16,7 +16,8 @@ const RECONNECT_PERIOD_MS = 1_000;
 export class MqttUplinkDestination implements Destination {
   readonly kind = 'mqtt';
   readonly id: string;
-  readonly batchSize = 1;
+  /** Publishes in flight at once; the cursor moves when all of them have their PUBACK. */
+  readonly batchSize: number;
   private client: MqttClient | undefined;
   private readyListener: (() => void) | undefined;
 
@@ -26,6 +27,7 @@ export class MqttUplinkDestination implements Destination {
     private readonly logger: Logger,
   ) {
     this.id = config.id;
+    this.batchSize = config.batchSize;
   }
 
   topic(event: JournalEvent): string {
@@ -63,11 +65,11 @@ export class MqttUplinkDestination implements Destination {
 
   async deliver(events: readonly JournalEvent[], signal: AbortSignal): Promise<DeliveryOutcome> {
     const client = this.client;
-    const event = events[0];
-    if (event === undefined) return { kind: 'delivered' };
+    if (events.length === 0) return { kind: 'delivered' };
     if (client === undefined || !client.connected) return { kind: 'retry', reason: 'not connected to the central broker' };
     return new Promise<DeliveryOutcome>((resolve) => {
       let settled = false;
+      let acknowledged = 0;
       const settle = (outcome: DeliveryOutcome): void => {
         if (settled) return;
         settled = true;
@@ -76,12 +78,21 @@ export class MqttUplinkDestination implements Destination {
         resolve(outcome);
       };
       const onAbort = (): void => settle({ kind: 'retry', reason: 'stopped' });
-      const timer = setTimeout(() => settle({ kind: 'retry', reason: `no PUBACK within ${this.config.timeoutMs} ms` }), this.config.timeoutMs);
+      const timer = setTimeout(() => {
+        // A link that says "connected" but acknowledges nothing is dead: drop it so mqtt.js reconnects.
+        this.logger.warn({ destination: this.id }, 'no PUBACK from the central broker; reconnecting');
+        client.stream?.destroy();
+        settle({ kind: 'retry', reason: `no PUBACK within ${this.config.timeoutMs} ms` });
+      }, this.config.timeoutMs);
       signal.addEventListener('abort', onAbort);
-      client.publish(this.topic(event), JSON.stringify(event), { qos: 1 }, (error) => {
-        // mqtt.js calls back on PUBACK for QoS 1.
-        settle(error === undefined || error === null ? { kind: 'delivered' } : { kind: 'retry', reason: `publish failed: ${error.message}` });
-      });
+      // One connection keeps them in order; a batch cut short is resent whole (same ids).
+      for (const event of events) {
+        client.publish(this.topic(event), JSON.stringify(event), { qos: 1 }, (error) => {
+          if (error !== undefined && error !== null) return settle({ kind: 'retry', reason: `publish failed: ${error.message}` });
+          acknowledged += 1;
+          if (acknowledged === events.length) settle({ kind: 'delivered' });
+        });
+      }
     });
   }
 }

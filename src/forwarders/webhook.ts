@@ -15,6 +15,9 @@ export class WebhookDestination implements Destination {
   readonly id: string;
   readonly batchSize: number;
   private readonly secret: string;
+  /** The URL without user info, which fetch refuses; user info becomes Basic authorization. */
+  private readonly endpoint: string;
+  private readonly authorization: string | undefined;
 
   constructor(
     private readonly config: ForwarderConfig,
@@ -25,6 +28,12 @@ export class WebhookDestination implements Destination {
     this.batchSize = config.batchSize;
     if (config.secret === undefined) throw new Error(`forwarder ${config.id}: a webhook needs a secret`);
     this.secret = config.secret;
+    const url = new URL(config.url);
+    this.authorization =
+      url.username === '' && url.password === '' ? undefined : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+    this.endpoint = url.toString();
   }
 
   async start(): Promise<void> {}
@@ -42,7 +51,7 @@ export class WebhookDestination implements Destination {
     const timestampSeconds = Math.floor(this.clock() / 1000);
     let response: Response;
     try {
-      response = await fetch(this.config.url, {
+      response = await fetch(this.endpoint, {
         method: 'POST',
         redirect: 'manual',
         headers: {
@@ -51,6 +60,7 @@ export class WebhookDestination implements Destination {
           'webhook-timestamp': String(timestampSeconds),
           'webhook-signature': sign(this.secret, messageId, timestampSeconds, body),
           'user-agent': 'guardpost',
+          ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
         },
         body,
         signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)]),

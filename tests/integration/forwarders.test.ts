@@ -326,3 +326,20 @@ describe('journal retention with forwarders', () => {
     expect(left.at(-1)).toMatchObject({ type: 'journal.pruned', data: { deleted: result.deleted } });
   });
 });
+
+describe('forwarder secrets', () => {
+  it('sends URL credentials as Basic authorization and never writes them or the signing secret to logs or events', async () => {
+    const hook = await receiver();
+    let fail = true;
+    hook.responder = () => (fail ? ((fail = false), { status: 503, body: 'try later' }) : { status: 200 });
+    const tg = await gatewayWith([{ id: 'incidents', url: `http://soc-user:pa55-w0rd@127.0.0.1:${hook.port}/hook` }]);
+    const failing = await nextJournalEvent(tg, (event) => event.type === 'forwarder.failing');
+    const event = tg.gateway.journal.append(badge(1));
+    await hook.untilAccepted([event.id]);
+    expect(hook.requests[0]?.headers.authorization).toBe(`Basic ${Buffer.from('soc-user:pa55-w0rd').toString('base64')}`);
+    expect(hook.requests[0]?.path).toBe('/hook');
+    const everything = [...tg.logs, JSON.stringify(failing), JSON.stringify(tg.gateway.forwarders.statuses())].join('\n');
+    expect(everything).toContain('HTTP 503: try later');
+    for (const secret of ['pa55-w0rd', SECRET, SECRET.slice(6)]) expect(everything).not.toContain(secret);
+  });
+});

@@ -30,22 +30,26 @@ class CentralConsumer {
     return consumer;
   }
 
-  untilAll(ids: readonly string[], timeoutMs = 30_000): Promise<void> {
+  untilAll(ids: readonly string[], timeoutMs = 20_000): Promise<void> {
     const check = (): boolean => {
       const got = new Set(this.messages.map((message) => message.event.id));
       return ids.every((id) => got.has(id));
     };
     if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${new Set(this.messages.map((m) => m.event.id)).size} of ${ids.length} events reached the central broker`)), timeoutMs);
+      const timer = setTimeout(() => {
+        const got = new Set(this.messages.map((m) => m.event.id));
+        const missing = ids.filter((id) => !got.has(id)).slice(0, 5);
+        reject(new Error(`only ${got.size} of ${ids.length} events reached the central broker; missing ids ${missing.join(', ')}`));
+      }, timeoutMs);
       this.waiters.push({ check, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }
 }
 
-async function gatewayUplinkedTo(url: string): Promise<TestGateway> {
+async function gatewayUplinkedTo(url: string, batchSize = 1): Promise<TestGateway> {
   const gateway = await startTestGateway({
-    configYaml: ['demo: true', 'forwarders:', '  - id: central', '    kind: mqtt', `    url: ${url}`, '    gateway: floor-3', '    initialBackoffMs: 50', '    maxBackoffMs: 500', '    timeoutMs: 2000'].join('\n'),
+    configYaml: ['demo: true', 'forwarders:', '  - id: central', '    kind: mqtt', `    url: ${url}`, '    gateway: floor-3', `    batchSize: ${batchSize}`, '    initialBackoffMs: 50', '    maxBackoffMs: 500', '    timeoutMs: 2000'].join('\n'),
   });
   running.push(gateway);
   return gateway;
@@ -85,7 +89,7 @@ describe('MQTT uplink to a central Mosquitto', () => {
     broker = await startMosquitto(port, { persistenceDir });
     // mqtt.js reconnects the consumer itself; its persistent session keeps what is queued for it.
     const consumer = await CentralConsumer.connect(broker.url);
-    const tg = await gatewayUplinkedTo(broker.url);
+    const tg = await gatewayUplinkedTo(broker.url, 50);
 
     for (let i = 0; i < 600; i++) {
       tg.gateway.journal.append(badge(i));
@@ -112,5 +116,5 @@ describe('MQTT uplink to a central Mosquitto', () => {
     expect(firstSeen.slice(0, all.length)).toEqual(all.map((event) => event.seq));
     // Whether a publish failed while the broker was down depends on timing (mqtt.js may queue it), so
     // the status is not asserted here; what the consumer received above is the contract.
-  });
+  }, 90_000);
 });

@@ -60,7 +60,7 @@ describe('forwarders in the config file', () => {
       'forwarders[1].url: a webhook forwarder needs http://… or https://…, got mqtt://…',
       'forwarders[2].routingKey: required for pagerduty',
       'forwarders[3].url: a syslog forwarder needs tcp://… or tls://…, got udp://…',
-      'forwarders[3].batchSize: only webhooks send batches; a syslog forwarder sends one event per message',
+      'forwarders[3].batchSize: a syslog forwarder sends one event per message; batchSize must be 1',
       'forwarders[4].url: expected a URL (http://…, https://…)',
       'forwarders[4].secret: required for a webhook: receivers verify the signature',
     ]);

@@ -60,3 +60,12 @@ describe('journal retention', () => {
     expect(journal.append({ type: 'access.denied' }).seq).toBe(31);
   });
 });
+
+describe('alarm-class appends', () => {
+  it('append inside a caller\'s transaction too (SQLite refuses a synchronous switch there), and the connection stays on NORMAL', () => {
+    const inside = db.transaction(() => journal.append({ type: 'alarm.raised', data: { alarm: 'a-1' } }))();
+    const outside = journal.append({ type: 'alarm.cleared', data: { alarm: 'a-1' } });
+    expect(journal.query({ alarm: 'a-1', afterSeq: 0, limit: 10 }).map((event) => event.seq)).toEqual([inside.seq, outside.seq]);
+    expect(db.pragma('synchronous', { simple: true })).toBe(1);
+  });
+});
