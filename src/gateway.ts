@@ -1,8 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
+import { AuthService } from './auth/service.js';
+import { listen } from './api/server.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
+import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
 import { Journal, type Clock } from './journal/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -10,6 +13,7 @@ import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { DeviceBindings } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
+import { SiteService } from './site/siteService.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
@@ -30,14 +34,19 @@ export interface Gateway {
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
+  readonly auth: AuthService;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
+  readonly forwarders: Forwarders;
   stop(): Promise<void>;
 }
 
 /** How often the WAL is folded back into the database, off the event loop. */
 const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
+
+/** How often the runtime looks for site data committed by another process (the CLI). */
+const EXTERNAL_CHANGE_POLL_MS = 1_000;
 
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
@@ -70,6 +79,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => checkpointer.stop());
 
     const journal = new Journal(store.db, site.id, clock);
+    const auth = new AuthService({ store, journal, clock });
+    const demoAdmin = await auth.ensureAdmin(config.demo);
+    // Forwarders read the journal only; they start first so nothing appended later waits for them.
+    const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
+    cleanups.push(() => forwarders.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -81,6 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         demo: config.demo,
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
+        findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
@@ -110,6 +125,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     runtime = new SiteRuntime({ store, journal, transport, topics, logger: logger.child({ module: 'site' }), metrics, clock });
     await runtime.start();
+    runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
 
@@ -130,12 +146,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
+      // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
+      ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
-    const app = await buildApp({ journal, runtime, metrics, logger, demo: config.demo, readiness });
+    const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.http.host, port: config.http.port });
-    const address = app.server.address();
-    const httpPort = typeof address === 'object' && address !== null ? address.port : config.http.port;
+    const httpPort = await listen(app, config.http.host, config.http.port);
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
@@ -153,9 +170,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
     );
 
-    return { mqttPort, httpPort, store, journal, runtime, metrics, app, stop: stopAll };
+    if (demoAdmin !== null) {
+      // Shown once, never stored in clear: the demo has no fixed default password.
+      logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
+    }
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function forwarderDetail(status: ForwarderStatus): string {
+  const lag = `${status.state}, ${status.lagEvents} events (${status.lagSeconds} s) behind`;
+  return status.lastError === null ? lag : `${lag}; last error at ${status.lastError.at}: ${status.lastError.message}`;
 }

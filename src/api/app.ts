@@ -1,21 +1,41 @@
+import helmet from '@fastify/helmet';
+import { parse as parseYaml } from 'yaml';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
+import type { Forwarders } from '../forwarders/index.js';
 import type { Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SiteRuntime } from '../site/runtime.js';
-import { registerDoorRoutes } from './routes/doors.js';
+import type { SiteService } from '../site/siteService.js';
+import type { Store } from '../store/index.js';
+import { registerAuth, type RouteRule } from './auth.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerEventStreamRoutes } from './routes/eventStream.js';
+import { registerSiteDataRoutes } from './routes/siteData.js';
+import { registerSiteImportRoutes } from './routes/siteImport.js';
+import { registerUserRoutes } from './routes/users.js';
+import { registerAlarmRoutes } from './routes/alarms.js';
+import { registerDoorCommandRoutes } from './routes/doorCommands.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
+import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 
 export interface ApiDeps {
+  readonly store: Store;
+  readonly auth: AuthService;
+  readonly site: SiteService;
   readonly journal: Journal;
   readonly runtime: SiteRuntime;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Demo mode lets anonymous visitors read; otherwise every /api route needs credentials. */
+  /** Demo mode lets anonymous visitors read (viewer); otherwise every /api route needs a token. */
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
+  readonly forwarders?: Forwarders;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -23,12 +43,28 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_UNAUTHORIZED: 401,
   GP_ERR_FORBIDDEN: 403,
   GP_ERR_NOT_FOUND: 404,
+  GP_ERR_CONFLICT: 409,
+  GP_ERR_TOO_MANY_ATTEMPTS: 429,
   GP_ERR_NOT_READY: 503,
 };
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route's auth rule, as registered. */
+    routeRules: RouteRule[];
+  }
+}
+
 /** Builds the HTTP API without listening, so tests drive it with inject() or a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    // Unknown fields are an error, not something to drop silently; every problem is reported.
+    ajv: { customOptions: { removeAdditional: false, allErrors: true } },
+    schemaErrorFormatter: formatValidationErrors,
+  });
 
   // Errors always answer {statusCode, code, error, message}.
   app.setErrorHandler((error: FastifyError, _request, reply) => {
@@ -38,27 +74,71 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         ? [400, 'GP_ERR_BAD_REQUEST']
         : [error.statusCode ?? 500, error.statusCode !== undefined && error.statusCode < 500 ? 'GP_ERR_BAD_REQUEST' : 'GP_ERR_INTERNAL'];
     if (statusCode >= 500) deps.logger.error({ err: error }, 'API request failed');
+    const retryAfter = (error as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     const message = statusCode >= 500 && !isGuardpostError(error) ? 'internal error' : error.message;
-    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message });
+    const problems = isGuardpostError(error) && error.details.length > 0 ? { problems: error.details } : {};
+    return reply.status(statusCode).send({ statusCode, code, error: httpReason(statusCode), message, ...problems });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ statusCode: 404, code: 'GP_ERR_NOT_FOUND', error: 'Not Found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
-    if (deps.demo) return;
-    // Users, roles and tokens arrive with the admin API; until then only demo mode reads.
-    return reply.status(401).send({ statusCode: 401, code: 'GP_ERR_UNAUTHORIZED', error: 'Unauthorized', message: 'authentication required' });
+  // Site files are YAML: accept them as they are.
+  app.addContentTypeParser(['application/yaml', 'text/yaml'], { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseYaml(body as string));
+    } catch (error) {
+      done(Object.assign(new Error(`body is not valid YAML: ${(error as Error).message.split('\n')[0]}`), { statusCode: 400 }), undefined);
+    }
   });
+  await app.register(helmet, { global: true });
+  app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
 
   registerHealthRoutes(app, deps);
-  registerDoorRoutes(app, deps);
+  registerAuthRoutes(app, deps);
+  registerUserRoutes(app, deps);
+  registerAuditRoutes(app, deps);
+  registerSiteDataRoutes(app, deps);
+  registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
+  registerEventStreamRoutes(app, deps);
+  registerDoorCommandRoutes(app, deps);
+  registerAlarmRoutes(app, deps);
+  registerThreatLevelRoutes(app, deps);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
   return app;
 }
 
+interface AjvError {
+  readonly instancePath: string;
+  readonly keyword: string;
+  readonly message?: string;
+  readonly params: Record<string, unknown>;
+}
+
+/** `body.role: must be equal to one of the allowed values`, one clause per problem, naming the field. */
+function formatValidationErrors(errors: readonly AjvError[], dataVar: string): Error {
+  const lines = errors.map((error) => {
+    const path = `${dataVar}${error.instancePath.replace(/\//g, '.')}`;
+    if (error.keyword === 'additionalProperties') return `${path}.${String(error.params.additionalProperty)}: unknown field`;
+    if (error.keyword === 'required') return `${path}.${String(error.params.missingProperty)}: required`;
+    return `${path}: ${error.message ?? error.keyword}`;
+  });
+  return new Error([...new Set(lines)].join('; '));
+}
+
 function httpReason(statusCode: number): string {
-  const reasons: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' };
+  const reasons: Record<number, string> = {
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    409: 'Conflict',
+    413: 'Payload Too Large',
+    415: 'Unsupported Media Type',
+    429: 'Too Many Requests',
+    503: 'Service Unavailable',
+  };
   return reasons[statusCode] ?? (statusCode >= 500 ? 'Internal Server Error' : 'Error');
 }

@@ -1,13 +1,17 @@
-import argon2 from 'argon2';
+import { hashSecret } from '../auth/passwords.js';
 import { GuardpostError } from '../errors.js';
 import type { CliIo } from './run.js';
+import { readSecret } from './secretInput.js';
 
-/** Reads one password from stdin (never from argv, which other users can see) and prints its argon2id hash. */
+/** Device passwords are typed into firmware, so shorter than people's, but never trivial. */
+const MIN_DEVICE_PASSWORD_LENGTH = 8;
+
+/** Reads one password from a prompt or stdin (never argv, which other users can see) and prints its argon2id hash. */
 export async function hashPasswordCommand(io: CliIo, stdin: NodeJS.ReadableStream = process.stdin): Promise<number> {
-  let text = '';
-  for await (const chunk of stdin) text += chunk.toString();
-  const password = text.replace(/\r?\n$/, '');
-  if (password.length < 8) throw new GuardpostError('GP_ERR_USAGE', 'hash-password: the password on stdin must be at least 8 characters');
-  io.out(await argon2.hash(password, { type: argon2.argon2id }));
+  const password = await readSecret('Password: ', stdin);
+  if (password.length < MIN_DEVICE_PASSWORD_LENGTH) {
+    throw new GuardpostError('GP_ERR_USAGE', `hash-password: the password must be at least ${MIN_DEVICE_PASSWORD_LENGTH} characters`);
+  }
+  io.out(await hashSecret(password));
   return 0;
 }

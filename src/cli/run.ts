@@ -3,6 +3,8 @@ import { GuardpostError, isGuardpostError } from '../errors.js';
 import { checkConfigCommand } from './checkConfig.js';
 import { hashPasswordCommand } from './hashPassword.js';
 import { simulateCommand } from './simulate.js';
+import { userCommand } from './user.js';
+import { exportCommand, importCommand } from './siteData.js';
 import { startCommand } from './start.js';
 
 export const USAGE = `usage: guardpost <command> [options]
@@ -14,6 +16,12 @@ commands:
         validate a config file and the site file it names, without starting
   simulate badge --reader ID --card NUMBER [--config FILE] [--url mqtt://host:port] [--password PW] [--timeout-ms N]
         badge a card as a reader device and print the decision observed, as one JSON line
+  user add NAME --role admin|security|viewer [--config FILE] [--state-dir DIR]
+        create an API/console user; the password is read from a prompt or stdin
+  import FILE [--dry-run] [--config FILE] [--state-dir DIR]
+        make the site data equal to a site file; prints what is created, updated, deleted
+  export [--output FILE] [--config FILE] [--state-dir DIR]
+        write the site data as a site file (YAML)
   hash-password < FILE
         print the argon2id hash of the password on stdin, for a device's passwordHash
 `;
@@ -42,6 +50,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
           parse(rest, { reader: { type: 'string' }, card: { type: 'string' }, config: { type: 'string' }, url: { type: 'string' }, password: { type: 'string' }, 'timeout-ms': { type: 'string' } }),
           io,
         );
+      case 'user':
+        return await userCommand(parse(rest, { role: { type: 'string' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'import':
+        return importCommand(parse(rest, { 'dry-run': { type: 'boolean' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'export':
+        return exportCommand(parse(rest, { output: { type: 'string' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'hash-password':
         return await hashPasswordCommand(io);
       case undefined:

@@ -1,3 +1,4 @@
+import { forwarderProblems } from './forwardersSchema.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
 import { SiteDataSchema, type SiteData } from './siteSchema.js';
 import { siteProblems } from './siteRules.js';
@@ -10,6 +11,7 @@ export type SiteParseResult = { ok: true; site: SiteData } | { ok: false; proble
 export function parseConfig(raw: unknown): ConfigParseResult {
   const { value, problems } = validate(ConfigSchema, raw);
   problems.push(...mqttModeProblems(value));
+  problems.push(...forwarderProblems(value));
   if (problems.length > 0) return { ok: false, problems: onePerKey(problems).map(formatProblem) };
   const config = value as GatewayConfig;
   config.mqtt.clientId ??= `guardpost-${config.mqtt.prefix}`;

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
+import { ForwarderSchema } from './forwardersSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -63,10 +64,20 @@ export const ConfigSchema = Strict({
       username: Type.Optional(Type.String()),
       password: Type.Optional(Type.String({ secret: true })),
       clientId: Type.Optional(Text()),
+      /** People and systems that send bridge requests (guardpost/bridge/request/<verb>) to the embedded broker. */
+      operators: Type.Array(
+        Strict({
+          username: Id(),
+          passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+        }),
+        { default: [] },
+      ),
     },
     { default: {} },
   ),
   http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  /** Incident-system destinations: every security event is delivered to each, from its own cursor. */
+  forwarders: Type.Array(ForwarderSchema, { default: [] }),
   /** Serial buses (USB adapters, RS-485 lines) that devices in the site data name by id. */
   serial: Type.Optional(Strict({ buses: Type.Array(SerialBusSchema, { default: [] }) })),
   /** Where the GPIO header lives; see src/transports/gpio.ts for how the chip is found. */

@@ -28,7 +28,9 @@ export function siteProblems(site: SiteData): Problem[] {
   site.devices.forEach((device, i) => bindingProblems(device, `devices[${i}]`, add));
   sharedWiring(site, add);
   site.groups.forEach((group, i) => references(`groups[${i}].doors`, group.doors, doors, 'door', add));
+  doorHardwareProblems(site, devices, doors, add);
 
+  const wiegandFormats = new Set([...BUILT_IN_FORMAT_BITS.keys(), ...site.wiegandFormats.map((format) => format.id)]);
   const credentialIds = new Map<string, string>();
   const cards = new Map<string, string>();
   site.cardholders.forEach((holder, i) => {
@@ -38,17 +40,116 @@ export function siteProblems(site: SiteData): Problem[] {
       const otherId = credentialIds.get(cred.id);
       if (otherId !== undefined) add(`${path}.id`, `duplicate id "${cred.id}" (also at ${otherId})`);
       else credentialIds.set(cred.id, path);
+      // [ACC-WIEGAND] a credential is a raw card number or a Wiegand card, exactly one.
+      if ((cred.card === undefined) === (cred.wiegand === undefined)) add(path, 'give exactly one of card or wiegand');
+      if (cred.wiegand !== undefined && !wiegandFormats.has(cred.wiegand.format)) add(`${path}.wiegand.format`, `unknown Wiegand format "${cred.wiegand.format}"`);
       // Readers may or may not send leading zeros, so 0001001 and 1001 are the same card.
-      const number = cred.card.replace(/^0+(?=\d)/, '');
-      const holderPath = cards.get(number);
-      if (holderPath !== undefined) add(`${path}.card`, `this card is already held by ${holderPath}`); // no number: stderr ends up in logs
-      else cards.set(number, path);
+      const number = cred.card !== undefined ? cred.card.replace(/^0+(?=\d)/, '') : cred.wiegand !== undefined ? `${cred.wiegand.format}:${cred.wiegand.facility}:${cred.wiegand.number}` : undefined;
+      const holderPath = number === undefined ? undefined : cards.get(number);
+      if (holderPath !== undefined) add(`${path}.${cred.card !== undefined ? 'card' : 'wiegand'}`, `this card is already held by ${holderPath}`); // no number: stderr ends up in logs
+      else if (number !== undefined) cards.set(number, path);
       if (cred.validFrom !== undefined && cred.validUntil !== undefined && Date.parse(cred.validUntil) <= Date.parse(cred.validFrom)) {
         add(`${path}.validUntil`, 'validUntil must be after validFrom');
       }
     });
   });
+  accessRuleProblems(site, { doors, groups, devices }, add);
   return problems;
+}
+
+const BUILT_IN_FORMAT_BITS = new Map([['h10301', 26], ['h10304', 37], ['c1000-35', 35]]);
+
+/** Cross-references of the access rules (schedules, levels, threat levels, areas, watch list, formats). */
+function accessRuleProblems(site: SiteData, known: { doors: Map<string, unknown>; groups: Map<string, unknown>; devices: Map<string, unknown> }, add: (path: string, message: string) => void): void {
+  const { doors, groups } = known;
+  const doorGroups = uniqueIds('doorGroups', site.doorGroups, add);
+  const schedules = uniqueIds('schedules', site.schedules, add);
+  const holidays = uniqueIds('holidays', site.holidays, add);
+  const levels = uniqueIds('accessLevels', site.accessLevels, add);
+  uniqueIds('threatLevels', site.threatLevels, add);
+  uniqueIds('areas', site.areas, add);
+  const credentials = new Map<string, unknown>(site.cardholders.flatMap((holder) => holder.credentials.map((cred) => [cred.id, cred] as const)));
+  const cardholders = new Map<string, unknown>(site.cardholders.map((holder) => [holder.id, holder]));
+
+  site.doorGroups.forEach((group, i) => references(`doorGroups[${i}].doors`, group.doors, doors, 'door', add));
+  site.holidays.forEach((calendar, i) => {
+    calendar.dates.forEach((date, j) => {
+      const parsed = new Date(`${date}T00:00:00Z`);
+      if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) add(keyPath(`holidays[${i}].dates`, j), `"${date}" is not a calendar date`);
+    });
+  });
+  site.schedules.forEach((schedule, i) => {
+    references(`schedules[${i}].holidays`, schedule.holidays, holidays, 'holiday calendar', add);
+    schedule.intervals.forEach((interval, j) => {
+      if (interval.from === interval.to) add(`schedules[${i}].intervals[${j}].to`, 'an interval cannot start and end at the same time (for all day use 00:00 to 24:00)');
+    });
+    schedule.holidayIntervals.forEach((interval, j) => {
+      if (interval.to <= interval.from) add(`schedules[${i}].holidayIntervals[${j}].to`, 'a holiday interval must end after it starts, within the day');
+    });
+  });
+  site.accessLevels.forEach((level, i) => {
+    references(`accessLevels[${i}].doors`, level.doors, doors, 'door', add);
+    references(`accessLevels[${i}].doorGroups`, level.doorGroups, doorGroups, 'door group', add);
+    if (level.schedule !== undefined && !schedules.has(level.schedule)) add(`accessLevels[${i}].schedule`, `unknown schedule "${level.schedule}"`);
+  });
+  site.groups.forEach((group, i) => references(`groups[${i}].accessLevels`, group.accessLevels ?? [], levels, 'access level', add));
+  site.doors.forEach((door, i) => {
+    references(`doors[${i}].overrideGroups`, door.overrideGroups ?? [], groups, 'group', add);
+    references(`doors[${i}].firstPersonInGroups`, door.firstPersonInGroups ?? [], groups, 'group', add);
+    if (door.unlockSchedule !== undefined && !schedules.has(door.unlockSchedule)) add(`doors[${i}].unlockSchedule`, `unknown schedule "${door.unlockSchedule}"`);
+    if (door.mode === 'scheduled-unlock' && door.unlockSchedule === undefined) add(`doors[${i}].unlockSchedule`, 'a scheduled-unlock door needs an unlockSchedule');
+  });
+  site.threatLevels.forEach((level, i) => {
+    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is the level without restrictions and cannot be redefined');
+    references(`threatLevels[${i}].allowedGroups`, level.allowedGroups ?? [], groups, 'group', add);
+    level.doors.forEach((entry, j) => {
+      const path = `threatLevels[${i}].doors[${j}]`;
+      if ((entry.door === undefined) === (entry.doorGroup === undefined)) add(path, 'give exactly one of door or doorGroup');
+      if (entry.door !== undefined && !doors.has(entry.door)) add(`${path}.door`, `unknown door "${entry.door}"`);
+      if (entry.doorGroup !== undefined && !doorGroups.has(entry.doorGroup)) add(`${path}.doorGroup`, `unknown door group "${entry.doorGroup}"`);
+      references(`${path}.groups`, entry.groups, groups, 'group', add);
+    });
+  });
+  const areaOfDoor = new Map<string, string>();
+  site.areas.forEach((area, i) => {
+    for (const role of ['entryDoors', 'exitDoors'] as const) {
+      references(`areas[${i}].${role}`, area[role], doors, 'door', add);
+      area[role].forEach((doorId, j) => {
+        const other = areaOfDoor.get(doorId);
+        if (other !== undefined) add(keyPath(`areas[${i}].${role}`, j), `door "${doorId}" already leads into or out of ${other}`);
+        else areaOfDoor.set(doorId, `areas[${i}]`);
+      });
+    }
+  });
+  site.watchList.forEach((entry, i) => {
+    const path = `watchList[${i}]`;
+    if ((entry.cardholder === undefined) === (entry.credential === undefined)) add(path, 'give exactly one of cardholder or credential');
+    if (entry.cardholder !== undefined && !cardholders.has(entry.cardholder)) add(`${path}.cardholder`, `unknown cardholder "${entry.cardholder}"`);
+    if (entry.credential !== undefined && !credentials.has(entry.credential)) add(`${path}.credential`, `unknown credential "${entry.credential}"`);
+  });
+  site.cardholders.forEach((holder, i) => {
+    if (holder.escort !== undefined) references(`cardholders[${i}].escort.groups`, holder.escort.groups, groups, 'group', add);
+    if (holder.duressPin !== undefined && holder.pin === undefined) add(`cardholders[${i}].duressPin`, 'a duress PIN needs a PIN');
+    if (holder.duressPin !== undefined && holder.duressPin === holder.pin) add(`cardholders[${i}].duressPin`, 'the duress PIN must differ from the PIN');
+  });
+  const formats = uniqueIds('wiegandFormats', site.wiegandFormats, add);
+  site.wiegandFormats.forEach((format, i) => {
+    const path = `wiegandFormats[${i}]`;
+    if (BUILT_IN_FORMAT_BITS.has(format.id)) add(`${path}.id`, `"${format.id}" is a built-in format`);
+    const within = (start: number, length: number, where: string): void => {
+      if (start + length > format.bits) add(where, `bits ${start}-${start + length - 1} lie beyond the ${format.bits}-bit frame`);
+    };
+    if (format.facility !== undefined) within(format.facility.start, format.facility.length, `${path}.facility`);
+    within(format.card.start, format.card.length, `${path}.card`);
+    format.parity.forEach((parity, j) => {
+      within(parity.bit, 1, `${path}.parity[${j}].bit`);
+      parity.over.forEach((over, k) => {
+        const [from, to] = typeof over === 'number' ? [over, over] : over.split('-').map(Number) as [number, number];
+        if (from > to || to >= format.bits) add(keyPath(`${path}.parity[${j}].over`, k), `bit range ${String(over)} does not fit the ${format.bits}-bit frame`);
+      });
+    });
+  });
+  void formats;
 }
 
 function uniqueIds<T extends { id: string }>(list: string, items: T[], add: (path: string, message: string) => void): Map<string, T> {
@@ -165,5 +266,50 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
       if (first !== undefined) add(`${path}.address`, `OSDP address ${device.address} on bus "${device.bus}" is already used by ${first}`);
       else addresses.set(key, path);
     }
+  });
+}
+
+/** Door hardware, zones, cameras, panic buttons and threat levels (issue 5). */
+function doorHardwareProblems(
+  site: SiteData,
+  devices: Map<string, SiteData['devices'][number]>,
+  doors: Map<string, SiteData['doors'][number]>,
+  add: (path: string, message: string) => void,
+): void {
+  const device = (path: string, id: string, kind: string): void => {
+    const found = devices.get(id);
+    if (found === undefined) add(path, `unknown device "${id}"`);
+    else if (found.kind !== kind) add(path, `device "${id}" is ${article(found.kind)}, expected ${article(kind)}`);
+  };
+  site.doors.forEach((door, i) => {
+    if (door.contact !== undefined) device(`doors[${i}].contact`, door.contact, 'door-contact');
+    if (door.exit !== undefined) device(`doors[${i}].exit`, door.exit, 'exit-button');
+    if (door.preAlarmMs >= door.heldOpenMs) add(`doors[${i}].preAlarmMs`, 'preAlarmMs must be shorter than heldOpenMs');
+  });
+  const zones = uniqueIds('zones', site.zones, add);
+  site.zones.forEach((zone, i) => references(`zones[${i}].doors`, zone.doors, doors, 'door', add));
+  uniqueIds('cameras', site.cameras, add);
+  site.cameras.forEach((camera, i) => {
+    const path = `cameras[${i}]`;
+    if (camera.kind === 'mqtt') {
+      if (camera.device === undefined) add(`${path}.device`, 'an mqtt camera needs the device its trigger command goes to');
+      else device(`${path}.device`, camera.device, 'camera');
+    } else if (camera.url === undefined) add(`${path}.url`, `${article(camera.kind)} camera needs a url`);
+    references(`${path}.doors`, camera.doors, doors, 'door', add);
+    references(`${path}.zones`, camera.zones, zones, 'zone', add);
+  });
+  const buttons = new Map<string, number>();
+  site.panicButtons.forEach((button, i) => {
+    device(`panicButtons[${i}].device`, button.device, 'panic-button');
+    const first = buttons.get(button.device);
+    if (first !== undefined) add(`panicButtons[${i}].device`, `duplicate panic button "${button.device}" (also at panicButtons[${first}])`);
+    else buttons.set(button.device, i);
+    if (button.zone !== undefined && !zones.has(button.zone)) add(`panicButtons[${i}].zone`, `unknown zone "${button.zone}"`);
+    if (button.lockdown && button.zone === undefined) add(`panicButtons[${i}].lockdown`, 'lockdown needs the zone to lock down');
+  });
+  uniqueIds('threatLevels', site.threatLevels, add);
+  site.threatLevels.forEach((level, i) => {
+    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
+    references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
   });
 }

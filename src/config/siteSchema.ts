@@ -6,7 +6,7 @@ import { Id, Strict, Text } from './common.js';
  * `guardpost import`; the store is the source of truth afterwards.
  */
 
-export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera'] as const;
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
@@ -40,7 +40,7 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],
@@ -58,6 +58,8 @@ export const SiteInfoSchema = Strict({
   name: Text(),
   /** IANA zone; schedules are evaluated in it. Checked with Intl after the schema. */
   timezone: Text(),
+  /** [ACC-DURESS] a PIN whose last digit is this much higher (mod 10) is the duress PIN. */
+  duressPinOffset: Type.Optional(Type.Integer({ minimum: 1, maximum: 9 })),
 });
 
 export const DeviceSchema = Strict({
@@ -66,6 +68,7 @@ export const DeviceSchema = Strict({
   kind: Type.Union([
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
+    Type.Literal('fire-alarm'),
   ]),
   driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),
@@ -96,6 +99,8 @@ export const DeviceSchema = Strict({
   linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
   topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
+  /** A device silent (no heartbeat, no input, not online) for this long is in trouble. */
+  supervisionMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
 });
 
 export const DoorSchema = Strict({
@@ -104,18 +109,164 @@ export const DoorSchema = Strict({
   reader: Id(),
   strike: Id(),
   unlockMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 5000 }),
-  mode: Type.Union([Type.Literal('card'), Type.Literal('locked')], { default: 'card' }),
+  mode: Type.Union(
+    [Type.Literal('card'), Type.Literal('card-and-pin'), Type.Literal('card-or-pin'), Type.Literal('scheduled-unlock'), Type.Literal('locked')],
+    { default: 'card' },
+  ),
+  /** Groups that still pass when the door is locked or under lockdown. */
+  overrideGroups: Type.Optional(Type.Array(Id())),
+  /** scheduled-unlock: when the door may stand open, and whose badge releases it. */
+  unlockSchedule: Type.Optional(Id()),
+  firstPersonInGroups: Type.Optional(Type.Array(Id())),
+  /** Two different cardholders within this many seconds open the door. */
+  twoPersonSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+  /** Door-position switch (a door-contact device); without one the door cannot report forced or held. */
+  contact: Type.Optional(Id()),
+  /** Request-to-exit (an exit-button device). */
+  exit: Type.Optional(Id()),
+  /** Fail-safe doors unlock on power loss and on a fire alarm; fail-secure doors stay locked. */
+  failMode: Type.Union([Type.Literal('fail-secure'), Type.Literal('fail-safe')], { default: 'fail-secure' }),
+  heldOpenMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 30_000 }),
+  /** How long before door.held the reader's pre-alarm buzzer sounds. */
+  preAlarmMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
+  /** Whether a REX press also pulses the strike (it always masks the door-position switch). */
+  rexUnlocks: Type.Boolean({ default: true }),
 });
 
-export const GroupSchema = Strict({
+export const ZoneSchema = Strict({
   id: Id(),
   name: Text(),
   doors: Type.Array(Id(), { default: [] }),
 });
 
+export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist'] as const;
+export type CameraTriggerEvent = (typeof CameraTriggerEvents)[number];
+
+export const CameraSchema = Strict({
+  id: Id(),
+  name: Type.Optional(Text()),
+  /** mqtt: a camera command to `device`; frigate: POST /api/events/<camera>/<label>/create; axis: virtual input; http: a plain request. */
+  kind: Type.Union([Type.Literal('mqtt'), Type.Literal('frigate'), Type.Literal('axis'), Type.Literal('http')]),
+  device: Type.Optional(Id()),
+  url: Type.Optional(Type.String({ pattern: '^https?://\\S+$', expected: 'an http:// or https:// URL' })),
+  /** Frigate's camera name (defaults to the id). */
+  camera: Type.Optional(Text()),
+  /** Frigate's event label. */
+  label: Type.String({ minLength: 1, default: 'guardpost' }),
+  /** Axis virtual input port. */
+  port: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  method: Type.Union([Type.Literal('GET'), Type.Literal('POST'), Type.Literal('PUT')], { default: 'POST' }),
+  durationS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  doors: Type.Array(Id(), { default: [] }),
+  zones: Type.Array(Id(), { default: [] }),
+  on: Type.Array(
+    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist')]),
+    { default: ['panic', 'duress', 'forced'] },
+  ),
+});
+
+export const PanicButtonSchema = Strict({
+  device: Id(),
+  zone: Type.Optional(Id()),
+  /** Lock the button's zone down when it is pressed. */
+  lockdown: Type.Boolean({ default: false }),
+  /** No local sounders or reader buzzers (a hold-up button). */
+  silent: Type.Boolean({ default: false }),
+});
+
+export const EscalationStepSchema = Strict({
+  /** Who the escalation goes to (a role, rota or person the incident system knows). */
+  to: Text(),
+  afterMs: Type.Integer({ minimum: 1000, maximum: 86_400_000 }),
+});
+
+export const AlarmSettingsSchema = Strict(
+  {
+    /** Each step escalates an alarm still unacknowledged that long after the previous step. */
+    escalation: Type.Array(EscalationStepSchema, { default: [] }),
+  },
+  { default: {} },
+);
+
+export const GroupSchema = Strict({
+  id: Id(),
+  name: Text(),
+  doors: Type.Array(Id(), { default: [] }),
+  accessLevels: Type.Optional(Type.Array(Id())),
+});
+
+const ClockTime = Type.String({ pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$', expected: 'a local time HH:MM (00:00 to 24:00)' });
+const Weekday = Type.Union(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'].map((day) => Type.Literal(day)));
+const LocalDate = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', expected: 'a date YYYY-MM-DD' });
+
+export const ScheduleSchema = Strict({
+  id: Id(),
+  name: Text(),
+  /** Wall-clock intervals in the site's zone; `to` not after `from` runs past midnight. */
+  intervals: Type.Array(Strict({ days: Type.Array(Weekday, { minItems: 1 }), from: ClockTime, to: ClockTime }), { default: [] }),
+  /** Holiday calendars: on their dates only `holidayIntervals` apply (none = closed all day). */
+  holidays: Type.Array(Id(), { default: [] }),
+  holidayIntervals: Type.Array(Strict({ from: ClockTime, to: ClockTime }), { default: [] }),
+});
+
+export const HolidayCalendarSchema = Strict({ id: Id(), name: Text(), dates: Type.Array(LocalDate, { default: [] }) });
+
+export const DoorGroupSchema = Strict({ id: Id(), name: Text(), doors: Type.Array(Id(), { default: [] }) });
+
+export const AccessLevelSchema = Strict({
+  id: Id(),
+  name: Text(),
+  doors: Type.Array(Id(), { default: [] }),
+  doorGroups: Type.Array(Id(), { default: [] }),
+  /** Omitted: at any time. */
+  schedule: Type.Optional(Id()),
+});
+
+export const ThreatLevelSchema = Strict({
+  id: Id(),
+  name: Text(),
+  /** Groups still allowed at doors not listed below; omitted = no restriction there. */
+  allowedGroups: Type.Optional(Type.Array(Id())),
+  doors: Type.Array(Strict({ door: Type.Optional(Id()), doorGroup: Type.Optional(Id()), groups: Type.Array(Id()) }), { default: [] }),
+  /** Raising the site to this level locks these zones (or the whole site) down. */
+  lockdownZones: Type.Array(Id(), { default: [] }),
+  lockdownSite: Type.Boolean({ default: false }),
+});
+
+export const AreaSchema = Strict({
+  id: Id(),
+  name: Text(),
+  entryDoors: Type.Array(Id(), { default: [] }),
+  exitDoors: Type.Array(Id(), { default: [] }),
+  passback: Type.Union([Type.Literal('off'), Type.Literal('soft'), Type.Literal('hard')], { default: 'off' }),
+  /** After this long a missed badge is forgiven; omitted = only an admin forgives. */
+  forgiveAfterMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_080 })),
+});
+
+export const WatchListEntrySchema = Strict({ cardholder: Type.Optional(Id()), credential: Type.Optional(Id()), reason: Text() });
+
+const BitField = Strict({ start: Type.Integer({ minimum: 0, maximum: 127 }), length: Type.Integer({ minimum: 1, maximum: 53 }) });
+export const WiegandFormatSchema = Strict({
+  id: Id(),
+  bits: Type.Integer({ minimum: 4, maximum: 128 }),
+  facility: Type.Optional(BitField),
+  card: BitField,
+  parity: Type.Array(
+    Strict({
+      bit: Type.Integer({ minimum: 0, maximum: 127 }),
+      kind: Type.Union([Type.Literal('even'), Type.Literal('odd')]),
+      /** Positions covered: single bits or ranges "from-to". */
+      over: Type.Array(Type.Union([Type.Integer({ minimum: 0, maximum: 127 }), Type.String({ pattern: '^[0-9]{1,3}-[0-9]{1,3}$', expected: 'a bit range like "1-12"' })])),
+    }),
+    { default: [] },
+  ),
+});
+
 export const CredentialSchema = Strict({
   /** Decimal digits kept as a string: leading zeros matter to readers. */
-  card: Type.String({ pattern: '^[0-9]{1,20}$', expected: '1 to 20 decimal digits' }),
+  card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$', expected: '1 to 20 decimal digits' })),
+  /** A Wiegand card: format id (built-in h10301, h10304, c1000-35, or a site format), facility code, number. */
+  wiegand: Type.Optional(Strict({ format: Id(), facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) })),
   /** Defaults to <cardholderId>-card-<index+1>. */
   id: Type.Optional(Id()),
   status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('lost')], { default: 'active' }),
@@ -129,6 +280,11 @@ export const CardholderSchema = Strict({
   status: Type.Union([Type.Literal('active'), Type.Literal('suspended')], { default: 'active' }),
   groups: Type.Array(Id(), { default: [] }),
   credentials: Type.Array(CredentialSchema, { default: [] }),
+  /** Hashed on import with the site's PIN key; never stored or exported as digits. */
+  pin: Type.Optional(Type.String({ pattern: '^[0-9]{4,8}$', expected: '4 to 8 digits, quoted', secret: true })),
+  duressPin: Type.Optional(Type.String({ pattern: '^[0-9]{4,8}$', expected: '4 to 8 digits, quoted', secret: true })),
+  /** A visitor: opens a door only with an escort of these groups within the window. */
+  escort: Type.Optional(Strict({ groups: Type.Array(Id(), { minItems: 1 }), withinSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 30 }) })),
 });
 
 export const SiteDataSchema = Strict({
@@ -137,12 +293,29 @@ export const SiteDataSchema = Strict({
   doors: Type.Array(DoorSchema, { default: [] }),
   groups: Type.Array(GroupSchema, { default: [] }),
   cardholders: Type.Array(CardholderSchema, { default: [] }),
+  doorGroups: Type.Array(DoorGroupSchema, { default: [] }),
+  schedules: Type.Array(ScheduleSchema, { default: [] }),
+  holidays: Type.Array(HolidayCalendarSchema, { default: [] }),
+  accessLevels: Type.Array(AccessLevelSchema, { default: [] }),
+  threatLevels: Type.Array(ThreatLevelSchema, { default: [] }),
+  areas: Type.Array(AreaSchema, { default: [] }),
+  watchList: Type.Array(WatchListEntrySchema, { default: [] }),
+  wiegandFormats: Type.Array(WiegandFormatSchema, { default: [] }),
+  zones: Type.Array(ZoneSchema, { default: [] }),
+  cameras: Type.Array(CameraSchema, { default: [] }),
+  panicButtons: Type.Array(PanicButtonSchema, { default: [] }),
+  alarms: AlarmSettingsSchema,
 });
 
 export type SiteInfo = Static<typeof SiteInfoSchema>;
 export type SiteDevice = Static<typeof DeviceSchema>;
 export type SiteDoor = Static<typeof DoorSchema>;
 export type SiteGroup = Static<typeof GroupSchema>;
+export type SiteZone = Static<typeof ZoneSchema>;
+export type SiteCamera = Static<typeof CameraSchema>;
+export type SitePanicButton = Static<typeof PanicButtonSchema>;
+export type SiteAlarmSettings = Static<typeof AlarmSettingsSchema>;
+export type SiteThreatLevel = Static<typeof ThreatLevelSchema>;
 /** After parsing, every credential has an id; validFrom/validUntil are normalised to UTC ISO strings. */
 export type SiteCredential = Static<typeof CredentialSchema> & { id: string };
 export type SiteCardholder = Omit<Static<typeof CardholderSchema>, 'credentials'> & { credentials: SiteCredential[] };
@@ -153,3 +326,7 @@ export type DeviceBinding = {
   -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
 };
 export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;
+export type SiteSchedule = Static<typeof ScheduleSchema>;
+export type SiteAccessLevel = Static<typeof AccessLevelSchema>;
+export type SiteArea = Static<typeof AreaSchema>;
+export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;

@@ -57,6 +57,12 @@ export function decodeJsonInput(payload: Uint8Array): DecodeResult {
       signal = isBad(pin) ? pin : { type: 'pin', pin };
       break;
     }
+    case 'wiegand': {
+      // A raw frame from a Wiegand-to-MQTT bridge; the site's credential formats decode it [ACC-WIEGAND].
+      const bits = record.bits;
+      signal = typeof bits === 'string' && /^[01]{4,128}$/.test(bits) ? { type: 'wiegand', bits } : { code: 'bad_field', message: 'bits: expected 4 to 128 characters of 0 and 1' };
+      break;
+    }
     case 'button': {
       const state = oneOf(record, 'state', ['pressed', 'released'] as const);
       signal = isBad(state) ? state : { type: 'button', state };

@@ -2,8 +2,12 @@
 
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
+import { authEventTypes } from './types/auth.js';
 import { devicesEventTypes } from './types/devices.js';
+import { doorsEventTypes } from './types/doors.js';
+import { forwardersEventTypes } from './types/forwarders.js';
 import { systemEventTypes } from './types/system.js';
+import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
 
 export { Severities, type Severity } from './severity.js';
@@ -12,8 +16,12 @@ export { Severities, type Severity } from './severity.js';
 export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
+  ...authEventTypes,
   ...devicesEventTypes,
+  ...doorsEventTypes,
+  ...forwardersEventTypes,
   ...systemEventTypes,
+  ...threatEventTypes,
 } as const satisfies Record<string, Severity>;
 export type EventType = keyof typeof EventTypes;
 

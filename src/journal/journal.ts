@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
+import type Database from 'better-sqlite3';
 import type { Db } from '../store/db.js';
+import { isPriorityType } from './priority.js';
 import { EventTypes, type EventInput, type EventType, type JournalEvent, type Severity } from './events.js';
 
 export type Clock = () => number;
@@ -17,7 +19,7 @@ export interface EventQuery {
   readonly type?: string;
 }
 
-interface EventRow {
+export interface EventRow {
   seq: number;
   id: string;
   time_ms: number;
@@ -31,7 +33,7 @@ interface EventRow {
   data: string;
 }
 
-const fromRow = (row: EventRow): JournalEvent => ({
+export const fromRow = (row: EventRow): JournalEvent => ({
   id: row.id,
   seq: row.seq,
   time: new Date(row.time_ms).toISOString(),
@@ -51,13 +53,15 @@ const fromRow = (row: EventRow): JournalEvent => ({
  */
 export class Journal {
   private readonly insert;
+  private readonly syncFull;
+  private readonly syncNormal;
   private readonly listeners = new Set<AppendListener>();
   /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
   private lastIdMs = 0;
   private lastIdSeq = 0;
 
   constructor(
-    private readonly db: Db,
+    readonly db: Db,
     private readonly siteId: string,
     private readonly clock: Clock = Date.now,
   ) {
@@ -65,6 +69,8 @@ export class Journal {
       `INSERT INTO events (id, time_ms, type, severity, site, door, device, cardholder, reason, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.syncFull = db.prepare('PRAGMA synchronous = FULL');
+    this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
   }
 
   append(input: EventInput): JournalEvent {
@@ -72,18 +78,28 @@ export class Journal {
     const id = this.nextId(timeMs);
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
-    const result = this.insert.run(
-      id,
-      timeMs,
-      input.type,
-      severity,
-      this.siteId,
-      input.door ?? null,
-      input.device ?? null,
-      input.cardholder ?? null,
-      input.reason ?? null,
-      JSON.stringify(data),
-    );
+    // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
+    // commit; every other event keeps NORMAL (durable across a crash of the process).
+    // Inside a transaction the pragma cannot change: durableTransaction() makes that commit FULL.
+    const durable = isPriorityType(input.type) && !this.db.inTransaction;
+    if (durable) this.syncFull.run();
+    let result: Database.RunResult;
+    try {
+      result = this.insert.run(
+        id,
+        timeMs,
+        input.type,
+        severity,
+        this.siteId,
+        input.door ?? null,
+        input.device ?? null,
+        input.cardholder ?? null,
+        input.reason ?? null,
+        JSON.stringify(data),
+      );
+    } finally {
+      if (durable) this.syncNormal.run();
+    }
     const event: JournalEvent = {
       id,
       seq: Number(result.lastInsertRowid),
@@ -97,7 +113,12 @@ export class Journal {
       reason: input.reason ?? null,
       data,
     };
-    // Fan-out happens after the event is durable; a failing listener must not undo the append.
+    // Fan-out after the insert; inside a transaction that is before its commit (see design notes).
+    this.fanOut(event);
+    return event;
+  }
+
+  private fanOut(event: JournalEvent): void {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -105,7 +126,20 @@ export class Journal {
         // listeners own their errors; the journal's job is done
       }
     }
-    return event;
+  }
+
+  /**
+   * Runs `fn` as one transaction committed with synchronous=FULL: for a state change saved
+   * together with the alarm-class event that records it, so both are on disk once it returns.
+   */
+  durableTransaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.syncFull.run();
+    try {
+      return this.db.transaction(fn)();
+    } finally {
+      this.syncNormal.run();
+    }
   }
 
   private nextId(timeMs: number): string {

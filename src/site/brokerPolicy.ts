@@ -4,7 +4,16 @@ import type { DeviceRecord } from '../store/index.js';
 import { topicMatches, type BrokerPolicy, type BrokerRefusal } from '../transports/mqtt.js';
 import type { Topics } from './topics.js';
 
-export type MqttPrincipal = { readonly kind: 'device'; readonly deviceId: string } | { readonly kind: 'observer' };
+export type MqttPrincipal =
+  | { readonly kind: 'device'; readonly deviceId: string }
+  | { readonly kind: 'observer' }
+  /** A person or system sending bridge requests (config `mqtt.operators`). */
+  | { readonly kind: 'operator'; readonly username: string };
+
+export interface MqttOperator {
+  readonly username: string;
+  readonly passwordHash: string;
+}
 
 /** The password every demo device uses; accepted only while the config says `demo: true`. */
 export const DEMO_DEVICE_PASSWORD = 'demo';
@@ -14,6 +23,7 @@ export interface DeviceBrokerPolicyOptions {
   readonly topics: Topics;
   readonly findDevice: (id: string) => DeviceRecord | undefined;
   readonly onRefused: (refusal: BrokerRefusal<MqttPrincipal>) => void;
+  readonly findOperator?: (username: string) => MqttOperator | undefined;
 }
 
 /**
@@ -29,6 +39,11 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     if (username === undefined || username === '') {
       return this.options.demo && password === undefined ? { kind: 'observer' } : null;
     }
+    const operator = this.options.findOperator?.(username);
+    if (operator !== undefined) {
+      if (password === undefined) return null;
+      return (await argon2.verify(operator.passwordHash, password).catch(() => false)) ? { kind: 'operator', username: operator.username } : null;
+    }
     const device = this.options.findDevice(username);
     if (device === undefined || password === undefined) return null;
     if (device.passwordHash !== null) {
@@ -41,6 +56,7 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
   mayPublish(principal: MqttPrincipal, topic: string): boolean {
     if (principal.kind === 'observer') return false;
     const { topics } = this.options;
+    if (principal.kind === 'operator') return topic.startsWith(`${topics.prefix}/bridge/request/`);
     if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
     return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
   }
@@ -57,8 +73,20 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
   maySubscribe(principal: MqttPrincipal, filter: string): boolean {
     const { topics } = this.options;
     if (principal.kind === 'device') return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
+    if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));
+  }
+
+  /** [SAFE-AUDIT] a bridge request must name its sender as `by`, so the journal records who asked. */
+  mayPublishPayload(principal: MqttPrincipal, _topic: string, payload: Buffer): boolean {
+    if (principal.kind !== 'operator') return true;
+    try {
+      const request = JSON.parse(payload.toString('utf8')) as unknown;
+      return typeof request === 'object' && request !== null && (request as { by?: unknown }).by === principal.username;
+    } catch {
+      return false;
+    }
   }
 
   refused(refusal: BrokerRefusal<MqttPrincipal>): void {

@@ -6,6 +6,10 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { DeviceRecord, Store } from '../store/index.js';
 import type { MqttTransport } from '../transports/mqtt.js';
+import { SafetyBridge } from '../alarms/bridge.js';
+import { Safety } from '../alarms/safety.js';
+import { DoorService } from '../doors/service.js';
+import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
 import { buildSiteIndex, type SiteIndex } from './siteIndex.js';
@@ -32,10 +36,41 @@ export class SiteRuntime {
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
+  private watcher: NodeJS.Timeout | undefined;
+  /** Door state machines (issue 5). */
+  readonly doors: DoorService;
+  /** Alarms, lockdowns, threat level, cameras, supervision (issue 5). */
+  readonly safety: Safety;
+  /** Fire-alarm inputs currently in alarm [SAFE-FIRE]. */
+  private readonly fireAlarms = new Set<string>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
-    this.accessPath = new AccessPath({ ...deps, site: () => this.index, conditions: () => this.conditions, command: (deviceId, command, onSent) => this.command(deviceId, command, onSent) });
+    this.doors = new DoorService({
+      ...deps,
+      timers: realTimers,
+      command: (deviceId, command) => this.command(deviceId, command),
+      publishState: (doorId, state) => deps.transport.publish(`${deps.topics.prefix}/doors/${doorId}/state`, JSON.stringify(state), { qos: 1, retain: true }),
+    });
+    this.doors.load(this.index.doors.values(), deps.store.safety.listDoorHardware());
+    this.safety = new Safety({
+      ...deps,
+      timers: realTimers,
+      doors: this.doors,
+      command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
+      // Retained while open; an empty retained payload removes it once cleared.
+      publishAlarm: (alarmId, view) => deps.transport.publish(`${deps.topics.prefix}/alarms/${alarmId}`, view === null ? '' : JSON.stringify(view), { qos: 1, retain: true }),
+      setConditions: (threatLevel, lockedDownDoors) => this.setConditions({ threatLevel, lockedDownDoors }),
+      devices: () => this.index.devices,
+      readerOf: (doorId) => this.index.doors.get(doorId)?.readerDeviceId ?? null,
+    });
+    this.accessPath = new AccessPath({
+      ...deps,
+      site: () => this.index,
+      conditions: () => this.conditions,
+      command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
+      onGranted: (doorId) => this.doors.granted(doorId),
+    });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -46,22 +81,51 @@ export class SiteRuntime {
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
     announce();
+    this.doors.publishAll();
+    this.safety.start();
+    await new SafetyBridge({ ...this.deps, prefix: topics.prefix, safety: this.safety, doors: this.doors }).start();
     // An external broker may have lost our retained state (or published our will) while we were away.
     transport.onConnected(announce);
   }
 
+  /**
+   * Picks up site data changed by another process (`guardpost import`, `guardpost user add`):
+   * SQLite bumps `data_version` when another connection commits, so a cheap poll suffices.
+   */
+  watchExternalChanges(intervalMs: number): void {
+    let version = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+    this.watcher = setInterval(() => {
+      const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+      if (now === version) return;
+      version = now;
+      this.reload({ by: 'another process', what: 'site data' });
+    }, intervalMs);
+    this.watcher.unref();
+  }
+
   stop(): void {
+    if (this.watcher !== undefined) clearInterval(this.watcher);
+    this.doors.stop();
+    this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
   /** Re-reads site data after a change; the next read decides on the new data. */
-  reload(): void {
+  reload(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store);
+    this.deps.journal.append({ type: 'config.changed', data: change });
+    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
+    this.safety.reload();
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
     this.conditions = conditions;
+  }
+
+  /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
+  forgivePassback(cardholderId: string | null, by: string): number {
+    return this.accessPath.forgivePassback(cardholderId, by);
   }
 
   get site(): SiteIndex {
@@ -78,6 +142,7 @@ export class SiteRuntime {
     if (device === undefined) return;
     switch (report.kind) {
       case 'signal':
+        this.safety.heardFrom(device.id);
         return this.onSignal(device, report.signal);
       case 'bad_input':
         return this.badInput(device.id, report.code, report.message, report.bytes);
@@ -123,6 +188,7 @@ export class SiteRuntime {
       this.badInput(device.id, decoded.error.code, decoded.error.message, payload.byteLength);
       return;
     }
+    this.safety.heardFrom(device.id);
     this.onSignal(device, decoded.signal);
   }
 
@@ -132,20 +198,22 @@ export class SiteRuntime {
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
         return this.accessPath.onCard(device, signal.card);
       case 'wiegand':
-        // Wiegand formats arrive with the full access rule set; until then a raw frame opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'Wiegand frames are not decoded at this site yet', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send Wiegand frames`, 0);
+        return this.accessPath.onWiegand(device, signal.bits);
       case 'pin':
-        // PIN rules arrive with the full access rule set; until then a PIN alone opens nothing.
-        return this.badInput(device.id, 'unexpected_signal', 'PIN entry is not enabled at this reader', 0);
+        if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send PINs`, 0);
+        return this.accessPath.onPin(device, signal.pin, this.deps.store.pins);
       case 'button':
-        if (device.kind === 'panic-button' && signal.state === 'pressed') {
-          this.deps.journal.append({ type: 'alarm.raised', device: device.id, data: { source: 'panic-button', location: device.location } });
-        }
+        if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
+        if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
         return;
       case 'tamper':
         if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
         return;
       case 'contact':
+        if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
+        if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
+        return;
       case 'heartbeat':
         return;
       default: {
@@ -153,6 +221,14 @@ export class SiteRuntime {
         return unreachable;
       }
     }
+  }
+
+  /** A fire-alarm input opens (its contact breaks) in alarm; any one in alarm releases fail-safe doors [SAFE-FIRE]. */
+  private onFireAlarm(deviceId: string, active: boolean): void {
+    if (active === this.fireAlarms.has(deviceId)) return;
+    if (active) this.fireAlarms.add(deviceId);
+    else this.fireAlarms.delete(deviceId);
+    this.doors.setFireAlarm(this.fireAlarms.size > 0);
   }
 
   /**
@@ -179,6 +255,7 @@ export class SiteRuntime {
   }
 
   private setAvailability(deviceId: string, state: 'online' | 'offline', detail?: string): void {
+    if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });

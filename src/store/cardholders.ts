@@ -4,7 +4,7 @@ import type { Db } from './db.js';
 interface CredentialRow {
   id: string;
   cardholder_id: string;
-  kind: 'card';
+  kind: Credential['kind'];
   number: string;
   status: CredentialStatus;
   valid_from_ms: number | null;
@@ -18,10 +18,14 @@ export class CardholdersRepository {
   list(): Cardholder[] {
     const holders = this.db.prepare<[], { id: string; name: string; status: Cardholder['status'] }>('SELECT * FROM cardholders ORDER BY id').all();
     const links = this.db.prepare<[], { cardholder_id: string; group_id: string }>('SELECT cardholder_id, group_id FROM cardholder_groups ORDER BY group_id').all();
-    return holders.map((holder) => ({
-      ...holder,
-      groupIds: links.filter((link) => link.cardholder_id === holder.id).map((link) => link.group_id),
-    }));
+    // One pass over the links: a site may hold millions of cardholders.
+    const groupsOf = new Map<string, string[]>();
+    for (const link of links) {
+      const list = groupsOf.get(link.cardholder_id);
+      if (list === undefined) groupsOf.set(link.cardholder_id, [link.group_id]);
+      else list.push(link.group_id);
+    }
+    return holders.map((holder) => ({ ...holder, groupIds: groupsOf.get(holder.id) ?? [] }));
   }
 
   listCredentials(): Credential[] {
@@ -59,5 +63,16 @@ export class CardholdersRepository {
            status = excluded.status, valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms`,
       )
       .run(credential);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM cardholders WHERE id = ?').run(id);
+  }
+
+  /** Removes the holder's credentials not in `keepIds` (the credentials of a replaced holder). */
+  deleteCredentialsExcept(cardholderId: string, keepIds: readonly string[]): void {
+    const existing = this.db.prepare<[string], { id: string }>('SELECT id FROM credentials WHERE cardholder_id = ?').all(cardholderId);
+    const remove = this.db.prepare('DELETE FROM credentials WHERE id = ?');
+    for (const { id } of existing) if (!keepIds.includes(id)) remove.run(id);
   }
 }

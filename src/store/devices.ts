@@ -56,4 +56,8 @@ export class DevicesRepository {
       )
       .run({ ...device, binding: device.binding === undefined ? null : JSON.stringify(device.binding) });
   }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM devices WHERE id = ?').run(id);
+  }
 }

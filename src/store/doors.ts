@@ -50,4 +50,8 @@ export class DoorsRepository {
       )
       .run(door);
   }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM doors WHERE id = ?').run(id);
+  }
 }

@@ -22,4 +22,8 @@ export class GroupsRepository {
       for (const doorId of group.doorIds) link.run(group.id, doorId);
     })();
   }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM groups WHERE id = ?').run(id);
+  }
 }

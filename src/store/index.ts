@@ -1,15 +1,32 @@
-import { BINDING_FIELDS, type DeviceBinding, type SiteData, type SiteDevice } from '../config/siteSchema.js';
-import { canonicalCardNumber } from '../access/credentials.js';
+import type { SiteData } from '../config/siteSchema.js';
+import { AccessLevelsRepository, CardholderRulesRepository, RuleStateRepository, SchedulesRepository, SiteRulesRepository } from './accessRules.js';
+import { PinHasher } from './pinKey.js';
 import { CardholdersRepository } from './cardholders.js';
 import { openDatabase, type Db } from './db.js';
 import { DevicesRepository } from './devices.js';
 import { DoorsRepository } from './doors.js';
 import { GroupsRepository } from './groups.js';
 import { MetaRepository } from './meta.js';
+import { AuditRepository } from './audit.js';
+import { UsersRepository } from './users.js';
+import { SiteDocumentsRepository } from './siteDocuments.js';
+import { writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
+import { SafetyRepository } from './safety.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
 export type { DoorRecord } from './doors.js';
+export type { AuditEntry, AuditInput } from './audit.js';
+export { Roles, type ApiTokenRecord, type Role, type UserRecord } from './users.js';
+export type { AccessLevelRecord, DoorGroup, DoorRules, WatchListRecord } from './accessRules.js';
+export { PinHasher } from './pinKey.js';
+
+/** Site-wide access settings kept in meta (see access-rules.md). */
+export interface AccessSettings {
+  /** [ACC-DURESS] PIN + this offset on its last digit is the duress PIN; null = off. */
+  readonly duressPinOffset: number | null;
+}
+export type { CameraRecord, DoorHardwareRecord, FailMode, PanicButtonRecord, StoredAlarm, ZoneRecord } from './safety.js';
 
 export interface SiteIdentity {
   readonly id: string;
@@ -24,17 +41,42 @@ export class Store {
   readonly doors: DoorsRepository;
   readonly groups: GroupsRepository;
   readonly cardholders: CardholdersRepository;
+  readonly users: UsersRepository;
+  readonly audit: AuditRepository;
+  readonly documents: SiteDocumentsRepository;
+  readonly schedules: SchedulesRepository;
+  readonly accessLevels: AccessLevelsRepository;
+  readonly siteRules: SiteRulesRepository;
+  readonly cardholderRules: CardholderRulesRepository;
+  readonly ruleState: RuleStateRepository;
+  readonly safety: SafetyRepository;
 
-  constructor(readonly db: Db) {
+  /** `pins` hashes PINs with the site's key; without it, importing a PIN is refused. */
+  constructor(readonly db: Db, readonly pins: PinHasher | null = null) {
+    this.schedules = new SchedulesRepository(db);
+    this.accessLevels = new AccessLevelsRepository(db);
+    this.siteRules = new SiteRulesRepository(db);
+    this.cardholderRules = new CardholderRulesRepository(db);
+    this.ruleState = new RuleStateRepository(db);
     this.meta = new MetaRepository(db);
     this.devices = new DevicesRepository(db);
     this.doors = new DoorsRepository(db);
     this.groups = new GroupsRepository(db);
     this.cardholders = new CardholdersRepository(db);
+    this.users = new UsersRepository(db);
+    this.audit = new AuditRepository(db);
+    this.documents = new SiteDocumentsRepository(db);
+    this.safety = new SafetyRepository(db);
   }
 
   static open(stateDir: string): Store {
-    return new Store(openDatabase(stateDir));
+    const db = openDatabase(stateDir);
+    try {
+      return new Store(db, PinHasher.forStateDir(stateDir));
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   close(): void {
@@ -46,6 +88,11 @@ export class Store {
     return raw === undefined ? undefined : (JSON.parse(raw) as SiteIdentity);
   }
 
+  accessSettings(): AccessSettings {
+    const raw = this.meta.get('access-settings');
+    return raw === undefined ? { duressPinOffset: null } : (JSON.parse(raw) as AccessSettings);
+  }
+
   /** True once site data has been imported; later starts keep what admins edited since. */
   hasSiteData(): boolean {
     return this.site() !== undefined;
@@ -53,44 +100,26 @@ export class Store {
 
   /** Imports validated site data in one transaction: all of it or nothing. */
   importSiteData(data: SiteData): void {
-    const toMs = (value: string | Date | undefined | null): number | null => (value === undefined || value === null ? null : new Date(value).getTime());
     this.db.transaction(() => {
-      this.meta.set('site', JSON.stringify({ id: data.site.id, name: data.site.name, timezone: data.site.timezone } satisfies SiteIdentity));
-      for (const device of data.devices) {
-        this.devices.upsert({
-          id: device.id,
-          name: device.name ?? null,
-          kind: device.kind,
-          driver: device.driver,
-          location: device.location ?? null,
-          passwordHash: device.passwordHash ?? null,
-          ...bindingOf(device),
-        });
-      }
-      for (const door of data.doors) {
-        this.doors.upsert({ id: door.id, name: door.name, readerDeviceId: door.reader, strikeDeviceId: door.strike, unlockMs: door.unlockMs, mode: door.mode });
-      }
-      for (const group of data.groups) this.groups.upsert({ id: group.id, name: group.name, doorIds: group.doors });
-      for (const holder of data.cardholders) {
-        this.cardholders.upsert({ id: holder.id, name: holder.name, status: holder.status, groupIds: holder.groups });
-        holder.credentials.forEach((credential, index) => {
-          this.cardholders.upsertCredential({
-            id: credential.id ?? `${holder.id}-card-${index + 1}`,
-            cardholderId: holder.id,
-            kind: 'card',
-            number: canonicalCardNumber(String(credential.card)),
-            status: credential.status,
-            validFromMs: toMs(credential.validFrom),
-            validUntilMs: toMs(credential.validUntil),
-          });
-        });
-      }
+      writeSiteInfo(this, data.site);
+      for (const device of data.devices) writeDevice(this, device);
+      for (const door of data.doors) writeDoor(this, door);
+      writeSchedulesAndLevels(this, data);
+      for (const group of data.groups) writeGroup(this, group);
+      writeSiteRules(this, data);
+      for (const holder of data.cardholders) writeCardholder(this, holder);
+      this.siteRules.replaceWatchList(data.watchList.map((entry) => ({ cardholderId: entry.cardholder ?? null, credentialId: entry.credential ?? null, reason: entry.reason })));
+      writeAllDocuments(this, data);
+      this.importSafetyData(data);
     })();
   }
-}
 
-function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
-  const binding: DeviceBinding = {};
-  for (const field of BINDING_FIELDS) if (device[field] !== undefined) Object.assign(binding, { [field]: device[field] });
-  return Object.keys(binding).length === 0 ? {} : { binding };
+  /** Zones, cameras, panic buttons, alarm settings and threat-level lockdowns (door hardware and supervision go with doors and devices). */
+  private importSafetyData(data: SiteData): void {
+    for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });
+    for (const camera of data.cameras) this.safety.upsertCamera(camera);
+    for (const button of data.panicButtons) this.safety.upsertPanicButton({ deviceId: button.device, zoneId: button.zone ?? null, lockdown: button.lockdown, silent: button.silent });
+    this.safety.setAlarmSettings(data.alarms);
+    this.safety.setThreatLevels(data.threatLevels);
+  }
 }

@@ -54,7 +54,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
       // client is null only for wills of clients long gone; they were authorised when set.
       if (client === null) return done(null);
       const principal = this.principals.get(client);
-      if (principal === undefined || !policy.mayPublish(principal, packet.topic)) {
+      if (principal === undefined || !policy.mayPublish(principal, packet.topic) || policy.mayPublishPayload?.(principal, packet.topic, Buffer.from(packet.payload)) === false) {
         policy.refused({ action: 'publish', clientId: client.id, username: null, principal: principal ?? null, topic: packet.topic });
         return done(new Error(`publish to ${packet.topic} not authorised`));
       }

@@ -31,6 +31,8 @@ export interface BrokerPolicy<P> {
   authenticate(clientId: string, username: string | undefined, password: Buffer | undefined): Promise<P | null>;
   mayPublish(principal: P, topic: string): boolean;
   maySubscribe(principal: P, topic: string): boolean;
+  /** Optional check of a publish's payload, e.g. that a request names its own sender. */
+  mayPublishPayload?(principal: P, topic: string, payload: Buffer): boolean;
   /** Told of every refusal, for the journal and counters. */
   refused(refusal: BrokerRefusal<P>): void;
 }

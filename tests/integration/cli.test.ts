@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPasswordCommand } from '../../src/cli/hashPassword.js';
+import { Store } from '../../src/store/index.js';
 import { cli, finished, spawnGuardpost } from '../support/cli.js';
 import { demoConfigFile, demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 
@@ -127,5 +128,42 @@ describe('guardpost hash-password', () => {
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^\$argon2id\$/);
     expect(await argon2.verify(out[0]!, 'door-secret-2')).toBe(true);
+  });
+});
+
+describe('guardpost user add', () => {
+  it('creates an admin from a password on stdin, after which a production start succeeds and the admin can log in', async () => {
+    const dir = tempDir();
+    const stateDir = path.join(dir, 'state');
+    const file = writeConfig(dir, 'prod.yaml', `demo: false\nsiteFile: ${JSON.stringify(demoSiteFile)}\nstateDir: state\n`);
+
+    const refused = await finished(spawnGuardpost(['start', '--config', file, '--http-port', '0', '--mqtt-port', '0']));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('no admin user: create one with `guardpost user add NAME --role admin`');
+
+    const child = spawnGuardpost(['user', 'add', 'erin-admin', '--role', 'admin', '--config', file], {}, 'pipe');
+    child.stdin?.end('erin-strong-password\n');
+    const added = await finished(child);
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    expect(added.stdout).toContain('user erin-admin (admin) created');
+
+    const store = Store.open(stateDir);
+    try {
+      expect(store.users.get('erin-admin')).toMatchObject({ role: 'admin' });
+      expect(store.audit.list({ limit: 10 })[0]).toMatchObject({ actor: 'cli', source: 'cli', action: 'user.created', target: 'erin-admin' });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('refuses a password shorter than twelve characters', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, 'prod.yaml', `demo: false\nsiteFile: ${JSON.stringify(demoSiteFile)}\nstateDir: state\n`);
+    const child = spawnGuardpost(['user', 'add', 'erin-admin', '--role', 'admin', '--config', file], {}, 'pipe');
+    child.stdin?.end('short\n');
+    const result = await finished(child);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('guardpost: password: must be at least 12 characters');
   });
 });

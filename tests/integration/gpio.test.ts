@@ -52,7 +52,7 @@ describe('GPIO devices: a panic button, a door contact and a relay strike (fake 
     const after = journal().lastSeq();
     gpio.drive(PANIC_PIN, 0);
     const alarm = await nextJournalEvent(journal(), (event) => event.type === 'alarm.raised', after);
-    expect(alarm).toMatchObject({ device: 'desk-panic', severity: 'critical', data: { source: 'panic-button', location: 'Front desk' } });
+    expect(alarm).toMatchObject({ device: 'desk-panic', severity: 'critical', data: { location: 'Front desk' } });
     gpio.drive(PANIC_PIN, 1);
   });
 

@@ -75,7 +75,7 @@ describe('MQTT products on their own topics through the embedded broker', () => 
     const after = journal().lastSeq();
     await zigbee.publish('zigbee2mqtt/Reception panic', JSON.stringify({ action: 'single', battery: 97, linkquality: 120 }));
     const alarm = await nextJournalEvent(journal(), (e) => e.type === 'alarm.raised', after);
-    expect(alarm).toMatchObject({ device: 'desk-panic', data: { source: 'panic-button', location: 'Reception' } });
+    expect(alarm).toMatchObject({ device: 'desk-panic', data: { location: 'Reception' } });
   });
 
   it('tracks the availability the products announce on their own topics', async () => {

@@ -106,7 +106,7 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
     south.power(true);
     south.power(true);
     const trouble = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble', after);
-    expect(trouble).toMatchObject({ device: 'south-reader', reason: 'power_failure', severity: 'medium' });
+    expect(trouble).toMatchObject({ device: 'south-reader', reason: 'power_failure', severity: 'high' });
     south.power(false);
     const cleared = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble', trouble.seq);
     expect(cleared).toMatchObject({ device: 'south-reader', reason: 'power_failure_cleared', severity: 'info' });

@@ -18,11 +18,11 @@ export async function cli(...argv: string[]): Promise<CliResult> {
 }
 
 /** The real `guardpost` command as a child process (TypeScript sources through tsx). */
-export function spawnGuardpost(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnGuardpost(args: string[], env: NodeJS.ProcessEnv = {}, stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
 }
 

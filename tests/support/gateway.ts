@@ -6,8 +6,10 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfigFile } from '../../src/config/load.js';
 import { startGateway, type Gateway } from '../../src/gateway.js';
 import type { JournalEvent } from '../../src/journal/index.js';
+import { hashSecret } from '../../src/auth/passwords.js';
 import { createLogger } from '../../src/logger.js';
 import type { GpioBackend } from '../../src/transports/gpio.js';
+import { Store, type Role } from '../../src/store/index.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const demoConfigFile = path.join(repoRoot, 'config/demo.yaml');
@@ -25,6 +27,10 @@ export interface TestGateway {
   /** Every log line the gateway wrote, as raw JSON text. */
   readonly logs: string[];
   stop(): Promise<void>;
+  /** Logs in over HTTP and returns the bearer token. */
+  login(user?: string, password?: string): Promise<string>;
+  /** Authorization headers of the seeded admin (logged in once, then cached). */
+  adminHeaders(): Promise<Record<string, string>>;
 }
 
 export interface TestGatewayOptions {
@@ -36,6 +42,20 @@ export interface TestGatewayOptions {
   readonly clock?: () => number;
   /** A fake GPIO header for devices bound to pins. */
   readonly gpio?: GpioBackend;
+  /** Create the admin `TEST_ADMIN` before starting (default true), as `guardpost user add` would. */
+  readonly seedAdmin?: boolean;
+}
+
+export const TEST_ADMIN = { user: 'admin', password: 'test-admin-password' } as const;
+
+/** Adds a user straight into a state directory's store, as `guardpost user add` does. */
+export async function seedUser(stateDir: string, user: string, role: Role, password: string): Promise<void> {
+  const store = Store.open(stateDir);
+  try {
+    if (store.users.get(user) === undefined) store.users.insert({ id: user, role, passwordHash: await hashSecret(password), disabled: false, createdMs: Date.now() });
+  } finally {
+    store.close();
+  }
 }
 
 /** Starts a whole gateway in-process on ephemeral ports with its own temp state directory. */
@@ -52,6 +72,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(siteFile)}\n${options.configYaml}\n`);
   }
   const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
+  if (options.seedAdmin !== false) await seedUser(stateDir, TEST_ADMIN.user, 'admin', TEST_ADMIN.password);
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -61,6 +82,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   const logger = createLogger('debug', sink);
   const gateway = await startGateway({ loaded: { ...loaded, config: { ...loaded.config, mqtt: { ...loaded.config.mqtt, host: '127.0.0.1' } } }, logger, clock: options.clock, gpio: options.gpio });
+  let adminToken: Promise<string> | undefined;
+  const login = async (user: string = TEST_ADMIN.user, password: string = TEST_ADMIN.password): Promise<string> => {
+    const response = await fetch(`http://127.0.0.1:${gateway.httpPort}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user, password }),
+    });
+    if (response.status !== 200) throw new Error(`login as ${user} failed with ${response.status}: ${await response.text()}`);
+    return ((await response.json()) as { token: string }).token;
+  };
   return {
     gateway,
     stateDir,
@@ -68,6 +99,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     httpUrl: `http://127.0.0.1:${gateway.httpPort}`,
     logs,
     stop: () => gateway.stop(),
+    login,
+    adminHeaders: async () => ({ authorization: `Bearer ${await (adminToken ??= login())}` }),
   };
 }
 
@@ -108,8 +141,9 @@ export class TestClient {
   next(match: (message: Received) => boolean, after = 0, timeoutMs = 5_000): Promise<Received> {
     const seen = this.received.slice(after).find(match);
     if (seen !== undefined) return Promise.resolve(seen);
+    const calledFrom = new Error('no matching MQTT message').stack?.split('\n').find((line) => line.includes('.test.ts')) ?? '';
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching MQTT message within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no matching MQTT message within ${timeoutMs} ms (awaited ${calledFrom.trim()})`)), timeoutMs);
       this.waiters.push({
         match,
         resolve: (message) => {

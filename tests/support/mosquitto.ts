@@ -31,12 +31,17 @@ export interface Mosquitto {
 }
 
 /** Starts a real Mosquitto on loopback and resolves once it says it is running. */
-export async function startMosquitto(port?: number): Promise<Mosquitto> {
+export interface MosquittoOptions {
+  /** Keep sessions and queued messages across a restart in this directory (default: none kept). */
+  readonly persistenceDir?: string;
+}
+
+export async function startMosquitto(port?: number, options: MosquittoOptions = {}): Promise<Mosquitto> {
   const binary = requireMosquitto();
   const listenPort = port ?? (await freePort());
   const dir = tempDir('gp-mosquitto-');
   const configFile = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(configFile, [`listener ${listenPort} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type all', ''].join('\n'));
+  fs.writeFileSync(configFile, [`listener ${listenPort} 127.0.0.1`, 'allow_anonymous true', ...(options.persistenceDir === undefined ? ['persistence false'] : ['persistence true', `persistence_location ${options.persistenceDir}/`, 'max_queued_messages 0']), 'log_dest stderr', 'log_type all', ''].join('\n'));
   const child: ChildProcess = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {

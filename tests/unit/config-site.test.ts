@@ -51,12 +51,18 @@ describe('the demo site', () => {
       ['server-room-reader', 'reader'],
       ['server-room-strike', 'strike'],
       ['reception-panic', 'panic-button'],
+      ['main-entrance-contact', 'door-contact'],
+      ['main-entrance-exit', 'exit-button'],
+      ['reception-camera', 'camera'],
+      ['fire-panel', 'fire-alarm'],
     ]);
     expect(data.devices.every((d) => d.driver === 'json' && d.passwordHash === undefined)).toBe(true);
     expect(data.devices[4]?.location).toBe('Reception desk');
     expect(data.doors).toEqual([
-      { id: 'main-entrance', name: 'Main entrance', reader: 'main-entrance-reader', strike: 'main-entrance-strike', unlockMs: 5000, mode: 'card' },
-      { id: 'server-room', name: 'Server room', reader: 'server-room-reader', strike: 'server-room-strike', unlockMs: 3000, mode: 'card' },
+      { id: 'main-entrance', name: 'Main entrance', reader: 'main-entrance-reader', strike: 'main-entrance-strike', unlockMs: 5000, mode: 'card',
+        contact: 'main-entrance-contact', exit: 'main-entrance-exit', failMode: 'fail-safe', heldOpenMs: 30000, preAlarmMs: 10000, rexUnlocks: true },
+      { id: 'server-room', name: 'Server room', reader: 'server-room-reader', strike: 'server-room-strike', unlockMs: 3000, mode: 'card',
+        failMode: 'fail-secure', heldOpenMs: 30000, preAlarmMs: 10000, rexUnlocks: true },
     ]);
     expect(data.groups.map((g) => [g.id, g.doors])).toEqual([
       ['staff', ['main-entrance']],
@@ -104,7 +110,7 @@ describe('parseSiteData', () => {
     const raw = site();
     raw.devices[0].kind = 'lock';
     expect(problemsOf(raw)).toEqual([
-      'devices[0].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, got "lock"',
+      'devices[0].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, got "lock"',
     ]);
   });
 
@@ -118,7 +124,7 @@ describe('parseSiteData', () => {
   it('reports an unknown key with the keys allowed there', () => {
     const raw = site();
     raw.doors[0].unlock = 5;
-    expect(problemsOf(raw)).toEqual(['doors[0].unlock: unknown key (allowed: id, name, reader, strike, unlockMs, mode)']);
+    expect(problemsOf(raw)).toEqual(['doors[0].unlock: unknown key (allowed: id, name, reader, strike, unlockMs, mode, overrideGroups, unlockSchedule, firstPersonInGroups, twoPersonSeconds, contact, exit, failMode, heldOpenMs, preAlarmMs, rexUnlocks)']);
   });
 
   it('reports a card that is not decimal digits', () => {
@@ -255,11 +261,11 @@ describe('loadSiteFile', () => {
     expect(gp.message).toBe(`${file}: 6 problems`);
     expect(gp.details).toEqual([
       `${file}: site.id: expected an id of lowercase letters, digits and dashes, got "Demo Site"`,
-      `${file}: devices[1].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, got "lock"`,
+      `${file}: devices[1].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, got "lock"`,
       `${file}: doors[0].unlockMs: expected integer ≥ 100, got 50`,
       `${file}: cardholders[0].credentials[0].card: expected 1 to 20 decimal digits, got "12ab"`,
       `${file}: cardholders[0].credentials[0].validFrom: expected an ISO-8601 date-time, got "tomorrow"`,
-      `${file}: cardholders[0].colour: unknown key (allowed: id, name, status, groups, credentials)`,
+      `${file}: cardholders[0].colour: unknown key (allowed: id, name, status, groups, credentials, pin, duressPin, escort)`,
     ]);
   });
 

@@ -43,8 +43,9 @@ describe('parseConfig', () => {
         demo: false,
         stateDir: './var',
         log: { level: 'info' },
-        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost' },
+        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [] },
         http: { host: '127.0.0.1', port: 8080 },
+        forwarders: [],
       },
     });
   });
@@ -85,7 +86,7 @@ describe('parseConfig', () => {
 
   it('names an unknown key by its own path and lists the allowed keys', () => {
     expect(problemsOf({ mqtt: { prot: 1883 } })).toEqual([
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
     ]);
   });
 
@@ -127,9 +128,9 @@ describe('parseConfig', () => {
       'demo: expected boolean, got string "yes"',
       'mqtt.port: expected integer, got string "x"',
       'mqtt.mode: expected one of embedded, external, got "cloud"',
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, serial, gpio)',
+      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, forwarders, serial, gpio)',
     ]);
   });
 
@@ -236,7 +237,7 @@ describe('loadConfigFile', () => {
     expect(error.message).toBe(`${file}: 3 problems`);
     expect(error.details).toEqual([
       `${file}: demo: expected boolean, got number 3`,
-      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId)`,
+      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)`,
       `${file}: http.port: expected integer, got string "abc"`,
     ]);
   });

@@ -25,7 +25,7 @@ function parseTime(name: string, value: string | undefined): number | undefined 
 }
 
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { schema: { querystring: EventsQuery } }, async (request) => {
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { config: { auth: 'viewer' }, schema: { querystring: EventsQuery } }, async (request) => {
     const query = request.query;
     return deps.journal.query({
       limit: query.limit,

@@ -5,6 +5,8 @@ export interface ReadinessCheck {
   readonly name: string;
   readonly ready: boolean;
   readonly detail?: string;
+  /** Structured detail, e.g. a forwarder's lag and last error. */
+  readonly data?: unknown;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -17,5 +19,5 @@ export function registerHealthRoutes(app: FastifyInstance, deps: ApiDeps): void 
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
+  app.get('/metrics', { config: { auth: 'viewer' } }, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(deps.metrics.render()));
 }

@@ -7,6 +7,4 @@ export const devicesEventTypes = {
   'device.bad_input': 'low',
   'device.unauthorized': 'high',
   'device.tamper': 'high',
-  /** A device needs a technician (power failure at a reader); `reason` names the condition. */
-  'device.trouble': 'medium',
 } as const satisfies Record<string, Severity>;

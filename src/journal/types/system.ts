@@ -4,4 +4,5 @@ import type { Severity } from '../severity.js';
 export const systemEventTypes = {
   'system.started': 'info',
   'system.stopped': 'info',
+  'config.changed': 'low',
 } as const satisfies Record<string, Severity>;

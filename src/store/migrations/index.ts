@@ -1,5 +1,10 @@
 import { siteAndJournal } from './001-site-and-journal.js';
+import { accessRules } from './002-access-rules.js';
+import { doorsAlarms } from './003-doors-alarms.js';
+import { forwarderCursors } from './004-forwarders.js';
 import { deviceBindings } from './005-devices.js';
+import { usersAndAudit } from './006-users-audit.js';
+import { siteDocuments } from './007-site-documents.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
@@ -8,4 +13,4 @@ export type { Migration } from './types.js';
  * Numbered schema migrations, applied in order inside one transaction each and recorded in
  * `PRAGMA user_version`. Never edit a released migration: add the next one, one file each.
  */
-export const migrations: readonly Migration[] = [siteAndJournal, deviceBindings];
+export const migrations: readonly Migration[] = [siteAndJournal, accessRules, doorsAlarms, forwarderCursors, deviceBindings, usersAndAudit, siteDocuments];

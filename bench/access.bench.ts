@@ -1,0 +1,212 @@
+/**
+ * decide() at the issue's scale against a floor measured in the same run (issue 4, "Benchmark").
+ * Run with `npm run bench -- access` or `npx tsx bench/access.bench.ts [--cardholders N] [--decisions N]`.
+ *
+ * - A site of N cardholders (default 100,000), 2N credentials, 500 groups, 200 doors, 50 schedules
+ *   and 100 access levels is written to a real store (SQLite in a temp state dir) through
+ *   `importSiteData`, then indexed with `buildSiteIndex` exactly as the runtime does.
+ * - decide(): each call timed alone (hrtime), random cards (90% known, 10% unknown) at random doors
+ *   and times, with passback areas and rule state live; throughput from an untimed loop.
+ * - The floor: a bare `Map.get` of the same card numbers in the same credential map, timed alike.
+ * - Gateway start: a child process starts the real gateway on that state dir (no site file, as
+ *   after the first import) and reports how long `startGateway` took and its RSS once started.
+ *
+ * Targets (issue 4): p99 < 20 µs, ratio to the floor ≤ 30, gateway RSS < 150 MB and start < 2 s at
+ * 100,000 cardholders; at `--cardholders 2000000`: index load < 10 s, RSS < 600 MB, same p99.
+ * Exits 0 whatever the figures: a benchmark is never a CI gate.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { canonicalCardNumber } from '../src/access/credentials.js';
+import { decide } from '../src/access/decide.js';
+import { applyEffects, emptyRuleState } from '../src/access/ruleState.js';
+import { NORMAL_CONDITIONS } from '../src/access/types.js';
+import type { SiteData } from '../src/config/siteSchema.js';
+import { Store } from '../src/store/index.js';
+import { buildSiteIndex } from '../src/site/siteIndex.js';
+
+const { values } = parseArgs({
+  options: {
+    cardholders: { type: 'string', default: '100000' },
+    decisions: { type: 'string', default: '200000' },
+    phase: { type: 'string', default: 'main' },
+    'state-dir': { type: 'string' },
+  },
+});
+
+const GROUPS = 500;
+const DOORS = 200;
+const SCHEDULES = 50;
+const LEVELS = 100;
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+/** A deterministic pseudo-random sequence, so runs compare. */
+function rng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function siteData(cardholders: number): SiteData {
+  const random = rng(1);
+  const pick = (n: number): number => Math.floor(random() * n);
+  const hhmm = (minute: number): string => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  const doorId = (i: number): string => `door-${i}`;
+  return {
+    site: { id: 'bench', name: 'Bench site', timezone: 'Europe/London' },
+    devices: Array.from({ length: DOORS }, (_, i) => [
+      { id: `reader-${i}`, kind: 'reader' as const, driver: 'json' as const },
+      { id: `strike-${i}`, kind: 'strike' as const, driver: 'json' as const },
+    ]).flat(),
+    doors: Array.from({ length: DOORS }, (_, i) => ({ id: doorId(i), name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const, failMode: 'fail-secure' as const, heldOpenMs: 30_000, preAlarmMs: 10_000, rexUnlocks: true })),
+    groups: Array.from({ length: GROUPS }, (_, i) => ({
+      id: `group-${i}`,
+      name: `Group ${i}`,
+      doors: Array.from({ length: 3 }, () => doorId(pick(DOORS))).filter((door, k, all) => all.indexOf(door) === k),
+      accessLevels: [`level-${pick(LEVELS)}`, `level-${pick(LEVELS)}`].filter((level, k, all) => all.indexOf(level) === k),
+    })),
+    cardholders: Array.from({ length: cardholders }, (_, i) => ({
+      id: `holder-${i}`,
+      name: `Cardholder ${i}`,
+      status: i % 50 === 0 ? ('suspended' as const) : ('active' as const),
+      groups: [`group-${pick(GROUPS)}`, `group-${pick(GROUPS)}`, `group-${pick(GROUPS)}`].filter((group, k, all) => all.indexOf(group) === k),
+      credentials: [
+        { id: `cred-${i}-a`, card: String(10_000_000 + 2 * i), status: 'active' as const },
+        { id: `cred-${i}-b`, card: String(10_000_001 + 2 * i), status: i % 10 === 0 ? ('lost' as const) : ('active' as const) },
+      ],
+    })),
+    doorGroups: [],
+    schedules: Array.from({ length: SCHEDULES }, (_, i) => {
+      const start = 6 * 60 + pick(4 * 60);
+      return { id: `schedule-${i}`, name: `Schedule ${i}`, intervals: [{ days: [...DAYS.slice(0, 5)], from: hhmm(start), to: hhmm(start + 8 * 60) }, { days: ['sat'], from: '22:00', to: '06:00' }], holidays: ['bank'], holidayIntervals: [] };
+    }),
+    holidays: [{ id: 'bank', name: 'Bank holidays', dates: ['2025-12-25', '2025-12-26', '2026-01-01'] }],
+    accessLevels: Array.from({ length: LEVELS }, (_, i) => ({ id: `level-${i}`, name: `Level ${i}`, doors: Array.from({ length: 10 }, (_, k) => doorId((i * 7 + k * 13) % DOORS)).filter((door, k, all) => all.indexOf(door) === k), doorGroups: [], schedule: i % 4 === 0 ? undefined : `schedule-${i % SCHEDULES}` })),
+    threatLevels: [{ id: 'elevated', name: 'Elevated', allowedGroups: ['group-1', 'group-2'], doors: [], lockdownZones: [], lockdownSite: false }],
+    areas: [{ id: 'floor', name: 'Floor', entryDoors: [doorId(0)], exitDoors: [doorId(1)], passback: 'soft', forgiveAfterMinutes: 60 }],
+    watchList: [{ cardholder: 'holder-7', reason: 'bench' }],
+    wiegandFormats: [],
+    zones: [],
+    cameras: [],
+    panicButtons: [],
+    alarms: { escalation: [] },
+  };
+}
+
+function summary(samplesNs: Float64Array): { p50: number; p99: number; mean: number } {
+  const sorted = Float64Array.from(samplesNs).sort();
+  const at = (q: number): number => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) / 1000;
+  return { p50: at(0.5), p99: at(0.99), mean: sorted.reduce((sum, v) => sum + v, 0) / sorted.length / 1000 };
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+async function gatewayPhase(stateDir: string): Promise<void> {
+  const { loadConfigFile } = await import('../src/config/load.js');
+  const { startGateway } = await import('../src/gateway.js');
+  const { createLogger } = await import('../src/logger.js');
+  const configFile = path.join(stateDir, 'bench-config.yaml');
+  fs.writeFileSync(configFile, 'demo: false\nlog:\n  level: warn\nmqtt:\n  host: 127.0.0.1\n  port: 0\nhttp:\n  port: 0\n');
+  const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
+  const started = performance.now();
+  const gateway = await startGateway({ loaded, logger: createLogger('warn') });
+  const startMs = performance.now() - started;
+  global.gc?.();
+  const rss = process.memoryUsage().rss;
+  await gateway.stop();
+  console.log(JSON.stringify({ startMs, rss }));
+}
+
+async function main(): Promise<void> {
+  const cardholders = Number(values.cardholders);
+  const decisions = Number(values.decisions);
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-access-bench-'));
+  try {
+    console.log(`guardpost access bench — Node ${process.version}, ${os.cpus().length} CPU(s); ${cardholders.toLocaleString()} cardholders, ${(2 * cardholders).toLocaleString()} credentials, ${GROUPS} groups, ${DOORS} doors, ${SCHEDULES} schedules, ${LEVELS} access levels`);
+    let t = performance.now();
+    const data = siteData(cardholders);
+    const store = Store.open(stateDir);
+    store.importSiteData(data);
+    console.log(`import into SQLite: ${((performance.now() - t) / 1000).toFixed(1)} s (once per site, not per start)`);
+
+    const rssBefore = process.memoryUsage().rss;
+    t = performance.now();
+    const index = buildSiteIndex(store);
+    const loadMs = performance.now() - t;
+    store.close();
+    const access = index.access;
+
+    const random = rng(2);
+    const numbers = Array.from({ length: 1 << 16 }, () => (random() < 0.9 ? String(10_000_000 + Math.floor(random() * 2 * cardholders)) : String(90_000_000 + Math.floor(random() * 1e6))));
+    const doors = Array.from({ length: 1 << 16 }, () => `door-${Math.floor(random() * DOORS)}`);
+    const baseMs = Date.parse('2025-06-02T08:00:00Z');
+    const times = Array.from({ length: 1 << 16 }, () => baseMs + Math.floor(random() * 7 * 24 * 3600) * 1000);
+    const rules = emptyRuleState();
+    const mask = (1 << 16) - 1;
+
+    // Warm-up, then interleaved blocks so machine noise hits both rows alike.
+    let granted = 0;
+    for (let i = 0; i < 50_000; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: numbers[i & mask] ?? '' } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+    const decideNs = new Float64Array(decisions);
+    const floorNs = new Float64Array(decisions);
+    let sink = 0;
+    const blocks = 10;
+    const perBlock = Math.floor(decisions / blocks);
+    for (let block = 0; block < blocks; block++) {
+      for (let k = 0; k < perBlock; k++) {
+        const i = block * perBlock + k;
+        const number = numbers[i & mask] ?? '';
+        const start = process.hrtime.bigint();
+        if (access.credentialsByCard.get(canonicalCardNumber(number)) !== undefined) sink++;
+        floorNs[i] = Number(process.hrtime.bigint() - start);
+      }
+      for (let k = 0; k < perBlock; k++) {
+        const i = block * perBlock + k;
+        const start = process.hrtime.bigint();
+        const decision = decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: numbers[i & mask] ?? '' } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+        decideNs[i] = Number(process.hrtime.bigint() - start);
+        applyEffects(rules, decision.effects);
+        if (decision.granted) granted++;
+      }
+    }
+    t = performance.now();
+    for (let i = 0; i < decisions; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: numbers[i & mask] ?? '' } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+    const throughput = decisions / ((performance.now() - t) / 1000);
+    global.gc?.();
+    const indexRss = process.memoryUsage().rss - rssBefore;
+
+    const d = summary(decideNs.subarray(0, blocks * perBlock));
+    const f = summary(floorNs.subarray(0, blocks * perBlock));
+    const gateway = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', import.meta.filename, '--phase', 'gateway', '--state-dir', stateDir], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const started = gateway.status === 0 ? (JSON.parse(gateway.stdout.trim().split('\n').at(-1) ?? '{}') as { startMs: number; rss: number }) : undefined;
+
+    const panel = cardholders >= 1_000_000;
+    const verdict = (ok: boolean): string => (ok ? 'OK' : 'MISSED');
+    console.log('');
+    console.log('row                         p50 µs   p99 µs   mean µs');
+    console.log(`decide()                 ${d.p50.toFixed(2).padStart(8)} ${d.p99.toFixed(2).padStart(8)} ${d.mean.toFixed(2).padStart(9)}`);
+    console.log(`floor: Map.get            ${f.p50.toFixed(2).padStart(8)} ${f.p99.toFixed(2).padStart(8)} ${f.mean.toFixed(2).padStart(9)}`);
+    console.log('');
+    console.log(`decisions: ${blocks * perBlock} timed (${granted} granted), throughput ${Math.round(throughput).toLocaleString()} decisions/s untimed (floor sink ${sink})`);
+    console.log(`p99 ${d.p99.toFixed(2)} µs (target < 20): ${verdict(d.p99 < 20)};  ratio p99 to floor ${(d.p99 / Math.max(f.p99, 0.001)).toFixed(1)} (target ≤ 30): ${verdict(d.p99 / Math.max(f.p99, 0.001) <= 30)}`);
+    console.log(`index load from SQLite: ${(loadMs / 1000).toFixed(2)} s${panel ? ` (target < 10 s): ${verdict(loadMs < 10_000)}` : ''};  index heap+RSS growth ${mb(indexRss)}`);
+    if (started === undefined) console.log(`gateway start: FAILED ${gateway.stderr.slice(0, 2000)}`);
+    else {
+      const rssTarget = panel ? 600 : 150;
+      console.log(`gateway start with this site: ${(started.startMs / 1000).toFixed(2)} s${panel ? '' : ` (target < 2 s): ${verdict(started.startMs < 2000)}`};  gateway RSS ${mb(started.rss)} (target < ${rssTarget} MB): ${verdict(started.rss < rssTarget * 1024 * 1024)}`);
+    }
+  } finally {
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+if (values.phase === 'gateway') await gatewayPhase(values['state-dir'] ?? '');
+else await main();

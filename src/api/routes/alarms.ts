@@ -1,0 +1,71 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { alarmView } from '../../alarms/service.js';
+import { GuardpostError } from '../../errors.js';
+import type { ApiDeps } from '../app.js';
+import { apiActor } from './commandActor.js';
+
+const Id = Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 });
+const Params = Type.Object({ id: Id });
+
+const RaiseBody = Type.Object(
+  {
+    location: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    zone: Type.Optional(Id),
+    door: Type.Optional(Id),
+    silent: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+const AckBody = Type.Object({ note: Type.String({ maxLength: 2000, default: '' }) }, { additionalProperties: false });
+const ClearBody = Type.Object({ resolution: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
+const DrillBody = Type.Object({ durationMs: Type.Integer({ minimum: 60_000, maximum: 24 * 3_600_000 }) }, { additionalProperties: false });
+
+export function registerAlarmRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const safety = () => deps.runtime.safety;
+
+  app.get('/api/v1/alarms', { config: { auth: 'viewer' } }, async () => safety().alarms.list().map(alarmView));
+
+  app.get<{ Params: Static<typeof Params> }>('/api/v1/alarms/:id', { config: { auth: 'viewer' }, schema: { params: Params } }, async (request) => {
+    const alarm = safety().alarms.get(request.params.id);
+    if (alarm === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no alarm "${request.params.id}"`);
+    return alarmView(alarm);
+  });
+
+  // A software panic button: an agent's desk or the console.
+  // A software panic button on any agent's desk: every signed-in user may raise one.
+  app.post<{ Body: Static<typeof RaiseBody> }>('/api/v1/alarms', { config: { auth: 'viewer' }, schema: { body: RaiseBody } }, async (request, reply) => {
+    const { zone, door, location, silent } = request.body;
+    if (zone !== undefined && !safety().zoneIds().includes(zone)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `zone: no zone "${zone}"`);
+    if (door !== undefined && !deps.runtime.site.doors.has(door)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `door: no door "${door}"`);
+    const outcome = safety().softwarePanic(apiActor(request), { zone: zone ?? null, door: door ?? null, location: location ?? null, silent });
+    return reply.status(outcome.repeated ? 200 : 201).send(alarmView(outcome.alarm));
+  });
+
+  app.post<{ Params: Static<typeof Params>; Body: Static<typeof AckBody> }>(
+    '/api/v1/alarms/:id/acknowledge',
+    { config: { auth: 'security' }, schema: { params: Params, body: AckBody } },
+    async (request) => alarmView(safety().alarms.acknowledge(request.params.id, apiActor(request), request.body.note)),
+  );
+
+  app.post<{ Params: Static<typeof Params>; Body: Static<typeof ClearBody> }>(
+    '/api/v1/alarms/:id/clear',
+    { config: { auth: 'security' }, schema: { params: Params, body: ClearBody } },
+    async (request) => alarmView(safety().alarms.clear(request.params.id, apiActor(request), request.body.resolution)),
+  );
+
+  app.get('/api/v1/drills/current', { config: { auth: 'viewer' } }, async () => {
+    const drill = safety().alarms.currentDrill();
+    return drill === null ? { running: false } : { running: true, until: new Date(drill.untilMs).toISOString(), startedBy: drill.startedBy };
+  });
+
+  app.post<{ Body: Static<typeof DrillBody> }>('/api/v1/drills', { config: { auth: 'security' }, schema: { body: DrillBody } }, async (request, reply) => {
+    const drill = safety().alarms.startDrill(apiActor(request), request.body.durationMs);
+    return reply.status(201).send({ running: true, until: new Date(drill.untilMs).toISOString(), startedBy: drill.startedBy });
+  });
+
+  app.delete('/api/v1/drills/current', { config: { auth: 'security' } }, async (request) => {
+    safety().alarms.endDrill(apiActor(request));
+    return { running: false };
+  });
+}

@@ -1,0 +1,24 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { stringify } from 'yaml';
+import { actorOf } from '../../auth/service.js';
+import { exportSiteData } from '../../store/siteExport.js';
+import type { ApiDeps } from '../app.js';
+
+const ImportQuery = Type.Object({ dryRun: Type.Boolean({ default: false }) }, { additionalProperties: false });
+const ExportQuery = Type.Object({ format: Type.Union([Type.Literal('json'), Type.Literal('yaml')], { default: 'json' }) }, { additionalProperties: false });
+
+/** The whole site as code: export it, or replace it with a site file's content (dry-run first). */
+export function registerSiteImportRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get<{ Querystring: Static<typeof ExportQuery> }>('/api/v1/site/export', { config: { auth: 'admin' }, schema: { querystring: ExportQuery } }, async (request, reply) => {
+    const data = exportSiteData(deps.store);
+    if (request.query.format === 'yaml') return reply.type('application/yaml').send(stringify(data));
+    return data;
+  });
+
+  app.post<{ Querystring: Static<typeof ImportQuery>; Body: unknown }>(
+    '/api/v1/site/import',
+    { config: { auth: 'admin' }, schema: { querystring: ImportQuery }, bodyLimit: 32 * 1024 * 1024 },
+    async (request) => deps.site.replaceAll(request.body, actorOf(request.principal!, request.ip), request.query.dryRun),
+  );
+}

@@ -1,0 +1,122 @@
+import os from 'node:os';
+import type { ForwarderConfig } from '../config/forwardersSchema.js';
+import { GuardpostError } from '../errors.js';
+import { Outbox, type Journal } from '../journal/index.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { DeliveryLoop, type ForwarderStatus } from './loop.js';
+import type { Destination, Origin } from './types.js';
+import { MqttUplinkDestination } from './mqttUplink.js';
+import { PagerDutyDestination } from './pagerduty.js';
+import { SyslogDestination } from './syslog.js';
+import { WebhookDestination } from './webhook.js';
+
+export type { ForwarderStatus } from './loop.js';
+
+export interface ForwardersDeps {
+  readonly configs: readonly ForwarderConfig[];
+  readonly journal: Journal;
+  readonly site: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock: () => number;
+}
+
+/** All configured destinations, each with its own loop and cursor. */
+export interface Forwarders {
+  statuses(): ForwarderStatus[];
+  status(id: string): ForwarderStatus | undefined;
+  /** Resolves once the destination has dealt with every event journalled so far. */
+  caughtUp(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The gateway's name in CloudEvents sources and uplink topics: the host name, as an id. */
+export function defaultGatewayName(): string {
+  const name = os.hostname().toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return name === '' ? 'gateway' : name.slice(0, 64);
+}
+
+export function createDestination(config: ForwarderConfig, origin: Origin, clock: () => number, logger: Logger): Destination {
+  switch (config.kind) {
+    case 'webhook':
+      return new WebhookDestination(config, origin, clock);
+    case 'mqtt':
+      return new MqttUplinkDestination(config, origin, logger);
+    case 'pagerduty':
+      return new PagerDutyDestination(config, origin, clock);
+    case 'syslog':
+      return new SyslogDestination(config, origin, logger);
+    default: {
+      const never: never = config.kind;
+      throw new GuardpostError('GP_ERR_CONFIG_INVALID', `forwarders: unknown kind ${String(never)}`);
+    }
+  }
+}
+
+/** PagerDuty pages people: unless told otherwise it gets alarm-class events only, never badge traffic. */
+export function effectiveConfig(config: ForwarderConfig): ForwarderConfig {
+  if (config.kind !== 'pagerduty' || config.filter.types.length > 0) return config;
+  return { ...config, filter: { ...config.filter, types: ['alarm', 'door.forced', 'access.duress'] } };
+}
+
+export function startForwarders(deps: ForwardersDeps): Forwarders {
+  const outbox = new Outbox(deps.journal.db);
+  for (const name of ['delivered', 'rejected', 'failures'] as const) {
+    deps.metrics.define(`guardpost_forwarder_${name}_total`, `Events ${name === 'failures' ? 'delivery attempts failed (to be retried)' : name} per forwarder destination`);
+  }
+  const loops = new Map<string, DeliveryLoop>();
+  const disabled = deps.configs.filter((config) => !config.enabled);
+  for (const config of deps.configs) {
+    if (!config.enabled) continue;
+    const origin: Origin = { site: deps.site, gateway: config.gateway ?? defaultGatewayName() };
+    const logger = deps.logger.child({ module: 'forwarders' });
+    const destination = createDestination(config, origin, deps.clock, logger);
+    const loop = new DeliveryLoop(destination, effectiveConfig(config), {
+      outbox,
+      append: (input) => deps.journal.append(input),
+      logger,
+      metrics: deps.metrics,
+      clock: deps.clock,
+    });
+    loops.set(config.id, loop);
+  }
+  const unsubscribe = deps.journal.onAppend((event) => {
+    for (const loop of loops.values()) loop.notify(event);
+  });
+  for (const loop of loops.values()) loop.start();
+
+  const disabledStatus = (config: ForwarderConfig): ForwarderStatus => {
+    const cursor = outbox.cursor(config.id);
+    const lag = outbox.lag(cursor.lastSeq);
+    return {
+      id: config.id,
+      kind: config.kind,
+      enabled: false,
+      state: 'disabled',
+      cursorSeq: cursor.lastSeq,
+      lagEvents: lag.events,
+      lagSeconds: lag.oldestMs === null ? 0 : Math.max(0, Math.round((deps.clock() - lag.oldestMs) / 1000)),
+      lastSuccess: null,
+      lastError: null,
+      failingSince: null,
+      delivered: 0,
+      rejected: 0,
+    };
+  };
+
+  const statuses = (): ForwarderStatus[] => [...[...loops.values()].map((loop) => loop.status()), ...disabled.map(disabledStatus)];
+  return {
+    statuses,
+    status: (id) => statuses().find((status) => status.id === id),
+    caughtUp: (id) => {
+      const loop = loops.get(id);
+      if (loop === undefined) return Promise.reject(new GuardpostError('GP_ERR_NOT_FOUND', `no running forwarder ${id}`));
+      return loop.caughtUp();
+    },
+    stop: async () => {
+      unsubscribe();
+      await Promise.all([...loops.values()].map((loop) => loop.stop()));
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import type { ForwarderConfig } from '../config/forwardersSchema.js';
+import type { JournalEvent } from '../journal/index.js';
+import { parseRetryAfterMs } from './backoff.js';
+import { CLOUDEVENT_BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, toCloudEvent } from './cloudEvents.js';
+import { sign } from './signature.js';
+import type { DeliveryOutcome, Destination, Origin } from './types.js';
+
+/**
+ * HTTP(S) POST of CloudEvents signed the Standard Webhooks way. One event per request, or a
+ * JSON array (`application/cloudevents-batch+json`) when batchSize > 1.
+ * 2xx acknowledges; 408, 429 and 5xx retry (honouring Retry-After); any other 4xx rejects.
+ */
+export class WebhookDestination implements Destination {
+  readonly kind = 'webhook';
+  readonly id: string;
+  readonly batchSize: number;
+  private readonly secret: string;
+
+  constructor(
+    private readonly config: ForwarderConfig,
+    private readonly origin: Origin,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.id = config.id;
+    this.batchSize = config.batchSize;
+    if (config.secret === undefined) throw new Error(`forwarder ${config.id}: a webhook needs a secret`);
+    this.secret = config.secret;
+  }
+
+  async start(): Promise<void> {}
+
+  async stop(): Promise<void> {}
+
+  async deliver(events: readonly JournalEvent[], signal: AbortSignal): Promise<DeliveryOutcome> {
+    const first = events[0];
+    const last = events.at(-1);
+    if (first === undefined || last === undefined) return { kind: 'delivered' };
+    const batched = this.batchSize > 1;
+    const body = batched ? JSON.stringify(events.map((event) => toCloudEvent(event, this.origin))) : JSON.stringify(toCloudEvent(first, this.origin));
+    // One event: its journal id, stable across retries. A batch: its first and last ids.
+    const messageId = batched ? `${first.id}_${last.id}` : first.id;
+    const timestampSeconds = Math.floor(this.clock() / 1000);
+    let response: Response;
+    try {
+      response = await fetch(this.config.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: {
+          'content-type': batched ? CLOUDEVENT_BATCH_CONTENT_TYPE : CLOUDEVENT_CONTENT_TYPE,
+          'webhook-id': messageId,
+          'webhook-timestamp': String(timestampSeconds),
+          'webhook-signature': sign(this.secret, messageId, timestampSeconds, body),
+          'user-agent': 'guardpost',
+        },
+        body,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)]),
+      });
+    } catch (error) {
+      return { kind: 'retry', reason: describeFetchError(error, this.config.timeoutMs) };
+    }
+    // Read (and so release) the body whatever the status, keeping a little for the error message.
+    const text = await response.text().catch(() => '');
+    const status = response.status;
+    if (status >= 200 && status < 300) return { kind: 'delivered' };
+    const detail = `HTTP ${status}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 200)}`}`;
+    if (status === 408 || status === 429 || status >= 500) {
+      return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after'), this.clock()) };
+    }
+    if (status >= 400) return { kind: 'rejected', reason: detail };
+    // A redirect or 1xx means a misconfigured URL: keep the events and say so, never drop them.
+    return { kind: 'retry', reason: `${detail} (not followed: fix the forwarder url)` };
+  }
+}
+
+/** Names the cause (ECONNREFUSED, timeout) without the URL, which may carry credentials. */
+export function describeFetchError(error: unknown, timeoutMs: number): string {
+  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
+  if (err.name === 'AbortError') return 'stopped';
+  const cause = err.cause?.code ?? err.cause?.message ?? err.message ?? String(error);
+  return `connection failed: ${cause}`;
+}

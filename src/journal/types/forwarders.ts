@@ -1,0 +1,18 @@
+import type { Severity } from '../severity.js';
+
+/**
+ * Delivery to the incident system. Each type with its default severity.
+ * The alarm lifecycle types are the contract with the alarms work (issue 5), repeated here so
+ * forwarders can be built and tested against them; a duplicate key in the spread is harmless.
+ */
+export const forwardersEventTypes = {
+  /** A destination refused an event for good (e.g. HTTP 400): the cursor moved on, data.event = its id. */
+  'forwarder.rejected': 'medium',
+  /** A destination has failed for a while; data.lagEvents tells how far behind it is. */
+  'forwarder.failing': 'high',
+  /** A failing destination accepts events again. */
+  'forwarder.restored': 'info',
+  'alarm.acknowledged': 'high',
+  'alarm.escalated': 'critical',
+  'alarm.cleared': 'medium',
+} as const satisfies Record<string, Severity>;

@@ -1,0 +1,176 @@
+import { maskCardNumber } from '../access/credentials.js';
+import { parseSiteData } from '../config/load.js';
+import type { SiteCardholder, SiteData } from '../config/siteSchema.js';
+import { GuardpostError } from '../errors.js';
+import type { Clock } from '../journal/index.js';
+import type { Store } from '../store/index.js';
+import { exportSiteData } from '../store/siteExport.js';
+import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
+
+export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
+export type SiteCollection = (typeof SiteCollections)[number];
+type Item<C extends SiteCollection> = SiteData[C][number];
+
+export interface ImportReport {
+  readonly dryRun: boolean;
+  readonly created: Record<SiteCollection, string[]>;
+  readonly updated: Record<SiteCollection, string[]>;
+  readonly deleted: Record<SiteCollection, string[]>;
+}
+
+const emptyLists = (): Record<SiteCollection, string[]> => ({ devices: [], doors: [], groups: [], cardholders: [] });
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export interface ChangeActor {
+  readonly actor: string;
+  readonly source: string;
+}
+
+export interface SiteServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** Called after every committed change so the next read decides on the new data. */
+  readonly onChanged: (change: { readonly by: string; readonly what: string }) => void;
+}
+
+const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
+
+/** Audit copies never hold secrets or whole card numbers. */
+function forAudit(collection: SiteCollection, item: unknown): unknown {
+  if (item === undefined || item === null) return item;
+  if (collection === 'devices') {
+    const { passwordHash, osdpKey, ...rest } = item as { passwordHash?: string; osdpKey?: string };
+    return { ...rest, ...(passwordHash === undefined ? {} : { passwordHash: '[set]' }), ...(osdpKey === undefined ? {} : { osdpKey: '[set]' }) };
+  }
+  if (collection === 'cardholders') {
+    const holder = item as SiteCardholder;
+    const { pin: _pin, duressPin: _duressPin, ...rest } = holder;
+    return { ...rest, credentials: holder.credentials.map((credential) => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) })) };
+  }
+  return item;
+}
+
+/**
+ * Changes site data the one way the API, imports and the CLI share: the change is applied to a
+ * copy of the whole site and validated with the site-file rules (so the API enforces exactly what
+ * `check-config` does), then written with its audit entry in one transaction.
+ */
+export class SiteService {
+  constructor(private readonly deps: SiteServiceDeps) {}
+
+  list<C extends SiteCollection>(collection: C): Item<C>[] {
+    return exportSiteData(this.deps.store)[collection] as Item<C>[];
+  }
+
+  get<C extends SiteCollection>(collection: C, id: string): Item<C> {
+    const item = this.list(collection).find((candidate) => candidate.id === id);
+    if (item === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
+    return item;
+  }
+
+  /** Creates or replaces one entity; returns it as stored and whether it is new. */
+  put<C extends SiteCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
+    if (body.id !== undefined && body.id !== id) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body.id: "${String(body.id)}" does not match the id in the URL "${id}"`);
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const items = snapshot[collection] as unknown[];
+    const index = (items as { id: string }[]).findIndex((candidate) => candidate.id === id);
+    const before = index === -1 ? undefined : items[index];
+    const position = index === -1 ? items.length : index;
+    items[position] = { ...body, id };
+    const site = this.validate(snapshot, collection, position);
+    const item = site[collection][position] as Item<C>;
+    store.db.transaction(() => {
+      this.write(collection, item);
+      store.audit.record({ ...by, action: `${singular[collection]}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
+    })();
+    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
+    return { item, created: before === undefined };
+  }
+
+  delete(collection: SiteCollection, id: string, by: ChangeActor): void {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const items = snapshot[collection] as { id: string }[];
+    const index = items.findIndex((candidate) => candidate.id === id);
+    if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
+    const [before] = items.splice(index, 1);
+    this.validate(snapshot, collection, -1);
+    store.db.transaction(() => {
+      store[collection].delete(id);
+      store.documents.delete(collection, id);
+      store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
+    })();
+    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
+  }
+
+  /**
+   * Makes the store's site data equal to `raw` (a whole site file): validates it, reports what
+   * would be created, updated and deleted, and unless `dryRun` writes it all, with an audit entry
+   * per change, in one transaction.
+   */
+  replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
+    const result = parseSiteData(raw);
+    if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
+    const next = result.site;
+    const { store, clock } = this.deps;
+    const current = exportSiteData(store);
+    const report: ImportReport = { dryRun, created: emptyLists(), updated: emptyLists(), deleted: emptyLists() };
+    const audits: Parameters<Store['audit']['record']>[0][] = [];
+    if (!sameJson(current.site, next.site)) audits.push({ ...by, action: 'site.updated', target: next.site.id, before: current.site, after: next.site });
+    for (const collection of SiteCollections) {
+      const before = new Map((current[collection] as { id: string }[]).map((item) => [item.id, item]));
+      const after = new Map((next[collection] as { id: string }[]).map((item) => [item.id, item]));
+      for (const [id, item] of after) {
+        const old = before.get(id);
+        if (old === undefined) report.created[collection].push(id);
+        else if (!sameJson(old, item)) report.updated[collection].push(id);
+        else continue;
+        audits.push({ ...by, action: `${singular[collection]}.${old === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, old), after: forAudit(collection, item) });
+      }
+      for (const [id, old] of before) {
+        if (after.has(id)) continue;
+        report.deleted[collection].push(id);
+        audits.push({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, old) });
+      }
+    }
+    if (dryRun) return report;
+    store.db.transaction(() => {
+      // Dependants first: a cardholder holds groups, a group holds doors, a door holds devices.
+      for (const collection of ['cardholders', 'groups', 'doors', 'devices'] as const) {
+        for (const id of report.deleted[collection]) store[collection].delete(id);
+      }
+      store.importSiteData(next);
+      for (const holder of next.cardholders) store.cardholders.deleteCredentialsExcept(holder.id, holder.credentials.map((credential) => credential.id));
+      const now = clock();
+      for (const entry of audits) store.audit.record(entry, now);
+    })();
+    this.deps.onChanged({ by: by.actor, what: 'site import' });
+    return report;
+  }
+
+  /** Problems with the changed entity name its fields (`body.unlockMs: …`); others name where they are. */
+  private validate(snapshot: SiteData, collection: SiteCollection, position: number): SiteData {
+    const result = parseSiteData(snapshot);
+    if (result.ok) return result.site;
+    const own = `${collection}[${position}]`;
+    const problems = result.problems.map((problem) =>
+      problem.startsWith(`${own}.`) ? `body.${problem.slice(own.length + 1)}` : problem.startsWith(`${own}:`) ? `body${problem.slice(own.length)}` : `would break ${problem}`,
+    );
+    throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
+  }
+
+  private write(collection: SiteCollection, item: unknown): void {
+    const { store } = this.deps;
+    switch (collection) {
+      case 'devices':
+        return writeDevice(store, item as SiteData['devices'][number]);
+      case 'doors':
+        return writeDoor(store, item as SiteData['doors'][number]);
+      case 'groups':
+        return writeGroup(store, item as SiteData['groups'][number]);
+      case 'cardholders':
+        return writeCardholder(store, item as SiteCardholder);
+    }
+  }
+}
