@@ -7,6 +7,7 @@ import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
 import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
 import { Journal, type Clock } from './journal/index.js';
+import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
@@ -39,6 +40,7 @@ export interface Gateway {
   readonly metrics: Metrics;
   readonly app: FastifyInstance;
   readonly forwarders: Forwarders;
+  readonly retention: Retention;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Forwarders read the journal only; they start first so nothing appended later waits for them.
     const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
     cleanups.push(() => forwarders.stop());
+    const retention = startRetention({
+      db: store.db,
+      policy: { maxAgeMs: config.journal.retentionDays * 86_400_000, maxEvents: config.journal.maxEvents },
+      intervalMs: config.journal.pruneIntervalMs,
+      clock,
+      deliveredSeq: () => forwarders.deliveredSeq(),
+      onPruned: (result) => {
+        if (result.heldBack > 0) logger.warn({ heldBack: result.heldBack }, 'journal retention held back by forwarders that have not delivered yet');
+        if (result.deleted > 0) journal.append({ type: 'journal.pruned', data: { deleted: result.deleted, heldBack: result.heldBack } });
+      },
+      onError: (error) => logger.error({ err: error }, 'journal retention failed'),
+    });
+    cleanups.push(() => retention.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -174,7 +189,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, stop: stopAll };
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

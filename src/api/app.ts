@@ -20,7 +20,9 @@ import { registerUserRoutes } from './routes/users.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
 import { registerDoorCommandRoutes } from './routes/doorCommands.js';
 import { registerEventRoutes } from './routes/events.js';
+import { registerExportRoutes } from './routes/exports.js';
 import { registerForwarderRoutes } from './routes/forwarders.js';
+import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 
@@ -107,6 +109,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerAlarmRoutes(app, deps);
   registerThreatLevelRoutes(app, deps);
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  registerExportRoutes(app, deps);
+  registerIncidentReportRoutes(app, deps);
   return app;
 }
 

@@ -76,6 +76,15 @@ export const ConfigSchema = Strict({
     { default: {} },
   ),
   http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
+  journal: Strict(
+    {
+      retentionDays: Type.Integer({ minimum: 0, default: 0 }),
+      maxEvents: Type.Integer({ minimum: 0, default: 0 }),
+      pruneIntervalMs: Type.Integer({ minimum: 1_000, default: 3_600_000 }),
+    },
+    { default: {} },
+  ),
   /** Incident-system destinations: every security event is delivered to each, from its own cursor. */
   forwarders: Type.Array(ForwarderSchema, { default: [] }),
   /** Serial buses (USB adapters, RS-485 lines) that devices in the site data name by id. */

@@ -28,6 +28,8 @@ export interface Forwarders {
   status(id: string): ForwarderStatus | undefined;
   /** Resolves once the destination has dealt with every event journalled so far. */
   caughtUp(id: string): Promise<void>;
+  /** Every event up to this seq is dealt with by every enabled destination: retention may drop it. */
+  deliveredSeq(): number;
   stop(): Promise<void>;
 }
 
@@ -109,6 +111,7 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
   return {
     statuses,
     status: (id) => statuses().find((status) => status.id === id),
+    deliveredSeq: () => Math.min(...[...loops.values()].map((loop) => loop.cursorSeq)),
     caughtUp: (id) => {
       const loop = loops.get(id);
       if (loop === undefined) return Promise.reject(new GuardpostError('GP_ERR_NOT_FOUND', `no running forwarder ${id}`));

@@ -89,6 +89,10 @@ export class DeliveryLoop {
     return this.destination.id;
   }
 
+  get cursorSeq(): number {
+    return this.cursor.lastSeq;
+  }
+
   start(): void {
     this.running = this.run().catch((error: unknown) => {
       // Unexpected (a bug or the database gone): say so loudly; the cursor is safe on disk.

@@ -17,7 +17,13 @@ export interface EventQuery {
   readonly door?: string;
   readonly device?: string;
   readonly type?: string;
+  readonly cardholder?: string;
+  /** Events whose data.alarm is this alarm id (its lifecycle, camera triggers). */
+  readonly alarm?: string;
 }
+
+/** The filters of a query without paging: for exports, which walk every match oldest first. */
+export type EventFilter = Omit<EventQuery, 'limit' | 'afterSeq' | 'beforeSeq'>;
 
 export interface EventRow {
   seq: number;
@@ -160,6 +166,28 @@ export class Journal {
   }
 
   query(query: EventQuery): JournalEvent[] {
+    const { where, params } = this.whereOf(query);
+    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
+    const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
+    return this.db
+      .prepare<(string | number)[], EventRow>(sql)
+      .all(...params, query.limit)
+      .map(fromRow);
+  }
+
+  /** Every event matching `filter`, oldest first, read a page at a time so memory stays flat. */
+  *iterate(filter: EventFilter, pageSize = 1_000): Generator<JournalEvent> {
+    let afterSeq = 0;
+    for (;;) {
+      const page = this.query({ ...filter, afterSeq, limit: pageSize });
+      yield* page;
+      const last = page.at(-1);
+      if (last === undefined || page.length < pageSize) return;
+      afterSeq = last.seq;
+    }
+  }
+
+  private whereOf(query: EventQuery): { where: string[]; params: (string | number)[] } {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const add = (clause: string, value: string | number | undefined): void => {
@@ -179,12 +207,9 @@ export class Journal {
       params.push(query.type);
       if (!query.type.includes('.')) params.push(query.type, query.type);
     }
-    const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
-    const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], EventRow>(sql)
-      .all(...params, query.limit)
-      .map(fromRow);
+    add('cardholder = ?', query.cardholder);
+    add("json_extract(data, '$.alarm') = ?", query.alarm);
+    return { where, params };
   }
 
   lastSeq(): number {

@@ -298,3 +298,31 @@ describe('forwarder status', () => {
     expect(hook.accepted().length - before).toBeLessThanOrEqual(3);
   });
 });
+
+describe('journal retention with forwarders', () => {
+  it('never deletes what an enabled forwarder has not delivered; a disabled one holds nothing back', async () => {
+    const port = await freePort();
+    const hook = new WebhookReceiver(port);
+    running.push(hook);
+    const tg = await startTestGateway({
+      configYaml: `${forwardersYaml([
+        { id: 'incidents', url: `http://127.0.0.1:${port}/hook`, batchSize: 50 },
+        { id: 'retired', url: `http://127.0.0.1:${port}/old`, extra: 'enabled: false' },
+      ])}\njournal:\n  maxEvents: 10`,
+    });
+    running.push(tg);
+    await nextJournalEvent(tg, (event) => event.type === 'forwarder.failing');
+    for (let i = 0; i < 100; i++) tg.gateway.journal.append(badge(i));
+    expect(tg.gateway.retention.pruneNow()).toMatchObject({ deleted: 0 });
+    expect(everyEvent(tg)[0]?.seq).toBe(1);
+
+    await hook.start();
+    await tg.gateway.forwarders.caughtUp('incidents');
+    const result = tg.gateway.retention.pruneNow();
+    expect(result.deleted).toBeGreaterThan(90);
+    const left = everyEvent(tg);
+    // Ten kept, plus the journal.pruned notice itself.
+    expect(left.length).toBe(11);
+    expect(left.at(-1)).toMatchObject({ type: 'journal.pruned', data: { deleted: result.deleted } });
+  });
+});

@@ -45,6 +45,7 @@ describe('parseConfig', () => {
         log: { level: 'info' },
         mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [] },
         http: { host: '127.0.0.1', port: 8080 },
+        journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
       },
     });
@@ -130,7 +131,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, forwarders, serial, gpio)',
+      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio)',
     ]);
   });
 

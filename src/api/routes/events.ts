@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../../errors.js';
 import type { ApiDeps } from '../app.js';
 
-const EventsQuery = Type.Object(
+export const EventsQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'only events with seq above this, oldest first' })),
@@ -13,11 +13,13 @@ const EventsQuery = Type.Object(
     door: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
     device: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
     type: Type.Optional(Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)?$' })),
+    cardholder: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    alarm: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
   },
   { additionalProperties: false },
 );
 
-function parseTime(name: string, value: string | undefined): number | undefined {
+export function parseTime(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${name}: expected an ISO-8601 date-time`);
@@ -36,6 +38,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
       door: query.door,
       device: query.device,
       type: query.type,
+      cardholder: query.cardholder,
+      alarm: query.alarm,
     });
   });
 }

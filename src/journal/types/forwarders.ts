@@ -12,6 +12,8 @@ export const forwardersEventTypes = {
   'forwarder.failing': 'high',
   /** A failing destination accepts events again. */
   'forwarder.restored': 'info',
+  /** Retention deleted old events; data.deleted, data.heldBack (kept for an undelivered forwarder). */
+  'journal.pruned': 'info',
   'alarm.acknowledged': 'high',
   'alarm.escalated': 'critical',
   'alarm.cleared': 'medium',

@@ -7,7 +7,7 @@ import type { Migration } from './types.js';
  */
 export const forwarderCursors: Migration = {
   version: 4,
-  name: 'forwarder cursors',
+  name: 'forwarder cursors, journal indexes by cardholder and alarm',
   sql: `
     CREATE TABLE forwarder_cursors (
       destination TEXT PRIMARY KEY,
@@ -15,5 +15,8 @@ export const forwarderCursors: Migration = {
       priority_seq INTEGER NOT NULL DEFAULT 0,
       updated_ms INTEGER NOT NULL
     );
+    -- Journal queries by cardholder and by alarm (incident reports) without a scan.
+    CREATE INDEX events_cardholder ON events (cardholder, seq) WHERE cardholder IS NOT NULL;
+    CREATE INDEX events_alarm ON events (json_extract(data, '$.alarm'), seq) WHERE json_extract(data, '$.alarm') IS NOT NULL;
   `,
 };
