@@ -182,6 +182,51 @@ function article(word: string): string {
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }
 
+/** Door hardware, zones, cameras, panic buttons and threat levels (issue 5). */
+function doorHardwareProblems(
+  site: SiteData,
+  devices: Map<string, SiteData['devices'][number]>,
+  doors: Map<string, SiteData['doors'][number]>,
+  add: (path: string, message: string) => void,
+): void {
+  const device = (path: string, id: string, kind: string): void => {
+    const found = devices.get(id);
+    if (found === undefined) add(path, `unknown device "${id}"`);
+    else if (found.kind !== kind) add(path, `device "${id}" is ${article(found.kind)}, expected ${article(kind)}`);
+  };
+  site.doors.forEach((door, i) => {
+    if (door.contact !== undefined) device(`doors[${i}].contact`, door.contact, 'door-contact');
+    if (door.exit !== undefined) device(`doors[${i}].exit`, door.exit, 'exit-button');
+    if (door.preAlarmMs >= door.heldOpenMs) add(`doors[${i}].preAlarmMs`, 'preAlarmMs must be shorter than heldOpenMs');
+  });
+  const zones = uniqueIds('zones', site.zones, add);
+  site.zones.forEach((zone, i) => references(`zones[${i}].doors`, zone.doors, doors, 'door', add));
+  uniqueIds('cameras', site.cameras, add);
+  site.cameras.forEach((camera, i) => {
+    const path = `cameras[${i}]`;
+    if (camera.kind === 'mqtt') {
+      if (camera.device === undefined) add(`${path}.device`, 'an mqtt camera needs the device its trigger command goes to');
+      else device(`${path}.device`, camera.device, 'camera');
+    } else if (camera.url === undefined) add(`${path}.url`, `${article(camera.kind)} camera needs a url`);
+    references(`${path}.doors`, camera.doors, doors, 'door', add);
+    references(`${path}.zones`, camera.zones, zones, 'zone', add);
+  });
+  const buttons = new Map<string, number>();
+  site.panicButtons.forEach((button, i) => {
+    device(`panicButtons[${i}].device`, button.device, 'panic-button');
+    const first = buttons.get(button.device);
+    if (first !== undefined) add(`panicButtons[${i}].device`, `duplicate panic button "${button.device}" (also at panicButtons[${first}])`);
+    else buttons.set(button.device, i);
+    if (button.zone !== undefined && !zones.has(button.zone)) add(`panicButtons[${i}].zone`, `unknown zone "${button.zone}"`);
+    if (button.lockdown && button.zone === undefined) add(`panicButtons[${i}].lockdown`, 'lockdown needs the zone to lock down');
+  });
+  uniqueIds('threatLevels', site.threatLevels, add);
+  site.threatLevels.forEach((level, i) => {
+    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
+    references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
+  });
+}
+
 /** A device's driver decides which binding fields it needs and which it must not have. */
 function bindingProblems(device: SiteDevice, path: string, add: (path: string, message: string) => void): void {
   const driver = device.driver;
@@ -266,50 +311,5 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
       if (first !== undefined) add(`${path}.address`, `OSDP address ${device.address} on bus "${device.bus}" is already used by ${first}`);
       else addresses.set(key, path);
     }
-  });
-}
-
-/** Door hardware, zones, cameras, panic buttons and threat levels (issue 5). */
-function doorHardwareProblems(
-  site: SiteData,
-  devices: Map<string, SiteData['devices'][number]>,
-  doors: Map<string, SiteData['doors'][number]>,
-  add: (path: string, message: string) => void,
-): void {
-  const device = (path: string, id: string, kind: string): void => {
-    const found = devices.get(id);
-    if (found === undefined) add(path, `unknown device "${id}"`);
-    else if (found.kind !== kind) add(path, `device "${id}" is ${article(found.kind)}, expected ${article(kind)}`);
-  };
-  site.doors.forEach((door, i) => {
-    if (door.contact !== undefined) device(`doors[${i}].contact`, door.contact, 'door-contact');
-    if (door.exit !== undefined) device(`doors[${i}].exit`, door.exit, 'exit-button');
-    if (door.preAlarmMs >= door.heldOpenMs) add(`doors[${i}].preAlarmMs`, 'preAlarmMs must be shorter than heldOpenMs');
-  });
-  const zones = uniqueIds('zones', site.zones, add);
-  site.zones.forEach((zone, i) => references(`zones[${i}].doors`, zone.doors, doors, 'door', add));
-  uniqueIds('cameras', site.cameras, add);
-  site.cameras.forEach((camera, i) => {
-    const path = `cameras[${i}]`;
-    if (camera.kind === 'mqtt') {
-      if (camera.device === undefined) add(`${path}.device`, 'an mqtt camera needs the device its trigger command goes to');
-      else device(`${path}.device`, camera.device, 'camera');
-    } else if (camera.url === undefined) add(`${path}.url`, `${article(camera.kind)} camera needs a url`);
-    references(`${path}.doors`, camera.doors, doors, 'door', add);
-    references(`${path}.zones`, camera.zones, zones, 'zone', add);
-  });
-  const buttons = new Map<string, number>();
-  site.panicButtons.forEach((button, i) => {
-    device(`panicButtons[${i}].device`, button.device, 'panic-button');
-    const first = buttons.get(button.device);
-    if (first !== undefined) add(`panicButtons[${i}].device`, `duplicate panic button "${button.device}" (also at panicButtons[${first}])`);
-    else buttons.set(button.device, i);
-    if (button.zone !== undefined && !zones.has(button.zone)) add(`panicButtons[${i}].zone`, `unknown zone "${button.zone}"`);
-    if (button.lockdown && button.zone === undefined) add(`panicButtons[${i}].lockdown`, 'lockdown needs the zone to lock down');
-  });
-  uniqueIds('threatLevels', site.threatLevels, add);
-  site.threatLevels.forEach((level, i) => {
-    if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
-    references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
   });
 }

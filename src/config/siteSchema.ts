@@ -40,7 +40,7 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],
@@ -76,6 +76,8 @@ export const DeviceSchema = Strict({
   passwordHash: Type.Optional(
     Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
   ),
+  /** A device silent (no heartbeat, no input, not online) for this long is in trouble. */
+  supervisionMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
   // Binding to a transport other than guardpost's own MQTT topics (src/site/deviceBindings.ts).
   /** Serial bus id from the config file's serial.buses (serial drivers). */
   bus: Type.Optional(Id()),
@@ -99,8 +101,6 @@ export const DeviceSchema = Strict({
   linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
   /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
   topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
-  /** A device silent (no heartbeat, no input, not online) for this long is in trouble. */
-  supervisionMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
 });
 
 export const DoorSchema = Strict({
@@ -320,13 +320,13 @@ export type SiteThreatLevel = Static<typeof ThreatLevelSchema>;
 export type SiteCredential = Static<typeof CredentialSchema> & { id: string };
 export type SiteCardholder = Omit<Static<typeof CardholderSchema>, 'credentials'> & { credentials: SiteCredential[] };
 export type SiteData = Omit<Static<typeof SiteDataSchema>, 'cardholders'> & { cardholders: SiteCardholder[] };
+export type SiteSchedule = Static<typeof ScheduleSchema>;
+export type SiteAccessLevel = Static<typeof AccessLevelSchema>;
+export type SiteArea = Static<typeof AreaSchema>;
+export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
   -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
 };
 export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;
-export type SiteSchedule = Static<typeof ScheduleSchema>;
-export type SiteAccessLevel = Static<typeof AccessLevelSchema>;
-export type SiteArea = Static<typeof AreaSchema>;
-export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;

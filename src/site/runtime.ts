@@ -34,8 +34,6 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
-  private router: DeviceCommandRouter | undefined;
-  private readonly troubles = new Map<string, string | null>();
   private watcher: NodeJS.Timeout | undefined;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
@@ -43,6 +41,8 @@ export class SiteRuntime {
   readonly safety: Safety;
   /** Fire-alarm inputs currently in alarm [SAFE-FIRE]. */
   private readonly fireAlarms = new Set<string>();
+  private router: DeviceCommandRouter | undefined;
+  private readonly troubles = new Map<string, string | null>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -143,7 +143,6 @@ export class SiteRuntime {
     if (device === undefined) return;
     switch (report.kind) {
       case 'signal':
-        this.safety.heardFrom(device.id);
         return this.onSignal(device, report.signal);
       case 'bad_input':
         return this.badInput(device.id, report.code, report.message, report.bytes);
@@ -155,7 +154,9 @@ export class SiteRuntime {
         if (previous === report.condition) return;
         this.troubles.set(device.id, report.condition);
         if (report.condition !== null || previous !== null) {
-          this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition ?? `${previous}_cleared`, ...(report.condition === null ? { severity: 'info' as const } : {}) });
+          // One vocabulary with supervision: trouble, then trouble_cleared naming what cleared.
+          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition });
+          else this.deps.journal.append({ type: 'device.trouble_cleared', device: device.id, reason: previous, data: { device: device.id } });
         }
         return;
       }

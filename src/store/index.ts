@@ -1,6 +1,6 @@
-import type { SiteData } from '../config/siteSchema.js';
 import { AccessLevelsRepository, CardholderRulesRepository, RuleStateRepository, SchedulesRepository, SiteRulesRepository } from './accessRules.js';
 import { PinHasher } from './pinKey.js';
+import type { SiteData } from '../config/siteSchema.js';
 import { CardholdersRepository } from './cardholders.js';
 import { openDatabase, type Db } from './db.js';
 import { DevicesRepository } from './devices.js';
@@ -123,3 +123,4 @@ export class Store {
     this.safety.setThreatLevels(data.threatLevels);
   }
 }
+

@@ -14,6 +14,13 @@ const minuteOf = (clock: string): number => Number(clock.slice(0, 2)) * 60 + Num
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const toMs = (value: string | undefined): number | null => (value === undefined ? null : Date.parse(value));
 
+/** Where a device is wired, when not on guardpost's own topics (serial, GPIO, a product's topics). */
+function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
+  const binding: DeviceBinding = {};
+  for (const field of BINDING_FIELDS) if (device[field] !== undefined) Object.assign(binding, { [field]: device[field] });
+  return Object.keys(binding).length === 0 ? {} : { binding };
+}
+
 /** What of a cardholder is kept as a document: never PIN digits. */
 export function cardholderDocument(holder: SiteCardholder): SiteCardholder {
   const { pin: _pin, duressPin: _duressPin, ...rest } = holder;
@@ -153,11 +160,4 @@ export function writeAllDocuments(store: Store, data: SiteData): void {
     }));
     store.documents.replaceCollection(collection, documents);
   }
-}
-
-/** Where the device is wired (serial bus, GPIO pins, product topic), when not on guardpost's own topics. */
-function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
-  const binding: DeviceBinding = {};
-  for (const field of BINDING_FIELDS) if (device[field] !== undefined) Object.assign(binding, { [field]: device[field] });
-  return Object.keys(binding).length === 0 ? {} : { binding };
 }

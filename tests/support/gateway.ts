@@ -8,8 +8,8 @@ import { startGateway, type Gateway } from '../../src/gateway.js';
 import type { JournalEvent } from '../../src/journal/index.js';
 import { hashSecret } from '../../src/auth/passwords.js';
 import { createLogger } from '../../src/logger.js';
-import type { GpioBackend } from '../../src/transports/gpio.js';
 import { Store, type Role } from '../../src/store/index.js';
+import type { GpioBackend } from '../../src/transports/gpio.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 export const demoConfigFile = path.join(repoRoot, 'config/demo.yaml');

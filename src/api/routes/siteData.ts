@@ -18,9 +18,9 @@ const readRole: Record<SiteCollection, Role> = { devices: 'viewer', doors: 'view
 function present(collection: SiteCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
   switch (collection) {
     case 'devices': {
+      // Secrets never leave: a password hash or an OSDP key shows only as set or not.
       const { passwordHash, osdpKey, ...device } = item as SiteData['devices'][number];
-      // An OSDP reader's Secure Channel key is a secret like a password: shown as set, never whole.
-      return { ...device, hasPassword: passwordHash !== undefined, ...(osdpKey === undefined ? {} : { hasOsdpKey: true }), availability: deps.runtime.deviceAvailability(device.id) };
+      return { ...device, hasPassword: passwordHash !== undefined, hasOsdpKey: osdpKey !== undefined, availability: deps.runtime.deviceAvailability(device.id) };
     }
     case 'doors': {
       const door = item as SiteData['doors'][number];

@@ -7,4 +7,5 @@ export const devicesEventTypes = {
   'device.bad_input': 'low',
   'device.unauthorized': 'high',
   'device.tamper': 'high',
+  /** A device needs a technician (power failure at a reader); `reason` names the condition. */
 } as const satisfies Record<string, Severity>;

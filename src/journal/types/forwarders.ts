@@ -1,10 +1,6 @@
 import type { Severity } from '../severity.js';
 
-/**
- * Delivery to the incident system. Each type with its default severity.
- * The alarm lifecycle types are the contract with the alarms work (issue 5), repeated here so
- * forwarders can be built and tested against them; a duplicate key in the spread is harmless.
- */
+/** Delivery to the incident system and journal upkeep. Each type with its default severity. */
 export const forwardersEventTypes = {
   /** A destination refused an event for good (e.g. HTTP 400): the cursor moved on, data.event = its id. */
   'forwarder.rejected': 'medium',
@@ -14,7 +10,4 @@ export const forwardersEventTypes = {
   'forwarder.restored': 'info',
   /** Retention deleted old events; data.deleted, data.heldBack (kept for an undelivered forwarder). */
   'journal.pruned': 'info',
-  'alarm.acknowledged': 'high',
-  'alarm.escalated': 'critical',
-  'alarm.cleared': 'medium',
 } as const satisfies Record<string, Severity>;

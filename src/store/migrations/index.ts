@@ -2,9 +2,9 @@ import { siteAndJournal } from './001-site-and-journal.js';
 import { accessRules } from './002-access-rules.js';
 import { doorsAlarms } from './003-doors-alarms.js';
 import { forwarderCursors } from './004-forwarders.js';
-import { deviceBindings } from './005-devices.js';
 import { usersAndAudit } from './006-users-audit.js';
 import { siteDocuments } from './007-site-documents.js';
+import { deviceBindings } from './005-devices.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';

@@ -65,11 +65,9 @@ describe('openDatabase', () => {
     );
   });
 
-  it('numbers released migrations in rising order with no repeats (numbers are reserved per piece of work)', () => {
+  it('numbers released migrations 1, 2, 3… with no gaps or repeats', () => {
     const versions = migrations.map((migration) => migration.version);
-    expect(versions[0]).toBe(1);
-    expect(versions).toEqual([...new Set(versions)].sort((a, b) => a - b));
-    for (const migration of migrations) expect(migration.name.length).toBeGreaterThan(0);
+    expect(versions).toEqual(versions.map((_, index) => index + 1));
   });
 
   it('keeps data and does nothing more when an up-to-date database is opened again', () => {
