@@ -3,18 +3,23 @@ import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../../errors.js';
 import type { ApiDeps } from '../app.js';
 
+/** The filters every journal query shares (listing, exports). */
+export const EventFilterFields = {
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  until: Type.Optional(Type.String({ format: 'date-time' })),
+  door: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+  device: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+  type: Type.Optional(Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)?$' })),
+  cardholder: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+  alarm: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+};
+
 export const EventsQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
     after: Type.Optional(Type.Integer({ minimum: 0, description: 'only events with seq above this, oldest first' })),
     before: Type.Optional(Type.Integer({ minimum: 1, description: 'only events with seq below this' })),
-    since: Type.Optional(Type.String({ format: 'date-time' })),
-    until: Type.Optional(Type.String({ format: 'date-time' })),
-    door: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    device: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    type: Type.Optional(Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)?$' })),
-    cardholder: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    alarm: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    ...EventFilterFields,
   },
   { additionalProperties: false },
 );

@@ -3,18 +3,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { JournalEvent, JournalFilter } from '../../journal/index.js';
 import type { ApiDeps } from '../app.js';
-import { parseTime } from './events.js';
+import { EventFilterFields, parseTime } from './events.js';
 
 const ExportQuery = Type.Object(
   {
     format: Type.Union([Type.Literal('csv'), Type.Literal('json')], { default: 'csv' }),
-    since: Type.Optional(Type.String({ format: 'date-time' })),
-    until: Type.Optional(Type.String({ format: 'date-time' })),
-    door: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    device: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    type: Type.Optional(Type.String({ pattern: '^[a-z_]+(\\.[a-z_]+)?$' })),
-    cardholder: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    alarm: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    ...EventFilterFields,
   },
   { additionalProperties: false },
 );
