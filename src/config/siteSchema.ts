@@ -40,7 +40,7 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],

@@ -5,5 +5,6 @@ import type { DeviceSignal } from './types.js';
  * applied): a button held down, a door contact's reed held closed by the door's magnet.
  */
 export function switchSignal(deviceKind: string, active: boolean): DeviceSignal {
-  return deviceKind === 'door-contact' ? { type: 'contact', state: active ? 'closed' : 'open' } : { type: 'button', state: active ? 'pressed' : 'released' };
+  // A fire-alarm panel's output is a contact too: it opens (breaks) in alarm.
+  return deviceKind === 'door-contact' || deviceKind === 'fire-alarm' ? { type: 'contact', state: active ? 'closed' : 'open' } : { type: 'button', state: active ? 'pressed' : 'released' };
 }

@@ -69,7 +69,36 @@ export class DeviceBindings {
   private readonly osdpLinks: { link: SerialLink }[] = [];
   private readonly products = new Map<string, ProductCodec>();
 
+  /** Bumped on every (re)start: subscriptions of an earlier binding ignore what they hear. */
+  private generation = 0;
+  /** What the current bindings were made from; a site change that keeps it leaves them alone. */
+  private signature = '';
+  private resync: Promise<void> = Promise.resolve();
+
   constructor(private readonly deps: DeviceBindingsDeps) {}
+
+  /**
+   * Site data changed (API, import): when a routed device was added, removed or rewired, the
+   * bindings are remade. Serialised, so two quick changes cannot interleave their restarts.
+   */
+  siteChanged(): void {
+    this.resync = this.resync
+      .then(async () => {
+        if (this.signatureOf() === this.signature) return;
+        this.deps.logger.info('device wiring changed: rebinding serial, GPIO and product devices');
+        await this.stop();
+        await this.start();
+      })
+      .catch((error: unknown) => this.deps.logger.error({ err: error }, 'rebinding devices after a site change failed'));
+  }
+
+  private routedDevices(): DeviceRecord[] {
+    return [...this.deps.devices()].filter((device) => this.routes(device));
+  }
+
+  private signatureOf(): string {
+    return JSON.stringify(this.routedDevices().map((device) => [device.id, device.kind, device.driver, device.binding ?? null]));
+  }
 
   /** True when this device's commands go through a binding here rather than MQTT. */
   routes(device: DeviceRecord): boolean {
@@ -78,7 +107,9 @@ export class DeviceBindings {
   }
 
   async start(): Promise<void> {
-    const devices = [...this.deps.devices()].filter((device) => this.routes(device));
+    this.generation++;
+    this.signature = this.signatureOf();
+    const devices = this.routedDevices();
     const buses = new Map(this.deps.buses.map((bus) => [bus.id, bus]));
     const osdpBuses = new Map<string, { bus: SerialBusOptions; devices: DeviceRecord[] }>();
     for (const device of devices) {
@@ -118,6 +149,9 @@ export class DeviceBindings {
     await Promise.all([...this.serial.values(), ...this.osdpLinks].map(({ link }) => link.stop()));
     this.serial.clear();
     this.osdp.clear();
+    this.osdpLinks.length = 0;
+    this.products.clear();
+    this.lastCard.clear();
   }
 
   /**
@@ -187,10 +221,12 @@ export class DeviceBindings {
       throw new GuardpostError('GP_ERR_CONFIG_INVALID', `device "${device.id}": driver "${device.driver}" needs MQTT and a topic`);
     }
     this.products.set(device.id, codec);
+    const generation = this.generation;
     for (const topicName of codec.fromDevice) {
       const topic = productTopic(codec, topicName, deviceTopic);
       await mqtt.subscribe(topic, (received, payload) => {
-        if (received !== topic) return;
+        // The transport cannot unsubscribe: a binding from before a rebind just stops listening.
+        if (received !== topic || generation !== this.generation) return;
         const decoded = codec.decode(topicName, payload, device.kind);
         switch (decoded.kind) {
           case 'signal':

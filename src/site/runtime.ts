@@ -117,6 +117,7 @@ export class SiteRuntime {
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
+    this.router?.siteChanged?.();
   }
 
   /**
@@ -284,5 +285,7 @@ export class SiteRuntime {
 
 export interface DeviceCommandRouter {
   routes(device: DeviceRecord): boolean;
+  /** Site data changed: rebind devices whose wiring changed. */
+  siteChanged?(): void;
   command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
 }

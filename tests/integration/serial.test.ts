@@ -143,3 +143,37 @@ describe('serial buses that are missing or misnamed', () => {
     );
   });
 });
+
+describe('rewiring a reader at run time through the API', () => {
+  it('binds a reader to its serial bus as soon as an admin changes its driver, without a restart', async () => {
+    const dir = tempDir('gp-serial-');
+    const pair = new SocatPair(dir);
+    await pair.start();
+    const site = SITE.replace('{ id: lobby-reader, kind: reader, driver: rdm6300, bus: lobby-bus, name: Lobby RDM6300 }', '{ id: lobby-reader, kind: reader, name: Lobby reader }');
+    const gw = await startTestGateway({
+      stateDir: dir,
+      siteYaml: site,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: lobby-bus, path: ${JSON.stringify(pair.gatewayPath)}, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
+    });
+    const strike = await connectDevice(gw.mqttUrl, 'lobby-strike');
+    const reader = await DeviceEnd.open(pair.devicePath);
+    try {
+      const after = gw.gateway.journal.lastSeq();
+      const response = await fetch(`${gw.httpUrl}/api/v1/devices/lobby-reader`, {
+        method: 'PUT',
+        headers: { ...(await gw.adminHeaders()), 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'lobby-reader', kind: 'reader', name: 'Lobby RDM6300', driver: 'rdm6300', bus: 'lobby-bus' }),
+      });
+      expect(response.status).toBe(200);
+      await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'lobby-reader', after);
+      const mark = strike.mark();
+      await reader.write(encodeRdm6300Frame(0x0a, 4718931));
+      await strike.next((message) => message.json.type === 'strike', mark);
+    } finally {
+      await reader.close();
+      await strike.end();
+      await gw.stop();
+      await pair.stop();
+    }
+  });
+});

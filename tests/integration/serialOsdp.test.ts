@@ -216,6 +216,15 @@ cardholders:
     expect(gw.logs.join('')).not.toContain(FRESH_KEY);
   });
 
+  it('never shows a reader\'s Secure Channel key in the API or the logs', async () => {
+    const response = await fetch(`${gw.httpUrl}/api/v1/devices/vault-reader`, { headers: await gw.adminHeaders() });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ id: 'vault-reader', driver: 'osdp', hasOsdpKey: true });
+    expect(JSON.stringify(body)).not.toContain(KEY);
+    expect(gw.logs.join('')).not.toContain(KEY);
+  });
+
   it('keeps a reader that cannot do Secure Channel offline and raises tamper for it', async () => {
     const tamper = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.tamper' && e.device === 'old-reader');
     expect(tamper.severity).toBe('high');
