@@ -1,4 +1,6 @@
 import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { AuthService } from '../auth/service.js';
@@ -14,6 +16,7 @@ import { registerAuth, type RouteRule } from './auth.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
+import { registerPassbackRoutes } from './routes/passback.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
 import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
@@ -95,6 +98,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
   await app.register(helmet, { global: true });
+  // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'guardpost API', version: '1', description: 'Every /api route needs a bearer token (a session from /api/v1/auth/login or an API token), except in demo mode for reads.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
 
   registerHealthRoutes(app, deps);
@@ -102,6 +114,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerSiteDataRoutes(app, deps);
+  registerPassbackRoutes(app, deps);
   registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
   registerEventStreamRoutes(app, deps);

@@ -232,8 +232,14 @@ describe('access rules through the MQTT badge path', () => {
     await start();
     expect(await badge('floor-in', '1001')).toMatchObject({ type: 'access.denied', reason: 'passback' });
     const after = observer.mark();
-    expect(gw.gateway.runtime.forgivePassback('alice', 'test-admin')).toBe(1);
-    await observer.nextEvent((event) => event.type === 'access.passback_forgiven' && event.cardholder === 'alice', after);
+    const forgive = await fetch(`${gw.httpUrl}/api/v1/passback/forgive`, {
+      method: 'POST',
+      headers: { ...(await gw.adminHeaders()), 'content-type': 'application/json' },
+      body: JSON.stringify({ cardholder: 'alice' }),
+    });
+    expect(await forgive.json()).toEqual({ forgiven: 1 });
+    const forgiven = await observer.nextEvent((event) => event.type === 'access.passback_forgiven' && event.cardholder === 'alice', after);
+    expect(forgiven.data).toMatchObject({ by: 'admin' });
     expect(await badge('floor-in', '1001')).toMatchObject({ type: 'access.granted' });
   });
 

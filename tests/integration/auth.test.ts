@@ -179,3 +179,22 @@ describe('logging in', () => {
     }
   });
 });
+
+describe('the API description', () => {
+  it('serves an OpenAPI document listing the routes, with bearer auth, and a browsable page', async () => {
+    const gw = await startTestGateway({ configYaml: 'demo: false' });
+    try {
+      const response = await fetch(`${gw.httpUrl}/docs/json`);
+      expect(response.status).toBe(200);
+      const document = (await response.json()) as { openapi: string; paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } };
+      expect(document.openapi).toMatch(/^3\./);
+      expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/v1/events', '/api/v1/doors/{id}', '/api/v1/alarms/{id}/acknowledge', '/api/v1/auth/login']));
+      expect(document.components.securitySchemes).toHaveProperty('bearer');
+      const page = await fetch(`${gw.httpUrl}/docs`, { redirect: 'follow' });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('swagger');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
