@@ -97,6 +97,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
       done(Object.assign(new Error(`body is not valid YAML: ${(error as Error).message.split('\n')[0]}`), { statusCode: 400 }), undefined);
     }
   });
+  app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   await app.register(helmet, { global: true });
   // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
   await app.register(swagger, {

@@ -6,6 +6,7 @@ import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
 import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
+import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
 export type SiteCollection = (typeof SiteCollections)[number];
@@ -20,6 +21,15 @@ export interface ImportReport {
 
 const emptyLists = (): Record<SiteCollection, string[]> => ({ devices: [], doors: [], groups: [], cardholders: [] });
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export interface CsvImportReport {
+  readonly dryRun: boolean;
+  readonly rows: number;
+  readonly created: string[];
+  readonly updated: string[];
+  readonly unchanged: string[];
+  readonly errors: CsvRowError[];
+}
 
 export interface ChangeActor {
   readonly actor: string;
@@ -146,6 +156,58 @@ export class SiteService {
       for (const entry of audits) store.audit.record(entry, now);
     })();
     this.deps.onChanged({ by: by.actor, what: 'site import' });
+    return report;
+  }
+
+  /**
+   * Creates or updates cardholders from a CSV file (see cardholderCsv.ts). Every row is checked
+   * against the whole site first; with any error nothing is written, and the report names each
+   * row and what is wrong with it.
+   */
+  importCardholdersCsv(text: string, by: ChangeActor, dryRun: boolean): CsvImportReport {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const { rows, holders, errors } = parseCardholderCsv(text, snapshot);
+    const positions = new Map<number, number>();
+    const before = new Map(snapshot.cardholders.map((holder) => [holder.id, holder]));
+    for (const { row, holder } of holders) {
+      const index = snapshot.cardholders.findIndex((existing) => existing.id === holder.id);
+      const position = index === -1 ? snapshot.cardholders.length : index;
+      snapshot.cardholders[position] = holder as unknown as SiteCardholder;
+      positions.set(position, row);
+    }
+    const result = parseSiteData(snapshot);
+    if (!result.ok) {
+      for (const problem of result.problems) {
+        const match = /^cardholders\[(\d+)\](.*)$/.exec(problem);
+        const row = match === null ? undefined : positions.get(Number(match[1]));
+        if (row !== undefined) errors.push({ row, id: String(snapshot.cardholders[Number(match![1])]?.id ?? ''), message: match![2]!.replace(/^\./, '') });
+        else errors.push({ row: 0, id: null, message: `would break ${problem}` });
+      }
+    }
+    const report: CsvImportReport = { dryRun, rows, created: [], updated: [], unchanged: [], errors: errors.sort((a, b) => a.row - b.row) };
+    if (!result.ok || errors.length > 0) {
+      if (dryRun) return report;
+      throw new GuardpostError('GP_ERR_BAD_REQUEST', `${report.errors.length} problem(s) in the CSV; nothing was changed`, report.errors.map((error) => `row ${error.row}${error.id === null ? '' : ` (${error.id})`}: ${error.message}`));
+    }
+    const written = [...positions.keys()].map((position) => result.site.cardholders[position]!);
+    for (const holder of written) {
+      const old = before.get(holder.id);
+      if (old === undefined) report.created.push(holder.id);
+      else if (sameJson(old, holder)) report.unchanged.push(holder.id);
+      else report.updated.push(holder.id);
+    }
+    if (dryRun) return report;
+    store.db.transaction(() => {
+      const now = clock();
+      for (const holder of written) {
+        const old = before.get(holder.id);
+        if (old !== undefined && sameJson(old, holder)) continue;
+        writeCardholder(store, holder);
+        store.audit.record({ ...by, action: `cardholder.${old === undefined ? 'created' : 'updated'}`, target: holder.id, before: forAudit('cardholders', old), after: forAudit('cardholders', holder) }, now);
+      }
+    })();
+    this.deps.onChanged({ by: by.actor, what: `cardholder CSV import (${report.created.length} created, ${report.updated.length} updated)` });
     return report;
   }
 

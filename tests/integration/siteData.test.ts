@@ -179,3 +179,64 @@ describe('the whole site as code', () => {
     expect(await badge('1001')).toMatchObject({ reason: 'unknown_credential' });
   });
 });
+
+describe('bulk cardholders from CSV', () => {
+  let gw: TestGateway;
+  let admin: string;
+  let observer: TestClient;
+  let reader: TestClient;
+
+  beforeAll(async () => {
+    gw = await startTestGateway();
+    admin = await gw.login();
+    observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+  });
+  afterAll(async () => {
+    await Promise.all([observer, reader].map((client) => client?.end()));
+    await gw?.stop();
+  });
+
+  const post = (csv: string, dryRun: boolean) =>
+    fetch(`${gw.httpUrl}/api/v1/cardholders/import?dryRun=${dryRun}`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/csv' }, body: csv });
+  const badge = async (card: string) => {
+    const after = observer.mark();
+    await reader.publish('guardpost/devices/main-entrance-reader/input', JSON.stringify({ type: 'card', card }));
+    return observer.nextEvent((event) => event.type.startsWith('access.'), after);
+  };
+
+  it('reports every bad row with its line number on a dry run, and refuses to change anything while any row is bad', async () => {
+    const csv = ['id,name,groups,cards', 'fay-fox,Fay Fox,staff,30001', ',No Id,staff,30002', 'gus-gray,Gus Gray,no-such-group,30003', 'hal-hill,Hal Hill,staff,1001'].join('\n');
+    const dry = await post(csv, true);
+    expect(dry.status).toBe(200);
+    const report = (await dry.json()) as { rows: number; created: string[]; errors: { row: number; id: string | null; message: string }[] };
+    expect(report.rows).toBe(4);
+    expect(report.errors).toEqual([
+      { row: 3, id: null, message: 'id: required' },
+      { row: 4, id: 'gus-gray', message: 'groups[0]: unknown group "no-such-group"' },
+      { row: 5, id: 'hal-hill', message: expect.stringMatching(/^credentials\[0\]\.card: this card is already held by/) },
+    ]);
+    const applied = await post(csv, false);
+    expect(applied.status).toBe(400);
+    expect(((await applied.json()) as { problems: string[] }).problems).toHaveLength(3);
+    expect(await badge('30001')).toMatchObject({ reason: 'unknown_credential' });
+  });
+
+  it('creates and updates cardholders from a clean file, whose cards open the door at once', async () => {
+    const csv = ['id,name,status,groups,cards', 'fay-fox,Fay Fox,active,staff,30001;30011', 'alice-adams,Alice Adams,active,staff;it,', 'dave-davis,Dave Davis,active,staff,'].join('\n');
+    const dry = (await (await post(csv, true)).json()) as Record<string, unknown>;
+    expect(dry).toMatchObject({ dryRun: true, created: ['fay-fox'], updated: ['alice-adams'], unchanged: ['dave-davis'], errors: [] });
+    const applied = (await (await post(csv, false)).json()) as Record<string, unknown>;
+    expect(applied).toMatchObject({ dryRun: false, created: ['fay-fox'], updated: ['alice-adams'] });
+    expect(await badge('30011')).toMatchObject({ type: 'access.granted', cardholder: 'fay-fox' });
+    // Alice kept her card: the file left the cards column empty.
+    expect(await badge('1001')).toMatchObject({ type: 'access.granted', cardholder: 'alice-adams' });
+  });
+
+  it('answers a file with an unknown column with a 400 naming it', async () => {
+    const response = await post('id,name,shoe\nx-y,X Y,44\n', true);
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toBe('unknown column(s) shoe (allowed: id, name, status, groups, cards, validFrom, validUntil)');
+  });
+});

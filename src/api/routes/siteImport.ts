@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
 import { actorOf } from '../../auth/service.js';
+import { GuardpostError } from '../../errors.js';
 import { exportSiteData } from '../../store/siteExport.js';
 import type { ApiDeps } from '../app.js';
 
@@ -15,6 +16,16 @@ export function registerSiteImportRoutes(app: FastifyInstance, deps: ApiDeps): v
     if (request.query.format === 'yaml') return reply.type('application/yaml').send(stringify(data));
     return data;
   });
+
+  // A spreadsheet's export, as it comes: text/csv.
+  app.post<{ Querystring: Static<typeof ImportQuery>; Body: string }>(
+    '/api/v1/cardholders/import',
+    { config: { auth: 'admin' }, schema: { querystring: ImportQuery }, bodyLimit: 32 * 1024 * 1024 },
+    async (request) => {
+      if (typeof request.body !== 'string') throw new GuardpostError('GP_ERR_BAD_REQUEST', 'send the file as text/csv');
+      return deps.site.importCardholdersCsv(request.body, actorOf(request.principal!, request.ip), request.query.dryRun);
+    },
+  );
 
   app.post<{ Querystring: Static<typeof ImportQuery>; Body: unknown }>(
     '/api/v1/site/import',
