@@ -16,7 +16,7 @@
  * Flags: --presses N (300), --warmup N (30), --blocks N (10), --load N badge reads/s (200).
  * Exits 0 whatever the ratios; 1 only when the run itself failed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +28,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import YAML from 'yaml';
 import { hashSecret } from '../src/auth/passwords.js';
 import { Store } from '../src/store/index.js';
+import { latencyTable, repoRoot, startGatewayProcess, stopGatewayProcess, summarise } from './support.js';
 
 const PANIC = 'reception-panic';
 const LOAD_READER = 'server-room-reader';
@@ -80,50 +81,8 @@ class Waiter<T> {
   }
 }
 
-async function startGatewayProcess(repoRoot: string, configFile: string, stateDir: string): Promise<{ child: ChildProcess; mqttPort: number; httpPort: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ports = await new Promise<{ mqttPort: number; httpPort: number }>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      const mqttMatch = /"mqtt":"mqtt:\/\/[^"]*:(\d+)"/.exec(buffer);
-      const httpMatch = /"http":"http:\/\/[^"]*:(\d+)"/.exec(buffer);
-      if (mqttMatch !== null && httpMatch !== null && buffer.includes('guardpost is running')) resolve({ mqttPort: Number(mqttMatch[1]), httpPort: Number(httpMatch[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} before it was running`)));
-  });
-  child.stdout?.resume();
-  return { child, ...ports };
-}
-
-interface Summary {
-  readonly n: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function summarise(samples: readonly bigint[]): Summary {
-  const us = samples.map((ns) => Number(ns) / 1_000).sort((a, b) => a - b);
-  const rank = (p: number): number => us[Math.min(us.length - 1, Math.max(0, Math.ceil((p / 100) * us.length) - 1))] ?? Number.NaN;
-  return { n: us.length, p50: rank(50), p90: rank(90), p99: rank(99), max: us[us.length - 1] ?? Number.NaN };
-}
-
-function table(rows: readonly (readonly [string, Summary])[]): string {
-  const header = ['', 'n', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs'];
-  const body = rows.map(([name, s]) => [name, String(s.n), ...[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1))]);
-  const widths = header.map((h, column) => Math.max(h.length, ...body.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
 async function main(): Promise<number> {
   const options = readOptions();
-  const repoRoot = path.resolve(import.meta.dirname, '..');
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-bench-alarms-'));
   const clients: MqttClient[] = [];
   let gateway: ChildProcess | undefined;
@@ -161,7 +120,7 @@ async function main(): Promise<number> {
     } finally {
       store.close();
     }
-    const started = await startGatewayProcess(repoRoot, configFile, stateDir);
+    const started = await startGatewayProcess(configFile, stateDir);
     gateway = started.child;
     const url = `mqtt://127.0.0.1:${started.mqttPort}`;
     const api = `http://127.0.0.1:${started.httpPort}`;
@@ -261,7 +220,7 @@ async function main(): Promise<number> {
     const verdict = (ratio: number): string => `${ratio.toFixed(2)} (target ≤ ${TARGET_P99}: ${ratio <= TARGET_P99 ? 'PASS' : 'MISS'})`;
     console.log(`guardpost alarms bench — Node ${process.version}, ${os.cpus().length} CPU(s), gateway in its own process, ${options.presses} presses in ${options.blocks} interleaved blocks after ${options.warmup} warm-up, ${options.load} badge reads/s at ${LOAD_READER}`);
     console.log('');
-    console.log(table([
+    console.log(latencyTable([
       ['panic → alarm.raised event', raised],
       ['panic → camera HTTP request', camera],
       ['bare pub → sub', floor],
@@ -272,11 +231,7 @@ async function main(): Promise<number> {
   } finally {
     if (loadTimer !== undefined) clearTimeout(loadTimer);
     await Promise.all(clients.map((client) => client.endAsync(true)));
-    if (gateway !== undefined && gateway.exitCode === null) {
-      const exited = new Promise<void>((resolve) => gateway?.once('exit', () => resolve()));
-      gateway.kill('SIGTERM');
-      await exited;
-    }
+    if (gateway !== undefined) await stopGatewayProcess(gateway);
     await new Promise<void>((resolve) => nvr.close(() => resolve()));
     fs.rmSync(workDir, { recursive: true, force: true });
   }

@@ -29,9 +29,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import mqtt, { type MqttClient } from 'mqtt';
+import { latencyTable, repoRoot, startGatewayProcess, stopGatewayProcess, summarise } from './support.js';
 
 const READER = 'main-entrance-reader';
 const STRIKE = 'main-entrance-strike';
@@ -43,32 +44,6 @@ const TIMEOUT_MS = 5_000;
 
 const TARGET_P50 = 1.5;
 const TARGET_P99 = 2;
-
-/** The real CLI as a child process; resolves with its MQTT port once it logs that it is running. */
-async function startGatewayProcess(repoRoot: string, stateDir: string): Promise<{ child: ChildProcess; mqttPort: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'start', '--config', path.join(repoRoot, 'config/demo.yaml'), '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const mqttPort = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      const match = /"mqtt":"mqtt:\/\/[^"]*:(\d+)"/.exec(buffer);
-      if (match !== null && buffer.includes('guardpost is running')) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} before it was running`)));
-  });
-  child.stdout?.resume();
-  return { child, mqttPort };
-}
-
-async function stopGatewayProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
 
 interface Options {
   readonly reads: number;
@@ -174,39 +149,15 @@ async function measure(count: number, samples: bigint[] | null, roundTrip: () =>
   }
 }
 
-interface Summary {
-  readonly n: number;
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-/** Nearest-rank percentiles, in microseconds. */
-function summarise(samples: readonly bigint[]): Summary {
-  const us = samples.map((ns) => Number(ns) / 1_000).sort((a, b) => a - b);
-  const rank = (p: number): number => us[Math.min(us.length - 1, Math.max(0, Math.ceil((p / 100) * us.length) - 1))] ?? Number.NaN;
-  return { n: us.length, p50: rank(50), p90: rank(90), p99: rank(99), max: us[us.length - 1] ?? Number.NaN };
-}
-
-function table(rows: readonly (readonly [string, Summary])[]): string {
-  const header = ['', 'n', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs'];
-  const body = rows.map(([name, s]) => [name, String(s.n), ...[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1))]);
-  const widths = header.map((h, column) => Math.max(h.length, ...body.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
-
 async function main(): Promise<number> {
   const options = readOptions();
-  const repoRoot = path.resolve(import.meta.dirname, '..');
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-bench-'));
   const clients: MqttClient[] = [];
   let gateway: ChildProcess | undefined;
   let journalDb: Database.Database | undefined;
 
   try {
-    const started = await startGatewayProcess(repoRoot, stateDir);
+    const started = await startGatewayProcess(path.join(repoRoot, 'config/demo.yaml'), stateDir);
     gateway = started.child;
     const url = `mqtt://127.0.0.1:${started.mqttPort}`;
     journalDb = new Database(path.join(stateDir, 'guardpost.db'), { readonly: true });
@@ -273,7 +224,7 @@ async function main(): Promise<number> {
     console.log(`guardpost badge bench — Node ${process.version}, ${os.cpus().length} CPU(s), gateway in its own process, ${options.reads} reads in ${options.blocks} interleaved blocks after ${options.warmup} warm-up, MQTT QoS ${options.qos} publish and subscribe on both rows`);
     console.log('');
     console.log(
-      table([
+      latencyTable([
         ['badge → strike', badgeSummary],
         ['bare pub → sub', floor],
       ]),

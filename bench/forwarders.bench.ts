@@ -31,8 +31,8 @@ import { toCloudEvent } from '../src/forwarders/cloudEvents.js';
 import { sign } from '../src/forwarders/signature.js';
 import { Journal, type JournalEvent } from '../src/journal/index.js';
 import { Store } from '../src/store/index.js';
+import { repoRoot, startGatewayProcess, stopGatewayProcess } from './support.js';
 
-const repoRoot = path.resolve(import.meta.dirname, '..');
 const SECRET = 'whsec_YmVuY2gtc2VjcmV0';
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((file) => fs.existsSync(file));
 
@@ -68,28 +68,8 @@ function prefilledStateDir(count: number): string {
 async function startGateway(stateDir: string, forwarderYaml: string): Promise<{ child: ChildProcess; mqttPort: number }> {
   const configFile = path.join(stateDir, 'bench.yaml');
   fs.writeFileSync(configFile, `demo: true\nsiteFile: ${JSON.stringify(path.join(repoRoot, 'config/demo-site.yaml'))}\nforwarders:\n${forwarderYaml}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const mqttPort = await new Promise<number>((resolve, reject) => {
-    let buffer = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      const match = /"mqtt":"mqtt:\/\/[^"]*:(\d+)"/.exec(buffer);
-      if (match !== null && buffer.includes('guardpost is running')) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} before it was running`)));
-  });
-  child.stdout?.resume();
+  const { child, mqttPort } = await startGatewayProcess(configFile, stateDir);
   return { child, mqttPort };
-}
-
-async function stopGateway(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
 }
 
 /** A local webhook receiver that counts badge events and timestamps alarms. */
@@ -220,7 +200,7 @@ async function mqttRun(events: number, batch: number, stateDir: string, url: str
   await all;
   // From the first delivery to the last, so the gateway's own start-up is not counted.
   const catchUpMs = performance.now() - (firstAtMs ?? start);
-  await stopGateway(child);
+  await stopGatewayProcess(child);
   // Floor: the same payloads, QoS 1, one at a time.
   const db = new Database(path.join(stateDir, 'guardpost.db'), { readonly: true });
   const payloads = db.prepare<[], { data: string; id: string }>("SELECT id, data FROM events WHERE type = 'access.granted' ORDER BY seq").all();
@@ -294,7 +274,7 @@ async function main(): Promise<number> {
   }
   const catchUpMs = await drained;
   await panic.endAsync();
-  await stopGateway(child);
+  await stopGatewayProcess(child);
   if (receiver.received < events) missing = true;
 
   const floor = await webhookFloor(floorDir, receiver, batch);

@@ -1,0 +1,61 @@
+/** What every bench shares: the real gateway as a child process, and latency tables. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..');
+
+export interface GatewayProcess {
+  readonly child: ChildProcess;
+  readonly mqttPort: number;
+  readonly httpPort: number;
+}
+
+/** `guardpost start` on ephemeral ports; resolves with the ports it logs once it is running. */
+export async function startGatewayProcess(configFile: string, stateDir: string): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ports = await new Promise<{ mqttPort: number; httpPort: number }>((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const mqtt = /"mqtt":"mqtt:\/\/[^"]*:(\d+)"/.exec(buffer);
+      const http = /"http":"http:\/\/[^"]*:(\d+)"/.exec(buffer);
+      if (mqtt !== null && http !== null && buffer.includes('guardpost is running')) resolve({ mqttPort: Number(mqtt[1]), httpPort: Number(http[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`the gateway exited with ${code} before it was running`)));
+  });
+  child.stdout?.resume();
+  return { child, ...ports };
+}
+
+export async function stopGatewayProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+export interface Summary {
+  readonly n: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Nearest-rank percentiles of nanosecond samples, in microseconds. */
+export function summarise(samples: readonly bigint[]): Summary {
+  const us = samples.map((ns) => Number(ns) / 1_000).sort((a, b) => a - b);
+  const rank = (p: number): number => us[Math.min(us.length - 1, Math.max(0, Math.ceil((p / 100) * us.length) - 1))] ?? Number.NaN;
+  return { n: us.length, p50: rank(50), p90: rank(90), p99: rank(99), max: us[us.length - 1] ?? Number.NaN };
+}
+
+export function latencyTable(rows: readonly (readonly [string, Summary])[]): string {
+  const header = ['', 'n', 'p50 µs', 'p90 µs', 'p99 µs', 'max µs'];
+  const body = rows.map(([name, s]) => [name, String(s.n), ...[s.p50, s.p90, s.p99, s.max].map((v) => v.toFixed(1))]);
+  const widths = header.map((h, column) => Math.max(h.length, ...body.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
