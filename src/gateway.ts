@@ -164,7 +164,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
       ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
-    const siteService = new SiteService({ store, clock, onChanged: (change) => startedRuntime.reload(change) });
+    const siteService = new SiteService({
+      store,
+      clock,
+      onChanged: (change) => startedRuntime.reload(change),
+      changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
+    });
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

@@ -39,7 +39,8 @@ export function importCommand(args: ParsedArgs, io: CliIo): number {
   const raw = readYamlFile(file, 'site');
   const store = openStore(args);
   try {
-    const service = new SiteService({ store, clock: Date.now, onChanged: () => undefined });
+    // A running gateway notices the commit itself (PRAGMA data_version) and reloads.
+    const service = new SiteService({ store, clock: Date.now, onChanged: () => undefined, changeCardholders: (_ids, _change, write) => store.db.transaction(write)() });
     const report = service.replaceAll(raw, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true);
     for (const line of describeReport(report)) io.out(line);
     return 0;

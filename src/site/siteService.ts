@@ -40,7 +40,17 @@ export interface SiteServiceDeps {
   readonly store: Store;
   readonly clock: Clock;
   /** Called after every committed change so the next read decides on the new data. */
-  readonly onChanged: (change: { readonly by: string; readonly what: string }) => void;
+  readonly onChanged: (change: SiteChange) => void;
+  /**
+   * Runs `write` in one transaction and patches just these cardholders into the live index, so an
+   * edit to one person never stalls badge decisions with a whole-site rebuild.
+   */
+  readonly changeCardholders: (ids: readonly string[], change: SiteChange, write: () => void) => void;
+}
+
+export interface SiteChange {
+  readonly by: string;
+  readonly what: string;
 }
 
 const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
@@ -90,11 +100,10 @@ export class SiteService {
     items[position] = { ...body, id };
     const site = this.validate(snapshot, collection, position);
     const item = site[collection][position] as Item<C>;
-    store.db.transaction(() => {
+    this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
       this.write(collection, item);
       store.audit.record({ ...by, action: `${singular[collection]}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
-    })();
-    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
+    });
     return { item, created: before === undefined };
   }
 
@@ -106,12 +115,18 @@ export class SiteService {
     if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
     const [before] = items.splice(index, 1);
     this.validate(snapshot, collection, -1);
-    store.db.transaction(() => {
+    this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
       store[collection].delete(id);
       store.documents.delete(collection, id);
       store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
-    })();
-    this.deps.onChanged({ by: by.actor, what: `${singular[collection]} ${id}` });
+    });
+  }
+
+  /** Writes in one transaction, then brings the live index up to date: patched for cardholders, rebuilt otherwise. */
+  private commit(collection: SiteCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
+    if (collection === 'cardholders') return this.deps.changeCardholders(ids, change, write);
+    this.deps.store.db.transaction(write)();
+    this.deps.onChanged(change);
   }
 
   /**
@@ -198,16 +213,15 @@ export class SiteService {
       else report.updated.push(holder.id);
     }
     if (dryRun) return report;
-    store.db.transaction(() => {
+    const changed = written.filter((holder) => !sameJson(before.get(holder.id), holder));
+    this.commit('cardholders', changed.map((holder) => holder.id), { by: by.actor, what: `cardholder CSV import (${report.created.length} created, ${report.updated.length} updated)` }, () => {
       const now = clock();
-      for (const holder of written) {
+      for (const holder of changed) {
         const old = before.get(holder.id);
-        if (old !== undefined && sameJson(old, holder)) continue;
         writeCardholder(store, holder);
         store.audit.record({ ...by, action: `cardholder.${old === undefined ? 'created' : 'updated'}`, target: holder.id, before: forAudit('cardholders', old), after: forAudit('cardholders', holder) }, now);
       }
-    })();
-    this.deps.onChanged({ by: by.actor, what: `cardholder CSV import (${report.created.length} created, ${report.updated.length} updated)` });
+    });
     return report;
   }
 

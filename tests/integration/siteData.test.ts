@@ -69,7 +69,10 @@ describe('changing site data through the API', () => {
 
   it('refuses a card the moment its holder is suspended, and audits who did it without the whole card number', async () => {
     const holder = (await api('GET', '/cardholders/bob-brown')).body!;
+    const indexBefore = gw.gateway.runtime.site;
     expect((await api('PUT', '/cardholders/bob-brown', admin, { ...holder, status: 'suspended' })).status).toBe(200);
+    // One person changed: patched into the live index, not a whole-site rebuild.
+    expect(gw.gateway.runtime.site).toBe(indexBefore);
     expect(await badge(mainReader, 'main-entrance-reader', '1002')).toMatchObject({ type: 'access.denied', reason: 'cardholder_suspended' });
     const [entry] = (await api('GET', '/audit?limit=1')).body as unknown as Record<string, unknown>[];
     expect(entry).toMatchObject({ actor: 'admin', action: 'cardholder.updated', target: 'bob-brown', before: { status: 'active' }, after: { status: 'suspended' } });
