@@ -1,6 +1,7 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../../errors.js';
+import type { JournalFilter } from '../../journal/index.js';
 import type { ApiDeps } from '../app.js';
 
 /** The filters every journal query shares (listing, exports). */
@@ -31,20 +32,22 @@ export function parseTime(name: string, value: string | undefined): number | und
   return ms;
 }
 
+/** The journal filter a query's shared fields describe. */
+export function journalFilter(query: Static<TObject<typeof EventFilterFields>>): JournalFilter {
+  return {
+    sinceMs: parseTime('since', query.since),
+    untilMs: parseTime('until', query.until),
+    door: query.door,
+    device: query.device,
+    type: query.type,
+    cardholder: query.cardholder,
+    alarm: query.alarm,
+  };
+}
+
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { config: { auth: 'viewer' }, schema: { querystring: EventsQuery } }, async (request) => {
     const query = request.query;
-    return deps.journal.query({
-      limit: query.limit,
-      afterSeq: query.after,
-      beforeSeq: query.before,
-      sinceMs: parseTime('since', query.since),
-      untilMs: parseTime('until', query.until),
-      door: query.door,
-      device: query.device,
-      type: query.type,
-      cardholder: query.cardholder,
-      alarm: query.alarm,
-    });
+    return deps.journal.query({ limit: query.limit, afterSeq: query.after, beforeSeq: query.before, ...journalFilter(query) });
   });
 }

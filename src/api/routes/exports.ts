@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { JournalEvent, JournalFilter } from '../../journal/index.js';
+import type { JournalEvent } from '../../journal/index.js';
 import type { ApiDeps } from '../app.js';
-import { EventFilterFields, parseTime } from './events.js';
+import { EventFilterFields, journalFilter } from './events.js';
 
 const ExportQuery = Type.Object(
   {
@@ -48,16 +48,7 @@ function* jsonLines(events: Iterable<JournalEvent>): Generator<string> {
 export function registerExportRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: Static<typeof ExportQuery> }>('/api/v1/events/export', { config: { auth: 'security' }, schema: { querystring: ExportQuery } }, async (request, reply) => {
     const query = request.query;
-    const filter: JournalFilter = {
-      sinceMs: parseTime('since', query.since),
-      untilMs: parseTime('until', query.until),
-      door: query.door,
-      device: query.device,
-      type: query.type,
-      cardholder: query.cardholder,
-      alarm: query.alarm,
-    };
-    const events = deps.journal.iterate(filter);
+    const events = deps.journal.iterate(journalFilter(query));
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const csv = query.format === 'csv';
     return reply

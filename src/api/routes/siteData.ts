@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { maskCardNumber } from '../../access/credentials.js';
 import type { Principal } from '../../auth/service.js';
 import { actorOf } from '../../auth/service.js';
+import { GuardpostError } from '../../errors.js';
 import type { SiteCardholder, SiteData } from '../../config/siteSchema.js';
 import { SiteCollections, type SiteCollection } from '../../site/siteService.js';
 import type { Role } from '../../store/index.js';
@@ -55,12 +56,8 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     );
     app.post<{ Body: Record<string, unknown> }>(base, { config: write, schema: { body: Body } }, async (request, reply) => {
       const id = request.body.id;
-      if (typeof id !== 'string' || !/^[a-z0-9-]{1,64}$/.test(id)) {
-        return reply.status(400).send({ statusCode: 400, code: 'GP_ERR_BAD_REQUEST', error: 'Bad Request', message: 'body.id: expected an id of lowercase letters, digits and dashes' });
-      }
-      if (site.list(collection).some((item) => item.id === id)) {
-        return reply.status(409).send({ statusCode: 409, code: 'GP_ERR_CONFLICT', error: 'Conflict', message: `${collection} "${id}" already exists; PUT ${base}/${id} replaces it` });
-      }
+      if (typeof id !== 'string' || !/^[a-z0-9-]{1,64}$/.test(id)) throw new GuardpostError('GP_ERR_BAD_REQUEST', 'body.id: expected an id of lowercase letters, digits and dashes');
+      if (site.list(collection).some((item) => item.id === id)) throw new GuardpostError('GP_ERR_CONFLICT', `${collection} "${id}" already exists; PUT ${base}/${id} replaces it`);
       const { item } = site.put(collection, id, request.body, actor(request));
       return reply.status(201).send(present(collection, item, request.principal, deps));
     });
