@@ -9,6 +9,7 @@ import type { MqttTransport } from '../transports/mqtt.js';
 import { SafetyBridge } from '../alarms/bridge.js';
 import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
+import { ScheduledUnlocks } from '../doors/scheduledUnlocks.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
@@ -43,6 +44,8 @@ export class SiteRuntime {
   private readonly fireAlarms = new Set<string>();
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
+  /** Doors held unlocked by their unlock schedules (issue 5). */
+  private readonly schedules: ScheduledUnlocks;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -71,6 +74,14 @@ export class SiteRuntime {
       command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
       onGranted: (doorId) => this.doors.granted(doorId),
     });
+    this.schedules = new ScheduledUnlocks({
+      ...deps,
+      timers: realTimers,
+      access: () => this.index.access,
+      conditions: () => this.conditions,
+      released: () => this.accessPath.ruleState.releasedDoors,
+      apply: (doorId, unlock) => this.doors.setScheduledUnlock(doorId, unlock.unlocked, unlock.unlocked ? { schedule: unlock.schedule, firstPersonIn: unlock.firstPersonIn } : { schedule: unlock.schedule, why: unlock.why }),
+    });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -79,6 +90,11 @@ export class SiteRuntime {
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
     // Saved lockdowns, threat level and open alarms are in force before the first card is read.
     this.safety.start();
+    // [ACC-FIRST-IN] the access path has sent the unlock; the schedule now holds it until its end.
+    journal.onAppend((event) => {
+      if (event.type === 'access.first_person_in') this.schedules.evaluate();
+    });
+    this.schedules.start();
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
@@ -106,6 +122,7 @@ export class SiteRuntime {
 
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
+    this.schedules.stop();
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
@@ -117,6 +134,7 @@ export class SiteRuntime {
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
+    this.schedules.evaluate();
     this.router?.siteChanged?.();
   }
 
@@ -134,6 +152,8 @@ export class SiteRuntime {
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
     this.conditions = conditions;
+    // A threat level that restricts a door suspends its free access hours.
+    this.schedules?.evaluate();
   }
 
   /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
@@ -272,6 +292,7 @@ export class SiteRuntime {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
+    if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
 
