@@ -109,12 +109,13 @@ describe('doors held unlocked on their schedule, through the broker [SAFE-SCHEDU
     await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'closed' }));
     await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.position === 'closed', eventsMark);
     // [SAFE-LOCKDOWN] a lockdown locks it; its end gives the schedule back.
-    const headers = { ...(await gateway.adminHeaders()), 'content-type': 'application/json' };
+    const auth = await gateway.adminHeaders();
+    const headers = { ...auth, 'content-type': 'application/json' };
     mark = strike.mark();
     expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST', headers, body: '{}' })).status).toBe(201);
     expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'lock' });
     mark = strike.mark();
-    expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'DELETE', headers: { authorization: headers.authorization } })).status).toBe(200);
+    expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'DELETE', headers: auth })).status).toBe(200);
     expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'unlock' });
     // The schedule ends: relocked.
     mark = strike.mark();
