@@ -45,6 +45,8 @@ export class Safety {
   private zones = new Map<string, readonly string[]>();
   private zonesOfDoor = new Map<string, string[]>();
   private panicButtons = new Map<string, PanicButtonRecord>();
+  /** Devices whose tamper input is active now (the alarm outlives this: security must acknowledge). */
+  private readonly tampered = new Set<string>();
 
   constructor(private readonly deps: SafetyDeps) {
     this.lockdown = new LockdownService({
@@ -70,7 +72,11 @@ export class Safety {
     this.alarms = new AlarmService({
       ...deps,
       onRaised: (alarm) => this.onRaised(alarm),
-      onSettled: (alarm) => this.sound(alarm, false),
+      onSettled: (alarm) => {
+        this.sound(alarm, false);
+        // Once security has cleared a tamper alarm, a device still (or again) reporting tamper raises a new one.
+        if (alarm.kind === 'tamper' && alarm.state === 'cleared' && alarm.source.device !== null) this.tampered.delete(alarm.source.device);
+      },
     });
     this.cameras = new CameraTriggers({ ...deps, zonesOfDoor: (doorId) => this.zonesOfDoor.get(doorId) ?? [] });
     this.supervision = new Supervision(deps);
@@ -140,6 +146,30 @@ export class Safety {
       sourceKey: `duress:${doorId}:${cardholderId ?? 'unknown'}`,
       silent: true,
       actor: { via: 'system', by: cardholderId },
+    }).alarm;
+  }
+
+  /**
+   * [SAFE-TAMPER] a tamper input (OSDP LSTATR, a tamper switch, a secure-channel downgrade): the
+   * trouble is `device.tamper` on each change to tampered, and an alarm of kind `tamper` through
+   * the usual lifecycle (a repeat while it is open adds to it). Restored clears the trouble
+   * (`device.tamper_restored`) but never the alarm: someone must acknowledge and clear it.
+   */
+  tamper(device: DeviceRecord, state: 'tampered' | 'normal', doorId: string | null): Alarm | null {
+    const { journal } = this.deps;
+    if (state === 'normal') {
+      if (this.tampered.delete(device.id)) journal.append({ type: 'device.tamper_restored', device: device.id, reason: 'tamper', data: { device: device.id, location: device.location } });
+      return null;
+    }
+    if (this.tampered.has(device.id)) return null;
+    this.tampered.add(device.id);
+    journal.append({ type: 'device.tamper', device: device.id, door: doorId, reason: 'tamper', data: { device: device.id, kind: device.kind, location: device.location } });
+    return this.alarms.raise({
+      kind: 'tamper',
+      source: { device: device.id, door: doorId, zone: doorId === null ? null : (this.zonesOfDoor.get(doorId)?.[0] ?? null), location: device.location },
+      sourceKey: `tamper:${device.id}`,
+      silent: false,
+      actor: { via: 'system', by: device.id },
     }).alarm;
   }
 

@@ -6,7 +6,7 @@ import { Id, Strict, Text } from './common.js';
  * `guardpost import`; the store is the source of truth afterwards.
  */
 
-export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm', 'tamper-switch', 'threat-button'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
@@ -40,15 +40,15 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm', 'tamper-switch', 'threat-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],
-  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact'],
+  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
   tasmota: ['strike'],
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
-  'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
+  'esphome-binary': ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -69,6 +69,10 @@ export const DeviceSchema = Strict({
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
     Type.Literal('fire-alarm'),
+    /** An enclosure's tamper switch: closed while the lid is on; opening it raises a tamper alarm. */
+    Type.Literal('tamper-switch'),
+    /** A button or key switch that raises the site's threat level (threatLevels[].buttons). */
+    Type.Literal('threat-button'),
   ]),
   driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),

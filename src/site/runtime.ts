@@ -242,7 +242,7 @@ export class SiteRuntime {
         if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
         return;
       case 'tamper':
-        if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
+        this.safety.tamper(device, signal.state, this.doorOfDevice(device.id));
         return;
       case 'contact':
         if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
@@ -255,6 +255,16 @@ export class SiteRuntime {
         return unreachable;
       }
     }
+  }
+
+  /** The door a device belongs to (reader, strike, contact or exit), for where an alarm is. */
+  private doorOfDevice(deviceId: string): string | null {
+    const byReader = this.index.doorByReader.get(deviceId);
+    if (byReader !== undefined) return byReader.id;
+    const byHardware = this.doors.doorOfContact(deviceId) ?? this.doors.doorOfExit(deviceId);
+    if (byHardware !== undefined) return byHardware;
+    for (const door of this.index.doors.values()) if (door.strikeDeviceId === deviceId) return door.id;
+    return null;
   }
 
   /** A fire-alarm input opens (its contact breaks) in alarm; any one in alarm releases fail-safe doors [SAFE-FIRE]. */
