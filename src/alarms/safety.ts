@@ -45,6 +45,8 @@ export class Safety {
   private zones = new Map<string, readonly string[]>();
   private zonesOfDoor = new Map<string, string[]>();
   private panicButtons = new Map<string, PanicButtonRecord>();
+  /** threat-button device → the level its press raises the site to. */
+  private threatButtons = new Map<string, string>();
   /** Devices whose tamper input is active now (the alarm outlives this: security must acknowledge). */
   private readonly tampered = new Set<string>();
 
@@ -173,6 +175,30 @@ export class Safety {
     }).alarm;
   }
 
+  /**
+   * Raises the threat level unless the site is already at it or higher; a request from a button
+   * or an external system never lowers it [SAFE-THREAT]. Returns whether the level changed.
+   */
+  raiseThreatLevel(levelId: string, actor: Actor, reason: string | null): boolean {
+    const wanted = this.threat.rank(levelId);
+    if (wanted < 0) this.threat.set(levelId, actor, reason); // throws the usual "unknown threat level" error
+    if (wanted <= this.threat.rank(this.threat.current().level)) return false;
+    this.threat.set(levelId, actor, reason);
+    return true;
+  }
+
+  /**
+   * A threat button was pressed: the site goes to the button's level (never down) [SAFE-THREAT].
+   * Returns false for a button no threat level names (the runtime reports it as bad input).
+   */
+  threatButton(device: DeviceRecord): boolean {
+    const level = this.threatButtons.get(device.id);
+    if (level === undefined) return false;
+    const changed = this.raiseThreatLevel(level, { via: 'button', by: device.id }, device.location === null ? `button ${device.id}` : `button ${device.id} at ${device.location}`);
+    if (!changed) this.deps.logger.info({ device: device.id, level }, 'threat button pressed; the site is already at that level or higher');
+    return true;
+  }
+
   /** Anything heard from a device keeps its supervision alive. */
   heardFrom(deviceId: string): void {
     this.supervision.seen(deviceId);
@@ -184,6 +210,7 @@ export class Safety {
     this.zonesOfDoor = new Map();
     for (const [zone, doors] of this.zones) for (const door of doors) this.zonesOfDoor.set(door, [...(this.zonesOfDoor.get(door) ?? []), zone]);
     this.panicButtons = new Map(store.safety.listPanicButtons().map((button) => [button.deviceId, button]));
+    this.threatButtons = new Map(store.safety.threatLevels().flatMap((level) => (level.buttons ?? []).map((device) => [device, level.id] as const)));
     this.cameras.load(store.safety.listCameras());
     this.supervision.load(store.safety.supervision());
   }
@@ -195,9 +222,7 @@ export class Safety {
       this.lockdown.lock({ scope: 'zone', zone: button.zoneId }, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`, 'panic');
     }
     // A button raises the threat level but never lowers it: a press must not undo a higher level.
-    if (button?.threatLevel != null && this.threat.rank(button.threatLevel) > this.threat.rank(this.threat.current().level)) {
-      this.threat.set(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
-    }
+    if (button?.threatLevel != null) this.raiseThreatLevel(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
   }
 
   /** Local sounders: the readers of the alarm's door or zone. Silent alarms never sound. */

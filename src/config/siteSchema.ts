@@ -237,6 +237,8 @@ export const ThreatLevelSchema = Strict({
   /** Raising the site to this level locks these zones (or the whole site) down. */
   lockdownZones: Type.Array(Id(), { default: [] }),
   lockdownSite: Type.Boolean({ default: false }),
+  /** threat-button devices whose press raises the site to this level (a press never lowers it). */
+  buttons: Type.Optional(Type.Array(Id())),
 });
 
 export const AreaSchema = Strict({

@@ -240,6 +240,9 @@ export class SiteRuntime {
       case 'button':
         if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
         if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
+        if (device.kind === 'threat-button' && signal.state === 'pressed' && !this.safety.threatButton(device)) {
+          return this.badInput(device.id, 'unexpected_signal', 'a threat button that no threat level names (threatLevels[].buttons)', 0);
+        }
         return;
       case 'tamper':
         this.safety.tamper(device, signal.state, this.doorOfDevice(device.id));
