@@ -48,6 +48,8 @@ export class ScheduledUnlocks {
     const conditions = deps.conditions();
     const released = deps.released();
     let nextMs: number | null = null;
+    // The next change depends on the schedule only (~1 ms to find across a weekend): once per schedule, not per door.
+    const changes = new Map<string, number | null>();
     for (const door of access.doors.values()) {
       if (!hasUnlockSchedule(door)) {
         deps.apply(door.id, { unlocked: false, schedule: null, why: 'no-schedule' });
@@ -56,7 +58,12 @@ export class ScheduledUnlocks {
       try {
         deps.apply(door.id, scheduledUnlockAt(access, conditions, door, released, nowMs));
         const schedule = access.schedules?.get(door.unlockScheduleId as string);
-        const changeMs = schedule === undefined ? null : nextScheduleChangeMs(schedule, access.timezone ?? 'UTC', nowMs, { dateChanges: needsFirstPerson(door) });
+        const key = `${door.unlockScheduleId}|${needsFirstPerson(door)}`;
+        let changeMs = changes.get(key);
+        if (changeMs === undefined) {
+          changeMs = schedule === undefined ? null : nextScheduleChangeMs(schedule, access.timezone ?? 'UTC', nowMs, { dateChanges: needsFirstPerson(door) });
+          changes.set(key, changeMs);
+        }
         if (changeMs !== null && (nextMs === null || changeMs < nextMs)) nextMs = changeMs;
       } catch (error) {
         deps.logger.error({ err: error, door: door.id }, 'evaluating an unlock schedule failed; the door stays as it was');

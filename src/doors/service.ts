@@ -150,6 +150,17 @@ export class DoorService {
   }
 
   /**
+   * [ACC-FIRST-IN] the access path sent a first person in a held `unlock`. If the door is not to
+   * stand open after all (a lockdown the person overrides, a threat level that suspends free
+   * access), that unlock becomes an ordinary pulse: the person gets in, the door does not stay open.
+   */
+  firstPersonIn(doorId: string): void {
+    const entry = this.doors.get(doorId);
+    if (entry === undefined || entry.strikeDeviceId === null || heldStrike(entry.config, entry.state) === 'unlock') return;
+    this.deps.command(entry.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: entry.config.unlockMs });
+  }
+
+  /**
    * A strike came (back) online: a held position (schedule, fire release) is re-sent, since the
    * command that set it went at QoS 0 and may have been sent while the strike was away.
    * A locked strike needs nothing: a relay that restarts comes up locked.

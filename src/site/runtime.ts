@@ -92,7 +92,9 @@ export class SiteRuntime {
     this.safety.start();
     // [ACC-FIRST-IN] the access path has sent the unlock; the schedule now holds it until its end.
     journal.onAppend((event) => {
-      if (event.type === 'access.first_person_in') this.schedules.evaluate();
+      if (event.type !== 'access.first_person_in') return;
+      this.schedules.evaluate();
+      if (event.door !== null) this.doors.firstPersonIn(event.door);
     });
     this.schedules.start();
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));

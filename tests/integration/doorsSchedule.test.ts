@@ -10,12 +10,12 @@ const card = (number: string): string => JSON.stringify({ type: 'card', card: nu
 /**
  * The demo site with a one-minute unlock schedule, 08:00–08:01 every day in London: the server
  * room (a card door) stands unlocked in it; the main entrance is a scheduled-unlock door that
- * waits for its first IT badge.
+ * waits for its first IT badge (IT also overrides a lockdown there).
  */
 function scheduledSite(): string {
   let site = fs.readFileSync(demoSiteFile, 'utf8');
   const edits: [string, string][] = [
-    ['    preAlarmMs: 10000\n', '    preAlarmMs: 10000\n    mode: scheduled-unlock\n    unlockSchedule: quick\n    firstPersonInGroups: [it]\n'],
+    ['    preAlarmMs: 10000\n', '    preAlarmMs: 10000\n    mode: scheduled-unlock\n    unlockSchedule: quick\n    firstPersonInGroups: [it]\n    overrideGroups: [it]\n'],
     ['    unlockMs: 3000\n', '    unlockMs: 3000\n    unlockSchedule: quick\n'],
     ['schedules:\n', 'schedules:\n  - id: quick\n    name: One minute of free access\n    intervals:\n      - { days: [mon, tue, wed, thu, fri, sat, sun], from: "08:00", to: "08:01" }\n'],
   ];
@@ -88,38 +88,37 @@ describe('doors held unlocked on their schedule, through the broker [SAFE-SCHEDU
     await observer.next((m) => m.topic === 'guardpost/doors/server-room/state' && m.json.lock === 'locked');
   });
 
-  it('[ACC-FIRST-IN] keeps a scheduled-unlock door locked for staff until the first IT badge, holds it unlocked until the schedule ends, and lockdown overrides it meanwhile', async () => {
-    const { gw: gateway, observer } = await start('2025-06-02T07:00:48Z');
+  it('[ACC-FIRST-IN] keeps a scheduled-unlock door locked for staff until the first IT badge, lets a lockdown override it, and relocks it when the schedule ends', async () => {
+    const { gw: gateway, observer } = await start('2025-06-02T07:00:46Z');
     const [reader, strike, contact] = [await device('main-entrance-reader'), await device('main-entrance-strike'), await device('main-entrance-contact')];
     await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'closed' }));
     // Staff before the first person in: an ordinary pulse.
     let mark = strike.mark();
     await reader.publish(input('main-entrance-reader'), card('1001'));
     expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'pulse', durationMs: 5000 });
-    // Bob (IT) is the first person in: the strike stays unlocked.
+    // [SAFE-LOCKDOWN] the door is locked down before anyone releases it.
+    const auth = await gateway.adminHeaders();
+    expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).status).toBe(201);
+    // Bob (IT, an override group) is the first person in: he gets in, but the lockdown keeps the door from standing open.
     const eventsMark = observer.mark();
     mark = strike.mark();
     await reader.publish(input('main-entrance-reader'), card('1002'));
-    expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'unlock' });
     expect(await observer.nextEvent((event) => event.type === 'access.first_person_in', eventsMark)).toMatchObject({ door: 'main-entrance', cardholder: 'bob-brown' });
-    expect(await observer.nextEvent((event) => event.type === 'door.unlocked_on_schedule' && event.door === 'main-entrance', eventsMark)).toMatchObject({ data: { firstPersonIn: true } });
-    // Opening and standing open is no alarm while the schedule holds it.
-    await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'open' }));
-    await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.position === 'open', eventsMark);
-    await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'closed' }));
-    await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.position === 'closed', eventsMark);
-    // [SAFE-LOCKDOWN] a lockdown locks it; its end gives the schedule back.
-    const auth = await gateway.adminHeaders();
-    const headers = { ...auth, 'content-type': 'application/json' };
-    mark = strike.mark();
-    expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'POST', headers, body: '{}' })).status).toBe(201);
-    expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'lock' });
+    expect(await observer.nextEvent((event) => event.type === 'door.unlocked_on_schedule' && event.door === 'main-entrance', eventsMark)).toMatchObject({ data: { firstPersonIn: true, strike: 'lock', lockdown: true } });
+    await strike.next((m) => m.json.type === 'strike' && m.json.action === 'pulse', mark);
+    expect(strike.received.slice(mark).map((m) => m.json)).toEqual([{ type: 'strike', action: 'unlock' }, { type: 'strike', action: 'pulse', durationMs: 5000 }]);
+    // The lockdown ends: the schedule holds the door unlocked until it closes.
     mark = strike.mark();
     expect((await fetch(`${gateway.httpUrl}/api/v1/doors/main-entrance/lockdown`, { method: 'DELETE', headers: auth })).status).toBe(200);
     expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'unlock' });
+    // Opening and closing meanwhile is no alarm.
+    await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'open' }));
+    await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.position === 'open' && m.json.lock === 'unlocked', eventsMark);
+    await contact.publish(input('main-entrance-contact'), JSON.stringify({ type: 'contact', state: 'closed' }));
+    await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state' && m.json.position === 'closed', eventsMark);
     // The schedule ends: relocked.
     mark = strike.mark();
-    expect(await observer.nextEvent((event) => event.type === 'door.relocked_on_schedule' && event.door === 'main-entrance', eventsMark, 20_000)).toMatchObject({ data: { why: 'closed' } });
+    expect(await observer.nextEvent((event) => event.type === 'door.relocked_on_schedule' && event.door === 'main-entrance', eventsMark, 20_000)).toMatchObject({ data: { why: 'closed', strike: 'lock' } });
     expect((await strike.next((m) => m.json.type === 'strike', mark)).json).toEqual({ type: 'strike', action: 'lock' });
     expect(observer.received.slice(eventsMark).some((m) => m.json.type === 'door.forced' || m.json.type === 'door.held')).toBe(false);
   });
