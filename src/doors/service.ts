@@ -3,7 +3,7 @@ import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DoorHardwareRecord, DoorRecord } from '../store/index.js';
 import type { Actor } from './actor.js';
-import { heldStrike, INITIAL_DOOR_STATE, isReleased, lockState, stepDoor, type DoorConfig, type DoorEffect, type DoorInput, type DoorState } from './machine.js';
+import { heldStrike, INITIAL_DOOR_STATE, isReleased, isScheduledOpen, lockState, stepDoor, type DoorConfig, type DoorEffect, type DoorInput, type DoorState } from './machine.js';
 import type { Timers } from './timers.js';
 
 export interface DoorServiceDeps {
@@ -34,6 +34,8 @@ export interface DoorSnapshot {
   readonly alarm: DoorState['alarm'];
   readonly lockdown: boolean;
   readonly fireAlarm: boolean;
+  /** Standing unlocked for its unlock schedule (free access hours) right now [SAFE-SCHEDULE]. */
+  readonly scheduled: boolean;
   readonly failMode: DoorConfig['failMode'];
   readonly time: string;
 }
@@ -193,6 +195,7 @@ export class DoorService {
       alarm: entry.state.alarm,
       lockdown: entry.state.lockdown,
       fireAlarm: entry.state.fireAlarm && isReleased(entry.config, entry.state),
+      scheduled: isScheduledOpen(entry.state),
       failMode: entry.config.failMode,
       time: new Date(nowMs).toISOString(),
     };

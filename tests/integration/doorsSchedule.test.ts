@@ -66,7 +66,7 @@ describe('doors held unlocked on their schedule, through the broker [SAFE-SCHEDU
     expect(unlocked).toMatchObject({ severity: 'low', data: { schedule: 'quick', firstPersonIn: false, strike: 'unlock', lockdown: false } });
     expect(Date.parse(unlocked.time)).toBeGreaterThanOrEqual(Date.parse('2025-06-02T07:00:00Z'));
     expect((await strike.next((m) => m.json.type === 'strike')).json).toEqual({ type: 'strike', action: 'unlock' });
-    expect((await observer.next((m) => m.topic === 'guardpost/doors/server-room/state' && m.json.lock === 'unlocked')).json).toMatchObject({ lock: 'unlocked', lockdown: false });
+    expect((await observer.next((m) => m.topic === 'guardpost/doors/server-room/state' && m.json.lock === 'unlocked')).json).toMatchObject({ lock: 'unlocked', lockdown: false, scheduled: true });
     // The first-person-in door did not open with it.
     expect(observer.received.some((m) => m.json.type === 'door.unlocked_on_schedule' && m.json.door === 'main-entrance')).toBe(false);
   });
