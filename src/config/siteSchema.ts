@@ -143,7 +143,7 @@ export const ZoneSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
 });
 
-export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist'] as const;
+export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist', 'tamper'] as const;
 export type CameraTriggerEvent = (typeof CameraTriggerEvents)[number];
 
 export const CameraSchema = Strict({
@@ -164,7 +164,7 @@ export const CameraSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
   zones: Type.Array(Id(), { default: [] }),
   on: Type.Array(
-    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist')]),
+    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist'), Type.Literal('tamper')]),
     { default: ['panic', 'duress', 'forced'] },
   ),
 });

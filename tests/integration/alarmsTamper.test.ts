@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGpio } from '../../src/transports/gpioFake.js';
+import { startNvr } from '../support/nvr.js';
 import { connect, connectDevice, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
 
 const TAMPER_PIN = 5;
 
-const SITE = `
+const site = (nvrUrl: string): string => `
 site: { id: tamper-site, name: Tamper test floor, timezone: Europe/London }
 devices:
   - { id: lobby-reader, kind: reader, location: Lobby }
@@ -14,6 +15,9 @@ doors:
   - { id: lobby, name: Lobby, reader: lobby-reader, strike: lobby-strike }
 zones:
   - { id: ground, name: Ground floor, doors: [lobby] }
+cameras:
+  - { id: lobby-cam, kind: frigate, url: "${nvrUrl}", camera: lobby, label: tamper, doors: [lobby], on: [tamper] }
+  - { id: lobby-panic-cam, kind: frigate, url: "${nvrUrl}", camera: lobby-wide, label: panic, doors: [lobby], on: [panic] }
 alarms:
   escalation:
     - { to: floor-supervisor, afterMs: 60000 }
@@ -23,6 +27,7 @@ const tamper = (state: 'tampered' | 'normal'): string => JSON.stringify({ type: 
 
 describe('tamper inputs raise tamper alarms [SAFE-TAMPER]', () => {
   let gw: TestGateway;
+  let nvr: Awaited<ReturnType<typeof startNvr>>;
   let gpio: FakeGpio;
   let observer: TestClient;
   let reader: TestClient;
@@ -30,7 +35,8 @@ describe('tamper inputs raise tamper alarms [SAFE-TAMPER]', () => {
   beforeAll(async () => {
     gpio = new FakeGpio();
     gpio.drive(TAMPER_PIN, 0); // lid on: the switch holds the circuit made (active low)
-    gw = await startTestGateway({ gpio, siteYaml: SITE, configYaml: 'demo: true' });
+    nvr = await startNvr();
+    gw = await startTestGateway({ gpio, siteYaml: site(nvr.url), configYaml: 'demo: true' });
     observer = await connect(gw.mqttUrl);
     await observer.subscribe('guardpost/events');
     await observer.subscribe('guardpost/alarms/#');
@@ -40,6 +46,7 @@ describe('tamper inputs raise tamper alarms [SAFE-TAMPER]', () => {
   afterAll(async () => {
     await Promise.all([observer, reader].map((client) => client?.end()));
     await gw?.stop();
+    await nvr?.close();
   });
 
   async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -49,12 +56,17 @@ describe('tamper inputs raise tamper alarms [SAFE-TAMPER]', () => {
 
   it('raises a tamper alarm at the reader\'s door once, keeps it open when the tamper is restored, and needs security to acknowledge and clear it', async () => {
     const mark = observer.mark();
+    const cameraRequest = nvr.next();
     await reader.publish('guardpost/devices/lobby-reader/input', tamper('tampered'));
     expect(await observer.nextEvent((event) => event.type === 'device.tamper', mark)).toMatchObject({ device: 'lobby-reader', door: 'lobby', severity: 'high', data: { kind: 'reader', location: 'Lobby' } });
     const raised = await observer.nextEvent((event) => event.type === 'alarm.raised', mark);
     expect(raised).toMatchObject({ severity: 'critical', device: 'lobby-reader', door: 'lobby', reason: 'tamper', data: { kind: 'tamper', zone: 'ground', location: 'Lobby', priority: 2, silent: false } });
     const alarmId = raised.data.alarm as string;
     expect((await observer.next((m) => m.topic === `guardpost/alarms/${alarmId}`, mark)).json).toMatchObject({ id: alarmId, kind: 'tamper', state: 'raised' });
+    // The camera set for tamper records it; the one set for panic does not fire.
+    expect(await cameraRequest).toMatchObject({ method: 'POST', url: '/api/events/lobby/tamper/create', body: { sub_label: 'lobby' } });
+    expect(await observer.nextEvent((event) => event.type === 'camera.triggered', mark)).toMatchObject({ data: { camera: 'lobby-cam', cause: raised.id } });
+    expect(nvr.requests.map((request) => request.url)).toEqual(['/api/events/lobby/tamper/create']);
 
     // A reader repeating its status is one tamper, not a flood.
     await reader.publish('guardpost/devices/lobby-reader/input', tamper('tampered'));
