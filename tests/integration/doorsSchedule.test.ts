@@ -88,6 +88,26 @@ describe('doors held unlocked on their schedule, through the broker [SAFE-SCHEDU
     await observer.next((m) => m.topic === 'guardpost/doors/server-room/state' && m.json.lock === 'locked');
   });
 
+  it('[ACC-FIRST-IN] still holds a released door unlocked after a restart the same morning', async () => {
+    const clock = clockFrom('2025-06-02T07:00:30Z');
+    gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: scheduledSite(), clock });
+    const stateDir = gw.stateDir;
+    const reader = await device('main-entrance-reader');
+    await reader.publish(input('main-entrance-reader'), card('1002'));
+    await nextJournalEvent(gw.gateway.journal, (event) => event.type === 'door.unlocked_on_schedule' && event.door === 'main-entrance');
+    await Promise.all(clients.map((client) => client.end()));
+    clients = [];
+    await gw.stop();
+
+    gw = await startTestGateway({ stateDir, configYaml: 'demo: true', siteYaml: scheduledSite(), clock });
+    const observer = await connect(gw.mqttUrl);
+    clients.push(observer);
+    await observer.subscribe('guardpost/doors/main-entrance/state');
+    expect((await observer.next((m) => m.topic === 'guardpost/doors/main-entrance/state')).json).toMatchObject({ lock: 'unlocked', scheduled: true });
+    const afterRestart = gw.gateway.journal.query({ limit: 1000, type: 'system.started' }).at(-1)?.seq ?? 0;
+    expect(await nextJournalEvent(gw.gateway.journal, (event) => event.type === 'door.unlocked_on_schedule' && event.door === 'main-entrance', afterRestart)).toMatchObject({ data: { firstPersonIn: true } });
+  });
+
   it('[ACC-FIRST-IN] keeps a scheduled-unlock door locked for staff until the first IT badge, lets a lockdown override it, and relocks it when the schedule ends', async () => {
     const { gw: gateway, observer } = await start('2025-06-02T07:00:46Z');
     const [reader, strike, contact] = [await device('main-entrance-reader'), await device('main-entrance-strike'), await device('main-entrance-contact')];
