@@ -15,7 +15,7 @@ export const SCHEDULE_HORIZON_MS = 8 * 24 * 3_600_000;
 
 export type ScheduledUnlock =
   | { readonly unlocked: true; readonly schedule: string; readonly firstPersonIn: boolean }
-  | { readonly unlocked: false; readonly schedule: string | null; readonly why: 'no-schedule' | 'closed' | 'waiting-first-person' | 'threat-level' };
+  | { readonly unlocked: false; readonly schedule: string | null; readonly why: 'no-schedule' | 'closed' | 'waiting-first-person' | 'threat-level' | 'clock' };
 
 /** A door held on a schedule: any mode but `locked` (which opens only for its override groups). */
 export function hasUnlockSchedule(door: AccessDoor): boolean {

@@ -9,7 +9,7 @@ import type { MqttTransport } from '../transports/mqtt.js';
 import { SafetyBridge } from '../alarms/bridge.js';
 import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
-import { ScheduledUnlocks } from '../doors/scheduledUnlocks.js';
+import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
@@ -81,6 +81,15 @@ export class SiteRuntime {
       conditions: () => this.conditions,
       released: () => this.accessPath.ruleState.releasedDoors,
       apply: (doorId, unlock) => this.doors.setScheduledUnlock(doorId, unlock.unlocked, unlock.unlocked ? { schedule: unlock.schedule, firstPersonIn: unlock.firstPersonIn } : { schedule: unlock.schedule, why: unlock.why }),
+      // [SAFE-CLOCK] the newest event before this start: a clock behind it has not been set yet.
+      notBeforeMs: newestEventMs(deps.journal),
+      monotonicMs: () => performance.now(),
+      onClockTrust: (trusted, clockMs, notBeforeMs) =>
+        deps.journal.append({
+          type: trusted ? 'door.schedules_resumed' : 'door.schedules_suspended',
+          reason: 'clock',
+          data: { clock: new Date(clockMs).toISOString(), newestEvent: new Date(notBeforeMs).toISOString(), toleranceMs: CLOCK_TOLERANCE_MS },
+        }),
     });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
@@ -324,4 +333,10 @@ export interface DeviceCommandRouter {
   /** Site data changed: rebind devices whose wiring changed. */
   siteChanged?(): void;
   command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
+}
+
+/** When the newest journalled event happened (undefined for an empty journal). */
+function newestEventMs(journal: Journal): number | undefined {
+  const newest = journal.query({ limit: 1 })[0];
+  return newest === undefined ? undefined : Date.parse(newest.time);
 }

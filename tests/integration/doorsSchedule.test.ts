@@ -88,6 +88,21 @@ describe('doors held unlocked on their schedule, through the broker [SAFE-SCHEDU
     await observer.next((m) => m.topic === 'guardpost/doors/server-room/state' && m.json.lock === 'locked');
   });
 
+  it('[SAFE-CLOCK] keeps scheduled doors locked when the gateway starts with a clock behind its journal', async () => {
+    gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: scheduledSite() });
+    const stateDir = gw.stateDir;
+    await gw.stop();
+    // Restarted on a board whose clock has not been set: it reads a time inside the schedule, but long before the journal's last event.
+    gw = await startTestGateway({ stateDir, configYaml: 'demo: true', siteYaml: scheduledSite(), clock: clockFrom('2025-06-02T07:00:30Z') });
+    const suspended = await nextJournalEvent(gw.gateway.journal, (event) => event.type === 'door.schedules_suspended');
+    expect(suspended).toMatchObject({ severity: 'high', reason: 'clock', data: { clock: expect.stringMatching(/^2025-06-02T07:00:3/) } });
+    const observer = await connect(gw.mqttUrl);
+    clients.push(observer);
+    await observer.subscribe('guardpost/doors/server-room/state');
+    expect((await observer.next((m) => m.topic === 'guardpost/doors/server-room/state')).json).toMatchObject({ lock: 'locked', scheduled: false });
+    expect(gw.gateway.journal.query({ limit: 100, type: 'door.unlocked_on_schedule' })).toEqual([]);
+  });
+
   it('[ACC-FIRST-IN] still holds a released door unlocked after a restart the same morning', async () => {
     const clock = clockFrom('2025-06-02T07:00:30Z');
     gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: scheduledSite(), clock });

@@ -15,4 +15,7 @@ export const doorsEventTypes = {
   'door.unlocked_on_schedule': 'low',
   /** Free access hours ended (data.why: closed, threat-level, waiting-first-person, no-schedule); the strike is locked again. */
   'door.relocked_on_schedule': 'low',
+  /** [SAFE-CLOCK] the clock is behind the newest journalled event: scheduled doors stay locked until it catches up. */
+  'door.schedules_suspended': 'high',
+  'door.schedules_resumed': 'medium',
 } as const satisfies Record<string, Severity>;

@@ -127,7 +127,7 @@ describe('whether a door stands unlocked on its schedule', () => {
 });
 
 describe('the scheduled-unlock service with a fake clock', () => {
-  function harness(startIso: string, doors: AccessDoor[] = [lobby, atrium]) {
+  function harness(startIso: string, doors: AccessDoor[] = [lobby, atrium], notBeforeIso?: string) {
     const time = new FakeTime();
     time.nowMs = at(startIso);
     const state = buildAccessState(site(doors));
@@ -135,6 +135,7 @@ describe('the scheduled-unlock service with a fake clock', () => {
     let conditions: SiteConditions = NORMAL_CONDITIONS;
     const applied: { atIso: string; door: string; unlock: ScheduledUnlock }[] = [];
     const held = new Map<string, boolean>();
+    const trust: [string, boolean][] = [];
     const service = new ScheduledUnlocks({
       clock: time.clock,
       timers: time,
@@ -148,8 +149,11 @@ describe('the scheduled-unlock service with a fake clock', () => {
         held.set(door, unlock.unlocked);
         applied.push({ atIso: new Date(time.nowMs).toISOString(), door, unlock });
       },
+      monotonicMs: time.monotonicMs,
+      ...(notBeforeIso === undefined ? {} : { notBeforeMs: at(notBeforeIso) }),
+      onClockTrust: (trusted, clockMs) => trust.push([new Date(clockMs).toISOString(), trusted]),
     });
-    return { time, service, released, applied, held, setConditions: (next: SiteConditions) => ((conditions = next), service.evaluate()) };
+    return { time, service, released, applied, held, trust, setConditions: (next: SiteConditions) => ((conditions = next), service.evaluate()) };
   }
 
   it('unlocks at the schedule start and relocks at its end with one timer, not a poll', () => {
@@ -197,6 +201,49 @@ describe('the scheduled-unlock service with a fake clock', () => {
     expect(held.get('lobby')).toBe(false);
     setConditions(NORMAL_CONDITIONS);
     expect(held.get('lobby')).toBe(true);
+    service.stop();
+  });
+
+  it('[SAFE-CLOCK] keeps scheduled doors locked while the clock is behind the journal, and opens them once NTP has set it', () => {
+    // Booted without a real-time clock: it reads 1 January 1970 while the journal's newest event is Monday 09:00.
+    const { time, service, held, trust, applied } = harness('1970-01-01T00:00:00Z', [lobby], '2025-06-02T08:00:00Z');
+    service.start();
+    expect(service.clockTrusted()).toBe(false);
+    expect(trust).toEqual([['1970-01-01T00:00:00.000Z', false]]);
+    time.advance(60_000);
+    expect(held.get('lobby')).toBeUndefined();
+    time.stepWallClock(at('2025-06-02T08:30:00Z') - time.nowMs); // NTP syncs: 09:30 London, office hours
+    time.advance(10_000);
+    expect(service.clockTrusted()).toBe(true);
+    expect(trust.at(-1)).toEqual(['2025-06-02T08:30:10.000Z', true]);
+    expect(applied).toEqual([{ atIso: '2025-06-02T08:30:10.000Z', door: 'lobby', unlock: { unlocked: true, schedule: 'office-hours', firstPersonIn: false } }]);
+    service.stop();
+  });
+
+  it('trusts a clock a few minutes behind the journal (a restart), and not one an hour behind', () => {
+    const close = harness('2025-06-02T08:56:00Z', [lobby], '2025-06-02T09:00:00Z');
+    close.service.start();
+    expect(close.held.get('lobby')).toBe(true);
+    close.service.stop();
+    const far = harness('2025-06-02T08:00:00Z', [lobby], '2025-06-02T09:00:00Z');
+    far.service.start();
+    expect(far.held.get('lobby')).toBeUndefined();
+    // It catches up by itself: trusted again five minutes before the newest event.
+    far.time.advance(55 * 60_000);
+    expect(far.held.get('lobby')).toBe(true);
+    far.service.stop();
+  });
+
+  it('relocks at the right wall-clock time when the clock is stepped, although the boundary timer counts monotonic time', () => {
+    // 17:30 London, open until 18:00 (17:00 UTC).
+    const { time, service, applied } = harness('2025-06-02T16:30:00Z', [lobby]);
+    service.start();
+    time.stepWallClock(60 * 60_000); // set forward an hour: it is really 18:30
+    time.advance(10_000);
+    expect(applied.map((change) => [change.atIso, change.unlock.unlocked])).toEqual([
+      ['2025-06-02T16:30:00.000Z', true],
+      ['2025-06-02T17:30:10.000Z', false],
+    ]);
     service.stop();
   });
 
