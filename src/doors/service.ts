@@ -159,7 +159,12 @@ export class DoorService {
   firstPersonIn(doorId: string): void {
     const entry = this.doors.get(doorId);
     if (entry === undefined || entry.strikeDeviceId === null || heldStrike(entry.config, entry.state) === 'unlock') return;
-    this.deps.command(entry.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: entry.config.unlockMs });
+    try {
+      this.deps.command(entry.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: entry.config.unlockMs });
+    } catch (error) {
+      this.deps.logger.error({ err: error, door: doorId }, 'turning a first-person unlock into a pulse failed');
+      this.deps.journal.append({ type: 'door.command_failed', door: doorId, reason: 'strike', data: { message: String(error) } });
+    }
   }
 
   /**
