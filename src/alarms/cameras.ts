@@ -33,7 +33,8 @@ export function triggerOf(event: JournalEvent): Trigger | undefined {
   const base = { door: event.door, zone: typeof data.zone === 'string' ? data.zone : null, alarm: typeof data.alarm === 'string' ? data.alarm : null, drill: data.drill === true, event };
   switch (event.type) {
     case 'alarm.raised':
-      return data.kind === 'duress' ? { ...base, reason: 'duress' } : { ...base, reason: 'panic' };
+      // A tamper alarm fires only cameras set `on: [tamper]`: a pried reader is not a panic.
+      return data.kind === 'duress' ? { ...base, reason: 'duress' } : data.kind === 'tamper' ? { ...base, reason: 'tamper' } : { ...base, reason: 'panic' };
     case 'door.forced':
       return { ...base, reason: 'forced' };
     case 'door.held':

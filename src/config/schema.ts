@@ -69,6 +69,8 @@ export const ConfigSchema = Strict({
         Strict({
           username: Id(),
           passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+          /** The bridge requests (verbs, e.g. threat-level/raise) this login may send; omitted = all. */
+          requests: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z-]+/[a-z-]+$', expected: 'a bridge verb like "threat-level/raise"' }))),
         }),
         { default: [] },
       ),

@@ -227,6 +227,15 @@ function doorHardwareProblems(
     if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
     references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
   });
+  const threatButtons = new Map<string, string>();
+  site.threatLevels.forEach((level, i) => {
+    (level.buttons ?? []).forEach((button, j) => {
+      device(`threatLevels[${i}].buttons[${j}]`, button, 'threat-button');
+      const first = threatButtons.get(button);
+      if (first !== undefined) add(`threatLevels[${i}].buttons[${j}]`, `threat button "${button}" already raises the level "${first}"`);
+      else threatButtons.set(button, level.id);
+    });
+  });
 }
 
 /** A device's driver decides which binding fields it needs and which it must not have. */

@@ -6,7 +6,7 @@ import { Id, Strict, Text } from './common.js';
  * `guardpost import`; the store is the source of truth afterwards.
  */
 
-export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm', 'tamper-switch', 'threat-button'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
@@ -40,15 +40,15 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm', 'tamper-switch', 'threat-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],
-  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact'],
+  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
   tasmota: ['strike'],
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
-  'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
+  'esphome-binary': ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -69,6 +69,10 @@ export const DeviceSchema = Strict({
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
     Type.Literal('fire-alarm'),
+    /** An enclosure's tamper switch: closed while the lid is on; opening it raises a tamper alarm. */
+    Type.Literal('tamper-switch'),
+    /** A button or key switch that raises the site's threat level (threatLevels[].buttons). */
+    Type.Literal('threat-button'),
   ]),
   driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),
@@ -139,7 +143,7 @@ export const ZoneSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
 });
 
-export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist'] as const;
+export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist', 'tamper'] as const;
 export type CameraTriggerEvent = (typeof CameraTriggerEvents)[number];
 
 export const CameraSchema = Strict({
@@ -160,7 +164,7 @@ export const CameraSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
   zones: Type.Array(Id(), { default: [] }),
   on: Type.Array(
-    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist')]),
+    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist'), Type.Literal('tamper')]),
     { default: ['panic', 'duress', 'forced'] },
   ),
 });
@@ -233,6 +237,8 @@ export const ThreatLevelSchema = Strict({
   /** Raising the site to this level locks these zones (or the whole site) down. */
   lockdownZones: Type.Array(Id(), { default: [] }),
   lockdownSite: Type.Boolean({ default: false }),
+  /** threat-button devices whose press raises the site to this level (a press never lowers it). */
+  buttons: Type.Optional(Type.Array(Id())),
 });
 
 export const AreaSchema = Strict({

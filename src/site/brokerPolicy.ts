@@ -13,6 +13,8 @@ export type MqttPrincipal =
 export interface MqttOperator {
   readonly username: string;
   readonly passwordHash: string;
+  /** Bridge verbs this login may send (an external system limited to `threat-level/raise`); undefined = all. */
+  readonly requests?: readonly string[];
 }
 
 /** The password every demo device uses; accepted only while the config says `demo: true`. */
@@ -56,7 +58,12 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
   mayPublish(principal: MqttPrincipal, topic: string): boolean {
     if (principal.kind === 'observer') return false;
     const { topics } = this.options;
-    if (principal.kind === 'operator') return topic.startsWith(`${topics.prefix}/bridge/request/`);
+    if (principal.kind === 'operator') {
+      const prefix = `${topics.prefix}/bridge/request/`;
+      if (!topic.startsWith(prefix)) return false;
+      const allowed = this.options.findOperator?.(principal.username)?.requests;
+      return allowed === undefined || allowed.includes(topic.slice(prefix.length));
+    }
     if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
     return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
   }

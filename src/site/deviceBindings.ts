@@ -369,8 +369,8 @@ export class DeviceBindings {
     let stable = pin.read();
     let timer: NodeJS.Timeout | undefined;
     this.deps.report(device, { kind: 'link', state: 'online', detail: 'GPIO input' });
-    // A contact's state matters at once; a button held down at start (a panic held through a reboot) too.
-    if (device.kind === 'door-contact' || stable === activeLevel) this.deps.report(device, { kind: 'signal', signal: toSignal(stable === activeLevel) });
+    // A contact's state matters at once (a fire relay or tamper switch open at start is an alarm); a button held down at start (a panic held through a reboot) too.
+    if (device.kind === 'door-contact' || device.kind === 'fire-alarm' || device.kind === 'tamper-switch' || stable === activeLevel) this.deps.report(device, { kind: 'signal', signal: toSignal(stable === activeLevel) });
     pin.watch(() => {
       if (timer !== undefined) {
         clearTimeout(timer);

@@ -9,6 +9,7 @@ import type { MqttTransport } from '../transports/mqtt.js';
 import { SafetyBridge } from '../alarms/bridge.js';
 import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
+import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
@@ -43,6 +44,8 @@ export class SiteRuntime {
   private readonly fireAlarms = new Set<string>();
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
+  /** Doors held unlocked by their unlock schedules (issue 5). */
+  private readonly schedules: ScheduledUnlocks;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -71,6 +74,23 @@ export class SiteRuntime {
       command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
       onGranted: (doorId) => this.doors.granted(doorId),
     });
+    this.schedules = new ScheduledUnlocks({
+      ...deps,
+      timers: realTimers,
+      access: () => this.index.access,
+      conditions: () => this.conditions,
+      released: () => this.accessPath.ruleState.releasedDoors,
+      apply: (doorId, unlock) => this.doors.setScheduledUnlock(doorId, unlock.unlocked, unlock.unlocked ? { schedule: unlock.schedule, firstPersonIn: unlock.firstPersonIn } : { schedule: unlock.schedule, why: unlock.why }),
+      // [SAFE-CLOCK] the newest event before this start: a clock behind it has not been set yet.
+      notBeforeMs: newestEventMs(deps.journal),
+      monotonicMs: () => performance.now(),
+      onClockTrust: (trusted, clockMs, notBeforeMs) =>
+        deps.journal.append({
+          type: trusted ? 'door.schedules_resumed' : 'door.schedules_suspended',
+          reason: 'clock',
+          data: { clock: new Date(clockMs).toISOString(), newestEvent: new Date(notBeforeMs).toISOString(), toleranceMs: CLOCK_TOLERANCE_MS },
+        }),
+    });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -79,6 +99,13 @@ export class SiteRuntime {
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
     // Saved lockdowns, threat level and open alarms are in force before the first card is read.
     this.safety.start();
+    // [ACC-FIRST-IN] the access path has sent the unlock; the schedule now holds it until its end.
+    journal.onAppend((event) => {
+      if (event.type !== 'access.first_person_in') return;
+      this.schedules.evaluate();
+      if (event.door !== null) this.doors.firstPersonIn(event.door);
+    });
+    this.schedules.start();
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
@@ -106,6 +133,7 @@ export class SiteRuntime {
 
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
+    this.schedules.stop();
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
@@ -117,6 +145,7 @@ export class SiteRuntime {
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
+    this.schedules.evaluate();
     this.router?.siteChanged?.();
   }
 
@@ -134,6 +163,8 @@ export class SiteRuntime {
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
     this.conditions = conditions;
+    // A threat level that restricts a door suspends its free access hours.
+    this.schedules?.evaluate();
   }
 
   /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
@@ -220,9 +251,12 @@ export class SiteRuntime {
       case 'button':
         if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
         if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
+        if (device.kind === 'threat-button' && signal.state === 'pressed' && !this.safety.threatButton(device)) {
+          return this.badInput(device.id, 'unexpected_signal', 'a threat button that no threat level names (threatLevels[].buttons)', 0);
+        }
         return;
       case 'tamper':
-        if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
+        this.safety.tamper(device, signal.state, this.doorOfDevice(device.id));
         return;
       case 'contact':
         if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
@@ -235,6 +269,16 @@ export class SiteRuntime {
         return unreachable;
       }
     }
+  }
+
+  /** The door a device belongs to (reader, strike, contact or exit), for where an alarm is. */
+  private doorOfDevice(deviceId: string): string | null {
+    const byReader = this.index.doorByReader.get(deviceId);
+    if (byReader !== undefined) return byReader.id;
+    const byHardware = this.doors.doorOfContact(deviceId) ?? this.doors.doorOfExit(deviceId);
+    if (byHardware !== undefined) return byHardware;
+    for (const door of this.index.doors.values()) if (door.strikeDeviceId === deviceId) return door.id;
+    return null;
   }
 
   /** A fire-alarm input opens (its contact breaks) in alarm; any one in alarm releases fail-safe doors [SAFE-FIRE]. */
@@ -272,6 +316,7 @@ export class SiteRuntime {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
+    if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
 
@@ -288,4 +333,10 @@ export interface DeviceCommandRouter {
   /** Site data changed: rebind devices whose wiring changed. */
   siteChanged?(): void;
   command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
+}
+
+/** When the newest journalled event happened (undefined for an empty journal). */
+function newestEventMs(journal: Journal): number | undefined {
+  const newest = journal.query({ limit: 1 })[0];
+  return newest === undefined ? undefined : Date.parse(newest.time);
 }
