@@ -2,7 +2,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
 import type { Forwarders } from '../forwarders/index.js';
@@ -69,6 +69,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     schemaErrorFormatter: formatValidationErrors,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over
+    // fastify's length limit) answer in the catalogue's shape like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const statusCode: 400 | 414 = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : `malformed URL ${JSON.stringify(request.url.slice(0, 100))}`;
+      void (reply as FastifyReply).code(statusCode).send({ statusCode, code: 'GP_ERR_BAD_REQUEST', error: httpReason(statusCode), message });
+    },
   });
 
   // Errors always answer {statusCode, code, error, message}.
@@ -154,6 +161,7 @@ function httpReason(statusCode: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     503: 'Service Unavailable',
