@@ -2,6 +2,7 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rateLimit.js';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** Per-caller request limits (default DEFAULT_RATE_LIMITS). */
+  readonly rateLimits?: RateLimits;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -50,6 +53,7 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_NOT_FOUND: 404,
   GP_ERR_CONFLICT: 409,
   GP_ERR_TOO_MANY_ATTEMPTS: 429,
+  GP_ERR_RATE_LIMITED: 429,
   GP_ERR_NOT_READY: 503,
 };
 
@@ -116,6 +120,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
+  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);

@@ -90,7 +90,22 @@ export const ConfigSchema = Strict({
     },
     { default: {} },
   ),
-  http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  http: Strict(
+    {
+      host: Text({ default: '127.0.0.1' }),
+      port: Port({ default: 8080 }),
+      /** Requests per minute per caller for each kind of route; 0 switches that limit off. */
+      rateLimits: Strict(
+        {
+          readPerMinute: Type.Integer({ minimum: 0, default: 3_000 }),
+          writePerMinute: Type.Integer({ minimum: 0, default: 300 }),
+          exportPerMinute: Type.Integer({ minimum: 0, default: 30 }),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
   /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
   journal: Strict(
     {

@@ -44,7 +44,7 @@ describe('parseConfig', () => {
         stateDir: './var',
         log: { level: 'info' },
         mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], limits: { maxPacketBytes: 65_536, connectTimeoutMs: 10_000, maxClients: 512, connectionsPerAddressPerMinute: 120, failedLoginsPerAddress: 10, maxSubscriptionsPerClient: 32, maxTopicBytes: 512, maxTopicLevels: 16, maxQueuedPerClient: 64 } },
-        http: { host: '127.0.0.1', port: 8080 },
+        http: { host: '127.0.0.1', port: 8080, rateLimits: { readPerMinute: 3_000, writePerMinute: 300, exportPerMinute: 30 } },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
       },
@@ -145,7 +145,7 @@ describe('loadConfigFile', () => {
     const loaded = loadConfigFile(demoConfig, {}, {});
     expect(loaded.config.demo).toBe(true);
     expect(loaded.config.mqtt).toMatchObject({ mode: 'embedded', port: 1883 });
-    expect(loaded.config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(loaded.config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(loaded.file).toBe(demoConfig);
     expect(loaded.dir).toBe(path.join(repo, 'config'));
     expect(loaded.stateDir).toBe(path.join(repo, 'var'));
