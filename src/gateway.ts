@@ -123,7 +123,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           });
         },
       });
-      embedded = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy, logger: logger.child({ module: 'broker' }) });
+      metrics.define('guardpost_mqtt_limited_total', 'MQTT clients refused or cut off for breaking a broker limit');
+      // One journal entry per address and reason a minute: a flood must not flood the journal too.
+      const journalledLimits = new Map<string, number>();
+      embedded = new EmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        policy,
+        logger: logger.child({ module: 'broker' }),
+        limits: config.mqtt.limits,
+        onLimit: (limit) => {
+          metrics.increment('guardpost_mqtt_limited_total', { reason: limit.reason });
+          const key = `${limit.address}|${limit.reason}`;
+          const nowMs = clock();
+          if ((journalledLimits.get(key) ?? -Infinity) > nowMs - 60_000) return;
+          if (journalledLimits.size > 10_000) journalledLimits.clear();
+          journalledLimits.set(key, nowMs);
+          journal.append({ type: 'broker.limit_exceeded', reason: limit.reason, data: { address: limit.address, clientId: limit.clientId?.slice(0, 64) ?? null, detail: limit.detail.slice(0, 200) } });
+        },
+      });
       transport = embedded;
     } else {
       transport = new ExternalClient({
@@ -170,7 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onChanged: (change) => startedRuntime.reload(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 

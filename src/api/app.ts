@@ -2,7 +2,8 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rateLimit.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
 import type { Forwarders } from '../forwarders/index.js';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** Per-caller request limits (default DEFAULT_RATE_LIMITS). */
+  readonly rateLimits?: RateLimits;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -50,6 +53,7 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_NOT_FOUND: 404,
   GP_ERR_CONFLICT: 409,
   GP_ERR_TOO_MANY_ATTEMPTS: 429,
+  GP_ERR_RATE_LIMITED: 429,
   GP_ERR_NOT_READY: 503,
 };
 
@@ -69,6 +73,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     schemaErrorFormatter: formatValidationErrors,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over
+    // fastify's length limit) answer in the catalogue's shape like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const statusCode: 400 | 414 = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : `malformed URL ${JSON.stringify(request.url.slice(0, 100))}`;
+      void (reply as FastifyReply).code(statusCode).send({ statusCode, code: 'GP_ERR_BAD_REQUEST', error: httpReason(statusCode), message });
+    },
   });
 
   // Errors always answer {statusCode, code, error, message}.
@@ -109,6 +120,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
+  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
@@ -154,6 +166,7 @@ function httpReason(statusCode: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     503: 'Service Unavailable',

@@ -74,10 +74,40 @@ export const ConfigSchema = Strict({
         }),
         { default: [] },
       ),
+      /** What the embedded broker allows one client (see src/transports/mqttGuard.ts for why). */
+      limits: Strict(
+        {
+          maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 65_536 }),
+          connectTimeoutMs: Type.Integer({ minimum: 1_000, default: 10_000 }),
+          maxClients: Type.Integer({ minimum: 1, default: 512 }),
+          connectionsPerAddressPerMinute: Type.Integer({ minimum: 1, default: 120 }),
+          failedLoginsPerAddress: Type.Integer({ minimum: 1, default: 10 }),
+          maxSubscriptionsPerClient: Type.Integer({ minimum: 1, default: 32 }),
+          maxTopicBytes: Type.Integer({ minimum: 16, maximum: 65_535, default: 512 }),
+          maxTopicLevels: Type.Integer({ minimum: 2, maximum: 100, default: 16 }),
+          maxQueuedPerClient: Type.Integer({ minimum: 1, default: 64 }),
+        },
+        { default: {} },
+      ),
     },
     { default: {} },
   ),
-  http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  http: Strict(
+    {
+      host: Text({ default: '127.0.0.1' }),
+      port: Port({ default: 8080 }),
+      /** Requests per minute per caller for each kind of route; 0 switches that limit off. */
+      rateLimits: Strict(
+        {
+          readPerMinute: Type.Integer({ minimum: 0, default: 3_000 }),
+          writePerMinute: Type.Integer({ minimum: 0, default: 300 }),
+          exportPerMinute: Type.Integer({ minimum: 0, default: 30 }),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
   /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
   journal: Strict(
     {

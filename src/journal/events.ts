@@ -3,6 +3,7 @@
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
 import { authEventTypes } from './types/auth.js';
+import { brokerEventTypes } from './types/broker.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
 import { forwardersEventTypes } from './types/forwarders.js';
@@ -17,6 +18,7 @@ export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
   ...authEventTypes,
+  ...brokerEventTypes,
   ...devicesEventTypes,
   ...doorsEventTypes,
   ...forwardersEventTypes,

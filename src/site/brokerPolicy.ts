@@ -96,6 +96,17 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     }
   }
 
+  identify(principal: MqttPrincipal): string {
+    switch (principal.kind) {
+      case 'device':
+        return `device:${principal.deviceId}`;
+      case 'operator':
+        return `operator:${principal.username}`;
+      case 'observer':
+        return 'observer';
+    }
+  }
+
   refused(refusal: BrokerRefusal<MqttPrincipal>): void {
     this.options.onRefused(refusal);
   }

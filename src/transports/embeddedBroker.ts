@@ -3,12 +3,21 @@ import { Aedes, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { GuardpostError } from '../errors.js';
 import type { BrokerPolicy, MessageHandler, MqttTransport, PublishOptions } from './mqtt.js';
+import { ConnectionGate, DEFAULT_MQTT_LIMITS, GuardedConnection, topicProblem, type LimitReport, type MqttLimits } from './mqttGuard.js';
 
 export interface EmbeddedBrokerOptions<P> {
   readonly host: string;
   readonly port: number;
   readonly policy: BrokerPolicy<P>;
   readonly logger: Logger;
+  readonly limits?: MqttLimits;
+  /** A client broke a limit and was refused or cut off [SEC-BROKER-LIMITS]. */
+  readonly onLimit?: (report: LimitReport) => void;
+}
+
+/** The address a client connected from, as our guarded connection recorded it. */
+function addressOf(client: Client): string {
+  return (client.conn as { remoteAddress?: string } | undefined)?.remoteAddress ?? 'unknown';
 }
 
 /** The embedded aedes broker. The gateway itself publishes and subscribes in-process. */
@@ -17,6 +26,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
   private broker: Aedes | undefined;
   private server: net.Server | undefined;
   private readonly principals = new WeakMap<Client, P>();
+  private readonly subscriptions = new WeakMap<Client, Set<string>>();
   private boundPort = 0;
 
   constructor(private readonly options: EmbeddedBrokerOptions<P>) {}
@@ -28,16 +38,44 @@ export class EmbeddedBroker<P> implements MqttTransport {
 
   async start(): Promise<void> {
     const { policy, logger } = this.options;
-    const broker = await Aedes.createBroker({ drainTimeout: 30_000 });
+    const limits = this.options.limits ?? DEFAULT_MQTT_LIMITS;
+    const gate = new ConnectionGate(limits);
+    const report = (item: LimitReport): void => {
+      logger.warn(item, 'MQTT client over a limit; refused');
+      this.options.onLimit?.(item);
+    };
+    const owner = (principal: P): string => policy.identify?.(principal) ?? JSON.stringify(principal);
+    const broker = await Aedes.createBroker({
+      drainTimeout: 30_000,
+      connectTimeout: limits.connectTimeoutMs,
+      queueLimit: limits.maxQueuedPerClient,
+      maxInflightInbound: limits.maxQueuedPerClient,
+      maxTopicLevels: Math.min(100, limits.maxTopicLevels),
+    });
     this.broker = broker;
 
     broker.authenticate = (client, username, password, done) => {
+      const address = addressOf(client);
+      // [SEC-BROKER-THROTTLE] an address that keeps failing gets no more password checks for a while.
+      if (gate.loginThrottled(address)) {
+        report({ reason: 'login_throttled', address, clientId: client.id, detail: `more than ${limits.failedLoginsPerAddress} failed logins from ${address}` });
+        done(Object.assign(new Error('not authorised'), { returnCode: 5 as const }), false);
+        return;
+      }
       policy.authenticate(client.id, username, password).then(
         (principal) => {
           if (principal === null) {
+            gate.loginFailed(address);
             policy.refused({ action: 'connect', clientId: client.id, username: username ?? null, principal: null, topic: null });
             const error = Object.assign(new Error('not authorised'), { returnCode: 5 as const });
             done(error, false);
+            return;
+          }
+          // [SEC-BROKER-CLIENTID] a client id belongs to the login that holds it: no one may take
+          // over a device's connection or persistent session by reusing its id.
+          if (!gate.claim(client.id, owner(principal), !client.clean)) {
+            report({ reason: 'client_id_taken', address, clientId: client.id, detail: `client id ${JSON.stringify(client.id.slice(0, 64))} is held by another login` });
+            done(Object.assign(new Error('client id in use by another login'), { returnCode: 2 as const }), false);
             return;
           }
           this.principals.set(client, principal);
@@ -54,6 +92,11 @@ export class EmbeddedBroker<P> implements MqttTransport {
       // client is null only for wills of clients long gone; they were authorised when set.
       if (client === null) return done(null);
       const principal = this.principals.get(client);
+      const problem = topicProblem(packet.topic, limits);
+      if (problem !== null) {
+        report({ reason: 'bad_topic', address: addressOf(client), clientId: client.id, detail: problem });
+        return done(new Error(`publish refused: ${problem}`));
+      }
       if (principal === undefined || !policy.mayPublish(principal, packet.topic) || policy.mayPublishPayload?.(principal, packet.topic, Buffer.from(packet.payload)) === false) {
         policy.refused({ action: 'publish', clientId: client.id, username: null, principal: principal ?? null, topic: packet.topic });
         return done(new Error(`publish to ${packet.topic} not authorised`));
@@ -63,18 +106,52 @@ export class EmbeddedBroker<P> implements MqttTransport {
 
     broker.authorizeSubscribe = (client, subscription, done) => {
       const principal = this.principals.get(client);
+      const problem = topicProblem(subscription.topic, limits);
+      if (problem !== null) {
+        report({ reason: 'bad_topic', address: addressOf(client), clientId: client.id, detail: problem });
+        return done(null, null);
+      }
+      const held = this.subscriptions.get(client) ?? new Set<string>();
+      if (!held.has(subscription.topic) && held.size >= limits.maxSubscriptionsPerClient) {
+        report({ reason: 'too_many_subscriptions', address: addressOf(client), clientId: client.id, detail: `more than ${limits.maxSubscriptionsPerClient} subscriptions` });
+        return done(null, null);
+      }
       if (principal === undefined || !policy.maySubscribe(principal, subscription.topic)) {
         policy.refused({ action: 'subscribe', clientId: client.id, username: null, principal: principal ?? null, topic: subscription.topic });
         // A null subscription answers SUBACK 0x80 (failure) without dropping the connection.
         return done(null, null);
       }
+      held.add(subscription.topic);
+      this.subscriptions.set(client, held);
       done(null, subscription);
     };
+    broker.on('unsubscribe', (topics, client) => {
+      const held = client === null ? undefined : this.subscriptions.get(client);
+      for (const topic of topics) held?.delete(topic);
+    });
+    broker.on('clientDisconnect', (client) => {
+      const principal = this.principals.get(client);
+      if (principal !== undefined) gate.release(client.id, owner(principal));
+    });
 
     broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error.message }, 'MQTT client error'));
     broker.on('connectionError', (client, error) => logger.debug({ clientId: client?.id, err: error.message }, 'MQTT connection error'));
 
-    const server = net.createServer(broker.handle);
+    const server = net.createServer((socket) => {
+      const address = socket.remoteAddress ?? 'unknown';
+      const refusal = gate.admit(address);
+      if (refusal !== null) {
+        socket.destroy();
+        report({ ...refusal, address, clientId: null });
+        return;
+      }
+      socket.once('close', () => gate.closed());
+      // [SEC-BROKER-LIMITS] aedes sees the bytes only after the framing passed the limits.
+      const connection: GuardedConnection = new GuardedConnection(socket, limits.maxPacketBytes, (reason, detail) =>
+        report({ reason, address, clientId: (connection as unknown as { client?: Client }).client?.id ?? null, detail }),
+      );
+      broker.handle(connection as unknown as net.Socket);
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for MQTT on ${this.options.host}:${this.options.port}: ${error.message}`)));

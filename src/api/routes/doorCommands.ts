@@ -39,8 +39,11 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
     const params = path.includes(':id') ? { params: Params } : {};
     app.post<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request, reply) => {
       const reason = reasonOf(request.body);
+      const before = runtime.safety.lockdown.list().length;
       const lockdown = runtime.safety.lockdown.lock(target(request.params?.id ?? ''), apiActor(request), reason);
-      return reply.status(201).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
+      // Asking again for a lockdown in force changes nothing: 200 with the one in force.
+      const created = runtime.safety.lockdown.list().length > before;
+      return reply.status(created ? 201 : 200).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
     });
     app.delete<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request) => {
       const released = runtime.safety.lockdown.release(target(request.params?.id ?? ''), apiActor(request), reasonOf(request.body));
