@@ -19,6 +19,7 @@ import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
+import { registerProcessMetrics } from './processMetrics.js';
 import { ExternalClient } from './transports/externalClient.js';
 import type { MqttTransport } from './transports/mqtt.js';
 
@@ -100,6 +101,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     cleanups.push(() => retention.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
+    cleanups.push(registerProcessMetrics(metrics));
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
     let runtime: SiteRuntime | undefined;
