@@ -64,6 +64,7 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
       const allowed = this.options.findOperator?.(principal.username)?.requests;
       return allowed === undefined || allowed.includes(topic.slice(prefix.length));
     }
+    if (this.options.findDevice(principal.deviceId) === undefined) return false;
     if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
     return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
   }
@@ -79,7 +80,11 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
 
   maySubscribe(principal: MqttPrincipal, filter: string): boolean {
     const { topics } = this.options;
-    if (principal.kind === 'device') return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
+    if (principal.kind === 'device') {
+      // A device removed from the site keeps no rights, even on a connection it opened before.
+      if (this.options.findDevice(principal.deviceId) === undefined) return false;
+      return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
+    }
     if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));

@@ -125,6 +125,12 @@ export class EmbeddedBroker<P> implements MqttTransport {
       this.subscriptions.set(client, held);
       done(null, subscription);
     };
+    // [SEC-BROKER-FORWARD] every delivery is checked again: a device removed from the site, or
+    // whose rights changed since it subscribed, stops receiving at once.
+    broker.authorizeForward = (client, packet) => {
+      const principal = this.principals.get(client);
+      return principal !== undefined && policy.maySubscribe(principal, packet.topic) ? packet : null;
+    };
     broker.on('unsubscribe', (topics, client) => {
       const held = client === null ? undefined : this.subscriptions.get(client);
       for (const topic of topics) held?.delete(topic);

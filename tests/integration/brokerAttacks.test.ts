@@ -268,6 +268,30 @@ describe('the embedded broker\'s limits on one client', () => {
     }
   });
 
+  it('stops delivering to a device the moment an admin removes it from the site, without waiting for it to reconnect', async () => {
+    const gw = await startTestGateway({ configYaml: limitsYaml() });
+    const headers = { ...(await gw.adminHeaders()), 'content-type': 'application/json' };
+    const created = await fetch(`${gw.httpUrl}/api/v1/devices`, { method: 'POST', headers, body: JSON.stringify({ id: 'spare-strike', name: 'Spare strike', kind: 'strike' }) });
+    expect(created.status).toBe(201);
+    const spare = await connectDevice(gw.mqttUrl, 'spare-strike');
+    const strike = await connectDevice(gw.mqttUrl, 'main-entrance-strike');
+    try {
+      gw.gateway.runtime.command('spare-strike', { type: 'strike', action: 'lock' });
+      await spare.next((message) => message.json.type === 'strike');
+      expect((await fetch(`${gw.httpUrl}/api/v1/devices/spare-strike`, { method: 'DELETE', headers: await gw.adminHeaders() })).status).toBe(204);
+      const before = spare.mark();
+      gw.gateway.runtime.command('spare-strike', { type: 'strike', action: 'unlock' });
+      // A command to a door that still exists, sent after it, arrives: the first was not delayed, it was refused.
+      gw.gateway.runtime.command('main-entrance-strike', { type: 'strike', action: 'lock' });
+      await strike.next((message) => message.json.type === 'strike');
+      expect(spare.received.slice(before)).toEqual([]);
+    } finally {
+      await spare.end();
+      await strike.end();
+      await gw.stop();
+    }
+  });
+
   it('passes a device\'s will through the same ACL as its publishes', async () => {
     const gw = await startTestGateway({ configYaml: limitsYaml() });
     const strike = await connectDevice(gw.mqttUrl, 'main-entrance-strike');
