@@ -121,6 +121,18 @@ export class SiteRuntime {
   }
 
   /**
+   * Re-reads what a change to schedules, levels, groups, doors, devices or site rules touches and
+   * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
+   */
+  reloadRules(change: { readonly by: string; readonly what: string }): void {
+    this.index = buildSiteIndex(this.deps.store, this.index.cards);
+    this.deps.journal.append({ type: 'config.changed', data: change });
+    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
+    this.safety.reload();
+    this.router?.siteChanged?.();
+  }
+
+  /**
    * Changes cardholders (and their credentials, PINs, escorts) in the store and patches the live
    * index in place: at panel scale a full reload takes seconds, this takes microseconds per person.
    */

@@ -41,6 +41,8 @@ export interface SiteServiceDeps {
   readonly clock: Clock;
   /** Called after every committed change so the next read decides on the new data. */
   readonly onChanged: (change: SiteChange) => void;
+  /** Called instead of `onChanged` when no cardholder changed: the card index is kept [ACC-INDEX]. */
+  readonly onRulesChanged?: (change: SiteChange) => void;
   /**
    * Runs `write` in one transaction and patches just these cardholders into the live index, so an
    * edit to one person never stalls badge decisions with a whole-site rebuild.
@@ -126,7 +128,7 @@ export class SiteService {
   private commit(collection: SiteCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
     if (collection === 'cardholders') return this.deps.changeCardholders(ids, change, write);
     this.deps.store.db.transaction(write)();
-    this.deps.onChanged(change);
+    (this.deps.onRulesChanged ?? this.deps.onChanged)(change);
   }
 
   /**
@@ -170,7 +172,8 @@ export class SiteService {
       const now = clock();
       for (const entry of audits) store.audit.record(entry, now);
     })();
-    this.deps.onChanged({ by: by.actor, what: 'site import' });
+    const peopleChanged = report.created.cardholders.length + report.updated.cardholders.length + report.deleted.cardholders.length > 0;
+    (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });
     return report;
   }
 
