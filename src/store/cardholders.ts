@@ -129,6 +129,17 @@ export class CardholdersRepository {
     for (const row of credentials.iterate() as IterableIterator<[string, string, string, string, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
   }
 
+  /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */
+  credentialHolderOf(credentialId: string): string | undefined {
+    return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
+  }
+
+  /** The credential holding this canonical number (a card's digits or a Wiegand key), through the unique index. */
+  holderOfNumber(kind: Credential['kind'], number: string): { credentialId: string; cardholderId: string } | undefined {
+    const row = this.db.prepare<[string, string], { id: string; cardholder_id: string }>('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND number = ?').get(kind, number);
+    return row === undefined ? undefined : { credentialId: row.id, cardholderId: row.cardholder_id };
+  }
+
   /** One cardholder with its groups (for incremental index updates). */
   get(id: string): Cardholder | undefined {
     const row = this.db.prepare<[string], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders WHERE id = ?').get(id);
