@@ -1,5 +1,5 @@
 import { canonicalCardNumber } from './credentials.js';
-import { ByteStrings, KeyTable, grown } from './keyTable.js';
+import { ByteStrings, KeyTable, arrayOf, grown, numberOf, type IndexImage } from './keyTable.js';
 import type { CardholderLookup, Credential, CredentialLookup, CredentialStatus, EscortRule, IndexedCardholder, PinLookup } from './types.js';
 
 /** A cardholder as the index takes it: no name (decide() never reads it), groups by id. */
@@ -86,6 +86,10 @@ export class CardIndex {
   readonly credentials: CredentialLookup;
   readonly cardholders: CardholderLookup;
   readonly pins: PinLookup;
+  /** The store's people generation this index reflects; null = unknown (then no snapshot is written). */
+  generation: number | null = null;
+  /** The generation of the snapshot file last written or read for this index. */
+  snapshotGeneration: number | null = null;
 
   /** Sizes for a bulk load (see `CardIndexSizes`): arrays made to measure leave no garbage copies behind. */
   constructor(sizes: Partial<CardIndexSizes> = {}) {
@@ -254,6 +258,72 @@ export class CardIndex {
     this.credentialKind = fit(this.credentialKind, credentials);
     this.credentialValidity = fit(this.credentialValidity, credentials);
     this.validity = fit(this.validity, 2 * this.validityUsed);
+  }
+
+  /** The whole index as arrays and a little JSON, for a snapshot file (site/cardSnapshot.ts). */
+  toImage(): IndexImage {
+    const image: IndexImage = { arrays: new Map(), scalars: {} };
+    this.holderIds.saveTo(image, 'holderIds');
+    image.arrays.set('holderStatus', this.holderStatus);
+    image.arrays.set('holderCredentials', this.holderCredentials);
+    image.arrays.set('groupStart', this.groupStart);
+    image.arrays.set('groupCount', this.groupCount);
+    image.arrays.set('groupPool', this.groupPool.subarray(0, this.groupPoolUsed));
+    this.pinDigests.saveTo(image, 'pinDigests');
+    this.credentialKeys.saveTo(image, 'credentialKeys');
+    this.credentialIds.saveTo(image, 'credentialIds');
+    image.arrays.set('credentialHolder', this.credentialHolder);
+    image.arrays.set('credentialStatus', this.credentialStatus);
+    image.arrays.set('credentialKind', this.credentialKind);
+    image.arrays.set('credentialValidity', this.credentialValidity);
+    image.arrays.set('validity', this.validity.subarray(0, 2 * this.validityUsed));
+    this.pinTable.saveTo(image, 'pinTable');
+    image.arrays.set('pinOwner', this.pinOwner);
+    Object.assign(image.scalars, {
+      groupPoolGarbage: this.groupPoolGarbage,
+      groupNames: this.groupNames.map((name) => name ?? null),
+      escorts: [...this.escorts],
+      validityFree: this.validityFree,
+      sharedPins: [...this.sharedPins].map((key) => Buffer.from(key, 'latin1').toString('hex')),
+    });
+    return image;
+  }
+
+  /** The index an image was taken of; throws if any part is missing or of the wrong type. */
+  static fromImage(image: IndexImage): CardIndex {
+    const index = new CardIndex();
+    index.holderIds.loadFrom(image, 'holderIds');
+    index.holderStatus = arrayOf(image, 'holderStatus', Uint8Array);
+    index.holderCredentials = arrayOf(image, 'holderCredentials', Uint16Array);
+    index.groupStart = arrayOf(image, 'groupStart', Uint32Array);
+    index.groupCount = arrayOf(image, 'groupCount', Uint16Array);
+    index.groupPool = arrayOf(image, 'groupPool', Uint32Array);
+    index.groupPoolUsed = index.groupPool.length;
+    index.groupPoolGarbage = numberOf(image, 'groupPoolGarbage');
+    index.pinDigests.loadFrom(image, 'pinDigests');
+    index.credentialKeys.loadFrom(image, 'credentialKeys');
+    index.credentialIds.loadFrom(image, 'credentialIds');
+    index.credentialHolder = arrayOf(image, 'credentialHolder', Int32Array);
+    index.credentialStatus = arrayOf(image, 'credentialStatus', Uint8Array);
+    index.credentialKind = arrayOf(image, 'credentialKind', Uint8Array);
+    index.credentialValidity = arrayOf(image, 'credentialValidity', Int32Array);
+    index.validity = arrayOf(image, 'validity', Float64Array);
+    index.validityUsed = index.validity.length / 2;
+    index.validityFree.push(...(image.scalars.validityFree as number[]));
+    index.pinTable.loadFrom(image, 'pinTable');
+    index.pinOwner = arrayOf(image, 'pinOwner', Int32Array);
+    (image.scalars.groupNames as (string | null)[]).forEach((name, ordinal) => {
+      index.groupNames.push(name ?? undefined);
+      if (name !== null) index.groupOrdinals.set(name, ordinal);
+    });
+    for (const [ordinal, rule] of image.scalars.escorts as [number, EscortRule][]) index.escorts.set(ordinal, rule);
+    index.refreshEscortGroups();
+    for (const hex of image.scalars.sharedPins as string[]) index.sharedPins.add(Buffer.from(hex, 'hex').toString('latin1'));
+    const holders = index.holderIds.ordinalLimit;
+    const credentials = index.credentialKeys.ordinalLimit;
+    if (index.holderStatus.length < holders || index.groupStart.length < holders || index.groupCount.length < holders || index.holderCredentials.length < holders) throw new Error('snapshot cardholder arrays are shorter than the cardholder table');
+    if (index.credentialHolder.length < credentials || index.credentialStatus.length < credentials || index.credentialKind.length < credentials || index.credentialValidity.length < credentials) throw new Error('snapshot credential arrays are shorter than the credential table');
+    return index;
   }
 
   private credential(key: string): Credential | undefined {

@@ -29,6 +29,17 @@ function fitsArena(text: string): boolean {
   return true;
 }
 
+export type IndexArray = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+/**
+ * A compact index as named typed arrays plus a little JSON: what a snapshot file holds, so a
+ * panel-scale index loads by reading one file instead of millions of rows [ACC-INDEX].
+ */
+export interface IndexImage {
+  readonly arrays: Map<string, IndexArray>;
+  readonly scalars: Record<string, unknown>;
+}
+
 /** Grows a typed array to at least `needed` elements (1.5× steps), keeping its contents. */
 export function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(array: T, needed: number, fill?: number): T {
   if (needed <= array.length) return array;
@@ -124,6 +135,21 @@ export class ByteStrings {
     this.bytes = next;
     this.used = at;
     this.garbage = 0;
+  }
+
+  saveTo(image: IndexImage, prefix: string): void {
+    image.arrays.set(`${prefix}.bytes`, this.bytes.subarray(0, this.used));
+    image.arrays.set(`${prefix}.start`, this.start);
+    image.arrays.set(`${prefix}.length`, this.length);
+    image.scalars[`${prefix}.garbage`] = this.garbage;
+  }
+
+  loadFrom(image: IndexImage, prefix: string): void {
+    this.bytes = arrayOf(image, `${prefix}.bytes`, Uint8Array);
+    this.used = this.bytes.length;
+    this.start = arrayOf(image, `${prefix}.start`, Uint32Array);
+    this.length = arrayOf(image, `${prefix}.length`, Uint16Array);
+    this.garbage = numberOf(image, `${prefix}.garbage`);
   }
 
   private ensureOrdinal(ordinal: number): void {
@@ -234,6 +260,35 @@ export class KeyTable {
     return this.keys.byteSize + this.slots.byteLength;
   }
 
+  saveTo(image: IndexImage, prefix: string): void {
+    this.keys.saveTo(image, `${prefix}.keys`);
+    image.arrays.set(`${prefix}.slots`, this.slots);
+    Object.assign(image.scalars, {
+      [`${prefix}.occupied`]: this.occupied,
+      [`${prefix}.live`]: this.live,
+      [`${prefix}.next`]: this.next,
+      [`${prefix}.free`]: this.free,
+      [`${prefix}.odd`]: [...this.odd],
+    });
+  }
+
+  loadFrom(image: IndexImage, prefix: string): void {
+    this.keys.loadFrom(image, `${prefix}.keys`);
+    this.slots = arrayOf(image, `${prefix}.slots`, Int32Array);
+    if (this.slots.length === 0 || (this.slots.length & (this.slots.length - 1)) !== 0) throw new Error(`${prefix}.slots: not a power of two`);
+    this.mask = this.slots.length - 1;
+    this.occupied = numberOf(image, `${prefix}.occupied`);
+    this.live = numberOf(image, `${prefix}.live`);
+    this.next = numberOf(image, `${prefix}.next`);
+    this.free = [...(image.scalars[`${prefix}.free`] as number[])];
+    this.odd.clear();
+    this.oddKeys.clear();
+    for (const [key, ordinal] of image.scalars[`${prefix}.odd`] as [string, number][]) {
+      this.odd.set(key, ordinal);
+      this.oddKeys.set(ordinal, key);
+    }
+  }
+
   private place(ordinal: number, hash: number): void {
     let at = hash & this.mask;
     while (this.slots[at] !== EMPTY && this.slots[at] !== DELETED) at = (at + 1) & this.mask;
@@ -250,4 +305,17 @@ export class KeyTable {
     this.occupied = 0;
     for (const ordinal of old) if (ordinal >= 0) this.place(ordinal, this.keys.hash(ordinal));
   }
+}
+
+/** A named array of the image, of the expected type: a snapshot that does not match is refused, never half read. */
+export function arrayOf<T extends IndexArray>(image: IndexImage, name: string, type: new (...args: never[]) => T): T {
+  const array = image.arrays.get(name);
+  if (!(array instanceof type)) throw new Error(`snapshot part ${name} is missing or not a ${type.name}`);
+  return array;
+}
+
+export function numberOf(image: IndexImage, name: string): number {
+  const value = image.scalars[name];
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`snapshot value ${name} is missing`);
+  return value;
 }

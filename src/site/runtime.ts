@@ -12,7 +12,7 @@ import { DoorService } from '../doors/service.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { buildSiteIndex, credentialKeysOf, patchCardholder, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, saveCardSnapshot, writePeople, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
 export interface SiteRuntimeDeps {
@@ -45,7 +45,10 @@ export class SiteRuntime {
   private readonly troubles = new Map<string, string | null>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
-    this.index = buildSiteIndex(deps.store);
+    // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
+    const cards = openCardIndex(deps.store);
+    if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
+    this.index = buildSiteIndex(deps.store, cards.cards);
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -106,6 +109,8 @@ export class SiteRuntime {
 
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
+    const snapshotProblem = saveCardSnapshot(this.deps.store, this.index.cards);
+    if (snapshotProblem !== null) this.deps.logger.warn(snapshotProblem);
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
@@ -138,7 +143,7 @@ export class SiteRuntime {
    */
   changeCardholders(cardholderIds: readonly string[], change: { readonly by: string; readonly what: string }, write: () => void): void {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
-    this.deps.store.db.transaction(write)();
+    writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
     this.deps.journal.append({ type: 'config.changed', data: change });
   }

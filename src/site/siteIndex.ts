@@ -1,9 +1,13 @@
 import { accessStateWith } from '../access/build.js';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { CardIndex, credentialKey } from '../access/cardIndex.js';
 import type { CardFormat } from '../access/credentials.js';
 import type { AccessState } from '../access/types.js';
 import { BUILT_IN_WIEGAND_FORMATS, type WiegandFormat } from '../access/wiegand.js';
 import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
+import { CARD_SNAPSHOT_FILE, readCardSnapshot, writeCardSnapshot } from './cardSnapshot.js';
 
 /**
  * Everything the critical path reads, in memory: decisions never wait for the disk. The small
@@ -25,20 +29,111 @@ export interface SiteIndex {
   readonly cardFormat: CardFormat;
 }
 
-/**
- * Loads every cardholder and credential into a compact index, row by row without an object per
- * row. At 100,000 cardholders this takes a fraction of a second; see docs/design-notes.md.
- */
+/** Below this many people a database read takes well under a second and no snapshot is kept. */
+export const SNAPSHOT_MIN_CARDHOLDERS = 10_000;
+
+export interface CardIndexLoad {
+  readonly cards: CardIndex;
+  readonly from: 'snapshot' | 'database';
+  /** Why a snapshot was not used, or could not be written; null when all went as planned. */
+  readonly note: string | null;
+}
+
+/** The card index, from the snapshot when it is the database's current one, else from the database. */
 export function loadCardIndex(store: Store): CardIndex {
-  const cards = new CardIndex(store.cardholders.sizesForIndex());
-  const escorts = new Map(store.cardholderRules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
-  const noGroups: readonly string[] = [];
-  store.cardholders.scanForIndex(
-    (id, status, groups, pinDigest, duressDigest) => cards.putCardholder({ id, status, groupIds: groups === null ? noGroups : groups.split(','), pinDigest, duressPinDigest: duressDigest, escort: escorts.get(id) ?? null }),
-    (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => cards.putCredentialFields(id, cardholderId, kind, kind === 'card' ? credentialKey({ kind: 'card', number }) : number, status, validFromMs, validUntilMs),
-  );
-  cards.trim();
-  return cards;
+  return openCardIndex(store).cards;
+}
+
+export function openCardIndex(store: Store): CardIndexLoad {
+  const file = snapshotFileOf(store);
+  let note: string | null = null;
+  if (file !== null) {
+    const stamp = { databaseId: databaseIdOf(store), generation: store.cardholders.generation() };
+    const read = readCardSnapshot(file, stamp);
+    if (read.ok) {
+      try {
+        const cards = CardIndex.fromImage(read.image);
+        cards.generation = stamp.generation;
+        cards.snapshotGeneration = stamp.generation;
+        return { cards, from: 'snapshot', note: null };
+      } catch (error) {
+        note = `unusable snapshot: ${(error as Error).message}`;
+      }
+    } else if (fs.existsSync(file)) note = read.reason;
+  }
+  const cards = scanCardIndex(store);
+  const saved = saveCardSnapshot(store, cards);
+  return { cards, from: 'database', note: saved ?? note };
+}
+
+/**
+ * Writes the snapshot if the index is the database's current state and the file is not already
+ * of it (the runtime calls this on stop). Returns a problem to log, or null; never throws: the
+ * snapshot is only a faster start.
+ */
+export function saveCardSnapshot(store: Store, cards: CardIndex): string | null {
+  const file = snapshotFileOf(store);
+  if (file === null || !store.db.open || cards.cardholderCount < SNAPSHOT_MIN_CARDHOLDERS) return null;
+  try {
+    const generation = store.cardholders.generation();
+    if (cards.generation !== generation || cards.snapshotGeneration === generation) return null;
+    writeCardSnapshot(file, cards, { databaseId: databaseIdOf(store), generation });
+    cards.snapshotGeneration = generation;
+    return null;
+  } catch (error) {
+    return `cannot write the card index snapshot: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * Runs a write to the people tables in one transaction and keeps track of whether the index still
+ * reflects the database: only if nobody else wrote people since the index was read (their change
+ * reaches it by a full reload) does it take the generation our write leaves.
+ */
+export function writePeople(store: Store, cards: CardIndex, write: () => void): void {
+  let after: number | null = null;
+  store.db.transaction(() => {
+    const before = store.cardholders.generation();
+    write();
+    after = cards.generation === before ? store.cardholders.generation() : null;
+  })();
+  cards.generation = after;
+}
+
+function snapshotFileOf(store: Store): string | null {
+  const name = store.db.name;
+  return store.db.memory || name === '' ? null : path.join(path.dirname(name), CARD_SNAPSHOT_FILE);
+}
+
+function databaseIdOf(store: Store): string {
+  let id = store.meta.get('database-id');
+  if (id === undefined) {
+    id = randomUUID();
+    store.meta.set('database-id', id);
+  }
+  return id;
+}
+
+/**
+ * Reads every cardholder and credential into a compact index, row by row without an object per
+ * row, in one read transaction with the generation it reflects. ~1 s per 100,000 people here.
+ */
+function scanCardIndex(store: Store): CardIndex {
+  let cards: CardIndex | undefined;
+  store.db.transaction(() => {
+    const generation = store.cardholders.generation();
+    cards = new CardIndex(store.cardholders.sizesForIndex());
+    const index = cards;
+    const escorts = new Map(store.cardholderRules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
+    const noGroups: readonly string[] = [];
+    store.cardholders.scanForIndex(
+      (id, status, groups, pinDigest, duressDigest) => index.putCardholder({ id, status, groupIds: groups === null ? noGroups : groups.split(','), pinDigest, duressPinDigest: duressDigest, escort: escorts.get(id) ?? null }),
+      (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => index.putCredentialFields(id, cardholderId, kind, kind === 'card' ? credentialKey({ kind: 'card', number }) : number, status, validFromMs, validUntilMs),
+    );
+    index.trim();
+    index.generation = generation;
+  })();
+  return cards as CardIndex;
 }
 
 /**

@@ -129,6 +129,11 @@ export class CardholdersRepository {
     for (const row of credentials.iterate() as IterableIterator<[string, string, string, string, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
   }
 
+  /** Bumped by triggers on every write to the people tables, by any connection (migration 9). */
+  generation(): number {
+    return this.statement('SELECT value FROM people_generation WHERE id = 1').pluck().get() as number;
+  }
+
   /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */
   credentialHolderOf(credentialId: string): string | undefined {
     return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
