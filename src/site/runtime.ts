@@ -102,7 +102,10 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      this.reload({ by: 'another process', what: 'site data' });
+      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index.
+      const peopleUnchanged = this.deps.store.cardholders.generation() === this.index.cards.generation;
+      if (peopleUnchanged) this.reloadRules({ by: 'another process', what: 'site data' });
+      else this.reload({ by: 'another process', what: 'site data' });
     }, intervalMs);
     this.watcher.unref();
   }
