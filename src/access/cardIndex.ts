@@ -86,6 +86,9 @@ export class CardIndex {
   readonly credentials: CredentialLookup;
   readonly cardholders: CardholderLookup;
   readonly pins: PinLookup;
+  /** The holder of the credential looked up last: decide() asks for that holder next, by this same id. */
+  private recentHolderId = '';
+  private recentHolder = -1;
   /** The store's people generation this index reflects; null = unknown (then no snapshot is written). */
   generation: number | null = null;
   /** The generation of the snapshot file last written or read for this index. */
@@ -148,6 +151,7 @@ export class CardIndex {
 
   /** Creates or replaces a cardholder (groups, PINs, escort rule); credentials are separate. */
   putCardholder(holder: CardholderEntry): void {
+    this.forgetRecent();
     const ordinal = this.holderIds.add(holder.id);
     this.ensureHolder(ordinal);
     const wasPresent = this.holderStatus[ordinal] !== HOLDER_ABSENT;
@@ -173,6 +177,7 @@ export class CardIndex {
 
   /** Forgets a cardholder; their credentials must be removed by key (`removeCredential`). */
   removeCardholder(id: string): void {
+    this.forgetRecent();
     const ordinal = this.holderIds.find(id);
     if (ordinal === -1 || this.holderStatus[ordinal] === HOLDER_ABSENT) return;
     this.dropHolderDetails(ordinal);
@@ -186,6 +191,7 @@ export class CardIndex {
 
   /** `putCredential` without the object, for bulk loads of millions of rows; `key` as `credentialKey` gives it. */
   putCredentialFields(id: string, cardholderId: string, kind: string, key: string, status: string, validFromMs: number | null, validUntilMs: number | null): void {
+    this.forgetRecent();
     const existing = this.credentialKeys.find(key);
     if (existing !== -1) this.removeCredentialAt(existing, key);
     const ordinal = this.credentialKeys.add(key);
@@ -329,12 +335,16 @@ export class CardIndex {
   private credential(key: string): Credential | undefined {
     const ordinal = this.credentialKeys.find(key);
     if (ordinal === -1) return undefined;
+    const holder = this.credentialHolder[ordinal] ?? 0;
+    const cardholderId = this.holderIds.keyOf(holder);
+    this.recentHolderId = cardholderId;
+    this.recentHolder = holder;
     const slot = this.credentialValidity[ordinal] ?? -1;
     const from = slot === -1 ? Number.NaN : (this.validity[2 * slot] ?? Number.NaN);
     const until = slot === -1 ? Number.NaN : (this.validity[2 * slot + 1] ?? Number.NaN);
     return {
       id: this.credentialIds.text(ordinal),
-      cardholderId: this.holderIds.keyOf(this.credentialHolder[ordinal] ?? 0),
+      cardholderId,
       kind: this.credentialKind[ordinal] === 1 ? 'wiegand' : 'card',
       number: key,
       status: CREDENTIAL_STATUSES[this.credentialStatus[ordinal] ?? 1] ?? 'suspended',
@@ -344,7 +354,7 @@ export class CardIndex {
   }
 
   private holderOrdinal(id: string): number {
-    const ordinal = this.holderIds.find(id);
+    const ordinal = id === this.recentHolderId ? this.recentHolder : this.holderIds.find(id);
     return ordinal === -1 || this.holderStatus[ordinal] === HOLDER_ABSENT ? -1 : ordinal;
   }
 
@@ -352,6 +362,12 @@ export class CardIndex {
     const ordinal = this.holderOrdinal(id);
     if (ordinal === -1) return undefined;
     return this.holderAt(ordinal, id);
+  }
+
+  /** Any change may free or reuse an ordinal. */
+  private forgetRecent(): void {
+    this.recentHolderId = '';
+    this.recentHolder = -1;
   }
 
   private holderAt(ordinal: number, id: string): IndexedCardholder {
@@ -404,6 +420,7 @@ export class CardIndex {
   }
 
   private removeCredentialAt(ordinal: number, key: string): void {
+    this.forgetRecent();
     const holder = this.credentialHolder[ordinal] ?? 0;
     const slot = this.credentialValidity[ordinal] ?? -1;
     if (slot !== -1) this.validityFree.push(slot);

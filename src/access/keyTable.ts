@@ -59,6 +59,7 @@ export class ByteStrings {
   private start: Uint32Array;
   private length: Uint16Array;
   private garbage = 0;
+  private arenaView: Buffer | undefined;
 
   /** Sized for a bulk load up front: growing by copies would leave garbage arrays behind. */
   constructor(expectedOrdinals = 16, expectedBytes = 1024) {
@@ -88,8 +89,15 @@ export class ByteStrings {
 
   text(ordinal: number): string {
     const start = this.start[ordinal] ?? 0;
-    // latin1 decoding of a subarray: one small string, no intermediate copy.
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, this.length[ordinal] ?? 0).toString('latin1');
+    const end = start + (this.length[ordinal] ?? 0);
+    // Decoded straight from the arena through one Buffer made per arena, not a view per lookup.
+    return this.arena().toString('latin1', start, end);
+  }
+
+  /** A Buffer over the arena, made once per arena (not per lookup). */
+  private arena(): Buffer {
+    if (this.arenaView === undefined || this.arenaView.buffer !== this.bytes.buffer) this.arenaView = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    return this.arenaView;
   }
 
   view(ordinal: number): Uint8Array {
