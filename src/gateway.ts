@@ -188,6 +188,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       store,
       clock,
       onChanged: (change) => startedRuntime.reload(change),
+      onRulesChanged: (change) => startedRuntime.reloadRules(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits });

@@ -26,6 +26,10 @@ export function siteProblems(site: SiteData): Problem[] {
     }
   });
   site.devices.forEach((device, i) => bindingProblems(device, `devices[${i}]`, add));
+  // [ACC-CARD-FORMAT] only readers send card numbers.
+  site.devices.forEach((device, i) => {
+    if (device.cardFormat !== undefined && device.kind !== 'reader') add(`devices[${i}].cardFormat`, `only a reader reads cards; this device is ${article(device.kind)}`);
+  });
   sharedWiring(site, add);
   site.groups.forEach((group, i) => references(`groups[${i}].doors`, group.doors, doors, 'door', add));
   doorHardwareProblems(site, devices, doors, add);

@@ -60,6 +60,8 @@ export const SiteInfoSchema = Strict({
   timezone: Text(),
   /** [ACC-DURESS] a PIN whose last digit is this much higher (mod 10) is the duress PIN. */
   duressPinOffset: Type.Optional(Type.Integer({ minimum: 1, maximum: 9 })),
+  /** [ACC-CARD-FORMAT] how readers send card numbers unless a reader says otherwise; default decimal. */
+  cardFormat: Type.Optional(Type.Union([Type.Literal('decimal'), Type.Literal('hex')])),
 });
 
 export const DeviceSchema = Strict({
@@ -103,6 +105,8 @@ export const DeviceSchema = Strict({
   osdpInstall: Type.Optional(Type.Boolean()),
   /** Generic line reader: a regular expression whose first capture group is the card number. */
   linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /** [ACC-CARD-FORMAT] a reader's card numbers: `decimal` digits or a `hex` UID; default the site's cardFormat. */
+  cardFormat: Type.Optional(Type.Union([Type.Literal('decimal'), Type.Literal('hex')])),
   /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
   topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
 });

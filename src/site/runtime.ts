@@ -13,7 +13,7 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { buildSiteIndex, credentialKeysOf, patchCardholder, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, saveCardSnapshot, writePeople, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
 export interface SiteRuntimeDeps {
@@ -48,7 +48,10 @@ export class SiteRuntime {
   private readonly schedules: ScheduledUnlocks;
 
   constructor(private readonly deps: SiteRuntimeDeps) {
-    this.index = buildSiteIndex(deps.store);
+    // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
+    const cards = openCardIndex(deps.store);
+    if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
+    this.index = buildSiteIndex(deps.store, cards.cards);
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -126,7 +129,10 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      this.reload({ by: 'another process', what: 'site data' });
+      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index.
+      const peopleUnchanged = this.deps.store.cardholders.generation() === this.index.cards.generation;
+      if (peopleUnchanged) this.reloadRules({ by: 'another process', what: 'site data' });
+      else this.reload({ by: 'another process', what: 'site data' });
     }, intervalMs);
     this.watcher.unref();
   }
@@ -134,6 +140,8 @@ export class SiteRuntime {
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
     this.schedules.stop();
+    const snapshotProblem = saveCardSnapshot(this.deps.store, this.index.cards);
+    if (snapshotProblem !== null) this.deps.logger.warn(snapshotProblem);
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
@@ -150,12 +158,26 @@ export class SiteRuntime {
   }
 
   /**
+   * Re-reads what a change to schedules, levels, groups, doors, devices or site rules touches and
+   * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
+   */
+  reloadRules(change: { readonly by: string; readonly what: string }): void {
+    this.index = buildSiteIndex(this.deps.store, this.index.cards);
+    this.deps.journal.append({ type: 'config.changed', data: change });
+    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
+    this.safety.reload();
+    // An edited schedule or door mode moves the next free-access boundary.
+    this.schedules.evaluate();
+    this.router?.siteChanged?.();
+  }
+
+  /**
    * Changes cardholders (and their credentials, PINs, escorts) in the store and patches the live
    * index in place: at panel scale a full reload takes seconds, this takes microseconds per person.
    */
   changeCardholders(cardholderIds: readonly string[], change: { readonly by: string; readonly what: string }, write: () => void): void {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
-    this.deps.store.db.transaction(write)();
+    writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
     this.deps.journal.append({ type: 'config.changed', data: change });
   }

@@ -25,6 +25,8 @@ export { PinHasher } from './pinKey.js';
 export interface AccessSettings {
   /** [ACC-DURESS] PIN + this offset on its last digit is the duress PIN; null = off. */
   readonly duressPinOffset: number | null;
+  /** [ACC-CARD-FORMAT] how readers send card numbers unless a reader says otherwise (absent in older databases: decimal). */
+  readonly cardFormat?: 'decimal' | 'hex';
 }
 export type { CameraRecord, DoorHardwareRecord, FailMode, PanicButtonRecord, StoredAlarm, ZoneRecord } from './safety.js';
 

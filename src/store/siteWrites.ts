@@ -29,7 +29,7 @@ export function cardholderDocument(holder: SiteCardholder): SiteCardholder {
 
 export function writeSiteInfo(store: Store, site: SiteData['site']): void {
   store.meta.set('site', JSON.stringify({ id: site.id, name: site.name, timezone: site.timezone } satisfies SiteIdentity));
-  store.meta.set('access-settings', JSON.stringify({ duressPinOffset: site.duressPinOffset ?? null } satisfies AccessSettings));
+  store.meta.set('access-settings', JSON.stringify({ duressPinOffset: site.duressPinOffset ?? null, cardFormat: site.cardFormat ?? 'decimal' } satisfies AccessSettings));
   store.documents.replaceCollection('site', [{ id: 'site', item: site }]);
 }
 
@@ -42,6 +42,7 @@ export function writeDevice(store: Store, device: SiteDevice): void {
     location: device.location ?? null,
     passwordHash: device.passwordHash ?? null,
     ...bindingOf(device),
+    ...(device.cardFormat === undefined ? {} : { cardFormat: device.cardFormat }),
   });
   store.safety.setSupervision(device.id, device.supervisionMs ?? null);
   store.documents.put('devices', device.id, device);
