@@ -13,7 +13,7 @@ import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
-import { DeviceBindings } from './site/deviceBindings.js';
+import { DeviceBindings, endOsdpInstallMode } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -145,6 +145,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => startedRuntime.stop());
 
     const gpioConfig = config.gpio;
+    let siteChanges: SiteService | undefined; // made below, with the API
+    const keysInstalledEarly: string[] = [];
     const bindings = new DeviceBindings({
       devices: () => startedRuntime.site.devices.values(),
       buses: config.serial?.buses ?? [],
@@ -153,6 +155,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       mqtt: transport,
       logger: logger.child({ module: 'devices' }),
       clock,
+      osdpKeyInstalled: (device) => {
+        if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id);
+        else keysInstalledEarly.push(device.id);
+      },
     });
     startedRuntime.attachDeviceRouter(bindings);
     cleanups.push(() => bindings.stop());
@@ -170,6 +176,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onChanged: (change) => startedRuntime.reload(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
+    siteChanges = siteService;
+    for (const id of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id);
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

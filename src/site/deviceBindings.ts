@@ -6,12 +6,13 @@ import { OsdpAcu } from '../drivers/osdp/acu.js';
 import { switchSignal } from '../drivers/gpioSwitch.js';
 import { WIEGAND_FRAME_GAP_MS, WiegandFramer } from '../drivers/wiegand.js';
 import { GuardpostError } from '../errors.js';
-import type { Clock } from '../journal/index.js';
+import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DeviceRecord } from '../store/index.js';
 import type { GpioBackend, GpioInputPin, GpioOutputPin, Level } from '../transports/gpio.js';
 import type { MqttTransport } from '../transports/mqtt.js';
 import { SerialLink, type SerialBusOptions } from '../transports/serial.js';
+import type { SiteService } from './siteService.js';
 
 /** What a device on a serial bus or GPIO lines tells the site runtime. */
 export type DeviceReport =
@@ -38,6 +39,28 @@ export interface DeviceBindingsDeps {
   readonly mqtt?: MqttTransport;
   readonly logger: Logger;
   readonly clock: Clock;
+  /**
+   * An OSDP reader in install mode took its own key and reconnected on it: persist install mode
+   * off (see `endOsdpInstallMode`). Runs synchronously, before the bindings compare wiring again.
+   */
+  readonly osdpKeyInstalled?: (device: DeviceRecord) => void;
+}
+
+/** What `endOsdpInstallMode` needs: the one path for site changes, and the journal. */
+export interface OsdpInstallDeps {
+  readonly site: Pick<SiteService, 'get' | 'put'>;
+  readonly journal: Pick<Journal, 'append'>;
+}
+
+/**
+ * Turns install mode off for a reader that now holds its own key: written through the site
+ * writers (validated, audited with the gateway as actor, in one transaction) and journalled as
+ * `device.osdp_key_set`. From then on a reader offering SCBK-D is refused as tamper [OSDP-SC].
+ */
+export function endOsdpInstallMode(deps: OsdpInstallDeps, deviceId: string): void {
+  const current = deps.site.get('devices', deviceId);
+  deps.site.put('devices', deviceId, { ...current, osdpInstall: false }, { actor: 'gateway', source: 'osdp-install' });
+  deps.journal.append({ type: 'device.osdp_key_set', device: deviceId, data: { device: deviceId, installMode: false } });
 }
 
 interface SerialBinding {
@@ -285,7 +308,16 @@ export class DeviceBindings {
         },
         keyInstalled: (address) => {
           const reader = byAddress.get(address);
-          logger.warn({ device: reader?.id, address }, 'OSDP install mode: the reader now holds its own Secure Channel key; set osdpInstall to false');
+          if (reader === undefined) return;
+          logger.info({ device: reader.id, address }, 'OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
+          try {
+            this.deps.osdpKeyInstalled?.(reader);
+          } catch (error) {
+            // The poll loop has already left install mode; only the stored flag could not be changed.
+            logger.error({ err: error, device: reader.id }, 'OSDP install mode: could not save install mode off; set osdpInstall to false');
+          }
+          // Only the install flag changed, and the poll loop already knows: no rebinding for it.
+          this.signature = this.signatureOf();
         },
         offline: (address, reason) => {
           const reader = byAddress.get(address);

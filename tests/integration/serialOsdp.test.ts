@@ -209,11 +209,33 @@ cardholders:
     expect(Buffer.concat(sniffed).includes(Buffer.from('6001'))).toBe(false);
   });
 
-  it('gives a factory-fresh reader its own key in install mode and brings it online with that key', async () => {
+  it('gives a factory-fresh reader its own key in install mode, brings it online with that key and turns install mode off', async () => {
     await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'fresh-reader');
     expect(fresh.scbk?.toString('hex')).toBe(FRESH_KEY);
-    expect(gw.logs.join('')).toContain('OSDP install mode: the reader now holds its own Secure Channel key');
+    const keySet = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.osdp_key_set' && e.device === 'fresh-reader');
+    expect(keySet.data).toEqual({ device: 'fresh-reader', installMode: false });
+    // Persisted through the site writers: the stored binding, the document an admin sees, an audit row by the gateway.
+    expect(gw.gateway.store.devices.get('fresh-reader')?.binding?.osdpInstall).toBe(false);
+    const response = await fetch(`${gw.httpUrl}/api/v1/devices/fresh-reader`, { headers: await gw.adminHeaders() });
+    expect(await response.json()).toMatchObject({ id: 'fresh-reader', osdpInstall: false, hasOsdpKey: true });
+    const audit = gw.gateway.store.audit.list({ limit: 50 }).find((entry) => entry.target === 'fresh-reader' && entry.action === 'device.updated');
+    expect(audit).toMatchObject({ actor: 'gateway', source: 'osdp-install', before: { osdpInstall: true, osdpKey: '[set]' }, after: { osdpInstall: false, osdpKey: '[set]' } });
+    expect(gw.logs.join('')).toContain('OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
     expect(gw.logs.join('')).not.toContain(FRESH_KEY);
+    // Only the flag changed: the bus was not rebound, so the reader stayed online.
+    expect(gw.gateway.journal.query({ limit: 100, type: 'device.offline', device: 'fresh-reader' })).toEqual([]);
+  });
+
+  it('refuses the installed reader as tamper when it later answers to the factory key SCBK-D (reset or swapped) [OSDP-SC]', async () => {
+    await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.osdp_key_set' && e.device === 'fresh-reader');
+    const after = gw.gateway.journal.lastSeq();
+    fresh.scbk = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex');
+    fresh.corruptNextMac = true; // the next reply fails its MAC, so the gateway opens a new session
+    const tamper = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.tamper' && e.device === 'fresh-reader', after);
+    expect(tamper.severity).toBe('high');
+    const bad = gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'device.bad_input', device: 'fresh-reader' });
+    expect(bad.map((event) => event.data.message)).toContain('OSDP reader answers only to the factory install key SCBK-D (reset or replaced?); refused');
+    expect(fresh.received.filter((packet) => packet.code === Command.KEYSET)).toHaveLength(1);
   });
 
   it('never shows a reader\'s Secure Channel key in the API or the logs', async () => {
