@@ -155,6 +155,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       mqtt: transport,
       logger: logger.child({ module: 'devices' }),
       clock,
+      openOsdpKey: (deviceId, stored) => {
+        if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', 'no OSDP key file');
+        return store.osdpKeys.open(deviceId, stored);
+      },
       osdpKeyInstalled: (device) => {
         if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id);
         else keysInstalledEarly.push(device.id);

@@ -93,8 +93,11 @@ export const DeviceSchema = Strict({
   debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   /** OSDP Secure Channel: `on` (default) when the reader supports it, `enforce` refuses plain text and raises tamper, `off`. */
   secureChannel: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('enforce')])),
-  /** The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key SCBK-D. */
-  osdpKey: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', expected: '32 hex digits (an AES-128 key)', secret: true })),
+  /**
+   * The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key
+   * SCBK-D. Stored sealed (`gpenc1:…`, see store/osdpKeys.ts); an export carries the sealed form.
+   */
+  osdpKey: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{32}|gpenc1:[A-Za-z0-9_-]{59})$', expected: '32 hex digits (an AES-128 key), or a key sealed by guardpost (gpenc1:…)', secret: true })),
   /** Install mode: a reader still on SCBK-D is given osdpKey over Secure Channel. Turn it off once the reader is online. */
   osdpInstall: Type.Optional(Type.Boolean()),
   /** Generic line reader: a regular expression whose first capture group is the card number. */

@@ -2,7 +2,8 @@ import { DRIVER_TRANSPORTS, type DeviceDriver } from '../config/siteSchema.js';
 import { pinDrivers, productCodecs, productTopic, streamCodecs, type ProductCodec, type StreamCodec, type StreamDecoder } from '../drivers/index.js';
 import type { DecodeResult, DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import { relayAction } from '../drivers/gpioRelay.js';
-import { OsdpAcu } from '../drivers/osdp/acu.js';
+import crypto from 'node:crypto';
+import { OsdpAcu, type OsdpSecureOptions } from '../drivers/osdp/acu.js';
 import { switchSignal } from '../drivers/gpioSwitch.js';
 import { WIEGAND_FRAME_GAP_MS, WiegandFramer } from '../drivers/wiegand.js';
 import { GuardpostError } from '../errors.js';
@@ -44,6 +45,8 @@ export interface DeviceBindingsDeps {
    * off (see `endOsdpInstallMode`). Runs synchronously, before the bindings compare wiring again.
    */
   readonly osdpKeyInstalled?: (device: DeviceRecord) => void;
+  /** Opens a reader's stored (sealed) OSDP key; without it only a key in clear can be used. */
+  readonly openOsdpKey?: (deviceId: string, stored: string) => Buffer;
 }
 
 /** What `endOsdpInstallMode` needs: the one path for site changes, and the journal. */
@@ -274,12 +277,27 @@ export class DeviceBindings {
     const byAddress = new Map(readers.map((reader) => [reader.binding?.address ?? -1, reader]));
     const logger = this.deps.logger.child({ bus: bus.id, protocol: 'osdp' });
     let link: SerialLink | undefined;
-    const secure = new Map(
+    const unusable: { reader: DeviceRecord; message: string }[] = [];
+    const secure = new Map<number, OsdpSecureOptions>(
       [...byAddress].map(([address, reader]) => {
-        const key = reader.binding?.osdpKey;
-        return [address, { mode: reader.binding?.secureChannel ?? 'on', install: reader.binding?.osdpInstall === true, ...(key === undefined ? {} : { scbk: Buffer.from(key, 'hex') }) }] as const;
+        const stored = reader.binding?.osdpKey;
+        let scbk: Buffer | undefined;
+        if (stored !== undefined) {
+          try {
+            scbk = this.deps.openOsdpKey !== undefined ? this.deps.openOsdpKey(reader.id, stored) : plainOsdpKey(reader.id, stored);
+          } catch (error) {
+            unusable.push({ reader, message: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        // A reader whose key cannot be opened is never talked to in clear nor with SCBK-D: it stays offline [OSDP-SC].
+        if (stored !== undefined && scbk === undefined) return [address, { mode: 'enforce' as const, scbk: crypto.randomBytes(16) }] as const;
+        return [address, { mode: reader.binding?.secureChannel ?? 'on', install: reader.binding?.osdpInstall === true, ...(scbk === undefined ? {} : { scbk }) }] as const;
       }),
     );
+    for (const { reader, message } of unusable) {
+      logger.error({ device: reader.id }, message);
+      this.deps.report(reader, { kind: 'trouble', condition: 'osdp_key_unreadable' });
+    }
     const acu = new OsdpAcu({
       addresses: [...byAddress.keys()],
       secure,
@@ -481,4 +499,10 @@ function safeDecode(decoder: StreamDecoder, bytes: Uint8Array): DecodeResult[] {
   } catch (error) {
     return [{ ok: false, error: { code: 'bad_frame', message: `decoder failed: ${error instanceof Error ? error.message : String(error)}` } }];
   }
+}
+
+/** Without a key vault (tests binding devices directly) only a key given in clear can be used. */
+function plainOsdpKey(deviceId: string, stored: string): Buffer {
+  if (/^[0-9a-fA-F]{32}$/.test(stored)) return Buffer.from(stored, 'hex');
+  throw new GuardpostError('GP_ERR_STORE', `device "${deviceId}": its osdpKey is sealed and no key vault was given to open it`);
 }

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from '../../src/drivers/osdp/messages.js';
 import { connectDevice, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
@@ -245,6 +247,20 @@ cardholders:
     expect(body).toMatchObject({ id: 'vault-reader', driver: 'osdp', hasOsdpKey: true });
     expect(JSON.stringify(body)).not.toContain(KEY);
     expect(gw.logs.join('')).not.toContain(KEY);
+  });
+
+  it('keeps the reader keys sealed at rest: the database and the site export hold only the gpenc1 form', async () => {
+    const exported = await fetch(`${gw.httpUrl}/api/v1/site/export`, { headers: await gw.adminHeaders() });
+    const site = (await exported.json()) as { devices: { id: string; osdpKey?: string }[] };
+    expect(site.devices.find((device) => device.id === 'vault-reader')?.osdpKey).toMatch(/^gpenc1:[A-Za-z0-9_-]{59}$/);
+    expect(JSON.stringify(site)).not.toContain(KEY);
+    expect(JSON.stringify(site)).not.toContain(FRESH_KEY);
+    gw.gateway.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const files = fs.readdirSync(gw.stateDir).filter((name) => name.startsWith('guardpost.db'));
+    const bytes = files.map((name) => fs.readFileSync(path.join(gw.stateDir, name)).toString('latin1')).join('');
+    expect(bytes.length).toBeGreaterThan(0);
+    expect(bytes).not.toContain(KEY);
+    expect(bytes).not.toContain(FRESH_KEY);
   });
 
   it('keeps a reader that cannot do Secure Channel offline and raises tamper for it', async () => {

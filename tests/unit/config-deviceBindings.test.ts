@@ -95,7 +95,7 @@ describe('OSDP Secure Channel settings', () => {
   it('accepts enforce with a 32-hex-digit key and never echoes a malformed key', () => {
     expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, secureChannel: 'enforce', osdpKey: '00112233445566778899aabbccddeeff' }])).toEqual([]);
     const problems = problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, osdpKey: 'my-secret-key' }]);
-    expect(problems).toEqual(['devices[0].osdpKey: expected 32 hex digits (an AES-128 key)']);
+    expect(problems).toEqual(['devices[0].osdpKey: expected 32 hex digits (an AES-128 key), or a key sealed by guardpost (gpenc1:…)']);
   });
 
   it('refuses Secure Channel settings on a device that is not an OSDP reader', () => {
