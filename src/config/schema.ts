@@ -31,6 +31,8 @@ export const SerialBusSchema = Strict({
   stopBits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
   /** RS-485 half duplex: the driver lets one request be on the wire at a time (OSDP). */
   rs485: Type.Boolean({ default: false }),
+  /** With rs485, a port refusing the kernel's RS-485 mode (TIOCSRS485) is not used; false runs it plain (auto-direction adapters). */
+  rs485Required: Type.Boolean({ default: true }),
   /** Reopen backoff after the port disappears: doubles from min to max. */
   reopenMinMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
   reopenMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),

@@ -50,7 +50,7 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
     gw = await startTestGateway({
       stateDir: dir,
       siteYaml: SITE,
-      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
     });
     northStrike = await connectDevice(gw.mqttUrl, 'north-strike');
     for (const device of ['north-reader', 'south-reader']) {
@@ -187,7 +187,7 @@ cardholders:
     gw = await startTestGateway({
       stateDir: dir,
       siteYaml: SECURE_SITE,
-      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true }\n`,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false }\n`,
     });
     vaultStrike = await connectDevice(gw.mqttUrl, 'vault-strike');
   });
