@@ -111,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
         findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
+        findProductBridge: (username) => config.mqtt.productBridges.find((bridge) => bridge.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;

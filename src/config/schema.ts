@@ -74,6 +74,20 @@ export const ConfigSchema = Strict({
         }),
         { default: [] },
       ),
+      /**
+       * Products whose one MQTT client speaks for many devices (a zigbee2mqtt instance, a Frigate
+       * NVR): each logs in with its own password and may publish and subscribe under its prefix only.
+       */
+      productBridges: Type.Array(
+        Strict({
+          username: Id(),
+          passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+          product: Type.Union([Type.Literal('zigbee2mqtt'), Type.Literal('frigate')]),
+          /** zigbee2mqtt's base_topic or Frigate's topic_prefix when not the default. */
+          prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', expected: 'a topic prefix without wildcards, e.g. zigbee2mqtt' })),
+        }),
+        { default: [] },
+      ),
     },
     { default: {} },
   ),

@@ -10,7 +10,7 @@ export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact',
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary', 'frigate', 'eol-loop'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
 /** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
@@ -30,6 +30,8 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-pro
   'shelly-gen2': 'mqtt-product',
   'axis-camera': 'mqtt-product',
   'esphome-binary': 'mqtt-product',
+  frigate: 'mqtt-product',
+  'eol-loop': 'mqtt-product',
 };
 
 /** The device kinds each driver can serve. */
@@ -49,6 +51,8 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
   'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
+  frigate: ['camera'],
+  'eol-loop': ['panic-button', 'exit-button', 'door-contact', 'fire-alarm'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });

@@ -4,7 +4,8 @@ import type { DecodeResult, DeviceCommand, DeviceSignal } from '../drivers/types
 import { relayAction } from '../drivers/gpioRelay.js';
 import crypto from 'node:crypto';
 import { OsdpAcu, type OsdpSecureOptions } from '../drivers/osdp/acu.js';
-import { switchSignal } from '../drivers/gpioSwitch.js';
+import { alarmSignal, switchSignal } from '../drivers/gpioSwitch.js';
+import type { LoopState } from '../drivers/products.js';
 import { WIEGAND_FRAME_GAP_MS, WiegandFramer } from '../drivers/wiegand.js';
 import { GuardpostError } from '../errors.js';
 import type { Clock, Journal } from '../journal/index.js';
@@ -90,6 +91,8 @@ export class DeviceBindings {
   private readonly inputs: GpioInputPin[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastCard = new Map<string, { card: string; atMs: number }>();
+  /** Last state of each supervised (end-of-line) loop, so periodic reports pass on changes only. */
+  private readonly loopStates = new Map<string, LoopState>();
   /** OSDP readers by device id; several share one bus and its poll loop. */
   private readonly osdp = new Map<string, { acu: OsdpAcu; address: number }>();
   private readonly osdpLinks: { link: SerialLink }[] = [];
@@ -178,6 +181,7 @@ export class DeviceBindings {
     this.osdpLinks.length = 0;
     this.products.clear();
     this.lastCard.clear();
+    this.loopStates.clear();
   }
 
   /**
@@ -261,6 +265,8 @@ export class DeviceBindings {
             return this.deps.report(device, { kind: 'link', state: decoded.state, detail: topic.slice(0, 200) });
           case 'bad':
             return this.deps.report(device, { kind: 'bad_input', code: decoded.error.code, message: `${topicName}: ${decoded.error.message}`, bytes: payload.byteLength });
+          case 'loop':
+            return this.loop(device, decoded.state);
           case 'none':
             return;
           default: {
@@ -353,6 +359,21 @@ export class DeviceBindings {
     );
     this.osdpLinks.push({ link });
     for (const [address, reader] of byAddress) this.osdp.set(reader.id, { acu, address });
+  }
+
+  /**
+   * A supervised loop's state [SAFE-EOL]: cut or short is a wiring fault, journalled as trouble
+   * (tamper-class: someone may be defeating the sensor), never taken as a press or an opening;
+   * normal or active clears it and gives the sensor's state. Sensors report periodically, so a
+   * state is passed on when it changes; a repeat only tells supervision the device is alive.
+   */
+  private loop(device: DeviceRecord, state: LoopState): void {
+    const previous = this.loopStates.get(device.id);
+    this.loopStates.set(device.id, state);
+    if (previous === state) return this.deps.report(device, { kind: 'signal', signal: { type: 'heartbeat' } });
+    if (state === 'cut' || state === 'short') return this.deps.report(device, { kind: 'trouble', condition: state === 'cut' ? 'line_cut' : 'line_short' });
+    this.deps.report(device, { kind: 'trouble', condition: null });
+    this.deps.report(device, { kind: 'signal', signal: alarmSignal(device.kind, state === 'active') });
   }
 
   private deliver(device: DeviceRecord, result: DecodeResult, bytes: number): void {

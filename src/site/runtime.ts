@@ -155,6 +155,7 @@ export class SiteRuntime {
     if (device === undefined) return;
     switch (report.kind) {
       case 'signal':
+        this.safety.heardFrom(device.id); // supervision: any input from a serial, GPIO or product device counts
         return this.onSignal(device, report.signal);
       case 'bad_input':
         return this.badInput(device.id, report.code, report.message, report.bytes);
