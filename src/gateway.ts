@@ -115,12 +115,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
+          // A product bridge or an operator is named by its login, as a device is by its id.
+          const login = refusal.principal?.kind === 'product-bridge' || refusal.principal?.kind === 'operator' ? refusal.principal.username : undefined;
           logger.warn({ action: refusal.action, clientId: refusal.clientId, username: refusal.username, device, topic: refusal.topic }, 'MQTT request refused');
           journal.append({
             type: 'device.unauthorized',
             device,
             reason: `${refusal.action}_refused`,
-            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: refusal.username?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
+            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: (refusal.username ?? login)?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
           });
         },
       });
