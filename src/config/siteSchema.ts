@@ -89,6 +89,11 @@ export const DeviceSchema = Strict({
   address: Type.Optional(Type.Integer({ minimum: 0, maximum: 126 })),
   /** GPIO header pin as a BCM number (gpio-input, gpio-relay). */
   pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
+  /**
+   * gpio-input supervision: the sensor's tamper loop (normally closed, in the same cable as the
+   * alarm pair) on its own GPIO input, BCM number. Open = cable cut or cover off: trouble.
+   */
+  tamperPin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
   /** Wiegand reader wired to two GPIO inputs (gpio-wiegand), BCM numbers. */
   wiegandPins: Type.Optional(Strict({ data0: Type.Integer({ minimum: 0, maximum: 53 }), data1: Type.Integer({ minimum: 0, maximum: 53 }) })),
   /** Input or output is active when the line is low (pull-up wiring). Default false. */
@@ -336,6 +341,6 @@ export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
-  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall' | 'tamperPin']?: SiteDevice[K];
 };
-export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall', 'tamperPin'] as const;

@@ -409,6 +409,16 @@ export class DeviceBindings {
         }
         this.inputs.push(pin);
         this.watchSwitch(device, pin, activeLevel, binding.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+        if (binding.tamperPin !== undefined) {
+          let tamperPin: GpioInputPin;
+          try {
+            tamperPin = gpio.input(binding.tamperPin);
+          } catch (error) {
+            return openFailed(error);
+          }
+          this.inputs.push(tamperPin);
+          this.watchTamperLoop(device, tamperPin, activeLevel, binding.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+        }
         return;
       }
       case 'gpio-relay': {
@@ -454,6 +464,33 @@ export class DeviceBindings {
         if (level === stable) return; // a bounce that came back
         stable = level;
         this.deps.report(device, { kind: 'signal', signal: toSignal(level === activeLevel) });
+      }, debounceMs);
+      this.timers.add(timer);
+    });
+  }
+
+  /**
+   * A supervised GPIO input's tamper loop [SAFE-EOL]: closed (made, same polarity as the alarm
+   * contact) is normal; open for debounceMs means the cable was cut or the sensor opened, which
+   * is trouble (line_cut), cleared when the loop closes again. Checked at start too.
+   */
+  private watchTamperLoop(device: DeviceRecord, pin: GpioInputPin, activeLevel: Level, debounceMs: number): void {
+    const report = (level: Level): void => this.deps.report(device, { kind: 'trouble', condition: level === activeLevel ? null : 'line_cut' });
+    let stable = pin.read();
+    let timer: NodeJS.Timeout | undefined;
+    if (stable !== activeLevel) report(stable);
+    pin.watch(() => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+      }
+      timer = setTimeout(() => {
+        this.timers.delete(timer!);
+        timer = undefined;
+        const level = pin.read();
+        if (level === stable) return;
+        stable = level;
+        report(level);
       }, debounceMs);
       this.timers.add(timer);
     });

@@ -67,7 +67,7 @@ describe('serial buses and the GPIO chip in the config file', () => {
   it('fills serial defaults (9600 8N1, reopen backoff) for a bus given only an id and a path', () => {
     const result = parseConfig({ serial: { buses: [{ id: 'door-bus', path: '/dev/ttyUSB0' }] }, gpio: { chipLabel: 'pinctrl-rp1' } });
     expect(result.ok && result.config.serial?.buses[0]).toEqual({
-      id: 'door-bus', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rs485: false, reopenMinMs: 250, reopenMaxMs: 5000,
+      id: 'door-bus', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rs485: false, rs485Required: true, reopenMinMs: 250, reopenMaxMs: 5000,
     });
     expect(result.ok && result.config.gpio).toEqual({ chipLabel: 'pinctrl-rp1', sysfsRoot: '/sys/class/gpio' });
   });
