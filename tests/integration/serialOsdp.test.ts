@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -280,5 +281,38 @@ cardholders:
     expect(bad.map((event) => event.data.message)).toContain('plain-text reply on a Secure Channel (downgrade refused)');
     vault.downgrade = false;
     expect(gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'access' })).toEqual([]);
+  });
+});
+
+describe('an OSDP key that this gateway cannot open', () => {
+  it('keeps the reader offline as trouble when osdp.key was replaced, and the rest of the gateway runs', async () => {
+    const KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    const dir = tempDir('gp-osdp-key-');
+    const pair = new SocatPair(dir);
+    await pair.start();
+    const site = `
+site: { id: osdp-key, name: OSDP key floor, timezone: Europe/London }
+devices:
+  - { id: safe-reader, kind: reader, driver: osdp, bus: rs485, address: 0, secureChannel: enforce, osdpKey: "${KEY}" }
+  - { id: lobby-reader, kind: reader }
+`;
+    const configYaml = `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false }\n`;
+    const first = await startTestGateway({ stateDir: dir, siteYaml: site, configYaml });
+    await first.stop();
+    // A restored backup of the database without its osdp.key: the sealed key cannot be opened.
+    fs.writeFileSync(path.join(dir, 'osdp.key'), crypto.randomBytes(32), { mode: 0o600 });
+    const gw = await startTestGateway({ stateDir: dir, siteYaml: site, configYaml });
+    try {
+      const trouble = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.trouble' && e.device === 'safe-reader');
+      expect(trouble).toMatchObject({ reason: 'osdp_key_unreadable', severity: 'high' });
+      expect(gw.logs.join('')).toContain('device \\"safe-reader\\": its sealed osdpKey does not open with this gateway\'s osdp.key');
+      expect(gw.logs.join('')).not.toContain(KEY);
+      expect(gw.gateway.runtime.deviceAvailability('safe-reader')).not.toBe('online');
+      const health = await fetch(`${gw.httpUrl}/readyz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await gw.stop();
+      await pair.stop();
+    }
   });
 });
