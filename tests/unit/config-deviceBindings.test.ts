@@ -102,3 +102,31 @@ describe('OSDP Secure Channel settings', () => {
     expect(problemsOf([{ id: 'r', kind: 'reader', secureChannel: 'on' }])).toEqual(['devices[0].secureChannel: not used by driver "json"']);
   });
 });
+
+describe('product bridges in the config file (mqtt.productBridges)', () => {
+  const HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+  it('accepts a zigbee2mqtt and a Frigate bridge, the prefix defaulting to the product', () => {
+    const result = parseConfig({ mqtt: { productBridges: [{ username: 'z2m', passwordHash: HASH, product: 'zigbee2mqtt' }, { username: 'nvr', passwordHash: HASH, product: 'frigate', prefix: 'site1/frigate' }] } });
+    expect(result.ok ? result.config.mqtt.productBridges.map((bridge) => bridge.username) : result.problems).toEqual(['z2m', 'nvr']);
+  });
+
+  it('refuses a login already used by an operator, guardpost\'s own prefix, a wildcard prefix and a plain password', () => {
+    const result = parseConfig({
+      mqtt: {
+        operators: [{ username: 'desk', passwordHash: HASH }],
+        productBridges: [
+          { username: 'desk', passwordHash: HASH, product: 'zigbee2mqtt' },
+          { username: 'nvr', passwordHash: HASH, product: 'frigate', prefix: 'guardpost/frigate' },
+          { username: 'nvr2', passwordHash: HASH, product: 'frigate', prefix: 'frigate/#' },
+          { username: 'nvr3', passwordHash: 'secret', product: 'frigate' },
+        ],
+      },
+    });
+    expect(result.ok ? [] : [...result.problems].sort()).toEqual([
+      'mqtt.productBridges[0].username: "desk" is already the login of mqtt.operators[0]',
+      'mqtt.productBridges[1].prefix: "guardpost/frigate" is guardpost\'s own topic prefix; a product bridge needs its own',
+      'mqtt.productBridges[2].prefix: expected a topic prefix without wildcards, e.g. zigbee2mqtt, got "frigate/#"',
+      'mqtt.productBridges[3].passwordHash: expected an argon2 hash starting with "$argon2"',
+    ]);
+  });
+});
