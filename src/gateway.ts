@@ -149,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const gpioConfig = config.gpio;
     let siteChanges: SiteService | undefined; // made below, with the API
-    const keysInstalledEarly: string[] = [];
+    const keysInstalledEarly: { id: string; alreadyHeld: boolean }[] = [];
     const bindings = new DeviceBindings({
       devices: () => startedRuntime.site.devices.values(),
       buses: config.serial?.buses ?? [],
@@ -162,9 +162,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', 'no OSDP key file');
         return store.osdpKeys.open(deviceId, stored);
       },
-      osdpKeyInstalled: (device) => {
-        if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id);
-        else keysInstalledEarly.push(device.id);
+      osdpKeyInstalled: (device, alreadyHeld) => {
+        if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id, alreadyHeld);
+        else keysInstalledEarly.push({ id: device.id, alreadyHeld });
       },
     });
     startedRuntime.attachDeviceRouter(bindings);
@@ -184,7 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
     siteChanges = siteService;
-    for (const id of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id);
+    for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

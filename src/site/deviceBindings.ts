@@ -45,7 +45,7 @@ export interface DeviceBindingsDeps {
    * An OSDP reader in install mode took its own key and reconnected on it: persist install mode
    * off (see `endOsdpInstallMode`). Runs synchronously, before the bindings compare wiring again.
    */
-  readonly osdpKeyInstalled?: (device: DeviceRecord) => void;
+  readonly osdpKeyInstalled?: (device: DeviceRecord, alreadyHeld: boolean) => void;
   /** Opens a reader's stored (sealed) OSDP key; without it only a key in clear can be used. */
   readonly openOsdpKey?: (deviceId: string, stored: string) => Buffer;
 }
@@ -61,10 +61,11 @@ export interface OsdpInstallDeps {
  * writers (validated, audited with the gateway as actor, in one transaction) and journalled as
  * `device.osdp_key_set`. From then on a reader offering SCBK-D is refused as tamper [OSDP-SC].
  */
-export function endOsdpInstallMode(deps: OsdpInstallDeps, deviceId: string): void {
+export function endOsdpInstallMode(deps: OsdpInstallDeps, deviceId: string, alreadyHeld = false): void {
   const current = deps.site.get('devices', deviceId);
   deps.site.put('devices', deviceId, { ...current, osdpInstall: false }, { actor: 'gateway', source: 'osdp-install' });
-  deps.journal.append({ type: 'device.osdp_key_set', device: deviceId, data: { device: deviceId, installMode: false } });
+  // `alreadyHeld`: the reader answered to its own key at once, so no KEYSET was needed.
+  deps.journal.append({ type: 'device.osdp_key_set', device: deviceId, data: { device: deviceId, installMode: false, ...(alreadyHeld ? { alreadyHeld } : {}) } });
 }
 
 interface SerialBinding {
@@ -330,12 +331,12 @@ export class DeviceBindings {
           const reader = byAddress.get(address);
           if (reader !== undefined) this.deps.report(reader, { kind: 'trouble', condition });
         },
-        keyInstalled: (address) => {
+        keyInstalled: (address, alreadyHeld) => {
           const reader = byAddress.get(address);
           if (reader === undefined) return;
-          logger.info({ device: reader.id, address }, 'OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
+          logger.info({ device: reader.id, address, alreadyHeld }, 'OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
           try {
-            this.deps.osdpKeyInstalled?.(reader);
+            this.deps.osdpKeyInstalled?.(reader, alreadyHeld);
           } catch (error) {
             // The poll loop has already left install mode; only the stored flag could not be changed.
             logger.error({ err: error, device: reader.id }, 'OSDP install mode: could not save install mode off; set osdpInstall to false');

@@ -23,7 +23,7 @@ export interface OsdpAcuEvents {
    * Install mode finished: the reader took its own key (osdp_KEYSET) and has reconnected on it.
    * Install mode is already off in the poll loop; the owner persists that.
    */
-  keyInstalled?(address: number): void;
+  keyInstalled?(address: number, alreadyHeld: boolean): void;
   offline(address: number, reason: string): void;
 }
 
@@ -345,11 +345,13 @@ export class OsdpAcu {
         pd.stage = 'ready';
         return;
       }
-      if (pd.keySet) {
-        // Reconnected on its own key: install mode is over for this reader (SCBK-D is refused from now on).
+      if (pd.install && pd.secure.scbk !== undefined && sameBytes(pd.currentKey, pd.secure.scbk)) {
+        // Secure on its own key (given just now, or held already): install mode is over for this
+        // reader, so a reader answering to SCBK-D later is refused rather than re-keyed.
+        const alreadyHeld = !pd.keySet;
         pd.keySet = false;
         pd.install = false;
-        this.options.events.keyInstalled?.(pd.address);
+        this.options.events.keyInstalled?.(pd.address, alreadyHeld);
       }
       this.comeOnline(pd);
     }

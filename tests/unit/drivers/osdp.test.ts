@@ -89,7 +89,7 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
         badInput: (address, code, message) => events.push(`bad ${address} ${code}: ${message}`),
         online: (address, identity) => events.push(`online ${address} ${identity?.vendor} ${identity?.firmware}`),
         offline: (address, reason) => events.push(`offline ${address}: ${reason}`),
-        keyInstalled: (address) => events.push(`key installed ${address}`),
+        keyInstalled: (address, alreadyHeld) => events.push(`key installed ${address}${alreadyHeld ? ' (already held)' : ''}`),
       },
     });
   }
@@ -283,6 +283,15 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     pds[0]!.presentCardFormatted('1001');
     await vi.advanceTimersByTimeAsync(400);
     expect(signals.map((entry) => entry.signal)).not.toContainEqual({ type: 'card', card: '1001' });
+  });
+
+  it('ends install mode at once for a reader that already holds its own key, sending no KEYSET', async () => {
+    setup([0], new Map([[0, { mode: 'enforce' as const, scbk: KEY, install: true }]]));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events).toEqual(['key installed 0 (already held)', 'online 0 0a0b0c 1.2.3']);
+    expect(pds[0]!.received.filter((packet) => packet.code === Command.KEYSET)).toEqual([]);
   });
 
   it('raises tamper for a keyed reader that offers SCBK-D even without enforce, and never takes it in plain text', async () => {
