@@ -250,6 +250,23 @@ cardholders:
     expect(gw.logs.join('')).not.toContain(KEY);
   });
 
+  it('keeps a reader\'s key when an admin edits the reader through the API, which never shows the key', async () => {
+    const headers = { ...(await gw.adminHeaders()), 'content-type': 'application/json' };
+    const shown = (await (await fetch(`${gw.httpUrl}/api/v1/devices/vault-reader`, { headers })).json()) as Record<string, unknown>;
+    const { hasOsdpKey: _key, hasPassword: _password, availability: _availability, ...editable } = shown;
+    const before = gw.gateway.store.devices.get('vault-reader')?.binding?.osdpKey;
+    const response = await fetch(`${gw.httpUrl}/api/v1/devices/vault-reader`, { method: 'PUT', headers, body: JSON.stringify({ ...editable, location: 'Vault corridor' }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ location: 'Vault corridor', hasOsdpKey: true });
+    expect(gw.gateway.store.devices.get('vault-reader')?.binding?.osdpKey).toBe(before);
+    expect(gw.gateway.store.osdpKeys?.open('vault-reader', before!).toString('hex')).toBe(KEY);
+    // The reader keeps working on its key: its next read still arrives over the secure channel and is decided.
+    const after = gw.gateway.journal.lastSeq();
+    vault.presentCardFormatted('6002');
+    const decided = await nextJournalEvent(gw.gateway.journal, (e) => e.type.startsWith('access.') && e.device === 'vault-reader', after);
+    expect(decided).toMatchObject({ type: 'access.denied', reason: 'unknown_credential' });
+  });
+
   it('keeps the reader keys sealed at rest: the database and the site export hold only the gpenc1 form', async () => {
     const exported = await fetch(`${gw.httpUrl}/api/v1/site/export`, { headers: await gw.adminHeaders() });
     const site = (await exported.json()) as { devices: { id: string; osdpKey?: string }[] };
