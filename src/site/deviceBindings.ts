@@ -22,7 +22,7 @@ export type DeviceReport =
   | { readonly kind: 'bad_input'; readonly code: string; readonly message: string; readonly bytes: number }
   | { readonly kind: 'link'; readonly state: 'online' | 'offline'; readonly detail: string }
   /** A condition that needs a technician (power failure at a reader); `condition` null = cleared. */
-  | { readonly kind: 'trouble'; readonly condition: string | null };
+  | { readonly kind: 'trouble'; readonly condition: string | null; readonly tamper?: boolean };
 
 /** A reader repeats the same card while it is held in the field; one badge is one read. */
 export const REPEAT_READ_SUPPRESS_MS = 1_000;
@@ -372,7 +372,7 @@ export class DeviceBindings {
     const previous = this.loopStates.get(device.id);
     this.loopStates.set(device.id, state);
     if (previous === state) return this.deps.report(device, { kind: 'signal', signal: { type: 'heartbeat' } });
-    if (state === 'cut' || state === 'short') return this.deps.report(device, { kind: 'trouble', condition: state === 'cut' ? 'line_cut' : 'line_short' });
+    if (state === 'cut' || state === 'short') return this.deps.report(device, { kind: 'trouble', condition: state === 'cut' ? 'line_cut' : 'line_short', tamper: true });
     this.deps.report(device, { kind: 'trouble', condition: null });
     this.deps.report(device, { kind: 'signal', signal: alarmSignal(device.kind, state === 'active') });
   }
@@ -476,7 +476,7 @@ export class DeviceBindings {
    * is trouble (line_cut), cleared when the loop closes again. Checked at start too.
    */
   private watchTamperLoop(device: DeviceRecord, pin: GpioInputPin, activeLevel: Level, debounceMs: number): void {
-    const report = (level: Level): void => this.deps.report(device, { kind: 'trouble', condition: level === activeLevel ? null : 'line_cut' });
+    const report = (level: Level): void => this.deps.report(device, { kind: 'trouble', condition: level === activeLevel ? null : 'line_cut', tamper: true });
     let stable = pin.read();
     let timer: NodeJS.Timeout | undefined;
     if (stable !== activeLevel) report(stable);

@@ -118,7 +118,7 @@ devices:
     let after = journal().lastSeq();
     gpio.drive(VAULT_TAMPER, 1); // cable cut: the tamper loop opens (and the alarm pair with it reads released)
     const trouble = await nextJournalEvent(journal(), (event) => event.type === 'device.trouble' && event.device === 'vault-panic', after);
-    expect(trouble).toMatchObject({ reason: 'line_cut' });
+    expect(trouble).toMatchObject({ reason: 'line_cut', data: { class: 'tamper' } });
     expect(journal().query({ afterSeq: after, limit: 100, type: 'alarm.raised' })).toEqual([]);
     after = journal().lastSeq();
     gpio.drive(VAULT_TAMPER, 0);

@@ -209,7 +209,7 @@ describe('product bridges (zigbee2mqtt, Frigate) and supervised loops with demo 
     await vaultNode.publish('esp-vault/sensor/vault_loop/state', '2201.7'); // normal
     await vaultNode.publish('esp-vault/sensor/vault_loop/state', '0.4'); // shorted: a wiring fault, not a press
     const short = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble' && e.device === 'vault-panic', after);
-    expect(short).toMatchObject({ reason: 'line_short', severity: 'high' });
+    expect(short).toMatchObject({ reason: 'line_short', severity: 'high', data: { device: 'vault-panic', class: 'tamper' } });
     expect(journal().query({ afterSeq: after, limit: 100, type: 'alarm.raised' })).toEqual([]);
     after = journal().lastSeq();
     await vaultNode.publish('esp-vault/sensor/vault_loop/state', '2199'); // repaired
