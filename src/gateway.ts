@@ -13,7 +13,7 @@ import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
-import { DeviceBindings } from './site/deviceBindings.js';
+import { DeviceBindings, endOsdpInstallMode } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -113,15 +113,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
         findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
+        findProductBridge: (username) => config.mqtt.productBridges.find((bridge) => bridge.username === username),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
+          // A product bridge or an operator is named by its login, as a device is by its id.
+          const login = refusal.principal?.kind === 'product-bridge' || refusal.principal?.kind === 'operator' ? refusal.principal.username : undefined;
           logger.warn({ action: refusal.action, clientId: refusal.clientId, username: refusal.username, device, topic: refusal.topic }, 'MQTT request refused');
           journal.append({
             type: 'device.unauthorized',
             device,
             reason: `${refusal.action}_refused`,
-            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: refusal.username?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
+            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: (refusal.username ?? login)?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
           });
         },
       });
@@ -165,6 +168,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     cleanups.push(() => startedRuntime.stop());
 
     const gpioConfig = config.gpio;
+    let siteChanges: SiteService | undefined; // made below, with the API
+    const keysInstalledEarly: { id: string; alreadyHeld: boolean }[] = [];
     const bindings = new DeviceBindings({
       devices: () => startedRuntime.site.devices.values(),
       buses: config.serial?.buses ?? [],
@@ -173,6 +178,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       mqtt: transport,
       logger: logger.child({ module: 'devices' }),
       clock,
+      openOsdpKey: (deviceId, stored) => {
+        if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', 'no OSDP key file');
+        return store.osdpKeys.open(deviceId, stored);
+      },
+      osdpKeyInstalled: (device, alreadyHeld) => {
+        if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id, alreadyHeld);
+        else keysInstalledEarly.push({ id: device.id, alreadyHeld });
+      },
     });
     startedRuntime.attachDeviceRouter(bindings);
     cleanups.push(() => bindings.stop());
@@ -191,6 +204,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onRulesChanged: (change) => startedRuntime.reloadRules(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
+    siteChanges = siteService;
+    for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

@@ -31,6 +31,8 @@ export const SerialBusSchema = Strict({
   stopBits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
   /** RS-485 half duplex: the driver lets one request be on the wire at a time (OSDP). */
   rs485: Type.Boolean({ default: false }),
+  /** With rs485, a port refusing the kernel's RS-485 mode (TIOCSRS485) is not used; false runs it plain (auto-direction adapters). */
+  rs485Required: Type.Boolean({ default: true }),
   /** Reopen backoff after the port disappears: doubles from min to max. */
   reopenMinMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
   reopenMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
@@ -71,6 +73,20 @@ export const ConfigSchema = Strict({
           passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
           /** The bridge requests (verbs, e.g. threat-level/raise) this login may send; omitted = all. */
           requests: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z-]+/[a-z-]+$', expected: 'a bridge verb like "threat-level/raise"' }))),
+        }),
+        { default: [] },
+      ),
+      /**
+       * Products whose one MQTT client speaks for many devices (a zigbee2mqtt instance, a Frigate
+       * NVR): each logs in with its own password and may publish and subscribe under its prefix only.
+       */
+      productBridges: Type.Array(
+        Strict({
+          username: Id(),
+          passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+          product: Type.Union([Type.Literal('zigbee2mqtt'), Type.Literal('frigate')]),
+          /** zigbee2mqtt's base_topic or Frigate's topic_prefix when not the default. */
+          prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', expected: 'a topic prefix without wildcards, e.g. zigbee2mqtt' })),
         }),
         { default: [] },
       ),

@@ -270,6 +270,7 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   } else refuse('wiegandPins');
   if (driver === 'gpio-input' || driver === 'gpio-relay') need('pin', `driver "${driver}" drives a GPIO pin (BCM number)`);
   else refuse('pin');
+  if (driver !== 'gpio-input') refuse('tamperPin');
   if (driver === 'serial-lines' && device.linePattern !== undefined) {
     let groups = 0;
     try {
@@ -302,6 +303,7 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
       else pins.set(pin, `${path}.${field}`);
     };
     if (device.pin !== undefined) claimPin(device.pin, 'pin');
+    if (device.tamperPin !== undefined) claimPin(device.tamperPin, 'tamperPin');
     if (device.wiegandPins !== undefined) {
       claimPin(device.wiegandPins.data0, 'wiegandPins.data0');
       if (device.wiegandPins.data1 !== device.wiegandPins.data0) claimPin(device.wiegandPins.data1, 'wiegandPins.data1');

@@ -10,7 +10,7 @@ export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact',
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary', 'frigate', 'eol-loop'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
 /** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
@@ -30,6 +30,8 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-pro
   'shelly-gen2': 'mqtt-product',
   'axis-camera': 'mqtt-product',
   'esphome-binary': 'mqtt-product',
+  frigate: 'mqtt-product',
+  'eol-loop': 'mqtt-product',
 };
 
 /** The device kinds each driver can serve. */
@@ -49,6 +51,8 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
   'esphome-binary': ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
+  frigate: ['camera'],
+  'eol-loop': ['panic-button', 'exit-button', 'door-contact', 'fire-alarm'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -91,6 +95,11 @@ export const DeviceSchema = Strict({
   address: Type.Optional(Type.Integer({ minimum: 0, maximum: 126 })),
   /** GPIO header pin as a BCM number (gpio-input, gpio-relay). */
   pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
+  /**
+   * gpio-input supervision: the sensor's tamper loop (normally closed, in the same cable as the
+   * alarm pair) on its own GPIO input, BCM number. Open = cable cut or cover off: trouble.
+   */
+  tamperPin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
   /** Wiegand reader wired to two GPIO inputs (gpio-wiegand), BCM numbers. */
   wiegandPins: Type.Optional(Strict({ data0: Type.Integer({ minimum: 0, maximum: 53 }), data1: Type.Integer({ minimum: 0, maximum: 53 }) })),
   /** Input or output is active when the line is low (pull-up wiring). Default false. */
@@ -99,8 +108,11 @@ export const DeviceSchema = Strict({
   debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   /** OSDP Secure Channel: `on` (default) when the reader supports it, `enforce` refuses plain text and raises tamper, `off`. */
   secureChannel: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('enforce')])),
-  /** The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key SCBK-D. */
-  osdpKey: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', expected: '32 hex digits (an AES-128 key)', secret: true })),
+  /**
+   * The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key
+   * SCBK-D. Stored sealed (`gpenc1:…`, see store/osdpKeys.ts); an export carries the sealed form.
+   */
+  osdpKey: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{32}|gpenc1:[A-Za-z0-9_-]{59})$', expected: '32 hex digits (an AES-128 key), or a key sealed by guardpost (gpenc1:…)', secret: true })),
   /** Install mode: a reader still on SCBK-D is given osdpKey over Secure Channel. Turn it off once the reader is online. */
   osdpInstall: Type.Optional(Type.Boolean()),
   /** Generic line reader: a regular expression whose first capture group is the card number. */
@@ -339,6 +351,6 @@ export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
-  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall' | 'tamperPin']?: SiteDevice[K];
 };
-export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall', 'tamperPin'] as const;

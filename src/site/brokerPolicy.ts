@@ -8,7 +8,21 @@ export type MqttPrincipal =
   | { readonly kind: 'device'; readonly deviceId: string }
   | { readonly kind: 'observer' }
   /** A person or system sending bridge requests (config `mqtt.operators`). */
-  | { readonly kind: 'operator'; readonly username: string };
+  | { readonly kind: 'operator'; readonly username: string }
+  /** A product's own MQTT client speaking for many devices (a zigbee2mqtt instance, a Frigate NVR), confined to its prefix. */
+  | { readonly kind: 'product-bridge'; readonly username: string; readonly prefix: string };
+
+/** Config `mqtt.productBridges`: a product instance's login and the topic prefix it owns. */
+export interface MqttProductBridge {
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly product: 'zigbee2mqtt' | 'frigate';
+  /** Its base topic (zigbee2mqtt `base_topic`, Frigate `topic_prefix`); default the product's own. */
+  readonly prefix?: string;
+}
+
+/** Each product's default base topic. */
+export const PRODUCT_BRIDGE_PREFIXES: Readonly<Record<MqttProductBridge['product'], string>> = { zigbee2mqtt: 'zigbee2mqtt', frigate: 'frigate' };
 
 export interface MqttOperator {
   readonly username: string;
@@ -26,6 +40,7 @@ export interface DeviceBrokerPolicyOptions {
   readonly findDevice: (id: string) => DeviceRecord | undefined;
   readonly onRefused: (refusal: BrokerRefusal<MqttPrincipal>) => void;
   readonly findOperator?: (username: string) => MqttOperator | undefined;
+  readonly findProductBridge?: (username: string) => MqttProductBridge | undefined;
 }
 
 /**
@@ -46,6 +61,12 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
       if (password === undefined) return null;
       return (await argon2.verify(operator.passwordHash, password).catch(() => false)) ? { kind: 'operator', username: operator.username } : null;
     }
+    const bridge = this.options.findProductBridge?.(username);
+    if (bridge !== undefined) {
+      if (password === undefined) return null;
+      const prefix = bridge.prefix ?? PRODUCT_BRIDGE_PREFIXES[bridge.product];
+      return (await argon2.verify(bridge.passwordHash, password).catch(() => false)) ? { kind: 'product-bridge', username: bridge.username, prefix } : null;
+    }
     const device = this.options.findDevice(username);
     if (device === undefined || password === undefined) return null;
     if (device.passwordHash !== null) {
@@ -64,6 +85,7 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
       const allowed = this.options.findOperator?.(principal.username)?.requests;
       return allowed === undefined || allowed.includes(topic.slice(prefix.length));
     }
+    if (principal.kind === 'product-bridge') return this.insideBridgePrefix(principal, topic);
     if (this.options.findDevice(principal.deviceId) === undefined) return false;
     if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
     return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
@@ -86,8 +108,20 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
       return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
     }
     if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
+    if (principal.kind === 'product-bridge') return this.insideBridgePrefix(principal, filter);
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));
+  }
+
+  /**
+   * A product bridge owns `<prefix>/#` (its devices' states, its own bridge topics, the `set`
+   * topics it listens on) and nothing else: never guardpost's own topics, never another prefix.
+   * A filter must fall wholly inside it, so `#` or `+/…` is refused.
+   */
+  private insideBridgePrefix(principal: { readonly prefix: string }, topicOrFilter: string): boolean {
+    const ownPrefix = this.options.topics.prefix;
+    if (topicOrFilter === ownPrefix || topicOrFilter.startsWith(`${ownPrefix}/`)) return false;
+    return topicMatches(`${principal.prefix}/#`, topicOrFilter);
   }
 
   /** [SAFE-AUDIT] a bridge request must name its sender as `by`, so the journal records who asked. */
@@ -107,6 +141,8 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
         return `device:${principal.deviceId}`;
       case 'operator':
         return `operator:${principal.username}`;
+      case 'product-bridge':
+        return `product-bridge:${principal.username}`;
       case 'observer':
         return 'observer';
     }

@@ -208,6 +208,7 @@ export class SiteRuntime {
     if (device === undefined) return;
     switch (report.kind) {
       case 'signal':
+        this.safety.heardFrom(device.id); // supervision: any input from a serial, GPIO or product device counts
         return this.onSignal(device, report.signal);
       case 'bad_input':
         return this.badInput(device.id, report.code, report.message, report.bytes);
@@ -220,7 +221,8 @@ export class SiteRuntime {
         this.troubles.set(device.id, report.condition);
         if (report.condition !== null || previous !== null) {
           // One vocabulary with supervision: trouble, then trouble_cleared naming what cleared.
-          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition });
+          // A wiring fault on a supervised loop may be someone defeating the sensor: marked tamper-class.
+          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition, ...(report.tamper === true ? { data: { device: device.id, class: 'tamper' } } : {}) });
           else this.deps.journal.append({ type: 'device.trouble_cleared', device: device.id, reason: previous, data: { device: device.id } });
         }
         return;

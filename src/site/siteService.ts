@@ -74,6 +74,18 @@ function forAudit(collection: SiteCollection, item: unknown): unknown {
 }
 
 /**
+ * The API never shows a reader's OSDP key, so a device edited through it (name, location) comes
+ * back without one: the stored (sealed) key is kept while the device is still an OSDP reader
+ * using Secure Channel. A new key replaces it; `secureChannel: off` or another driver drops it.
+ */
+function keptSecrets(collection: SiteCollection, before: unknown, body: Record<string, unknown>): Record<string, unknown> {
+  if (collection !== 'devices' || before === undefined || 'osdpKey' in body) return {};
+  const stored = (before as { osdpKey?: string }).osdpKey;
+  if (stored === undefined || body.driver !== 'osdp' || body.secureChannel === 'off') return {};
+  return { osdpKey: stored };
+}
+
+/**
  * Changes site data the one way the API, imports and the CLI share: the change is applied to a
  * copy of the whole site and validated with the site-file rules (so the API enforces exactly what
  * `check-config` does), then written with its audit entry in one transaction.
@@ -102,7 +114,7 @@ export class SiteService {
     const index = (items as { id: string }[]).findIndex((candidate) => candidate.id === id);
     const before = index === -1 ? undefined : items[index];
     const position = index === -1 ? items.length : index;
-    items[position] = { ...body, id };
+    items[position] = { ...keptSecrets(collection, before, body), ...body, id };
     const site = this.validate(snapshot, collection, position);
     const item = site[collection][position] as Item<C>;
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {

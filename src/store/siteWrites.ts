@@ -33,7 +33,15 @@ export function writeSiteInfo(store: Store, site: SiteData['site']): void {
   store.documents.replaceCollection('site', [{ id: 'site', item: site }]);
 }
 
+/** A device as kept: its OSDP key sealed under the state directory's osdp.key, never in clear (store/osdpKeys.ts). */
+export function sealedDevice(store: Store, device: SiteDevice): SiteDevice {
+  if (device.osdpKey === undefined) return device;
+  if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', `device "${device.id}": an OSDP key cannot be stored without the state directory's key file (open the store with Store.open)`);
+  return { ...device, osdpKey: store.osdpKeys.seal(device.id, device.osdpKey) };
+}
+
 export function writeDevice(store: Store, device: SiteDevice): void {
+  device = sealedDevice(store, device);
   store.devices.upsert({
     id: device.id,
     name: device.name ?? null,
@@ -157,7 +165,7 @@ export function writeAllDocuments(store: Store, data: SiteData): void {
     }
     const documents = (items as { id?: string }[]).map((item, index) => ({
       id: item.id ?? String(index),
-      item: collection === 'cardholders' ? cardholderDocument(item as SiteCardholder) : item,
+      item: collection === 'cardholders' ? cardholderDocument(item as SiteCardholder) : collection === 'devices' ? sealedDevice(store, item as SiteDevice) : item,
     }));
     store.documents.replaceCollection(collection, documents);
   }

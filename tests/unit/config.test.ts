@@ -43,7 +43,7 @@ describe('parseConfig', () => {
         demo: false,
         stateDir: './var',
         log: { level: 'info' },
-        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], limits: { maxPacketBytes: 65_536, connectTimeoutMs: 10_000, maxClients: 512, connectionsPerAddressPerMinute: 120, failedLoginsPerAddress: 10, maxSubscriptionsPerClient: 32, maxTopicBytes: 512, maxTopicLevels: 16, maxQueuedPerClient: 64 } },
+        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], productBridges: [], limits: { maxPacketBytes: 65_536, connectTimeoutMs: 10_000, maxClients: 512, connectionsPerAddressPerMinute: 120, failedLoginsPerAddress: 10, maxSubscriptionsPerClient: 32, maxTopicBytes: 512, maxTopicLevels: 16, maxQueuedPerClient: 64 } },
         http: { host: '127.0.0.1', port: 8080, rateLimits: { readPerMinute: 3_000, writePerMinute: 300, exportPerMinute: 30 } },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
@@ -87,7 +87,7 @@ describe('parseConfig', () => {
 
   it('names an unknown key by its own path and lists the allowed keys', () => {
     expect(problemsOf({ mqtt: { prot: 1883 } })).toEqual([
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, limits)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits)',
     ]);
   });
 
@@ -129,7 +129,7 @@ describe('parseConfig', () => {
       'demo: expected boolean, got string "yes"',
       'mqtt.port: expected integer, got string "x"',
       'mqtt.mode: expected one of embedded, external, got "cloud"',
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, limits)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits)',
       'http.port: expected integer ≤ 65535, got 99999',
       'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio)',
     ]);
@@ -238,7 +238,7 @@ describe('loadConfigFile', () => {
     expect(error.message).toBe(`${file}: 3 problems`);
     expect(error.details).toEqual([
       `${file}: demo: expected boolean, got number 3`,
-      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, limits)`,
+      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits)`,
       `${file}: http.port: expected integer, got string "abc"`,
     ]);
   });
