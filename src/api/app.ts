@@ -18,6 +18,8 @@ import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerPassbackRoutes } from './routes/passback.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
+import { registerWatchListRoutes } from './routes/watchList.js';
 import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
@@ -115,6 +117,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerSiteDataRoutes(app, deps);
+  registerCredentialRoutes(app, deps);
+  registerWatchListRoutes(app, deps);
   registerPassbackRoutes(app, deps);
   registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);

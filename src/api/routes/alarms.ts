@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Alarm } from '../../alarms/lifecycle.js';
 import { alarmView } from '../../alarms/service.js';
+import { queryAlarms } from '../../store/apiQueries.js';
+import { PageFields, parseSort, sendPage } from '../listQuery.js';
 import { GuardpostError } from '../../errors.js';
 import type { ApiDeps } from '../app.js';
 import { apiActor } from './commandActor.js';
@@ -21,10 +24,34 @@ const AckBody = Type.Object({ note: Type.String({ maxLength: 2000, default: '' }
 const ClearBody = Type.Object({ resolution: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false });
 const DrillBody = Type.Object({ durationMs: Type.Integer({ minimum: 60_000, maximum: 24 * 3_600_000 }) }, { additionalProperties: false });
 
+const AlarmsQuery = Type.Object(
+  {
+    ...PageFields,
+    state: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('all'), Type.Literal('raised'), Type.Literal('acknowledged'), Type.Literal('cleared')], {
+      default: 'open',
+      description: 'open (raised or acknowledged, the default), closed (cleared), all, or one state',
+    }),
+    sort: Type.Optional(Type.String({ maxLength: 16, description: 'raisedAt; "-raisedAt" for newest first' })),
+  },
+  { additionalProperties: false },
+);
+
 export function registerAlarmRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const safety = () => deps.runtime.safety;
 
-  app.get('/api/v1/alarms', { config: { auth: 'viewer' } }, async () => safety().alarms.list().map(alarmView));
+  app.get<{ Querystring: Static<typeof AlarmsQuery> }>('/api/v1/alarms', { config: { auth: 'viewer' }, schema: { querystring: AlarmsQuery } }, async (request, reply) => {
+    const query = request.query;
+    const sort = parseSort(query.sort, ['raisedAt']);
+    if (query.state === 'open') {
+      // Open alarms as the alarm service holds them now (escalation timers included).
+      const open = safety().alarms.list().sort((a, b) => a.raisedAtMs - b.raisedAtMs || (a.id < b.id ? -1 : 1));
+      if (sort?.descending === true) open.reverse();
+      return sendPage(reply, request.url, query, open.slice(query.offset, query.offset + query.limit).map(alarmView), open.length);
+    }
+    // Closed alarms are history: read page by page from SQLite.
+    const { records, total } = queryAlarms(deps.store.db, { state: query.state, limit: query.limit, offset: query.offset, descending: sort?.descending === true });
+    return sendPage(reply, request.url, query, records.map((record) => alarmView(JSON.parse(record) as Alarm)), total);
+  });
 
   app.get<{ Params: Static<typeof Params> }>('/api/v1/alarms/:id', { config: { auth: 'viewer' }, schema: { params: Params } }, async (request) => {
     const alarm = safety().alarms.get(request.params.id);
