@@ -126,7 +126,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerDoorCommandRoutes(app, deps);
   registerAlarmRoutes(app, deps);
   registerThreatLevelRoutes(app, deps);
-  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
   return app;
