@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -13,6 +14,7 @@ import type { SiteRuntime } from '../site/runtime.js';
 import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
+import type { TlsMaterial } from './tls.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
@@ -43,6 +45,10 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** HTTPS certificate and key (from `http.tls`); plain HTTP without. */
+  readonly tls?: TlsMaterial;
+  /** Browser origins allowed to call the API (`http.cors.origins`); none by default. */
+  readonly corsOrigins?: readonly string[];
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -65,6 +71,7 @@ declare module 'fastify' {
 /** Builds the HTTP API without listening, so tests drive it with inject() or a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls === undefined ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
     loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
@@ -101,6 +108,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   await app.register(helmet, { global: true });
+  if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
+    // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });
+  }
   // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
   await app.register(swagger, {
     openapi: {

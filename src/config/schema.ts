@@ -75,7 +75,17 @@ export const ConfigSchema = Strict({
     },
     { default: {} },
   ),
-  http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  http: Strict(
+    {
+      host: Text({ default: '127.0.0.1' }),
+      port: Port({ default: 8080 }),
+      /** HTTPS: PEM files, relative to this config file. Without it the API speaks plain HTTP. */
+      tls: Type.Optional(Strict({ certFile: Text(), keyFile: Text() })),
+      /** Browsers on these origins may call the API (CORS). Off (none) by default. */
+      cors: Type.Optional(Strict({ origins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', expected: 'an origin like https://console.example.com (no path)' }), { default: [] }) })),
+    },
+    { default: {} },
+  ),
   /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
   journal: Strict(
     {
