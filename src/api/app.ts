@@ -49,6 +49,8 @@ export interface ApiDeps {
   readonly tls?: TlsMaterial;
   /** Browser origins allowed to call the API (`http.cors.origins`); none by default. */
   readonly corsOrigins?: readonly string[];
+  /** Time of audit rows written by API commands (default Date.now). */
+  readonly clock?: () => number;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {

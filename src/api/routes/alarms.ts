@@ -6,6 +6,7 @@ import { queryAlarms } from '../../store/apiQueries.js';
 import { PageFields, parseSort, sendPage } from '../listQuery.js';
 import { GuardpostError } from '../../errors.js';
 import type { ApiDeps } from '../app.js';
+import { audited } from '../audited.js';
 import { apiActor } from './commandActor.js';
 
 const Id = Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 });
@@ -65,20 +66,20 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const { zone, door, location, silent } = request.body;
     if (zone !== undefined && !safety().zoneIds().includes(zone)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `zone: no zone "${zone}"`);
     if (door !== undefined && !deps.runtime.site.doors.has(door)) throw new GuardpostError('GP_ERR_BAD_REQUEST', `door: no door "${door}"`);
-    const outcome = safety().softwarePanic(apiActor(request), { zone: zone ?? null, door: door ?? null, location: location ?? null, silent });
+    const outcome = audited(deps, request, 'alarm.raised', null, () => safety().softwarePanic(apiActor(request), { zone: zone ?? null, door: door ?? null, location: location ?? null, silent }), (result) => ({ alarm: result.alarm.id, zone: zone ?? null, door: door ?? null, location: location ?? null, silent, repeated: result.repeated }));
     return reply.status(outcome.repeated ? 200 : 201).send(alarmView(outcome.alarm));
   });
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof AckBody> }>(
     '/api/v1/alarms/:id/acknowledge',
     { config: { auth: 'security' }, schema: { params: Params, body: AckBody } },
-    async (request) => alarmView(safety().alarms.acknowledge(request.params.id, apiActor(request), request.body.note)),
+    async (request) => alarmView(audited(deps, request, 'alarm.acknowledged', request.params.id, () => safety().alarms.acknowledge(request.params.id, apiActor(request), request.body.note))),
   );
 
   app.post<{ Params: Static<typeof Params>; Body: Static<typeof ClearBody> }>(
     '/api/v1/alarms/:id/clear',
     { config: { auth: 'security' }, schema: { params: Params, body: ClearBody } },
-    async (request) => alarmView(safety().alarms.clear(request.params.id, apiActor(request), request.body.resolution)),
+    async (request) => alarmView(audited(deps, request, 'alarm.cleared', request.params.id, () => safety().alarms.clear(request.params.id, apiActor(request), request.body.resolution))),
   );
 
   app.get('/api/v1/drills/current', { config: { auth: 'viewer' } }, async () => {
@@ -87,12 +88,12 @@ export function registerAlarmRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   app.post<{ Body: Static<typeof DrillBody> }>('/api/v1/drills', { config: { auth: 'security' }, schema: { body: DrillBody } }, async (request, reply) => {
-    const drill = safety().alarms.startDrill(apiActor(request), request.body.durationMs);
+    const drill = audited(deps, request, 'drill.started', null, () => safety().alarms.startDrill(apiActor(request), request.body.durationMs));
     return reply.status(201).send({ running: true, until: new Date(drill.untilMs).toISOString(), startedBy: drill.startedBy });
   });
 
   app.delete('/api/v1/drills/current', { config: { auth: 'security' } }, async (request) => {
-    safety().alarms.endDrill(apiActor(request));
+    audited(deps, request, 'drill.ended', null, () => safety().alarms.endDrill(apiActor(request)), () => null);
     return { running: false };
   });
 }
