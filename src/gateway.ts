@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { AuthService } from './auth/service.js';
 import { listen } from './api/server.js';
+import { loadTls } from './api/tls.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
@@ -61,6 +62,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // The site file is checked on every start, not just the first: a broken file is found at once.
   const siteData = siteFile === undefined ? undefined : loadSiteFile(siteFile);
+  // Like the site file, a certificate that cannot be read stops the start before anything opens.
+  const tls = loadTls(config.http.tls, options.loaded.dir);
   const store = Store.open(stateDir);
   const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
   const stopAll = async (): Promise<void> => {
@@ -206,7 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
     siteChanges = siteService;
     for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 
@@ -218,12 +221,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     logger.info(
       {
         mqtt: config.mqtt.mode === 'embedded' ? `mqtt://${config.mqtt.host}:${mqttPort}` : config.mqtt.url,
-        http: `http://${config.http.host}:${httpPort}`,
+        http: `${tls === undefined ? 'http' : 'https'}://${config.http.host}:${httpPort}`,
         stateDir,
         site: site.id,
         demo: config.demo,
       },
-      `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
+      `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on ${tls === undefined ? 'http' : 'https'}://${config.http.host}:${httpPort}`,
     );
 
     if (demoAdmin !== null) {

@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -14,11 +15,14 @@ import type { SiteRuntime } from '../site/runtime.js';
 import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
+import type { TlsMaterial } from './tls.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerPassbackRoutes } from './routes/passback.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
+import { registerWatchListRoutes } from './routes/watchList.js';
 import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
@@ -44,6 +48,12 @@ export interface ApiDeps {
   readonly forwarders?: Forwarders;
   /** Per-caller request limits (default DEFAULT_RATE_LIMITS). */
   readonly rateLimits?: RateLimits;
+  /** HTTPS certificate and key (from `http.tls`); plain HTTP without. */
+  readonly tls?: TlsMaterial;
+  /** Browser origins allowed to call the API (`http.cors.origins`); none by default. */
+  readonly corsOrigins?: readonly string[];
+  /** Time of audit rows written by API commands (default Date.now). */
+  readonly clock?: () => number;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -67,6 +77,7 @@ declare module 'fastify' {
 /** Builds the HTTP API without listening, so tests drive it with inject() or a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls === undefined ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
     loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
@@ -110,6 +121,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   await app.register(helmet, { global: true });
+  if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
+    // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });
+  }
   // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
   await app.register(swagger, {
     openapi: {
@@ -127,6 +142,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerSiteDataRoutes(app, deps);
+  registerCredentialRoutes(app, deps);
+  registerWatchListRoutes(app, deps);
   registerPassbackRoutes(app, deps);
   registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
@@ -134,7 +151,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerDoorCommandRoutes(app, deps);
   registerAlarmRoutes(app, deps);
   registerThreatLevelRoutes(app, deps);
-  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
   return app;

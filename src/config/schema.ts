@@ -121,6 +121,10 @@ export const ConfigSchema = Strict({
         },
         { default: {} },
       ),
+      /** HTTPS: PEM files, relative to this config file. Without it the API speaks plain HTTP. */
+      tls: Type.Optional(Strict({ certFile: Text(), keyFile: Text() })),
+      /** Browsers on these origins may call the API (CORS). Off (none) by default. */
+      cors: Type.Optional(Strict({ origins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', expected: 'an origin like https://console.example.com (no path)' }), { default: [] }) })),
     },
     { default: {} },
   ),

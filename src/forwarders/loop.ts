@@ -88,6 +88,8 @@ export class DeliveryLoop {
   private rejected = 0;
   private running: Promise<void> | undefined;
   private caughtUpWaiters: (() => void)[] = [];
+  /** Bumped by rewind(): an acknowledgement of a batch read before it must not move the cursor. */
+  private epoch = 0;
 
   constructor(
     private readonly destination: Destination,
@@ -135,6 +137,22 @@ export class DeliveryLoop {
       };
       this.caughtUpWaiters.push(check);
     });
+  }
+
+  /**
+   * Resend: moves both cursors back so every event after `toSeq` goes to the destination again
+   * (an incident system that lost data asks for a range). A batch in flight when this is called
+   * still completes, but its acknowledgement no longer moves the cursor.
+   */
+  rewind(toSeq: number): void {
+    this.epoch += 1;
+    this.cursor = { ...this.cursor, lastSeq: toSeq, prioritySeq: toSeq, updatedMs: this.deps.clock() };
+    this.deps.outbox.saveCursor(this.cursor);
+    for (const lane of [this.priority, this.main]) {
+      lane.singleUntilSeq = 0;
+      lane.wake?.();
+      lane.retryNow?.();
+    }
   }
 
   async stop(): Promise<void> {
@@ -203,8 +221,11 @@ export class DeliveryLoop {
         continue;
       }
       lane.state = lane.attempt === 0 ? 'delivering' : 'retrying';
+      const epoch = this.epoch;
       const outcome = await this.destination.deliver(batch.events, this.abort.signal);
       if (this.abort.signal.aborted) break;
+      // Rewound while this batch was out: the range is sent again from the new cursor.
+      if (epoch !== this.epoch) continue;
       switch (outcome.kind) {
         case 'delivered':
           this.onDelivered(lane, batch);

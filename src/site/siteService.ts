@@ -7,11 +7,36 @@ import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
 import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
+import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
 export type SiteCollection = (typeof SiteCollections)[number];
-type Item<C extends SiteCollection> = SiteData[C][number];
+/** The rest of the site data the API edits entity by entity (the watch list has no ids: see watchList()). */
+export const RuleCollections = ['zones', 'schedules', 'holidays', 'accessLevels', 'threatLevels', 'cameras', 'doorGroups', 'areas'] as const;
+export type RuleCollection = (typeof RuleCollections)[number];
+export type EditableCollection = SiteCollection | RuleCollection;
+type Item<C extends EditableCollection> = SiteData[C][number];
+
+/** A watch-list entry as the API shows it: keyed `cardholder:<id>` or `credential:<id>`. */
+export type WatchEntry = SiteData['watchList'][number] & { readonly key: string };
+export const watchKey = (entry: SiteData['watchList'][number]): string => (entry.cardholder !== undefined ? `cardholder:${entry.cardholder}` : `credential:${entry.credential ?? ''}`);
+
+/** What a camera URL shows in place of its password (in responses and the audit log). */
+export const MASKED_PASSWORD = '********';
+
+/** A URL with its password (if any) replaced by the mask; anything unparsable is returned as is. */
+export function maskUrlPassword(raw: string | undefined): string | undefined {
+  if (raw === undefined) return raw;
+  try {
+    const url = new URL(raw);
+    if (url.password === '') return raw;
+    url.password = MASKED_PASSWORD;
+    return url.toString();
+  } catch {
+    return raw;
+  }
+}
 
 export interface ImportReport {
   readonly dryRun: boolean;
@@ -56,11 +81,30 @@ export interface SiteChange {
   readonly what: string;
 }
 
-const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
+const singular: Record<EditableCollection, string> = {
+  devices: 'device',
+  doors: 'door',
+  groups: 'group',
+  cardholders: 'cardholder',
+  zones: 'zone',
+  schedules: 'schedule',
+  holidays: 'holiday calendar',
+  accessLevels: 'access level',
+  threatLevels: 'threat level',
+  cameras: 'camera',
+  doorGroups: 'door group',
+  areas: 'area',
+};
+/** Audit actions are `<entity>.created|updated|deleted`. */
+const actionOf = (collection: EditableCollection): string => singular[collection].replace(/ (\w)/g, (_match, letter: string) => letter.toUpperCase());
 
 /** Audit copies never hold secrets or whole card numbers. */
-function forAudit(collection: SiteCollection, item: unknown): unknown {
+function forAudit(collection: EditableCollection, item: unknown): unknown {
   if (item === undefined || item === null) return item;
+  if (collection === 'cameras') {
+    const camera = item as SiteData['cameras'][number];
+    return camera.url === undefined ? camera : { ...camera, url: maskUrlPassword(camera.url) };
+  }
   if (collection === 'devices') {
     const { passwordHash, osdpKey, ...rest } = item as { passwordHash?: string; osdpKey?: string };
     return { ...rest, ...(passwordHash === undefined ? {} : { passwordHash: '[set]' }), ...(osdpKey === undefined ? {} : { osdpKey: '[set]' }) };
@@ -78,7 +122,7 @@ function forAudit(collection: SiteCollection, item: unknown): unknown {
  * back without one: the stored (sealed) key is kept while the device is still an OSDP reader
  * using Secure Channel. A new key replaces it; `secureChannel: off` or another driver drops it.
  */
-function keptSecrets(collection: SiteCollection, before: unknown, body: Record<string, unknown>): Record<string, unknown> {
+function keptSecrets(collection: EditableCollection, before: unknown, body: Record<string, unknown>): Record<string, unknown> {
   if (collection !== 'devices' || before === undefined || 'osdpKey' in body) return {};
   const stored = (before as { osdpKey?: string }).osdpKey;
   if (stored === undefined || body.driver !== 'osdp' || body.secureChannel === 'off') return {};
@@ -93,19 +137,19 @@ function keptSecrets(collection: SiteCollection, before: unknown, body: Record<s
 export class SiteService {
   constructor(private readonly deps: SiteServiceDeps) {}
 
-  list<C extends SiteCollection>(collection: C): Item<C>[] {
-    return exportSiteData(this.deps.store)[collection] as Item<C>[];
+  /** One collection as stored (its documents), without exporting the whole site. */
+  list<C extends EditableCollection>(collection: C): Item<C>[] {
+    return this.deps.store.documents.list(collection) as Item<C>[];
   }
 
-  get<C extends SiteCollection>(collection: C, id: string): Item<C> {
-    // One document, not the whole collection: a panel holds millions of cardholders.
-    const item = (collection === 'cardholders' ? this.deps.store.documents.get(collection, id) : this.list(collection).find((candidate) => candidate.id === id)) as Item<C> | undefined;
+  get<C extends EditableCollection>(collection: C, id: string): Item<C> {
+    const item = this.deps.store.documents.get(collection, id) as Item<C> | undefined;
     if (item === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
     return item;
   }
 
   /** Creates or replaces one entity; returns it as stored and whether it is new. */
-  put<C extends SiteCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
+  put<C extends EditableCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
     if (body.id !== undefined && body.id !== id) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body.id: "${String(body.id)}" does not match the id in the URL "${id}"`);
     if (collection === 'cardholders') return this.putCardholder(id, body, by) as { item: Item<C>; created: boolean };
     const { store, clock } = this.deps;
@@ -118,13 +162,13 @@ export class SiteService {
     const site = this.validate(snapshot, collection, position);
     const item = site[collection][position] as Item<C>;
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
-      this.write(collection, item);
-      store.audit.record({ ...by, action: `${singular[collection]}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
+      this.write(collection, item, site);
+      store.audit.record({ ...by, action: `${actionOf(collection)}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
     });
     return { item, created: before === undefined };
   }
 
-  delete(collection: SiteCollection, id: string, by: ChangeActor): void {
+  delete(collection: EditableCollection, id: string, by: ChangeActor): void {
     const { store, clock } = this.deps;
     if (collection === 'cardholders') return this.deleteCardholder(id, by);
     const snapshot = exportSiteData(store);
@@ -132,11 +176,14 @@ export class SiteService {
     const index = items.findIndex((candidate) => candidate.id === id);
     if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
     const [before] = items.splice(index, 1);
-    this.validate(snapshot, collection, -1);
+    const site = this.validate(snapshot, collection, -1);
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
-      store[collection].delete(id);
+      if (isRuleCollection(collection)) {
+        deleteRuleEntity(store, collection, id);
+        writeRuleCollections(store, site);
+      } else store[collection].delete(id);
       store.documents.delete(collection, id);
-      store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
+      store.audit.record({ ...by, action: `${actionOf(collection)}.deleted`, target: id, before: forAudit(collection, before) }, clock());
     });
   }
 
@@ -200,8 +247,58 @@ export class SiteService {
     return problems;
   }
 
+  /** The watch list, each entry keyed by whom it names (`cardholder:<id>` or `credential:<id>`). */
+  watchList(): WatchEntry[] {
+    return (this.deps.store.documents.list('watchList') as SiteData['watchList']).map((entry) => ({ key: watchKey(entry), ...entry }));
+  }
+
+  watchEntry(key: string): WatchEntry {
+    const entry = this.watchList().find((candidate) => candidate.key === key);
+    if (entry === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no watch-list entry "${key}"`);
+    return entry;
+  }
+
+  /** Puts one cardholder or credential on the watch list, or changes the reason it is there. */
+  putWatchEntry(raw: Record<string, unknown>, by: ChangeActor, expectKey?: string): { entry: WatchEntry; created: boolean } {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const list = snapshot.watchList as unknown[];
+    const key = watchKey(raw as SiteData['watchList'][number]);
+    if (expectKey !== undefined && key !== expectKey) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body: names "${key}", not the entry in the URL "${expectKey}"`);
+    const index = snapshot.watchList.findIndex((entry) => watchKey(entry) === key);
+    const before = index === -1 ? undefined : snapshot.watchList[index];
+    const position = index === -1 ? list.length : index;
+    list[position] = raw;
+    const site = this.validate(snapshot, 'watchList', position);
+    const entry = site.watchList[position]!;
+    this.writeWatchList(site, { by: by.actor, what: `watch list ${key}` }, () =>
+      store.audit.record({ ...by, action: `watchList.${before === undefined ? 'created' : 'updated'}`, target: key, before, after: entry }, clock()),
+    );
+    return { entry: { key, ...entry }, created: before === undefined };
+  }
+
+  deleteWatchEntry(key: string, by: ChangeActor): void {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const index = snapshot.watchList.findIndex((entry) => watchKey(entry) === key);
+    if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no watch-list entry "${key}"`);
+    const [before] = snapshot.watchList.splice(index, 1);
+    const site = this.validate(snapshot, 'watchList', -1);
+    this.writeWatchList(site, { by: by.actor, what: `watch list ${key}` }, () => store.audit.record({ ...by, action: 'watchList.deleted', target: key, before }, clock()));
+  }
+
+  private writeWatchList(site: SiteData, change: SiteChange, audit: () => void): void {
+    const { store } = this.deps;
+    store.db.transaction(() => {
+      store.siteRules.replaceWatchList(site.watchList.map((entry) => ({ cardholderId: entry.cardholder ?? null, credentialId: entry.credential ?? null, reason: entry.reason })));
+      store.documents.replaceCollection('watchList', site.watchList.map((entry, position) => ({ id: String(position), item: entry })));
+      audit();
+    })();
+    this.deps.onChanged(change);
+  }
+
   /** Writes in one transaction, then brings the live index up to date: patched for cardholders, rebuilt otherwise. */
-  private commit(collection: SiteCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
+  private commit(collection: EditableCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
     if (collection === 'cardholders') return this.deps.changeCardholders(ids, change, write);
     this.deps.store.db.transaction(write)();
     (this.deps.onRulesChanged ?? this.deps.onChanged)(change);
@@ -305,7 +402,7 @@ export class SiteService {
   }
 
   /** Problems with the changed entity name its fields (`body.unlockMs: …`); others name where they are. */
-  private validate(snapshot: SiteData, collection: SiteCollection, position: number): SiteData {
+  private validate(snapshot: SiteData, collection: EditableCollection | 'watchList', position: number): SiteData {
     const result = parseSiteData(snapshot);
     if (result.ok) return result.site;
     const own = `${collection}[${position}]`;
@@ -315,8 +412,12 @@ export class SiteService {
     throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
   }
 
-  private write(collection: SiteCollection, item: unknown): void {
+  private write(collection: EditableCollection, item: unknown, site: SiteData): void {
     const { store } = this.deps;
+    if (isRuleCollection(collection)) {
+      writeRuleCollections(store, site);
+      return store.documents.put(collection, (item as { id: string }).id, item);
+    }
     switch (collection) {
       case 'devices':
         return writeDevice(store, item as SiteData['devices'][number]);
@@ -328,4 +429,8 @@ export class SiteService {
         return writeCardholder(store, item as SiteCardholder);
     }
   }
+}
+
+function isRuleCollection(collection: EditableCollection): collection is RuleCollection {
+  return (RuleCollections as readonly string[]).includes(collection);
 }
