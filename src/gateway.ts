@@ -10,6 +10,7 @@ import { Journal, type Clock } from './journal/index.js';
 import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { drainForStop } from './ops/shutdown.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
@@ -171,14 +172,23 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
-    cleanups.push(() => app.close());
+    let apiClosed: Promise<void> | undefined;
+    const closeApi = (): Promise<void> => (apiClosed ??= app.close());
+    cleanups.push(closeApi);
     const httpPort = await listen(app, config.http.host, config.http.port);
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
-    cleanups.push(() => {
-      journal.append({ type: 'system.stopped' });
-    });
+    // Runs first on stop [OPS-SHUTDOWN]: no new reads or commands, then system.stopped and offline.
+    cleanups.push(() =>
+      drainForStop({
+        broker: embedded,
+        bindings,
+        closeApi,
+        journalStopped: () => journal.append({ type: 'system.stopped' }),
+        publishOffline: (onSent) => transport.publish(topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true }, onSent),
+      }),
+    );
     logger.info(
       {
         mqtt: config.mqtt.mode === 'embedded' ? `mqtt://${config.mqtt.host}:${mqttPort}` : config.mqtt.url,

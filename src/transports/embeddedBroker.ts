@@ -11,6 +11,9 @@ export interface EmbeddedBrokerOptions<P> {
   readonly logger: Logger;
 }
 
+/** How long a stop waits for subscribers' sockets to take what was already queued for them. */
+const FLUSH_ON_STOP_MS = 500;
+
 /** The embedded aedes broker. The gateway itself publishes and subscribes in-process. */
 export class EmbeddedBroker<P> implements MqttTransport {
   readonly mode = 'embedded' as const;
@@ -18,6 +21,12 @@ export class EmbeddedBroker<P> implements MqttTransport {
   private server: net.Server | undefined;
   private readonly principals = new WeakMap<Client, P>();
   private boundPort = 0;
+  /** False once the gateway is stopping: no new connections, no new publishes [OPS-SHUTDOWN]. */
+  private accepting = true;
+  /** Client publishes authorised but not yet delivered to the subscribers (the site runtime). */
+  private inFlight = 0;
+  private readonly drainWaiters = new Set<() => void>();
+  private readonly connected = new Set<Client>();
 
   constructor(private readonly options: EmbeddedBrokerOptions<P>) {}
 
@@ -32,6 +41,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
     this.broker = broker;
 
     broker.authenticate = (client, username, password, done) => {
+      if (!this.accepting) return done(Object.assign(new Error('the gateway is stopping'), { returnCode: 3 as const }), false);
       policy.authenticate(client.id, username, password).then(
         (principal) => {
           if (principal === null) {
@@ -53,6 +63,9 @@ export class EmbeddedBroker<P> implements MqttTransport {
     broker.authorizePublish = (client, packet, done) => {
       // client is null only for wills of clients long gone; they were authorised when set.
       if (client === null) return done(null);
+      // Refused without a PUBACK, so the device keeps the read and sends it to the next gateway run.
+      if (!this.accepting) return done(new Error('the gateway is stopping'));
+      this.inFlight++;
       const principal = this.principals.get(client);
       if (principal === undefined || !policy.mayPublish(principal, packet.topic) || policy.mayPublishPayload?.(principal, packet.topic, Buffer.from(packet.payload)) === false) {
         policy.refused({ action: 'publish', clientId: client.id, username: null, principal: principal ?? null, topic: packet.topic });
@@ -60,6 +73,14 @@ export class EmbeddedBroker<P> implements MqttTransport {
       }
       done(null);
     };
+    broker.on('client', (client) => this.connected.add(client));
+    broker.on('clientDisconnect', (client) => this.connected.delete(client));
+    // Emitted once a publish reached every subscriber, the gateway's own handlers included.
+    broker.on('publish', (_packet, client) => {
+      if (client === null || this.inFlight === 0) return;
+      this.inFlight--;
+      if (this.inFlight === 0) for (const resolve of this.drainWaiters) resolve();
+    });
 
     broker.authorizeSubscribe = (client, subscription, done) => {
       const principal = this.principals.get(client);
@@ -84,13 +105,61 @@ export class EmbeddedBroker<P> implements MqttTransport {
     this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
   }
 
+  /**
+   * The first step of a graceful stop: no new connections and no new publishes from clients
+   * (each is refused before its PUBACK, so a device keeps a read for the next run). Messages
+   * already authorised are still delivered, and the gateway can still publish to subscribers.
+   */
+  stopAccepting(): void {
+    this.accepting = false;
+    // close() only stops listening; connected clients stay until stop().
+    if (this.server?.listening === true) this.server.close();
+  }
+
+  /**
+   * Resolves once every client publish already authorised has reached the subscribers (so the
+   * reads it carried are decided), or after `timeoutMs` if one never completes.
+   */
+  drained(timeoutMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.drainWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.drainWaiters.add(done);
+    });
+  }
+
   async stop(): Promise<void> {
     const server = this.server;
     const broker = this.broker;
     this.server = undefined;
     this.broker = undefined;
-    if (broker !== undefined) await new Promise<void>((resolve) => broker.close(() => resolve()));
+    if (broker !== undefined) {
+      // Closing destroys each socket: let what is already queued for subscribers (the retained
+      // `offline`, the last events) reach them first.
+      await this.flushClients(FLUSH_ON_STOP_MS);
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+    }
+    // Already closed by stopAccepting(): close() then reports "not running", which is fine here.
     if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async flushClients(timeoutMs: number): Promise<void> {
+    const pending = [...this.connected].map((client) => client.conn).filter((conn) => conn.writableLength > 0 && !conn.destroyed);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((conn) => new Promise<void>((resolve) => {
+        conn.once('drain', () => resolve());
+        conn.once('close', () => resolve());
+      }))),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}, onSent?: (error?: Error) => void): void {
