@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { AuthService } from './auth/service.js';
@@ -11,6 +12,7 @@ import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { drainForStop } from './ops/shutdown.js';
+import { claimStateDir, startBackupSchedule, type BackupSchedule } from './ops/backup.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
@@ -42,6 +44,7 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly forwarders: Forwarders;
   readonly retention: Retention;
+  readonly backups: BackupSchedule;
   stop(): Promise<void>;
 }
 
@@ -62,7 +65,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // The site file is checked on every start, not just the first: a broken file is found at once.
   const siteData = siteFile === undefined ? undefined : loadSiteFile(siteFile);
   const store = Store.open(stateDir);
-  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  // `guardpost restore` refuses to run under a live gateway: it looks for this pid.
+  const releaseStateDir = claimStateDir(stateDir);
+  const cleanups: (() => Promise<void> | void)[] = [releaseStateDir, () => store.close()];
   const stopAll = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
@@ -100,6 +105,18 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onError: (error) => logger.error({ err: error }, 'journal retention failed'),
     });
     cleanups.push(() => retention.stop());
+    const backups: BackupSchedule = startBackupSchedule({
+      db: store.db,
+      stateDir,
+      dir: path.resolve(stateDir, config.backup.dir),
+      site: site.id,
+      intervalMs: config.backup.intervalMinutes * 60_000,
+      keep: config.backup.keep,
+      clock,
+      logger: logger.child({ module: 'backup' }),
+      journal,
+    });
+    cleanups.push(() => backups.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
@@ -204,7 +221,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, stop: stopAll };
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -91,6 +91,19 @@ export const ConfigSchema = Strict({
   serial: Type.Optional(Strict({ buses: Type.Array(SerialBusSchema, { default: [] }) })),
   /** Where the GPIO header lives; see src/transports/gpio.ts for how the chip is found. */
   gpio: Type.Optional(GpioSchema),
+  /**
+   * Scheduled backups of the state directory (one file each: database and PIN key; see
+   * docs/operations.md). The newest `keep` are kept; 0 minutes turns the schedule off.
+   */
+  backup: Strict(
+    {
+      /** Relative to the state directory. */
+      dir: Text({ default: 'backups' }),
+      intervalMinutes: Type.Integer({ minimum: 0, maximum: 525_600, default: 1_440 }),
+      keep: Type.Integer({ minimum: 1, maximum: 1_000, default: 7 }),
+    },
+    { default: {} },
+  ),
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

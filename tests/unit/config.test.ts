@@ -47,6 +47,7 @@ describe('parseConfig', () => {
         http: { host: '127.0.0.1', port: 8080 },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
+        backup: { dir: 'backups', intervalMinutes: 1_440, keep: 7 },
       },
     });
   });
@@ -131,7 +132,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio)',
+      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup)',
     ]);
   });
 
