@@ -14,6 +14,7 @@ export async function startCommand(args: ParsedArgs, _io: CliIo): Promise<number
     mqttPort: portOption(args, 'mqtt-port'),
   });
   const logger = createLogger(loaded.config.log.level);
+  for (const notice of loaded.notices) logger.warn(`config: ${notice}`);
   const gateway = await startGateway({ loaded, logger });
   const signal = await nextStopSignal();
   logger.info({ signal, limitMs: SHUTDOWN_LIMIT_MS }, `${signal}: stopping (reads refused, decisions in flight finished, journal flushed)`);

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
 import { ForwarderSchema } from './forwardersSchema.js';
+import { CONFIG_VERSION } from './configVersions.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -47,6 +48,8 @@ export const GpioSchema = Strict({
 });
 
 export const ConfigSchema = Strict({
+  /** The layout version of this file (see src/config/configVersions.ts); older ones are migrated in memory. */
+  version: Type.Integer({ minimum: 1, maximum: CONFIG_VERSION, default: CONFIG_VERSION }),
   /** Demo devices may log in with password "demo"; anonymous read-only MQTT and HTTP reads. */
   demo: Type.Boolean({ default: false }),
   /** Relative to the config file's directory. */

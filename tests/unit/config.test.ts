@@ -40,6 +40,7 @@ describe('parseConfig', () => {
     expect(result).toEqual({
       ok: true,
       config: {
+        version: 1,
         demo: false,
         stateDir: './var',
         log: { level: 'info' },
@@ -132,7 +133,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup)',
+      'extra: unknown key (allowed: version, demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup)',
     ]);
   });
 
