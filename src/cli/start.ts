@@ -1,6 +1,7 @@
 import { loadConfigFile } from '../config/load.js';
 import { startGateway } from '../gateway.js';
 import { createLogger } from '../logger.js';
+import { systemdNotifier } from '../ops/notify.js';
 import { exitCodeOf, nextStopSignal, SHUTDOWN_LIMIT_MS, stopWithin, STOP_BUDGET_MS } from '../ops/shutdown.js';
 import { portOption, stringOption, type CliIo, type ParsedArgs } from './run.js';
 
@@ -15,8 +16,14 @@ export async function startCommand(args: ParsedArgs, _io: CliIo): Promise<number
   });
   const logger = createLogger(loaded.config.log.level);
   for (const notice of loaded.notices) logger.warn(`config: ${notice}`);
+  const notifier = systemdNotifier({ logger: logger.child({ module: 'systemd' }) });
   const gateway = await startGateway({ loaded, logger });
+  // startGateway resolves once the store, the broker (or the external link's first try), the
+  // device transports and the API are up: only then is the service ready.
+  notifier?.ready(`running: ${gateway.mqttPort === null ? 'MQTT client' : `MQTT broker on port ${gateway.mqttPort}`}, HTTP on port ${gateway.httpPort}`);
+  if (notifier?.watchdogIntervalMs != null) logger.info({ intervalMs: notifier.watchdogIntervalMs }, 'feeding the systemd watchdog');
   const signal = await nextStopSignal();
+  notifier?.stopping(`stopping on ${signal}`);
   logger.info({ signal, limitMs: SHUTDOWN_LIMIT_MS }, `${signal}: stopping (reads refused, decisions in flight finished, journal flushed)`);
   const outcome = await stopWithin(() => gateway.stop(), STOP_BUDGET_MS);
   switch (outcome.kind) {
@@ -37,6 +44,7 @@ export async function startCommand(args: ParsedArgs, _io: CliIo): Promise<number
       return unreachable;
     }
   }
+  notifier?.close();
   const code = exitCodeOf(outcome);
   // Nothing left open (a client's socket, a stuck stop) may keep the process past the limit.
   const graceMs = outcome.kind === 'stopped' ? Math.max(0, SHUTDOWN_LIMIT_MS - 250 - outcome.elapsedMs) : 0;
