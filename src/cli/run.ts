@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { GuardpostError, isGuardpostError } from '../errors.js';
 import { backupCommand, restoreCommand } from './backup.js';
 import { checkConfigCommand } from './checkConfig.js';
+import { doctorCommand } from './doctor.js';
 import { hashPasswordCommand } from './hashPassword.js';
 import { simulateCommand } from './simulate.js';
 import { userCommand } from './user.js';
@@ -27,6 +28,8 @@ commands:
         write a consistent copy of the database and the PIN key to FILE, also while the gateway runs
   restore FILE [--config FILE] [--state-dir DIR]
         put a backup in place (the gateway must be stopped); what was there is moved aside
+  doctor [--config FILE] [--state-dir DIR]
+        check the box: Node, config, database, serial ports, GPIO lines, clock, disk, ports
   hash-password < FILE
         print the argon2id hash of the password on stdin, for a device's passwordHash
 `;
@@ -65,6 +68,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         return await backupCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'restore':
         return restoreCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'doctor':
+        return await doctorCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'hash-password':
         return await hashPasswordCommand(io);
       case undefined:
