@@ -22,6 +22,7 @@ import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
+import { brokerListeners } from './ops/brokerListeners.js';
 import { ExternalClient } from './transports/externalClient.js';
 import type { MqttTransport } from './transports/mqtt.js';
 
@@ -35,6 +36,8 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly mqttPort: number | null;
+  /** Every embedded broker listener's bound port (mqtt, mqtts, ws, wss); empty with an external broker. */
+  readonly mqttPorts: Partial<Record<'mqtt' | 'mqtts' | 'ws' | 'wss', number>>;
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
@@ -141,7 +144,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           });
         },
       });
-      embedded = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy, logger: logger.child({ module: 'broker' }) });
+      embedded = new EmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        policy,
+        logger: logger.child({ module: 'broker' }),
+        ...brokerListeners(config.mqtt, options.loaded.dir),
+        onTlsRefused: (listener) => metrics.increment('guardpost_mqtt_refused_total', { action: `tls_${listener}` }),
+      });
       transport = embedded;
     } else {
       transport = new ExternalClient({
@@ -210,6 +220,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       {
         mqtt: config.mqtt.mode === 'embedded' ? `mqtt://${config.mqtt.host}:${mqttPort}` : config.mqtt.url,
         http: `http://${config.http.host}:${httpPort}`,
+        mqttListeners: embedded?.ports ?? {},
         stateDir,
         site: site.id,
         demo: config.demo,
@@ -221,7 +232,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, stop: stopAll };
+    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

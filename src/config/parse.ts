@@ -1,4 +1,5 @@
 import { forwarderProblems } from './forwardersSchema.js';
+import { mqttListenerProblems } from './mqttListeners.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
 import { SiteDataSchema, type SiteData } from './siteSchema.js';
 import { siteProblems } from './siteRules.js';
@@ -12,6 +13,7 @@ export function parseConfig(raw: unknown): ConfigParseResult {
   const { value, problems } = validate(ConfigSchema, raw);
   problems.push(...mqttModeProblems(value));
   problems.push(...forwarderProblems(value));
+  problems.push(...mqttListenerProblems(value));
   if (problems.length > 0) return { ok: false, problems: onePerKey(problems).map(formatProblem) };
   const config = value as GatewayConfig;
   config.mqtt.clientId ??= `guardpost-${config.mqtt.prefix}`;

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
 import { ForwarderSchema } from './forwardersSchema.js';
 import { CONFIG_VERSION } from './configVersions.js';
+import { MqttTlsSchema, MqttWebSocketSchema } from './mqttListeners.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -75,6 +76,12 @@ export const ConfigSchema = Strict({
         }),
         { default: [] },
       ),
+      /** The plain (unencrypted) listener on host:port; false turns it off once TLS is set up. */
+      plain: Type.Boolean({ default: true }),
+      /** MQTT over TLS for devices that support it (see src/config/mqttListeners.ts). */
+      tls: Type.Optional(MqttTlsSchema),
+      /** MQTT over WebSocket (ws:// or wss://) for browser and cloud clients. */
+      websocket: Type.Optional(MqttWebSocketSchema),
     },
     { default: {} },
   ),

@@ -1,14 +1,42 @@
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Aedes, type Client } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Logger } from 'pino';
 import { GuardpostError } from '../errors.js';
 import type { BrokerPolicy, MessageHandler, MqttTransport, PublishOptions } from './mqtt.js';
+
+export interface BrokerTlsOptions {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  /** The CA that signs client certificates. */
+  readonly ca?: Buffer;
+  readonly clientCertificates: 'off' | 'optional' | 'required';
+}
 
 export interface EmbeddedBrokerOptions<P> {
   readonly host: string;
   readonly port: number;
   readonly policy: BrokerPolicy<P>;
   readonly logger: Logger;
+  /** The plain MQTT listener on host:port (default on). */
+  readonly plain?: boolean;
+  /** MQTT over TLS. */
+  readonly tls?: BrokerTlsOptions & { readonly host: string; readonly port: number };
+  /** MQTT over WebSocket; with `tls`, wss:// on the same certificate. */
+  readonly websocket?: { readonly host: string; readonly port: number; readonly path: string; readonly tls?: BrokerTlsOptions };
+  /** A TLS handshake refused (bad, expired or unknown certificate): for a counter. */
+  readonly onTlsRefused?: (listener: ListenerKind, reason: string, remoteAddress: string | null) => void;
+}
+
+export type ListenerKind = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
+interface Listener {
+  readonly kind: ListenerKind;
+  readonly server: net.Server;
+  port: number;
 }
 
 /** How long a stop waits for subscribers' sockets to take what was already queued for them. */
@@ -18,9 +46,12 @@ const FLUSH_ON_STOP_MS = 500;
 export class EmbeddedBroker<P> implements MqttTransport {
   readonly mode = 'embedded' as const;
   private broker: Aedes | undefined;
-  private server: net.Server | undefined;
+  private listeners: Listener[] = [];
   private readonly principals = new WeakMap<Client, P>();
-  private boundPort = 0;
+  /** The verified client certificate's common name per connection (TLS and wss listeners). */
+  private readonly certificateNames = new WeakMap<object, string>();
+  /** Why a connection's client certificate was refused: its MQTT login is then refused too. */
+  private readonly certificateRefusals = new WeakMap<object, string>();
   /** False once the gateway is stopping: no new connections, no new publishes [OPS-SHUTDOWN]. */
   private accepting = true;
   /** Client publishes authorised but not yet delivered to the subscribers (the site runtime). */
@@ -30,9 +61,14 @@ export class EmbeddedBroker<P> implements MqttTransport {
 
   constructor(private readonly options: EmbeddedBrokerOptions<P>) {}
 
-  /** The port actually listened on (differs from the configured one when that was 0). */
+  /** The plain port actually listened on (or the first other listener's when plain is off). */
   get port(): number {
-    return this.boundPort;
+    return this.listeners[0]?.port ?? 0;
+  }
+
+  /** Every listener's port, as bound (a configured 0 becomes the ephemeral port chosen). */
+  get ports(): Partial<Record<ListenerKind, number>> {
+    return Object.fromEntries(this.listeners.map((listener) => [listener.kind, listener.port]));
   }
 
   async start(): Promise<void> {
@@ -42,6 +78,18 @@ export class EmbeddedBroker<P> implements MqttTransport {
 
     broker.authenticate = (client, username, password, done) => {
       if (!this.accepting) return done(Object.assign(new Error('the gateway is stopping'), { returnCode: 3 as const }), false);
+      const certificateRefused = this.certificateRefusals.get(client.conn);
+      if (certificateRefused !== undefined) {
+        policy.refused({ action: 'connect', clientId: client.id, username: username ?? null, principal: null, topic: null });
+        return done(Object.assign(new Error(`client certificate refused: ${certificateRefused}`), { returnCode: 5 as const }), false);
+      }
+      // A verified client certificate names its device: it may log in as that device only.
+      const certificateName = this.certificateNames.get(client.conn);
+      if (certificateName !== undefined && certificateName !== username) {
+        policy.refused({ action: 'connect', clientId: client.id, username: username ?? null, principal: null, topic: null });
+        logger.warn({ clientId: client.id, username, certificate: certificateName }, 'MQTT login refused: the user name is not the client certificate\'s common name');
+        return done(Object.assign(new Error('not authorised'), { returnCode: 5 as const }), false);
+      }
       policy.authenticate(client.id, username, password).then(
         (principal) => {
           if (principal === null) {
@@ -95,14 +143,73 @@ export class EmbeddedBroker<P> implements MqttTransport {
     broker.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error.message }, 'MQTT client error'));
     broker.on('connectionError', (client, error) => logger.debug({ clientId: client?.id, err: error.message }, 'MQTT connection error'));
 
-    const server = net.createServer(broker.handle);
-    this.server = server;
+    try {
+      if (this.options.plain !== false) await this.listen('mqtt', net.createServer(broker.handle), this.options.host, this.options.port);
+      const tlsOptions = this.options.tls;
+      if (tlsOptions !== undefined) {
+        const server = tls.createServer(serverTlsOptions(tlsOptions), (socket) => {
+          this.checkCertificate('mqtts', socket, tlsOptions.clientCertificates, socket);
+          broker.handle(socket);
+        });
+        await this.listen('mqtts', server, tlsOptions.host, tlsOptions.port);
+      }
+      const ws = this.options.websocket;
+      if (ws !== undefined) {
+        const kind: ListenerKind = ws.tls === undefined ? 'ws' : 'wss';
+        const upgradeOnly = (_request: http.IncomingMessage, response: http.ServerResponse): void => {
+          response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' }).end(`MQTT over WebSocket only, at ${ws.path}\n`);
+        };
+        const server = ws.tls === undefined ? http.createServer(upgradeOnly) : https.createServer(serverTlsOptions(ws.tls), upgradeOnly);
+        const wss = new WebSocketServer({ server, path: ws.path });
+        wss.on('connection', (socket, request) => {
+          const stream = createWebSocketStream(socket);
+          if (ws.tls !== undefined && request.socket instanceof tls.TLSSocket) this.checkCertificate('wss', request.socket, ws.tls.clientCertificates, stream);
+          broker.handle(stream, request);
+        });
+        wss.on('error', (error) => logger.debug({ err: error.message }, 'MQTT WebSocket error'));
+        await this.listen(kind, server, ws.host, ws.port);
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private async listen(kind: ListenerKind, server: net.Server, host: string, port: number): Promise<void> {
+    if (server instanceof tls.Server) {
+      // A refused handshake never reaches MQTT: log it and count it here.
+      server.on('tlsClientError', (error, socket) => {
+        this.options.logger.warn({ listener: kind, remoteAddress: socket.remoteAddress ?? null, err: error.message }, 'MQTT TLS handshake refused');
+        this.options.onTlsRefused?.(kind, error.message, socket.remoteAddress ?? null);
+      });
+    }
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => reject(new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for MQTT on ${this.options.host}:${this.options.port}: ${error.message}`)));
-      server.listen(this.options.port, this.options.host, () => resolve());
+      server.once('error', (error) => reject(new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for MQTT${kind === 'mqtt' ? '' : ` over ${kind}`} on ${host}:${port}: ${error.message}`)));
+      server.listen(port, host, () => resolve());
     });
     const address = server.address();
-    this.boundPort = typeof address === 'object' && address !== null ? address.port : this.options.port;
+    this.listeners.push({ kind, server, port: typeof address === 'object' && address !== null ? address.port : port });
+  }
+
+  /**
+   * Verifies the client certificate ourselves (rejectUnauthorized is off) so a refusal reaches
+   * the device as an MQTT CONNACK "not authorised" and the log says why (CERT_HAS_EXPIRED …),
+   * where a TLS-level refusal is only a dropped socket on both sides.
+   */
+  private checkCertificate(kind: ListenerKind, socket: tls.TLSSocket, mode: BrokerTlsOptions['clientCertificates'], connection: object): void {
+    if (mode === 'off') return;
+    const name = verifiedName(socket);
+    if (name !== null) {
+      this.certificateNames.set(connection, name);
+      return;
+    }
+    const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+    // optional: a device without a certificate logs in by password; one with a bad certificate does not.
+    if (!presented && mode === 'optional') return;
+    const reason = presented ? String(socket.authorizationError ?? 'certificate not trusted') : 'no client certificate';
+    this.certificateRefusals.set(connection, reason);
+    this.options.logger.warn({ listener: kind, remoteAddress: socket.remoteAddress ?? null, err: reason }, 'MQTT TLS client certificate refused');
+    this.options.onTlsRefused?.(kind, reason, socket.remoteAddress ?? null);
   }
 
   /**
@@ -113,7 +220,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
   stopAccepting(): void {
     this.accepting = false;
     // close() only stops listening; connected clients stay until stop().
-    if (this.server?.listening === true) this.server.close();
+    for (const { server } of this.listeners) if (server.listening) server.close();
   }
 
   /**
@@ -134,9 +241,9 @@ export class EmbeddedBroker<P> implements MqttTransport {
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
+    const listeners = this.listeners;
     const broker = this.broker;
-    this.server = undefined;
+    this.listeners = [];
     this.broker = undefined;
     if (broker !== undefined) {
       // Closing destroys each socket: let what is already queued for subscribers (the retained
@@ -145,7 +252,7 @@ export class EmbeddedBroker<P> implements MqttTransport {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
     }
     // Already closed by stopAccepting(): close() then reports "not running", which is fine here.
-    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(listeners.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
   }
 
   private async flushClients(timeoutMs: number): Promise<void> {
@@ -196,9 +303,29 @@ export class EmbeddedBroker<P> implements MqttTransport {
   }
 
   isReady(): boolean {
-    return this.server?.listening === true;
+    return this.listeners.length > 0 && this.listeners.every(({ server }) => server.listening);
   }
 
   /** The embedded broker never reconnects: its retained state lives as long as the process. */
   onConnected(_listener: () => void): void {}
+}
+
+function serverTlsOptions(options: BrokerTlsOptions): tls.TlsOptions {
+  return {
+    cert: options.cert,
+    key: options.key,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    requestCert: options.clientCertificates !== 'off',
+    // Checked in checkCertificate(), which can tell the device why.
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2',
+  };
+}
+
+/** The common name of a client certificate the handshake verified, else null. */
+function verifiedName(socket: tls.TLSSocket): string | null {
+  if (!socket.authorized) return null;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return typeof name === 'string' && name !== '' ? name : null;
 }

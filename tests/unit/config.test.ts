@@ -44,7 +44,7 @@ describe('parseConfig', () => {
         demo: false,
         stateDir: './var',
         log: { level: 'info' },
-        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [] },
+        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], plain: true },
         http: { host: '127.0.0.1', port: 8080 },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
@@ -89,7 +89,7 @@ describe('parseConfig', () => {
 
   it('names an unknown key by its own path and lists the allowed keys', () => {
     expect(problemsOf({ mqtt: { prot: 1883 } })).toEqual([
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, plain, tls, websocket)',
     ]);
   });
 
@@ -131,7 +131,7 @@ describe('parseConfig', () => {
       'demo: expected boolean, got string "yes"',
       'mqtt.port: expected integer, got string "x"',
       'mqtt.mode: expected one of embedded, external, got "cloud"',
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, plain, tls, websocket)',
       'http.port: expected integer ≤ 65535, got 99999',
       'extra: unknown key (allowed: version, demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup)',
     ]);
@@ -240,7 +240,7 @@ describe('loadConfigFile', () => {
     expect(error.message).toBe(`${file}: 3 problems`);
     expect(error.details).toEqual([
       `${file}: demo: expected boolean, got number 3`,
-      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)`,
+      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, plain, tls, websocket)`,
       `${file}: http.port: expected integer, got string "abc"`,
     ]);
   });
