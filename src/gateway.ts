@@ -23,6 +23,8 @@ import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
 import { brokerListeners } from './ops/brokerListeners.js';
+import { HomeAssistant } from './ha/homeAssistant.js';
+import { GUARDPOST_VERSION } from './ops/version.js';
 import { ExternalClient } from './transports/externalClient.js';
 import type { MqttTransport } from './transports/mqtt.js';
 
@@ -132,6 +134,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
         findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
+        ...(config.homeAssistant.enabled && config.homeAssistant.operator !== undefined ? { homeAssistant: { operator: config.homeAssistant.operator, discoveryPrefix: config.homeAssistant.discoveryPrefix } } : {}),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
@@ -185,6 +188,25 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     startedRuntime.attachDeviceRouter(bindings);
     cleanups.push(() => bindings.stop());
     await bindings.start();
+
+    if (config.homeAssistant.enabled) {
+      const homeAssistant = new HomeAssistant({
+        transport,
+        journal,
+        runtime: startedRuntime,
+        logger: logger.child({ module: 'home-assistant' }),
+        metrics,
+        prefix: config.mqtt.prefix,
+        site,
+        discoveryPrefix: config.homeAssistant.discoveryPrefix,
+        operator: config.homeAssistant.operator ?? '',
+        armAwayLevel: config.homeAssistant.armAwayLevel,
+        version: GUARDPOST_VERSION,
+        doorContacts: () => new Map(store.safety.listDoorHardware().map((door) => [door.doorId, door.contactDeviceId])),
+      });
+      await homeAssistant.start();
+      cleanups.push(() => homeAssistant.stop());
+    }
 
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },

@@ -3,6 +3,7 @@ import { Id, Port, Strict, Text } from './common.js';
 import { ForwarderSchema } from './forwardersSchema.js';
 import { CONFIG_VERSION } from './configVersions.js';
 import { MqttTlsSchema, MqttWebSocketSchema } from './mqttListeners.js';
+import { HomeAssistantSchema } from './homeAssistantSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -114,6 +115,8 @@ export const ConfigSchema = Strict({
     },
     { default: {} },
   ),
+  /** Home Assistant MQTT discovery; off by default (see src/config/homeAssistantSchema.ts). */
+  homeAssistant: HomeAssistantSchema,
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

@@ -24,6 +24,8 @@ export interface DeviceBrokerPolicyOptions {
   readonly findDevice: (id: string) => DeviceRecord | undefined;
   readonly onRefused: (refusal: BrokerRefusal<MqttPrincipal>) => void;
   readonly findOperator?: (username: string) => MqttOperator | undefined;
+  /** Home Assistant's operator may also use discovery and guardpost's HA topics (issue 10). */
+  readonly homeAssistant?: { readonly operator: string; readonly discoveryPrefix: string };
 }
 
 /**
@@ -56,7 +58,7 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
   mayPublish(principal: MqttPrincipal, topic: string): boolean {
     if (principal.kind === 'observer') return false;
     const { topics } = this.options;
-    if (principal.kind === 'operator') return topic.startsWith(`${topics.prefix}/bridge/request/`);
+    if (principal.kind === 'operator') return topic.startsWith(`${topics.prefix}/bridge/request/`) || this.isHomeAssistantTopic(principal.username, topic);
     if (topic === topics.deviceInput(principal.deviceId) || topic === topics.deviceAvailability(principal.deviceId)) return true;
     return this.productTopics(principal.deviceId, 'fromDevice').includes(topic);
   }
@@ -74,19 +76,33 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     const { topics } = this.options;
     if (principal.kind === 'device') return filter === topics.deviceOutput(principal.deviceId) || this.productTopics(principal.deviceId, 'toDevice').includes(filter);
     if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
+    // Operators read the bridge topics (info, devices, event, logging, responses) in zigbee2mqtt's manner.
+    if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/#`, filter)) return true;
+    const ha = this.options.homeAssistant;
+    if (principal.kind === 'operator' && ha !== undefined && principal.username === ha.operator && (topicMatches(`${ha.discoveryPrefix}/#`, filter) || topicMatches(`${topics.prefix}/ha/#`, filter))) return true;
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));
   }
 
   /** [SAFE-AUDIT] a bridge request must name its sender as `by`, so the journal records who asked. */
-  mayPublishPayload(principal: MqttPrincipal, _topic: string, payload: Buffer): boolean {
+  mayPublishPayload(principal: MqttPrincipal, topic: string, payload: Buffer): boolean {
     if (principal.kind !== 'operator') return true;
+    // Home Assistant's birth message ("online") is not a request: it names nobody.
+    const ha = this.options.homeAssistant;
+    if (ha !== undefined && principal.username === ha.operator && topic === `${ha.discoveryPrefix}/status`) return true;
     try {
       const request = JSON.parse(payload.toString('utf8')) as unknown;
       return typeof request === 'object' && request !== null && (request as { by?: unknown }).by === principal.username;
     } catch {
       return false;
     }
+  }
+
+  /** Home Assistant's birth message, and its commands on guardpost's HA topics (each names it as `by`). */
+  private isHomeAssistantTopic(username: string, topic: string): boolean {
+    const ha = this.options.homeAssistant;
+    if (ha === undefined || username !== ha.operator) return false;
+    return topic === `${ha.discoveryPrefix}/status` || topicMatches(`${this.options.topics.prefix}/ha/+/+/set`, topic);
   }
 
   refused(refusal: BrokerRefusal<MqttPrincipal>): void {

@@ -49,6 +49,7 @@ describe('parseConfig', () => {
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
         backup: { dir: 'backups', intervalMinutes: 1_440, keep: 7 },
+        homeAssistant: { enabled: false, discoveryPrefix: 'homeassistant', armAwayLevel: 'lockdown' },
       },
     });
   });
@@ -133,7 +134,7 @@ describe('parseConfig', () => {
       'mqtt.mode: expected one of embedded, external, got "cloud"',
       'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, plain, tls, websocket)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: version, demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup)',
+      'extra: unknown key (allowed: version, demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup, homeAssistant)',
     ]);
   });
 
