@@ -24,6 +24,7 @@ import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
 import { brokerListeners } from './ops/brokerListeners.js';
 import { HomeAssistant } from './ha/homeAssistant.js';
+import { BridgeTopics } from './ops/bridgeTopics.js';
 import { GUARDPOST_VERSION } from './ops/version.js';
 import { ExternalClient } from './transports/externalClient.js';
 import type { MqttTransport } from './transports/mqtt.js';
@@ -188,6 +189,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     startedRuntime.attachDeviceRouter(bindings);
     cleanups.push(() => bindings.stop());
     await bindings.start();
+
+    const bridgeTopics = new BridgeTopics({
+      transport,
+      journal,
+      runtime: startedRuntime,
+      prefix: config.mqtt.prefix,
+      info: () => ({
+        version: GUARDPOST_VERSION,
+        site: { id: site.id, name: site.name, timezone: site.timezone },
+        schema_version: store.db.pragma('user_version', { simple: true }) as number,
+        log_level: config.log.level,
+        demo: config.demo,
+        mqtt: { mode: config.mqtt.mode, prefix: config.mqtt.prefix, listeners: embedded?.ports ?? {} },
+        home_assistant: config.homeAssistant.enabled,
+        restart_required: false,
+        node: process.version,
+      }),
+    });
+    bridgeTopics.start();
+    cleanups.push(() => bridgeTopics.stop());
 
     if (config.homeAssistant.enabled) {
       const homeAssistant = new HomeAssistant({
