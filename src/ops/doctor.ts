@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -59,6 +60,7 @@ export async function runDoctor(configFile: string, overrides: { stateDir?: stri
   checks.push(...checkGpio(loaded, devices));
   checks.push(await checkClock(env.timedatectl ?? timedatectl, loaded, env.clock ?? Date.now));
   checks.push(checkDisk(loaded.stateDir));
+  checks.push(...checkCertificates(loaded, env.clock ?? Date.now));
   checks.push(...(await checkPorts(loaded)));
   return checks;
 }
@@ -223,7 +225,10 @@ export function checkDisk(stateDir: string): DoctorCheck {
 
 export async function checkPorts(loaded: LoadedConfig): Promise<DoctorCheck[]> {
   const wanted: { name: string; host: string; port: number }[] = [{ name: 'http port', host: loaded.config.http.host, port: loaded.config.http.port }];
-  if (loaded.config.mqtt.mode === 'embedded') wanted.push({ name: 'mqtt port', host: loaded.config.mqtt.host, port: loaded.config.mqtt.port });
+  const { mqtt } = loaded.config;
+  if (mqtt.mode === 'embedded' && mqtt.plain) wanted.push({ name: 'mqtt port', host: mqtt.host, port: mqtt.port });
+  if (mqtt.mode === 'embedded' && mqtt.tls !== undefined) wanted.push({ name: 'mqtts port', host: mqtt.tls.host ?? mqtt.host, port: mqtt.tls.port });
+  if (mqtt.mode === 'embedded' && mqtt.websocket !== undefined) wanted.push({ name: mqtt.websocket.tls ? 'wss port' : 'ws port', host: mqtt.websocket.host ?? mqtt.host, port: mqtt.websocket.port });
   const gateway = runningGateway(loaded.stateDir);
   const checks: DoctorCheck[] = [];
   for (const { name, host, port } of wanted) {
@@ -247,4 +252,40 @@ function tryListen(host: string, port: number): Promise<string | null> {
     server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
     server.listen(port, host, () => server.close(() => resolve(null)));
   });
+}
+
+/** The MQTT TLS certificate files: readable, the key parses, and the certificates are in date (warn 30 days ahead). */
+export function checkCertificates(loaded: LoadedConfig, clock: () => number): DoctorCheck[] {
+  const tls = loaded.config.mqtt.mode === 'embedded' ? loaded.config.mqtt.tls : undefined;
+  if (tls === undefined) return [];
+  const checks: DoctorCheck[] = [];
+  const nowMs = clock();
+  const certificate = (key: string, file: string): void => {
+    const resolved = path.resolve(loaded.dir, file);
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(fs.readFileSync(resolved));
+    } catch (error) {
+      checks.push({ status: 'fail', name: `mqtt.tls.${key}`, detail: `cannot read a PEM certificate from ${resolved}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+      return;
+    }
+    const untilMs = Date.parse(cert.validTo);
+    const days = Math.floor((untilMs - nowMs) / 86_400_000);
+    const subject = cert.subject.replace(/\n/g, ', ');
+    if (untilMs <= nowMs) checks.push({ status: 'fail', name: `mqtt.tls.${key}`, detail: `${resolved} (${subject}) expired on ${new Date(untilMs).toISOString()}: devices will refuse it; renew it` });
+    else if (Date.parse(cert.validFrom) > nowMs) checks.push({ status: 'fail', name: `mqtt.tls.${key}`, detail: `${resolved} (${subject}) is not valid before ${new Date(Date.parse(cert.validFrom)).toISOString()}: is the clock right?` });
+    else if (days < 30) checks.push({ status: 'warn', name: `mqtt.tls.${key}`, detail: `${resolved} (${subject}) expires in ${days} days: renew it soon` });
+    else checks.push({ status: 'ok', name: `mqtt.tls.${key}`, detail: `${resolved} (${subject}), valid until ${new Date(untilMs).toISOString().slice(0, 10)}` });
+  };
+  certificate('certFile', tls.certFile);
+  const keyFile = path.resolve(loaded.dir, tls.keyFile);
+  try {
+    createPrivateKey(fs.readFileSync(keyFile));
+    const mode = fs.statSync(keyFile).mode & 0o777;
+    checks.push((mode & 0o007) !== 0 ? { status: 'warn', name: 'mqtt.tls.keyFile', detail: `${keyFile} is readable by everyone (mode ${mode.toString(8)}): chmod 640 and chgrp guardpost` } : { status: 'ok', name: 'mqtt.tls.keyFile', detail: `${keyFile} is a private key readable by its owner and group only` });
+  } catch (error) {
+    checks.push({ status: 'fail', name: 'mqtt.tls.keyFile', detail: `cannot read a private key from ${keyFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+  }
+  if (tls.caFile !== undefined) certificate('caFile', tls.caFile);
+  return checks;
 }

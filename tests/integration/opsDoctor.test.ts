@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -108,5 +109,21 @@ describe('guardpost doctor', () => {
     expect(result.code).toBe(1);
     expect(result.out[1]).toBe(`fail config: ${file} has 1 problem: ${file}: http.port: expected integer ≤ 65535, got 99999 (guardpost check-config ${file} lists them)`);
     expect(result.out.at(-1)).toBe('1 ok, 0 warnings, 1 failure');
+  });
+
+  it('fails an expired MQTT server certificate and a world-readable key, and checks the TLS port', async () => {
+    const dir = tempDir('gp-doctor-tls-');
+    const run = (...args: string[]): void => void execFileSync('/usr/bin/openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '365', '-subj', '/CN=doctor-ca');
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=guardpost.local');
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '-1');
+    fs.chmodSync(path.join(dir, 'server.key'), 0o644);
+    const file = path.join(dir, 'guardpost.yaml');
+    fs.writeFileSync(file, `version: 1\ndemo: true\nsiteFile: ${JSON.stringify(demoSiteFile)}\nstateDir: state\nhttp: { port: 0 }\nmqtt:\n  port: 0\n  tls: { port: 0, certFile: server.crt, keyFile: server.key, caFile: ca.crt }\n`);
+    const checks = (await runDoctor(file, {}, { timedatectl: synced })).map(formatCheck);
+    expect(checks.find((line) => line.includes('mqtt.tls.certFile'))).toMatch(new RegExp(`^fail mqtt\\.tls\\.certFile: ${path.join(dir, 'server.crt').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(CN=guardpost\\.local\\) expired on .*: devices will refuse it; renew it$`));
+    expect(checks).toContain(`warn mqtt.tls.keyFile: ${path.join(dir, 'server.key')} is readable by everyone (mode 644): chmod 640 and chgrp guardpost`);
+    expect(checks.find((line) => line.includes(' mqtt.tls.caFile: '))).toMatch(/^ok {3}mqtt\.tls\.caFile: .*\(CN=doctor-ca\), valid until \d{4}-\d\d-\d\d$/);
+    expect(checks).toContain('ok   mqtts port: any free port (0)');
   });
 });
