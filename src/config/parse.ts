@@ -1,4 +1,6 @@
 import { forwarderProblems } from './forwardersSchema.js';
+import { mqttListenerProblems } from './mqttListeners.js';
+import { homeAssistantProblems } from './homeAssistantSchema.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
 import { SiteDataSchema, type SiteData } from './siteSchema.js';
 import { siteProblems } from './siteRules.js';
@@ -13,6 +15,8 @@ export function parseConfig(raw: unknown): ConfigParseResult {
   problems.push(...mqttModeProblems(value));
   problems.push(...forwarderProblems(value));
   problems.push(...productBridgeProblems(value));
+  problems.push(...mqttListenerProblems(value));
+  problems.push(...homeAssistantProblems(value));
   if (problems.length > 0) return { ok: false, problems: onePerKey(problems).map(formatProblem) };
   const config = value as GatewayConfig;
   config.mqtt.clientId ??= `guardpost-${config.mqtt.prefix}`;

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
 import { ForwarderSchema } from './forwardersSchema.js';
+import { CONFIG_VERSION } from './configVersions.js';
+import { MqttTlsSchema, MqttWebSocketSchema } from './mqttListeners.js';
+import { HomeAssistantSchema } from './homeAssistantSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -49,6 +52,8 @@ export const GpioSchema = Strict({
 });
 
 export const ConfigSchema = Strict({
+  /** The layout version of this file (see src/config/configVersions.ts); older ones are migrated in memory. */
+  version: Type.Integer({ minimum: 1, maximum: CONFIG_VERSION, default: CONFIG_VERSION }),
   /** Demo devices may log in with password "demo"; anonymous read-only MQTT and HTTP reads. */
   demo: Type.Boolean({ default: false }),
   /** Relative to the config file's directory. */
@@ -105,6 +110,12 @@ export const ConfigSchema = Strict({
         },
         { default: {} },
       ),
+      /** The plain (unencrypted) listener on host:port; false turns it off once TLS is set up. */
+      plain: Type.Boolean({ default: true }),
+      /** MQTT over TLS for devices that support it (see src/config/mqttListeners.ts). */
+      tls: Type.Optional(MqttTlsSchema),
+      /** MQTT over WebSocket (ws:// or wss://) for browser and cloud clients. */
+      websocket: Type.Optional(MqttWebSocketSchema),
     },
     { default: {} },
   ),
@@ -143,6 +154,21 @@ export const ConfigSchema = Strict({
   serial: Type.Optional(Strict({ buses: Type.Array(SerialBusSchema, { default: [] }) })),
   /** Where the GPIO header lives; see src/transports/gpio.ts for how the chip is found. */
   gpio: Type.Optional(GpioSchema),
+  /**
+   * Scheduled backups of the state directory (one file each: database and PIN key; see
+   * docs/operations.md). The newest `keep` are kept; 0 minutes turns the schedule off.
+   */
+  backup: Strict(
+    {
+      /** Relative to the state directory. */
+      dir: Text({ default: 'backups' }),
+      intervalMinutes: Type.Integer({ minimum: 0, maximum: 525_600, default: 1_440 }),
+      keep: Type.Integer({ minimum: 1, maximum: 1_000, default: 7 }),
+    },
+    { default: {} },
+  ),
+  /** Home Assistant MQTT discovery; off by default (see src/config/homeAssistantSchema.ts). */
+  homeAssistant: HomeAssistantSchema,
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

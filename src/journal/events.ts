@@ -7,6 +7,7 @@ import { brokerEventTypes } from './types/broker.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
 import { forwardersEventTypes } from './types/forwarders.js';
+import { opsEventTypes } from './types/ops.js';
 import { systemEventTypes } from './types/system.js';
 import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
@@ -22,6 +23,7 @@ export const EventTypes = {
   ...devicesEventTypes,
   ...doorsEventTypes,
   ...forwardersEventTypes,
+  ...opsEventTypes,
   ...systemEventTypes,
   ...threatEventTypes,
 } as const satisfies Record<string, Severity>;

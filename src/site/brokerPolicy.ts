@@ -41,6 +41,8 @@ export interface DeviceBrokerPolicyOptions {
   readonly onRefused: (refusal: BrokerRefusal<MqttPrincipal>) => void;
   readonly findOperator?: (username: string) => MqttOperator | undefined;
   readonly findProductBridge?: (username: string) => MqttProductBridge | undefined;
+  /** Home Assistant's operator may also use discovery and guardpost's HA topics (issue 10). */
+  readonly homeAssistant?: { readonly operator: string; readonly discoveryPrefix: string };
 }
 
 /**
@@ -81,7 +83,7 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     const { topics } = this.options;
     if (principal.kind === 'operator') {
       const prefix = `${topics.prefix}/bridge/request/`;
-      if (!topic.startsWith(prefix)) return false;
+      if (!topic.startsWith(prefix)) return this.isHomeAssistantTopic(principal.username, topic);
       const allowed = this.options.findOperator?.(principal.username)?.requests;
       return allowed === undefined || allowed.includes(topic.slice(prefix.length));
     }
@@ -109,6 +111,10 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
     }
     if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/response/#`, filter)) return true;
     if (principal.kind === 'product-bridge') return this.insideBridgePrefix(principal, filter);
+    // Operators read the bridge topics (info, devices, event, logging, responses) in zigbee2mqtt's manner.
+    if (principal.kind === 'operator' && topicMatches(`${topics.prefix}/bridge/#`, filter)) return true;
+    const ha = this.options.homeAssistant;
+    if (principal.kind === 'operator' && ha !== undefined && principal.username === ha.operator && (topicMatches(`${ha.discoveryPrefix}/#`, filter) || topicMatches(`${topics.prefix}/ha/#`, filter))) return true;
     // Treating the requested filter as a topic, it must fall wholly inside an allowed filter.
     return topics.observerFilters.some((allowed) => topicMatches(allowed, filter));
   }
@@ -125,8 +131,11 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
   }
 
   /** [SAFE-AUDIT] a bridge request must name its sender as `by`, so the journal records who asked. */
-  mayPublishPayload(principal: MqttPrincipal, _topic: string, payload: Buffer): boolean {
+  mayPublishPayload(principal: MqttPrincipal, topic: string, payload: Buffer): boolean {
     if (principal.kind !== 'operator') return true;
+    // Home Assistant's birth message ("online") is not a request: it names nobody.
+    const ha = this.options.homeAssistant;
+    if (ha !== undefined && principal.username === ha.operator && topic === `${ha.discoveryPrefix}/status`) return true;
     try {
       const request = JSON.parse(payload.toString('utf8')) as unknown;
       return typeof request === 'object' && request !== null && (request as { by?: unknown }).by === principal.username;
@@ -146,6 +155,13 @@ export class DeviceBrokerPolicy implements BrokerPolicy<MqttPrincipal> {
       case 'observer':
         return 'observer';
     }
+  }
+
+  /** Home Assistant's birth message, and its commands on guardpost's HA topics (each names it as `by`). */
+  private isHomeAssistantTopic(username: string, topic: string): boolean {
+    const ha = this.options.homeAssistant;
+    if (ha === undefined || username !== ha.operator) return false;
+    return topic === `${ha.discoveryPrefix}/status` || topicMatches(`${this.options.topics.prefix}/ha/+/+/set`, topic);
   }
 
   refused(refusal: BrokerRefusal<MqttPrincipal>): void {

@@ -120,55 +120,55 @@ export class PacketScanner {
  * breaks a limit is cut before aedes buffers or parses what it sent.
  */
 export class GuardedConnection extends Duplex {
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
+  readonly remoteAddress: string;
   private readonly scanner: PacketScanner;
 
+  /** `raw` is the TCP or TLS socket, or a WebSocket's byte stream. */
   constructor(
-    private readonly socket: net.Socket,
+    readonly raw: Duplex,
+    address: string,
     maxPacketBytes: number,
     onViolation: (reason: LimitReason, detail: string) => void,
   ) {
     super({ allowHalfOpen: false });
-    this.remoteAddress = socket.remoteAddress;
-    this.remotePort = socket.remotePort;
+    this.remoteAddress = address;
     this.scanner = new PacketScanner(maxPacketBytes);
-    socket.on('data', (chunk: Buffer) => {
+    raw.on('data', (chunk: Buffer) => {
       const violation = this.scanner.scan(chunk);
       if (violation !== null) {
-        socket.destroy();
+        raw.destroy();
         onViolation(violation.reason, violation.detail);
         this.destroy();
         return;
       }
-      if (!this.push(chunk)) socket.pause();
+      if (!this.push(chunk)) raw.pause();
     });
-    socket.on('end', () => this.push(null));
-    socket.on('error', (error) => this.destroy(error));
-    socket.on('close', () => this.destroy());
-    socket.on('drain', () => this.emit('drain'));
+    raw.on('end', () => this.push(null));
+    raw.on('error', (error) => this.destroy(error));
+    raw.on('close', () => this.destroy());
+    raw.on('drain', () => this.emit('drain'));
   }
 
   override _read(): void {
-    this.socket.resume();
+    this.raw.resume();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-    if (this.socket.destroyed) return done();
-    this.socket.write(chunk, (error) => done(error ?? null));
+    if (this.raw.destroyed) return done();
+    this.raw.write(chunk, (error) => done(error ?? null));
   }
 
   override _final(done: (error?: Error | null) => void): void {
-    this.socket.end(() => done());
+    this.raw.end(() => done());
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    this.socket.destroy();
+    this.raw.destroy();
     done(error);
   }
 
   setNoDelay(noDelay?: boolean): this {
-    this.socket.setNoDelay(noDelay);
+    (this.raw as Partial<net.Socket>).setNoDelay?.(noDelay);
     return this;
   }
 }
