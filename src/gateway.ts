@@ -13,6 +13,8 @@ import { Metrics } from './metrics.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
+import { ThreatManagement } from './threat/service.js';
+import { realTimers } from './doors/timers.js';
 import { DeviceBindings } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
@@ -41,6 +43,7 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly forwarders: Forwarders;
   readonly retention: Retention;
+  readonly threat: ThreatManagement;
   stop(): Promise<void>;
 }
 
@@ -143,6 +146,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
+    // Threat management (issue 12) listens to the journal after the fact, off the badge path.
+    const threat = new ThreatManagement({ store, journal, alarms: runtime.safety.alarms, logger: logger.child({ module: 'threat' }), metrics, clock, timers: realTimers });
+    threat.start();
+    const stopContacts = runtime.onDoorContact((contact, state) => threat.doorContact(contact, state));
+    cleanups.push(() => {
+      stopContacts();
+      threat.stop();
+    });
 
     const gpioConfig = config.gpio;
     const bindings = new DeviceBindings({
@@ -194,7 +205,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, stop: stopAll };
+    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, threat, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

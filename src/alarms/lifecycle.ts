@@ -5,7 +5,7 @@ import type { Actor } from '../doors/actor.js';
  * acknowledges. Time is a parameter; the service persists, journals and schedules.
  */
 
-export type AlarmKind = 'panic' | 'duress';
+export type AlarmKind = 'panic' | 'duress' | 'suspicious' | 'watchlist';
 export type AlarmState = 'raised' | 'acknowledged' | 'cleared';
 
 export interface AlarmSource {

@@ -43,6 +43,8 @@ export class SiteRuntime {
   private readonly fireAlarms = new Set<string>();
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
+  /** Door-contact reports after the door machine has them (threat rules: a grant never used). */
+  private readonly contactListeners = new Set<(contactDeviceId: string, state: 'open' | 'closed') => void>();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -179,6 +181,12 @@ export class SiteRuntime {
     }
   }
 
+  /** Hears every door-contact report; the door machines hear it first. */
+  onDoorContact(listener: (contactDeviceId: string, state: 'open' | 'closed') => void): () => void {
+    this.contactListeners.add(listener);
+    return () => this.contactListeners.delete(listener);
+  }
+
   /** Commands for devices the router binds go through the device's own transport, not MQTT. */
   attachDeviceRouter(router: DeviceCommandRouter): void {
     this.router = router;
@@ -225,7 +233,11 @@ export class SiteRuntime {
         if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
         return;
       case 'contact':
-        if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
+        if (device.kind === 'door-contact') {
+          this.doors.contact(device.id, signal.state);
+          for (const listener of this.contactListeners) listener(device.id, signal.state);
+          return;
+        }
         if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
         return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send contact states`, 0);
       case 'heartbeat':
