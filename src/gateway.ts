@@ -15,6 +15,7 @@ import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
 import { ThreatManagement } from './threat/service.js';
 import { realTimers } from './doors/timers.js';
+import { canonicalCardNumber } from './access/credentials.js';
 import { DeviceBindings } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
@@ -147,9 +148,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
     // Threat management (issue 12) listens to the journal after the fact, off the badge path.
-    const threat = new ThreatManagement({ store, journal, alarms: runtime.safety.alarms, logger: logger.child({ module: 'threat' }), metrics, clock, timers: realTimers });
+    const threat = new ThreatManagement({
+      store,
+      journal,
+      alarms: runtime.safety.alarms,
+      logger: logger.child({ module: 'threat' }),
+      metrics,
+      clock,
+      timers: realTimers,
+      cardholderOfCard: (card) => startedRuntime.site.access.credentialsByCard.get(canonicalCardNumber(card))?.cardholderId ?? null,
+      claimReaders: (claims) => startedRuntime.claimReaders(claims),
+    });
     threat.start();
-    const stopContacts = runtime.onDoorContact((contact, state) => threat.doorContact(contact, state));
+    const stopContacts = runtime.onContact((device, state) => threat.contact(device, state));
     cleanups.push(() => {
       stopContacts();
       threat.stop();
@@ -181,7 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onChanged: (change) => startedRuntime.reload(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, threat });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);
 

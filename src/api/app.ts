@@ -28,6 +28,8 @@ import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
+import { registerOccupancyRoutes } from './routes/occupancy.js';
+import type { ThreatManagement } from '../threat/service.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -41,6 +43,8 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** Threat management (issue 12): occupancy, evacuations, visitors, response times. */
+  readonly threat?: ThreatManagement;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -125,6 +129,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
+  if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
   return app;
 }
 

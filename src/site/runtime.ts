@@ -43,8 +43,10 @@ export class SiteRuntime {
   private readonly fireAlarms = new Set<string>();
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
-  /** Door-contact reports after the door machine has them (threat rules: a grant never used). */
-  private readonly contactListeners = new Set<(contactDeviceId: string, state: 'open' | 'closed') => void>();
+  /** Contact reports of door contacts and fire-alarm inputs (threat management: doors opened, evacuations). */
+  private readonly contactListeners = new Set<(device: DeviceRecord, state: 'open' | 'closed') => void>();
+  /** Readers that open no door and belong to another feature (muster points): card number → handler. */
+  private readerClaims: ReadonlyMap<string, (card: string) => void> = new Map();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     this.index = buildSiteIndex(deps.store);
@@ -181,10 +183,15 @@ export class SiteRuntime {
     }
   }
 
-  /** Hears every door-contact report; the door machines hear it first. */
-  onDoorContact(listener: (contactDeviceId: string, state: 'open' | 'closed') => void): () => void {
+  /** Hears every contact report (door contacts, fire-alarm inputs) just before the doors act on it. */
+  onContact(listener: (device: DeviceRecord, state: 'open' | 'closed') => void): () => void {
     this.contactListeners.add(listener);
     return () => this.contactListeners.delete(listener);
+  }
+
+  /** Cards read at these readers go to their handler instead of the access path (they open no door). */
+  claimReaders(claims: ReadonlyMap<string, (card: string) => void>): void {
+    this.readerClaims = claims;
   }
 
   /** Commands for devices the router binds go through the device's own transport, not MQTT. */
@@ -218,6 +225,7 @@ export class SiteRuntime {
     switch (signal.type) {
       case 'card':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
+        if (this.readerClaims.has(device.id)) return this.readerClaims.get(device.id)?.(signal.card);
         return this.accessPath.onCard(device, signal.card);
       case 'wiegand':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send Wiegand frames`, 0);
@@ -233,11 +241,14 @@ export class SiteRuntime {
         if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
         return;
       case 'contact':
-        if (device.kind === 'door-contact') {
-          this.doors.contact(device.id, signal.state);
-          for (const listener of this.contactListeners) listener(device.id, signal.state);
-          return;
+        for (const listener of this.contactListeners) {
+          try {
+            listener(device, signal.state);
+          } catch (error) {
+            this.deps.logger.error({ err: error, device: device.id }, 'a contact listener failed');
+          }
         }
+        if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
         if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
         return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send contact states`, 0);
       case 'heartbeat':

@@ -4,7 +4,9 @@ import type { Clock, Journal, JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
+import type { DeviceRecord } from '../store/index.js';
 import { PatternWatch } from './patternWatch.js';
+import { Presence } from './presence.js';
 import { loadThreatSiteFacts, type ThreatSiteFacts } from './siteFacts.js';
 
 export interface ThreatManagementDeps {
@@ -15,6 +17,10 @@ export interface ThreatManagementDeps {
   readonly metrics: Metrics;
   readonly clock: Clock;
   readonly timers: Timers;
+  /** The cardholder a card read belongs to (the live access index). */
+  readonly cardholderOfCard: (card: string) => string | null;
+  /** Hands muster-point readers' cards to us instead of the access path. */
+  readonly claimReaders: (claims: ReadonlyMap<string, (card: string) => void>) => void;
 }
 
 /**
@@ -23,6 +29,7 @@ export interface ThreatManagementDeps {
  */
 export class ThreatManagement {
   readonly patterns: PatternWatch;
+  readonly presence: Presence;
   private facts: ThreatSiteFacts;
   private readonly queue: JournalEvent[] = [];
   private draining = false;
@@ -31,10 +38,13 @@ export class ThreatManagement {
   constructor(private readonly deps: ThreatManagementDeps) {
     this.facts = loadThreatSiteFacts(deps.store);
     this.patterns = new PatternWatch(deps);
+    this.presence = new Presence(deps, this.facts);
   }
 
   start(): void {
     this.patterns.load(this.facts);
+    this.presence.rebuild();
+    this.deps.claimReaders(this.presence.musterReaders());
     this.unsubscribe = this.deps.journal.onAppend((event) => this.enqueue(event));
   }
 
@@ -47,15 +57,28 @@ export class ThreatManagement {
     return this.facts;
   }
 
-  /** A door contact reported (from the site runtime). */
-  doorContact(contactDeviceId: string, state: 'open' | 'closed'): void {
-    const door = this.facts.doorOfContact.get(contactDeviceId);
-    if (door !== undefined && state === 'open') this.patterns.doorOpened(door);
+  /** A contact reported (from the site runtime): a door opened, or a fire alarm [THR-MUSTER]. */
+  contact(device: DeviceRecord, state: 'open' | 'closed'): void {
+    if (state !== 'open') return;
+    if (device.kind === 'fire-alarm') {
+      this.flush();
+      this.presence.fireAlarm(device.id);
+      return;
+    }
+    const door = this.facts.doorOfContact.get(device.id);
+    if (door !== undefined) this.patterns.doorOpened(door);
+  }
+
+  /** Applies what the journal has told us so far: before a read of occupancy or a mustering list. */
+  flush(): void {
+    this.drain();
   }
 
   private reload(): void {
     this.facts = loadThreatSiteFacts(this.deps.store);
     this.patterns.load(this.facts);
+    this.presence.configure(this.facts);
+    this.deps.claimReaders(this.presence.musterReaders());
   }
 
   /** Looked at on a later turn: the causing transaction has committed and the badge path is done. */
@@ -72,6 +95,7 @@ export class ThreatManagement {
       try {
         if (event.type === 'config.changed') this.reload();
         this.patterns.onEvent(event);
+        this.presence.onEvent(event);
       } catch (error) {
         this.deps.logger.error({ err: error, event: event.id }, 'threat management could not process an event');
       }
