@@ -7,6 +7,7 @@ import type { Store } from '../store/index.js';
 import type { DeviceRecord } from '../store/index.js';
 import { PatternWatch } from './patternWatch.js';
 import { Presence } from './presence.js';
+import { ResponseMetrics } from './responseMetrics.js';
 import { loadThreatSiteFacts, type ThreatSiteFacts } from './siteFacts.js';
 
 export interface ThreatManagementDeps {
@@ -30,6 +31,7 @@ export interface ThreatManagementDeps {
 export class ThreatManagement {
   readonly patterns: PatternWatch;
   readonly presence: Presence;
+  private readonly responseMetrics: ResponseMetrics;
   private facts: ThreatSiteFacts;
   private readonly queue: JournalEvent[] = [];
   private draining = false;
@@ -39,6 +41,7 @@ export class ThreatManagement {
     this.facts = loadThreatSiteFacts(deps.store);
     this.patterns = new PatternWatch(deps);
     this.presence = new Presence(deps, this.facts);
+    this.responseMetrics = new ResponseMetrics(deps.metrics, (alarmId) => deps.alarms.get(alarmId)?.raisedAtMs);
   }
 
   start(): void {
@@ -51,6 +54,11 @@ export class ThreatManagement {
   stop(): void {
     this.unsubscribe?.();
     this.patterns.stop();
+  }
+
+  /** The gateway's clock (reports default to "until now"). */
+  get clock(): Clock {
+    return this.deps.clock;
   }
 
   get site(): ThreatSiteFacts {
@@ -96,6 +104,7 @@ export class ThreatManagement {
         if (event.type === 'config.changed') this.reload();
         this.patterns.onEvent(event);
         this.presence.onEvent(event);
+        this.responseMetrics.onEvent(event);
       } catch (error) {
         this.deps.logger.error({ err: error, event: event.id }, 'threat management could not process an event');
       }
