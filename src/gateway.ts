@@ -192,6 +192,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onChanged: (change) => startedRuntime.reload(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
+    threat.attachSiteService(siteService);
     const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, threat });
     cleanups.push(() => app.close());
     const httpPort = await listen(app, config.http.host, config.http.port);

@@ -30,6 +30,7 @@ import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
 import { registerOccupancyRoutes } from './routes/occupancy.js';
 import { registerReportRoutes } from './routes/reports.js';
+import { registerVisitorRoutes } from './routes/visitors.js';
 import type { ThreatManagement } from '../threat/service.js';
 
 export interface ApiDeps {
@@ -131,6 +132,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
   if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
   if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
   return app;
 }

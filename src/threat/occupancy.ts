@@ -76,7 +76,8 @@ export class Occupancy {
       for (const people of this.inside.values()) people.clear();
       return [];
     }
-    if (event.type === 'visitor.checked_out' || event.type === 'visitor.expired') {
+    // A visitor who expired while still inside stays on the list: an evacuation must find them.
+    if (event.type === 'visitor.checked_out') {
       const visitor = typeof event.data.visitor === 'string' ? event.data.visitor : event.cardholder;
       return visitor === null ? [] : this.leaveAll(visitor);
     }
@@ -145,4 +146,4 @@ export class Occupancy {
 }
 
 /** The events that rebuild occupancy, in journal order. */
-export const OCCUPANCY_EVENT_TYPES: ReadonlySet<string> = new Set(['access.granted', 'access.denied', 'muster.marked_safe', 'muster.ended', 'visitor.checked_out', 'visitor.expired']);
+export const OCCUPANCY_EVENT_TYPES: ReadonlySet<string> = new Set(['access.granted', 'access.denied', 'muster.marked_safe', 'muster.ended', 'visitor.checked_out']);

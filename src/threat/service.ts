@@ -8,6 +8,8 @@ import type { DeviceRecord } from '../store/index.js';
 import { PatternWatch } from './patternWatch.js';
 import { Presence } from './presence.js';
 import { ResponseMetrics } from './responseMetrics.js';
+import { Visitors } from './visitors.js';
+import type { SiteService } from '../site/siteService.js';
 import { loadThreatSiteFacts, type ThreatSiteFacts } from './siteFacts.js';
 
 export interface ThreatManagementDeps {
@@ -31,6 +33,7 @@ export interface ThreatManagementDeps {
 export class ThreatManagement {
   readonly patterns: PatternWatch;
   readonly presence: Presence;
+  readonly visitors: Visitors;
   private readonly responseMetrics: ResponseMetrics;
   private facts: ThreatSiteFacts;
   private readonly queue: JournalEvent[] = [];
@@ -41,6 +44,10 @@ export class ThreatManagement {
     this.facts = loadThreatSiteFacts(deps.store);
     this.patterns = new PatternWatch(deps);
     this.presence = new Presence(deps, this.facts);
+    this.visitors = new Visitors(deps, this.facts, (cardholder) => {
+      this.flush();
+      return this.presence.areasOf(cardholder);
+    });
     this.responseMetrics = new ResponseMetrics(deps.metrics, (alarmId) => deps.alarms.get(alarmId)?.raisedAtMs);
   }
 
@@ -54,6 +61,12 @@ export class ThreatManagement {
   stop(): void {
     this.unsubscribe?.();
     this.patterns.stop();
+    this.visitors.stop();
+  }
+
+  /** Visitor credentials are cardholders, changed the one way site data changes (audited, validated). */
+  attachSiteService(site: SiteService): void {
+    this.visitors.attachSiteService(site);
   }
 
   /** The gateway's clock (reports default to "until now"). */
@@ -86,6 +99,7 @@ export class ThreatManagement {
     this.facts = loadThreatSiteFacts(this.deps.store);
     this.patterns.load(this.facts);
     this.presence.configure(this.facts);
+    this.visitors.configure(this.facts);
     this.deps.claimReaders(this.presence.musterReaders());
   }
 
