@@ -158,6 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       timers: realTimers,
       cardholderOfCard: (card) => startedRuntime.site.access.credentialsByCard.get(canonicalCardNumber(card))?.cardholderId ?? null,
       claimReaders: (claims) => startedRuntime.claimReaders(claims),
+      setFullAreaEntryDoors: (doors) => startedRuntime.setFullAreaEntryDoors(doors),
     });
     threat.start();
     const stopContacts = runtime.onContact((device, state) => threat.contact(device, state));

@@ -34,6 +34,7 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
@@ -137,7 +138,13 @@ export class SiteRuntime {
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
-    this.conditions = conditions;
+    this.conditions = { ...conditions, fullAreaEntryDoors: this.fullAreaEntryDoors };
+  }
+
+  /** [THR-CAPACITY] entry doors of areas at their maximum occupancy, from threat management; kept across setConditions(). */
+  setFullAreaEntryDoors(doors: ReadonlySet<string>): void {
+    this.fullAreaEntryDoors = doors;
+    this.conditions = { ...this.conditions, fullAreaEntryDoors: doors };
   }
 
   /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */

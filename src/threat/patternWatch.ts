@@ -23,13 +23,17 @@ export class PatternWatch {
   private engine: PatternEngine | undefined;
   private timer: unknown;
   private timerDueMs: number | null = null;
+  private loadedKey = '';
 
   constructor(private readonly deps: PatternWatchDeps) {
     deps.metrics.define('guardpost_threat_patterns_total', 'Suspicious patterns found, by pattern');
   }
 
-  /** New rules (site data changed): counts so far start over. */
+  /** New rules or doors: counts so far start over. Other changes (a cardholder, a visitor) keep them. */
   load(facts: ThreatSiteFacts): void {
+    const key = JSON.stringify([facts.rules, [...facts.doors.values()].map((door) => [door.id, door.unlockMs, door.contact ?? null])]);
+    if (this.engine !== undefined && key === this.loadedKey) return;
+    this.loadedKey = key;
     this.engine = new PatternEngine(facts.rules, (doorId) => {
       const door = facts.doors.get(doorId);
       return door === undefined ? undefined : { unlockMs: door.unlockMs ?? 5000, hasContact: door.contact !== undefined };

@@ -18,6 +18,8 @@ export interface PresenceDeps {
   readonly clock: Clock;
   /** The cardholder a card read belongs to (the live access index), for muster-point readers. */
   readonly cardholderOfCard: (card: string) => string | null;
+  /** [THR-CAPACITY] tells the access rules which entry doors lead into a full area (decide() stays pure: it reads a set). */
+  readonly setFullAreaEntryDoors: (doors: ReadonlySet<string>) => void;
 }
 
 export interface EvacuationView extends Evacuation {
@@ -36,6 +38,7 @@ export class Presence {
   private evacuation: Evacuation | null = null;
   private facts: ThreatSiteFacts;
   private musterPoints = new Map<string, string>();
+  private fullAreas = '';
 
   constructor(
     private readonly deps: PresenceDeps,
@@ -59,12 +62,25 @@ export class Presence {
       const open = replayed.find((evacuation) => evacuation.id === started.data.evacuation && evacuation.endedAt === null);
       this.evacuation = open ?? null;
     }
+    this.publishFullAreas();
+  }
+
+  /** Areas at or above their maximum: the next entry is refused. Published only when the set changes. */
+  private publishFullAreas(): void {
+    const nowMs = this.deps.clock();
+    const full = this.facts.rules.maxOccupancy.filter((limit) => this.occupancy.count(limit.area, nowMs) >= limit.max).map((limit) => limit.area);
+    const doors = this.facts.areas.filter((area) => full.includes(area.id)).flatMap((area) => area.entryDoors);
+    const key = doors.join('|');
+    if (key === this.fullAreas) return;
+    this.fullAreas = key;
+    this.deps.setFullAreaEntryDoors(new Set(doors));
   }
 
   configure(facts: ThreatSiteFacts): void {
     this.facts = facts;
     this.occupancy.configure(facts.areas, facts.rules.maxOccupancy, facts.rules.occupancyStaleHours * HOUR_MS);
     this.musterPoints = new Map(facts.rules.musterPoints.map((point) => [point.reader, point.name]));
+    this.publishFullAreas();
   }
 
   /** Muster-point readers: a card there marks its holder safe. */
@@ -81,6 +97,7 @@ export class Presence {
         this.deps.journal.append({ type: 'occupancy.exceeded', door: event.door, cardholder: change.cardholder, reason: 'max_occupancy', data: { area: change.area, count: change.count, max, cause: event.id } });
       }
     }
+    this.publishFullAreas();
   }
 
   snapshot(): AreaOccupancy[] {
@@ -143,6 +160,7 @@ export class Presence {
     });
     this.evacuation = null;
     this.occupancy.apply(event);
+    this.publishFullAreas();
     const ended = { ...evacuation, endedAt: event.time, endedBy: by };
     return { ...ended, summary: totals };
   }

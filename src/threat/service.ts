@@ -24,6 +24,8 @@ export interface ThreatManagementDeps {
   readonly cardholderOfCard: (card: string) => string | null;
   /** Hands muster-point readers' cards to us instead of the access path. */
   readonly claimReaders: (claims: ReadonlyMap<string, (card: string) => void>) => void;
+  /** [THR-CAPACITY] entry doors of areas at their maximum occupancy, for the access rules. */
+  readonly setFullAreaEntryDoors: (doors: ReadonlySet<string>) => void;
 }
 
 /**

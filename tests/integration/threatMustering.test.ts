@@ -18,9 +18,10 @@ devices:
 doors:
   - { id: floor-in, name: Floor entrance, reader: in-reader, strike: in-strike }
   - { id: floor-out, name: Floor exit, reader: out-reader, strike: out-strike }
-  - { id: lab, name: Lab, reader: lab-reader, strike: lab-strike }
+  - { id: lab, name: Lab, reader: lab-reader, strike: lab-strike, overrideGroups: [security] }
 groups:
   - { id: staff, name: Staff, doors: [floor-in, floor-out, lab] }
+  - { id: security, name: Security, doors: [lab] }
 areas:
   - { id: floor, name: Office floor, entryDoors: [floor-in], exitDoors: [floor-out] }
   - { id: lab, name: Lab, entryDoors: [lab] }
@@ -29,6 +30,7 @@ cardholders:
   - { id: bob, name: Bob Baker, groups: [staff], credentials: [{ card: "1002" }] }
   - { id: carol, name: Carol Cole, groups: [staff], credentials: [{ card: "1003" }] }
   - { id: dave, name: Dave Dunn, groups: [staff], credentials: [{ card: "1004" }] }
+  - { id: sam, name: Sam Guard, groups: [security], credentials: [{ card: "3001" }] }
 threatRules:
   musterPoints: [{ reader: car-park-reader, name: Car park }]
   maxOccupancy: [{ area: lab, max: 1 }]
@@ -91,11 +93,12 @@ describe('occupancy and mustering', () => {
     expect(json.total).toBe(2);
   });
 
-  it('journals an area over its maximum occupancy [THR-CAPACITY]', async () => {
+  it('refuses entry to a full area, lets security through and journals the excess [THR-CAPACITY]', async () => {
+    expect(await badge('lab-reader', '1001')).toMatchObject({ type: 'access.denied', reason: 'area_full', cardholder: 'alice' });
     const mark = observer.mark();
-    await badge('lab-reader', '1001');
+    expect(await badge('lab-reader', '3001')).toMatchObject({ type: 'access.granted', cardholder: 'sam' });
     const exceeded = await observer.nextEvent((event) => event.type === 'occupancy.exceeded', mark);
-    expect(exceeded).toMatchObject({ cardholder: 'alice', door: 'lab', data: { area: 'lab', count: 2, max: 1 } });
+    expect(exceeded).toMatchObject({ cardholder: 'sam', door: 'lab', data: { area: 'lab', count: 2, max: 1 } });
   });
 
   it('keeps occupancy across a restart, rebuilt from the journal', async () => {
@@ -111,11 +114,13 @@ describe('occupancy and mustering', () => {
     const mark = observer.mark();
     await send('fire-panel', { type: 'contact', state: 'open' });
     const started = await observer.nextEvent((event) => event.type === 'muster.started', mark);
-    expect(started).toMatchObject({ reason: 'fire-alarm', data: { trigger: { kind: 'fire-alarm', device: 'fire-panel' }, count: 2 } });
+    expect(started).toMatchObject({ reason: 'fire-alarm', data: { trigger: { kind: 'fire-alarm', device: 'fire-panel' }, count: 3 } });
     const current = await api<EvacuationView>('GET', '/api/v1/evacuations/current');
+    // Exactly the people inside: not carol (badged out), not dave (never came in).
     expect(current.json.people.map((person) => [person.cardholder, person.name, person.areas])).toEqual([
-      ['alice', 'Alice Archer', ['floor', 'lab']],
+      ['alice', 'Alice Archer', ['floor']],
       ['bob', 'Bob Baker', ['floor', 'lab']],
+      ['sam', 'Sam Guard', ['lab']],
     ]);
     expect(current.json.people.every((person) => person.safe === null && person.lastSeenAt !== '')).toBe(true);
 
@@ -125,7 +130,7 @@ describe('occupancy and mustering', () => {
     const badgeMark = observer.mark();
     await send('car-park-reader', { type: 'card', card: '1002' });
     const safe = await observer.nextEvent((event) => event.type === 'muster.marked_safe', badgeMark);
-    expect(safe).toMatchObject({ cardholder: 'bob', device: 'car-park-reader', data: { via: 'reader', safe: 1, missing: 1 } });
+    expect(safe).toMatchObject({ cardholder: 'bob', device: 'car-park-reader', data: { via: 'reader', safe: 1, missing: 2 } });
 
     expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'dave' })).status).toBe(404);
     const marked = await api<{ cardholder: string; safe: { via: string; by: string } }>('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' });
@@ -133,18 +138,18 @@ describe('occupancy and mustering', () => {
     expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' })).status).toBe(409);
 
     const ended = await api<EvacuationView>('POST', `/api/v1/evacuations/${current.json.id}/end`);
-    expect(ended.json.summary).toEqual(expect.objectContaining({ total: 2, safe: 2, missing: 0 }));
+    expect(ended.json.summary).toEqual(expect.objectContaining({ total: 3, safe: 2, missing: 1 }));
     expect((await api('GET', '/api/v1/evacuations/current')).status).toBe(404);
     const stored = await api<EvacuationView>('GET', `/api/v1/evacuations/${current.json.id}`);
     expect(stored.json.endedAt).not.toBeNull();
-    expect(stored.json.people.map((person) => person.safe?.via)).toEqual(['api', 'reader']);
+    expect(stored.json.people.map((person) => person.safe?.via ?? 'missing')).toEqual(['api', 'reader', 'missing']);
     // Everyone left by the fire exits: the count starts afresh.
     expect((await api<Occupancy>('GET', '/api/v1/occupancy')).json.total).toBe(0);
 
     // The mustering list goes out with the incident report of an alarm in the same window.
     const panic = await api<{ id: string }>('POST', '/api/v1/alarms', { location: 'fire warden desk' });
     const report = await api<{ evacuations: EvacuationView[] }>('GET', `/api/v1/alarms/${panic.json.id}/report?format=json`);
-    expect(report.json.evacuations.map((evacuation) => [evacuation.id, evacuation.people.map((person) => person.cardholder), evacuation.summary.missing])).toEqual([[current.json.id, ['alice', 'bob'], 0]]);
+    expect(report.json.evacuations.map((evacuation) => [evacuation.id, evacuation.people.map((person) => person.cardholder), evacuation.summary.missing])).toEqual([[current.json.id, ['alice', 'bob', 'sam'], 1]]);
   });
 
   it('keeps where people are from anonymous demo visitors, who are only viewers', async () => {

@@ -56,6 +56,9 @@ describe('suspicious patterns over the live event stream', () => {
     const start = observer.mark();
     await badge('front-reader', '6661');
     await badge('front-reader', '6662');
+    // An unrelated edit of site data (a cardholder) does not reset the count.
+    const edit = await fetch(`${gw.httpUrl}/api/v1/cardholders/bob`, { method: 'PUT', headers: { ...(await gw.adminHeaders()), 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bob', groups: ['staff'], credentials: [{ card: '1002' }] }) });
+    expect(edit.status).toBe(201);
     const third = observer.mark();
     const refusal = await badge('front-reader', '6663');
     const suspicious = await nextEvent((event) => event.type === 'access.suspicious', start);
