@@ -159,6 +159,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       cardholderOfCard: (card) => startedRuntime.site.access.credentialsByCard.get(canonicalCardNumber(card))?.cardholderId ?? null,
       claimReaders: (claims) => startedRuntime.claimReaders(claims),
       setFullAreaEntryDoors: (doors) => startedRuntime.setFullAreaEntryDoors(doors),
+      command: (deviceId, command) => startedRuntime.command(deviceId, command),
     });
     threat.start();
     const stopContacts = runtime.onContact((device, state) => threat.contact(device, state));

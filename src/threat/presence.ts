@@ -5,6 +5,7 @@ import { markSafe, replayEvacuations, summary, type Evacuation, type MusterEntry
 import type { Clock, Journal, JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { DeviceCommand } from '../drivers/types.js';
 import type { Store } from '../store/index.js';
 import { musterList } from './mustering.js';
 import { OCCUPANCY_EVENT_TYPES, Occupancy, type AreaOccupancy } from './occupancy.js';
@@ -20,6 +21,8 @@ export interface PresenceDeps {
   readonly cardholderOfCard: (card: string) => string | null;
   /** [THR-CAPACITY] tells the access rules which entry doors lead into a full area (decide() stays pure: it reads a set). */
   readonly setFullAreaEntryDoors: (doors: ReadonlySet<string>) => void;
+  /** Reader feedback at muster points (LED, buzzer). */
+  readonly command: (deviceId: string, command: DeviceCommand) => void;
 }
 
 export interface EvacuationView extends Evacuation {
@@ -165,22 +168,34 @@ export class Presence {
     return { ...ended, summary: totals };
   }
 
+  /** A badge at a muster point: green once marked safe, amber if there was nothing to mark, red for an unknown card. */
   private musterBadge(reader: string, card: string): void {
-    const cardholder = this.deps.cardholderOfCard(card);
-    const point = reader;
-    if (cardholder === null) {
-      this.deps.journal.append({ type: 'device.bad_input', device: reader, reason: 'unknown_credential', data: { message: 'a card this site does not know was read at a muster point', card: maskCardNumber(card) } });
-      return;
-    }
-    if (this.evacuation === null) return;
-    try {
-      this.markSafe(this.evacuation.id, cardholder, cardholder, 'reader', point);
-    } catch (error) {
-      // Not on the list (they were outside) or already marked: the badge still proves them safe.
-      this.deps.logger.info({ reader, cardholder, err: error }, 'muster badge not applied');
-      if (error instanceof GuardpostError && error.code === 'GP_ERR_NOT_FOUND' && this.evacuation !== null) {
-        this.deps.journal.append({ type: 'muster.marked_safe', cardholder, device: reader, reason: 'not_on_list', data: { evacuation: this.evacuation.id, by: cardholder, via: 'reader', point, onList: false } });
+    const feedback = (color: 'green' | 'amber' | 'red'): void => {
+      try {
+        this.deps.command(reader, { type: 'led', color, durationMs: 2000 });
+        this.deps.command(reader, { type: 'buzzer', pattern: color === 'green' ? 'grant' : 'deny' });
+      } catch (error) {
+        this.deps.logger.warn({ err: error, reader }, 'muster reader feedback failed');
       }
+    };
+    const cardholder = this.deps.cardholderOfCard(card);
+    if (cardholder === null) {
+      this.deps.metrics.increment('guardpost_bad_input_total', { device: reader, code: 'unknown_credential' });
+      this.deps.journal.append({ type: 'device.bad_input', device: reader, reason: 'unknown_credential', data: { message: 'a card this site does not know was read at a muster point', card: maskCardNumber(card) } });
+      return feedback('red');
+    }
+    if (this.evacuation === null) return feedback('amber');
+    try {
+      this.markSafe(this.evacuation.id, cardholder, cardholder, 'reader', reader);
+      return feedback('green');
+    } catch (error) {
+      if (!(error instanceof GuardpostError)) throw error;
+      // Not on the list (they were not seen inside): the badge still proves them safe, so say so.
+      if (error.code === 'GP_ERR_NOT_FOUND') {
+        this.deps.journal.append({ type: 'muster.marked_safe', cardholder, device: reader, reason: 'not_on_list', data: { evacuation: this.evacuation.id, by: cardholder, via: 'reader', point: reader, onList: false } });
+        return feedback('green');
+      }
+      return feedback('amber');
     }
   }
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/index.js';
 import type { DeviceRecord } from '../store/index.js';
+import type { DeviceCommand } from '../drivers/types.js';
 import { PatternWatch } from './patternWatch.js';
 import { Presence } from './presence.js';
 import { ResponseMetrics } from './responseMetrics.js';
@@ -26,6 +27,7 @@ export interface ThreatManagementDeps {
   readonly claimReaders: (claims: ReadonlyMap<string, (card: string) => void>) => void;
   /** [THR-CAPACITY] entry doors of areas at their maximum occupancy, for the access rules. */
   readonly setFullAreaEntryDoors: (doors: ReadonlySet<string>) => void;
+  readonly command: (deviceId: string, command: DeviceCommand) => void;
 }
 
 /**

@@ -128,11 +128,17 @@ describe('occupancy and mustering', () => {
     expect((await api('POST', '/api/v1/evacuations', {})).status).toBe(409);
 
     const badgeMark = observer.mark();
+    const ledMark = (devices.get('car-park-reader') as TestClient).mark();
     await send('car-park-reader', { type: 'card', card: '1002' });
     const safe = await observer.nextEvent((event) => event.type === 'muster.marked_safe', badgeMark);
+    expect((await (devices.get('car-park-reader') as TestClient).next((message) => message.json.type === 'led', ledMark)).json).toMatchObject({ color: 'green' });
     expect(safe).toMatchObject({ cardholder: 'bob', device: 'car-park-reader', data: { via: 'reader', safe: 1, missing: 2 } });
 
     expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'dave' })).status).toBe(404);
+    // Dave was not seen inside; his badge at the muster point is recorded, off the list.
+    const daveMark = observer.mark();
+    await send('car-park-reader', { type: 'card', card: '1004' });
+    expect(await observer.nextEvent((event) => event.type === 'muster.marked_safe' && event.cardholder === 'dave', daveMark)).toMatchObject({ reason: 'not_on_list', data: { onList: false } });
     const marked = await api<{ cardholder: string; safe: { via: string; by: string } }>('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' });
     expect(marked.json).toMatchObject({ cardholder: 'alice', safe: { via: 'api', by: 'admin' } });
     expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' })).status).toBe(409);
