@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { parseSiteData } from '../../../src/config/load.js';
 
 function site(threatRules: unknown): Record<string, unknown> {
@@ -66,5 +69,18 @@ describe('threatRules in site data', () => {
 
   it('needs door positions or door pairs for the travel rule', () => {
     expect(problemsOf({ impossibleTravel: {} })).toEqual(['threatRules.impossibleTravel: needs doorPairs or the positions of at least two doors (threatRules.doorPositions)']);
+  });
+
+  it('accepts the example of docs/threat-management.md', () => {
+    const docs = fs.readFileSync(path.resolve(import.meta.dirname, '../../../docs/threat-management.md'), 'utf8');
+    const example = parseYaml(/```yaml\n([\s\S]*?)```/.exec(docs)?.[1] ?? '') as Record<string, unknown>;
+    const doors = ['main-entrance', 'meeting-rooms', 'floor-in', 'floor-out', 'warehouse', 'server-room'];
+    const result = parseSiteData({
+      site: { id: 'cc', name: 'Contact centre', timezone: 'Europe/London' },
+      devices: [...doors.flatMap((door) => [{ id: `${door}-reader`, kind: 'reader' }, { id: `${door}-strike`, kind: 'strike' }]), { id: 'car-park-muster-reader', kind: 'reader' }],
+      doors: doors.map((door) => ({ id: door, name: door, reader: `${door}-reader`, strike: `${door}-strike` })),
+      ...example,
+    });
+    expect(result.ok ? [] : result.problems).toEqual([]);
   });
 });
