@@ -12,15 +12,20 @@ devices:
   - { id: store-reader, kind: reader }
   - { id: store-strike, kind: strike }
   - { id: store-contact, kind: door-contact }
+  - { id: vault-reader, kind: reader }
+  - { id: vault-strike, kind: strike }
 doors:
   - { id: front, name: Front, reader: front-reader, strike: front-strike }
   - { id: store, name: Store room, reader: store-reader, strike: store-strike, contact: store-contact, unlockMs: 300 }
+  - { id: vault, name: Vault, reader: vault-reader, strike: vault-strike, mode: card-and-pin }
 groups:
-  - { id: staff, name: Staff, doors: [front, store] }
+  - { id: staff, name: Staff, doors: [front, store, vault] }
 cardholders:
   - { id: alice, name: Alice, groups: [staff], credentials: [{ card: "1001" }] }
+  - { id: vic, name: Vic, groups: [staff], pin: "4321", credentials: [{ card: "4001" }] }
 threatRules:
   deniedReads: { count: 3, withinSeconds: 60, severity: critical }
+  wrongPins: { count: 3, withinSeconds: 300 }
   grantedNotOpened: { graceSeconds: 0, severity: low }
   impossibleTravel: { walkingSpeedMps: 1.5 }
   doorPositions:
@@ -37,7 +42,7 @@ describe('suspicious patterns over the live event stream', () => {
     gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: SITE_YAML });
     observer = await connect(gw.mqttUrl);
     await observer.subscribe('guardpost/events');
-    for (const id of ['front-reader', 'store-reader', 'store-contact']) devices.set(id, await connectDevice(gw.mqttUrl, id));
+    for (const id of ['front-reader', 'store-reader', 'store-contact', 'vault-reader']) devices.set(id, await connectDevice(gw.mqttUrl, id));
   });
   afterAll(async () => {
     await Promise.all([observer, ...devices.values()].map((client) => client.end()));
@@ -90,5 +95,24 @@ describe('suspicious patterns over the live event stream', () => {
     // The earlier tests' reads at the store room count too: look for the one this read caused.
     const travel = await nextEvent((event) => event.type === 'threat.impossible_travel' && (event.data.events as string[])[1] === second.id, start);
     expect(travel).toMatchObject({ cardholder: 'alice', door: 'store', data: { from: 'front', to: 'store', minSeconds: 100 } });
+  });
+
+  it('raises a suspicious alarm on the third wrong PIN for one card, and not on the second [THR-WRONG-PINS]', async () => {
+    const start = observer.mark();
+    async function wrongPin(): Promise<JournalEvent> {
+      await send('vault-reader', { type: 'card', card: '4001' });
+      const mark = observer.mark();
+      await send('vault-reader', { type: 'pin', pin: '0000' });
+      return nextEvent((event) => event.type === 'access.denied' && event.reason === 'pin_invalid', mark);
+    }
+    await wrongPin();
+    await wrongPin();
+    const beforeThird = observer.mark();
+    await wrongPin();
+    const suspicious = await nextEvent((event) => event.type === 'access.suspicious' && event.reason === 'wrong_pins', start);
+    expect(observer.received.slice(start, beforeThird).some((message) => (message.json as { reason?: string }).reason === 'wrong_pins')).toBe(false);
+    expect(suspicious).toMatchObject({ cardholder: 'vic', severity: 'high', data: { credential: 'vic-card-1', count: 3, doors: ['vault'] } });
+    expect(JSON.stringify(suspicious)).not.toContain('0000');
+    expect(await nextEvent((event) => event.type === 'alarm.raised' && event.data.alarm === suspicious.data.alarm, start)).toMatchObject({ data: { kind: 'suspicious' } });
   });
 });
