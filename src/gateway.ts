@@ -18,6 +18,9 @@ import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
 import { DeviceBindings, endOsdpInstallMode } from './site/deviceBindings.js';
+import { ThreatManagement } from './threat/service.js';
+import { realTimers } from './doors/timers.js';
+import { canonicalCardNumber } from './access/credentials.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -53,6 +56,7 @@ export interface Gateway {
   readonly forwarders: Forwarders;
   readonly retention: Retention;
   readonly backups: BackupSchedule;
+  readonly threat: ThreatManagement;
   stop(): Promise<void>;
 }
 
@@ -196,6 +200,26 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
     cleanups.push(() => startedRuntime.stop());
+    // Threat management (issue 12) listens to the journal after the fact, off the badge path.
+    const threat = new ThreatManagement({
+      store,
+      journal,
+      alarms: runtime.safety.alarms,
+      logger: logger.child({ module: 'threat' }),
+      metrics,
+      clock,
+      timers: realTimers,
+      cardholderOfCard: (card) => startedRuntime.site.access.credentialsByCard.get(canonicalCardNumber(card))?.cardholderId ?? null,
+      claimReaders: (claims) => startedRuntime.claimReaders(claims),
+      setFullAreaEntryDoors: (doors) => startedRuntime.setFullAreaEntryDoors(doors),
+      command: (deviceId, command) => startedRuntime.command(deviceId, command),
+    });
+    threat.start();
+    const stopContacts = runtime.onContact((device, state) => threat.contact(device, state));
+    cleanups.push(() => {
+      stopContacts();
+      threat.stop();
+    });
 
     const gpioConfig = config.gpio;
     let siteChanges: SiteService | undefined; // made below, with the API
@@ -274,8 +298,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
     siteChanges = siteService;
+    threat.attachSiteService(siteService);
     for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock });
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock, threat });
     let apiClosed: Promise<void> | undefined;
     const closeApi = (): Promise<void> => (apiClosed ??= app.close());
     cleanups.push(closeApi);
@@ -309,7 +334,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, stop: stopAll };
+    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, threat, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

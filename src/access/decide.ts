@@ -162,6 +162,9 @@ export function decide(
     if (!open) return deny('outside_schedule');
   }
 
+  // [THR-CAPACITY] an area at its maximum occupancy takes nobody more in, override groups apart.
+  if (conditions.fullAreaEntryDoors?.has(door.id) === true && !overridden) return deny('area_full');
+
   // [ACC-ESCORT] a visitor needs an escort of a named group at this door within the window.
   if (holder.escort != null) {
     const escort = rules.escorts.get(door.id);

@@ -194,6 +194,8 @@ export interface SiteConditions {
   readonly threatLevel: string;
   /** Doors under lockdown right now, whether per door, per zone or site-wide. */
   readonly lockedDownDoors: ReadonlySet<string>;
+  /** [THR-CAPACITY] entry doors of areas at their maximum occupancy (threat management counts them): entry refused. */
+  readonly fullAreaEntryDoors?: ReadonlySet<string>;
 }
 
 export const NORMAL_CONDITIONS: SiteConditions = { threatLevel: 'normal', lockedDownDoors: new Set() };
@@ -236,6 +238,7 @@ export const ReasonCodes = [
   'escort_required',
   'two_person_waiting',
   'passback',
+  'area_full',
   'error',
 ] as const;
 export type ReasonCode = (typeof ReasonCodes)[number];

@@ -6,7 +6,7 @@ import type { Actor } from '../doors/actor.js';
  */
 
 /** `tamper`: a reader or enclosure opened, or a reader's secure channel downgraded [SAFE-TAMPER]. */
-export type AlarmKind = 'panic' | 'duress' | 'tamper';
+export type AlarmKind = 'panic' | 'duress' | 'tamper' | 'suspicious' | 'watchlist';
 export type AlarmState = 'raised' | 'acknowledged' | 'cleared';
 
 export interface AlarmSource {

@@ -33,6 +33,10 @@ import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
+import { registerOccupancyRoutes } from './routes/occupancy.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerVisitorRoutes } from './routes/visitors.js';
+import type { ThreatManagement } from '../threat/service.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -54,6 +58,8 @@ export interface ApiDeps {
   readonly corsOrigins?: readonly string[];
   /** Time of audit rows written by API commands (default Date.now). */
   readonly clock?: () => number;
+  /** Threat management (issue 12): occupancy, evacuations, visitors, response times. */
+  readonly threat?: ThreatManagement;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -154,6 +160,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
+  if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
   return app;
 }
 

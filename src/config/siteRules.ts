@@ -1,5 +1,6 @@
 import { DRIVER_KINDS, DRIVER_TRANSPORTS, type SiteData, type SiteDevice } from './siteSchema.js';
 import { keyPath, type Problem } from './validate.js';
+import { threatRuleProblems } from './threatRules.js';
 
 /** Cross-references the schema can't express. Runs only on data that passed the schema. */
 export function siteProblems(site: SiteData): Problem[] {
@@ -58,6 +59,7 @@ export function siteProblems(site: SiteData): Problem[] {
     });
   });
   accessRuleProblems(site, { doors, groups, devices }, add);
+  threatRuleProblems(site, add);
   return problems;
 }
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Strict, Text } from './common.js';
+import { ThreatRulesSchema } from './threatRulesSchema.js';
 
 /**
  * Site data: what facilities admins edit. Imported into SQLite on first start and by
@@ -329,6 +330,8 @@ export const SiteDataSchema = Strict({
   cameras: Type.Array(CameraSchema, { default: [] }),
   panicButtons: Type.Array(PanicButtonSchema, { default: [] }),
   alarms: AlarmSettingsSchema,
+  /** Suspicious patterns, visitors, mustering, capacities (issue 12). */
+  threatRules: Type.Optional(ThreatRulesSchema),
 });
 
 export type SiteInfo = Static<typeof SiteInfoSchema>;

@@ -35,6 +35,7 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
+  private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
@@ -46,6 +47,10 @@ export class SiteRuntime {
   private readonly troubles = new Map<string, string | null>();
   /** Doors held unlocked by their unlock schedules (issue 5). */
   private readonly schedules: ScheduledUnlocks;
+  /** Contact reports of door contacts and fire-alarm inputs (threat management: doors opened, evacuations). */
+  private readonly contactListeners = new Set<(device: DeviceRecord, state: 'open' | 'closed') => void>();
+  /** Readers that open no door and belong to another feature (muster points): card number → handler. */
+  private readerClaims: ReadonlyMap<string, (card: string) => void> = new Map();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
     // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
@@ -184,9 +189,15 @@ export class SiteRuntime {
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
-    this.conditions = conditions;
+    this.conditions = { ...conditions, fullAreaEntryDoors: this.fullAreaEntryDoors };
     // A threat level that restricts a door suspends its free access hours.
     this.schedules?.evaluate();
+  }
+
+  /** [THR-CAPACITY] entry doors of areas at their maximum occupancy, from threat management; kept across setConditions(). */
+  setFullAreaEntryDoors(doors: ReadonlySet<string>): void {
+    this.fullAreaEntryDoors = doors;
+    this.conditions = { ...this.conditions, fullAreaEntryDoors: doors };
   }
 
   /** Admin "forgive" for anti-passback [ACC-PASSBACK]: one cardholder or (null) everyone. */
@@ -234,6 +245,17 @@ export class SiteRuntime {
     }
   }
 
+  /** Hears every contact report (door contacts, fire-alarm inputs) just before the doors act on it. */
+  onContact(listener: (device: DeviceRecord, state: 'open' | 'closed') => void): () => void {
+    this.contactListeners.add(listener);
+    return () => this.contactListeners.delete(listener);
+  }
+
+  /** Cards read at these readers go to their handler instead of the access path (they open no door). */
+  claimReaders(claims: ReadonlyMap<string, (card: string) => void>): void {
+    this.readerClaims = claims;
+  }
+
   /** Commands for devices the router binds go through the device's own transport, not MQTT. */
   attachDeviceRouter(router: DeviceCommandRouter): void {
     this.router = router;
@@ -265,6 +287,7 @@ export class SiteRuntime {
     switch (signal.type) {
       case 'card':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
+        if (this.readerClaims.has(device.id)) return this.readerClaims.get(device.id)?.(signal.card);
         return this.accessPath.onCard(device, signal.card);
       case 'wiegand':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send Wiegand frames`, 0);
@@ -283,6 +306,13 @@ export class SiteRuntime {
         this.safety.tamper(device, signal.state, this.doorOfDevice(device.id));
         return;
       case 'contact':
+        for (const listener of this.contactListeners) {
+          try {
+            listener(device, signal.state);
+          } catch (error) {
+            this.deps.logger.error({ err: error, device: device.id }, 'a contact listener failed');
+          }
+        }
         if (device.kind === 'door-contact') return this.doors.contact(device.id, signal.state);
         if (device.kind === 'fire-alarm') return this.onFireAlarm(device.id, signal.state === 'open');
         return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send contact states`, 0);
