@@ -28,6 +28,7 @@ import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
+import { registerConsole } from './console.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -41,6 +42,8 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** The built web console (default `<repo>/dist/console`). */
+  readonly consoleDir?: string;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -125,6 +128,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
+  await registerConsole(app, deps.consoleDir);
   return app;
 }
 
