@@ -29,7 +29,8 @@ export class ApiError extends Error {
 
   /** Everything the API said, in words. */
   get text(): string {
-    return this.problems.length === 0 ? this.message : `${this.message}: ${this.problems.join('; ')}`;
+    const unsaid = this.problems.filter((problem) => !this.message.includes(problem));
+    return unsaid.length === 0 ? this.message : `${this.message}: ${unsaid.join('; ')}`;
   }
 }
 

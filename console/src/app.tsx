@@ -4,7 +4,9 @@ import { api, loadSession, onSessionChange, roleAllows, setSession, type Princip
 import { live } from './live.js';
 import { navigate, onLinkClick, usePath } from './router.js';
 import { AlarmTakeover } from './screens/alarm.js';
+import { DoorsScreen } from './screens/doors.js';
 import { LiveScreen } from './screens/live.js';
+import { PeopleScreen } from './screens/people.js';
 import { SignIn } from './screens/signIn.js';
 import { AlarmReportScreen } from './screens/report.js';
 
@@ -18,6 +20,8 @@ interface Screen {
 
 const screens: readonly Screen[] = [
   { path: '/live', title: 'Live', role: 'viewer', render: (role) => <LiveScreen role={role} /> },
+  { path: '/doors', title: 'Doors', role: 'viewer', render: (role) => <DoorsScreen role={role} /> },
+  { path: '/people', title: 'People', role: 'security', render: (role) => <PeopleScreen role={role} /> },
 ];
 
 export function App(): JSX.Element {

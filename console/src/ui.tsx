@@ -23,6 +23,8 @@ export function Field(props: {
     id,
     name: props.name,
     type: props.type ?? 'text',
+    // Any number: the API, not the browser, says what is out of range, next to the field.
+    step: props.type === 'number' ? 'any' : undefined,
     value: props.value,
     required: props.required,
     autoComplete: props.autoComplete,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { repoRoot } from './gateway.js';
+import { repoRoot, TEST_ADMIN, type TestGateway } from './gateway.js';
 
 /** Debian's Chromium: `.ci/run` installs it with apt-get when it is missing. */
 export const CHROMIUM = process.env.GUARDPOST_CHROMIUM ?? '/usr/bin/chromium';
@@ -114,4 +114,27 @@ export async function signIn(page: Page, user: string, password: string): Promis
 export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** One user per role, added through the API as an admin would. */
+export const CONSOLE_USERS = {
+  viewer: { user: 'vera-viewer', password: 'viewer-password-1' },
+  security: { user: 'sam-security', password: 'security-password-1' },
+  admin: { user: TEST_ADMIN.user, password: TEST_ADMIN.password },
+} as const;
+
+export async function addConsoleUsers(gw: TestGateway): Promise<void> {
+  const headers = { ...(await gw.adminHeaders()), 'content-type': 'application/json' };
+  for (const role of ['viewer', 'security'] as const) {
+    const { user, password } = CONSOLE_USERS[role];
+    const response = await fetch(`${gw.httpUrl}/api/v1/users`, { method: 'POST', headers, body: JSON.stringify({ id: user, role, password }) });
+    if (response.status !== 201) throw new Error(`adding ${user} failed with ${response.status}: ${await response.text()}`);
+  }
+}
+
+/** GET as the seeded admin, expecting 200. */
+export async function adminGet<T>(gw: TestGateway, path: string): Promise<T> {
+  const response = await fetch(`${gw.httpUrl}${path}`, { headers: await gw.adminHeaders() });
+  if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
 }
