@@ -6,7 +6,10 @@ import { navigate, onLinkClick, usePath } from './router.js';
 import { AlarmTakeover } from './screens/alarm.js';
 import { DoorsScreen } from './screens/doors.js';
 import { LiveScreen } from './screens/live.js';
+import { HistoryScreen } from './screens/history.js';
 import { PeopleScreen } from './screens/people.js';
+import { SchedulesScreen } from './screens/schedules.js';
+import { SettingsScreen } from './screens/settings.js';
 import { SignIn } from './screens/signIn.js';
 import { AlarmReportScreen } from './screens/report.js';
 
@@ -22,6 +25,9 @@ const screens: readonly Screen[] = [
   { path: '/live', title: 'Live', role: 'viewer', render: (role) => <LiveScreen role={role} /> },
   { path: '/doors', title: 'Doors', role: 'viewer', render: (role) => <DoorsScreen role={role} /> },
   { path: '/people', title: 'People', role: 'security', render: (role) => <PeopleScreen role={role} /> },
+  { path: '/schedules', title: 'Schedules', role: 'viewer', render: (role) => <SchedulesScreen role={role} /> },
+  { path: '/history', title: 'History', role: 'viewer', render: (role) => <HistoryScreen role={role} /> },
+  { path: '/settings', title: 'Settings', role: 'viewer', render: (role) => <SettingsScreen role={role} /> },
 ];
 
 export function App(): JSX.Element {
