@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connectDevice, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
-import { addConsoleUsers, adminGet, CONSOLE_USERS, ensureConsoleBuilt, launchBrowser, openConsole, screenshot, signIn } from '../support/browser.js';
+import { addConsoleUsers, adminGet, CONSOLE_USERS, contrastProblems, ensureConsoleBuilt, launchBrowser, openConsole, screenshot, signIn } from '../support/browser.js';
 
 // A browser on a shared 2-core machine: generous time per test, never a timed assertion.
 vi.setConfig({ testTimeout: 60_000 });
@@ -176,6 +176,42 @@ describe('on a phone', () => {
       const nav = page.getByRole('navigation', { name: 'Screens' });
       expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Schedules', 'History', 'Settings']);
       await screenshot(page, 'live-phone');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('accessibility', () => {
+  it('signs in and moves between screens with the keyboard alone, every screen meeting AA contrast', async () => {
+    const { context, page } = await openConsole(browser, gw.httpUrl);
+    try {
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(CONSOLE_USERS.admin.user);
+      await page.keyboard.press('Tab');
+      await page.keyboard.type(CONSOLE_USERS.admin.password);
+      await page.keyboard.press('Enter');
+      await page.getByTestId('signed-in-as').waitFor();
+      expect(await contrastProblems(page)).toEqual([]);
+      // The check itself sees a light grey on white (2.3:1), so a pass above means something.
+      await page.evaluate(`(() => { const probe = document.createElement('p'); probe.id = 'probe'; probe.textContent = 'faint text'; probe.style.color = '#999999'; probe.style.background = '#ffffff'; document.body.append(probe); })()`);
+      expect(await contrastProblems(page)).toEqual([expect.stringContaining('"faint text"')]);
+      await page.evaluate(`document.getElementById('probe').remove()`);
+
+      for (const [screen, ready] of [
+        ['Doors', 'Lockdowns'],
+        ['People', 'Import cardholders from CSV'],
+        ['Schedules', 'Holiday calendars'],
+        ['History', 'Incident reports'],
+        ['Settings', 'API tokens'],
+      ] as const) {
+        // Links are focusable and follow Enter like a click.
+        const link = page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen, exact: true });
+        await link.focus();
+        await page.keyboard.press('Enter');
+        await page.getByRole('heading', { name: ready }).waitFor();
+        expect(await contrastProblems(page), `contrast on ${screen}`).toEqual([]);
+      }
     } finally {
       await context.close();
     }

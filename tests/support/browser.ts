@@ -138,3 +138,45 @@ export async function adminGet<T>(gw: TestGateway, path: string): Promise<T> {
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
+
+/**
+ * WCAG 2.1 contrast of every visible text in the page against the background it is painted on
+ * (the nearest ancestor with an opaque background): 4.5:1, or 3:1 for large text (24 px, or
+ * 18.66 px bold). Disabled controls are exempt, as WCAG allows. Returns the failures, in words.
+ */
+export async function contrastProblems(page: Page): Promise<string[]> {
+  return (await page.evaluate(`(() => {
+    const channel = (value) => { const c = value / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    const parse = (text) => { const m = text.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+    const luminance = (c) => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+    const backgroundOf = (element) => {
+      for (let node = element; node; node = node.parentElement) {
+        const bg = parse(getComputedStyle(node).backgroundColor);
+        if (bg && bg.a >= 0.99) return bg;
+      }
+      return { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const problems = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      const element = text.parentElement;
+      if (!element || seen.has(element) || text.textContent.trim() === '') continue;
+      seen.add(element);
+      if (element.closest('[disabled], .visually-hidden, option, .takeover-backdrop:not(:has(.takeover))')) continue;
+      const rect = element.getBoundingClientRect();
+      if (rect.width === 0 || rect.height === 0) continue;
+      const style = getComputedStyle(element);
+      if (style.visibility === 'hidden' || Number(style.opacity) === 0) continue;
+      const fg = parse(style.color);
+      if (!fg) continue;
+      const bg = backgroundOf(element);
+      const [light, dark] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+      const ratio = (light + 0.05) / (dark + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(ratio.toFixed(2) + ':1 for "' + text.textContent.trim().slice(0, 40) + '" (' + style.color + ' on rgb(' + bg.r + ', ' + bg.g + ', ' + bg.b + '))');
+    }
+    return problems;
+  })()`)) as string[];
+}
