@@ -159,10 +159,14 @@ describe('alarm handling in the console', () => {
       await takeover.getByTestId('camera-triggers').getByText(/camera (triggered|failed)/).first().waitFor({ timeout: 15_000 });
       expect(await page.evaluate('document.activeElement?.id ?? ""')).toMatch(/^ack-note-/);
       await screenshot(page, 'alarm-takeover');
+      // It sounds until acknowledged (Silence is offered while it does), and the page behind is inert.
+      await takeover.getByRole('button', { name: 'Silence' }).waitFor();
+      expect(await page.locator('#main').getAttribute('inert')).not.toBeNull();
 
       await takeover.getByLabel('Acknowledgement note').fill('On my way, CCTV shows a visitor at the desk');
       await takeover.getByRole('button', { name: 'Acknowledge' }).click();
       await takeover.getByLabel('Resolution').waitFor();
+      expect(await takeover.getByRole('button', { name: 'Silence' }).count()).toBe(0);
       const [alarm] = await fetchJson<{ id: string; state: string; acknowledged: { by: string; note: string } }[]>(gw, '/api/v1/alarms');
       expect(alarm?.state).toBe('acknowledged');
       expect(alarm?.acknowledged).toMatchObject({ by: USERS.security.user, note: 'On my way, CCTV shows a visitor at the desk' });

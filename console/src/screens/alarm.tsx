@@ -44,6 +44,16 @@ export function AlarmTakeover(props: { role: Role }): JSX.Element | null {
   }, [sounding]);
   useEffect(() => () => stopAlarmSound(), []);
 
+  // A modal: the page behind it takes no focus or clicks while it is open.
+  const open = shown !== undefined;
+  useEffect(() => {
+    const behind = [document.querySelector('.topbar'), document.getElementById('main')];
+    for (const element of behind) element?.toggleAttribute('inert', open);
+    return () => {
+      for (const element of behind) element?.removeAttribute('inert');
+    };
+  }, [open]);
+
   if (shown === undefined) return null;
   const hide = (): void => {
     setHidden(new Set([...hidden, versionOf(shown)]));
@@ -108,6 +118,7 @@ function AlarmPanel(props: { alarm: Alarm; role: Role; others: number; soundOn: 
   });
 
   const cameras = related.filter((event) => event.type.startsWith('camera.'));
+  const escalations = related.filter((event) => event.type === 'alarm.escalated');
   const mayHandle = roleAllows(role, 'security');
   const nextInS = alarm.nextEscalationAt === null ? null : Math.max(0, Math.round((Date.parse(alarm.nextEscalationAt) - nowMs) / 1000));
   const titleId = `alarm-title-${alarm.id}`;
@@ -146,6 +157,15 @@ function AlarmPanel(props: { alarm: Alarm; role: Role; others: number; soundOn: 
             {alarm.escalations === 0 ? 'not escalated' : `escalated ${alarm.escalations} time(s)`}
             {alarm.state === 'raised' && nextInS !== null ? ` · next escalation in ${Math.floor(nextInS / 60)}:${String(nextInS % 60).padStart(2, '0')}` : ''}
             {alarm.state !== 'raised' ? ' · stopped by the acknowledgement' : ''}
+            {escalations.length > 0 ? (
+              <ul class="plain">
+                {escalations.map((event) => (
+                  <li key={event.seq}>
+                    {clock(event.time)} escalated to {typeof event.data.to === 'string' ? event.data.to : 'the next level'}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
           </dd>
           {alarm.acknowledged !== null ? (
             <>
