@@ -37,6 +37,7 @@ import { registerOccupancyRoutes } from './routes/occupancy.js';
 import { registerReportRoutes } from './routes/reports.js';
 import { registerVisitorRoutes } from './routes/visitors.js';
 import type { ThreatManagement } from '../threat/service.js';
+import { registerConsole } from './console.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -60,6 +61,8 @@ export interface ApiDeps {
   readonly clock?: () => number;
   /** Threat management (issue 12): occupancy, evacuations, visitors, response times. */
   readonly threat?: ThreatManagement;
+  /** The built web console (default `<repo>/dist/console`). */
+  readonly consoleDir?: string;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -163,6 +166,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
   if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
   if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
+  await registerConsole(app, deps.consoleDir);
   return app;
 }
 
