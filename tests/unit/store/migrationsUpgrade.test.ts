@@ -8,6 +8,7 @@ import { BACKUPS_DIR, DATABASE_FILE, migrate, openDatabase, type Db } from '../.
 import { migrations } from '../../../src/store/migrations/index.js';
 import { Store } from '../../../src/store/index.js';
 import { PIN_KEY_FILE } from '../../../src/store/pinKey.js';
+import { restoreBackup } from '../../../src/ops/backup.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -147,6 +148,19 @@ describe('upgrading from every earlier schema version', () => {
         expect(store.site()?.id).toBe('upgrade-site');
       } finally {
         store.close();
+      }
+
+      // The regretted upgrade is undone with a restore: the old schema comes back, with its key.
+      const undoDir = tempDir();
+      const restored = restoreBackup(undoDir, path.join(stateDir, BACKUPS_DIR, backups[0]!), { by: 'test' });
+      expect(restored.info.schemaVersion).toBe(version);
+      expect(fs.readFileSync(path.join(undoDir, PIN_KEY_FILE))).toEqual(Buffer.alloc(32, 7));
+      const undone = new Database(path.join(undoDir, DATABASE_FILE), { readonly: true });
+      try {
+        expect(undone.pragma('user_version', { simple: true })).toBe(version);
+        expect(undone.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 4 }); // the 3 seeded and system.restored
+      } finally {
+        undone.close();
       }
     });
   }
