@@ -69,7 +69,7 @@ const EXTERNAL_CHANGE_POLL_MS = 1_000;
 /** The composition root: opens the store, starts MQTT, the site runtime and the HTTP API. */
 export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, stateDir, siteFile } = options.loaded;
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, undefined, { modules: config.log.modules, format: config.log.format });
   const clock = options.clock ?? Date.now;
   const metrics = new Metrics();
   const topics = new Topics(config.mqtt.prefix);

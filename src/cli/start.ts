@@ -14,7 +14,7 @@ export async function startCommand(args: ParsedArgs, _io: CliIo): Promise<number
     httpPort: portOption(args, 'http-port'),
     mqttPort: portOption(args, 'mqtt-port'),
   });
-  const logger = createLogger(loaded.config.log.level);
+  const logger = createLogger(loaded.config.log.level, undefined, { modules: loaded.config.log.modules, format: loaded.config.log.format });
   for (const notice of loaded.notices) logger.warn(`config: ${notice}`);
   const notifier = systemdNotifier({ logger: logger.child({ module: 'systemd' }) });
   const gateway = await startGateway({ loaded, logger });

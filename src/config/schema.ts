@@ -19,6 +19,10 @@ export const LogLevelSchema = Type.Union(
   { default: 'info' },
 );
 
+/** The modules that log through `logger.child({ module })`, each of which can have its own level. */
+export const LOG_MODULES = ['api', 'backup', 'broker', 'devices', 'forwarders', 'home-assistant', 'mqtt', 'site', 'systemd', 'threat'] as const;
+const ModuleLevel = Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')]);
+
 export const MqttUrl = Type.String({
   pattern: '^(mqtt|mqtts|ws|wss)://\\S+$',
   expected: 'a URL starting with mqtt://, mqtts://, ws:// or wss://',
@@ -60,7 +64,16 @@ export const ConfigSchema = Strict({
   stateDir: Text({ default: './var' }),
   /** Site data imported into the store on first start; relative to the config file's directory. */
   siteFile: Type.Optional(Text()),
-  log: Strict({ level: LogLevelSchema }, { default: {} }),
+  log: Strict(
+    {
+      level: LogLevelSchema,
+      /** Levels for single modules, e.g. `{ broker: debug, api: warn }`. */
+      modules: Strict(Object.fromEntries(LOG_MODULES.map((module) => [module, Type.Optional(ModuleLevel)])), { default: {} }),
+      /** `pretty` for a person at a terminal, `json` for journald; `auto` picks pretty when stdout is a terminal. */
+      format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
+    },
+    { default: {} },
+  ),
   mqtt: Strict(
     {
       mode: Type.Union([Type.Literal('embedded'), Type.Literal('external')], { default: 'embedded' }),

@@ -43,7 +43,7 @@ describe('parseConfig', () => {
         version: 1,
         demo: false,
         stateDir: './var',
-        log: { level: 'info' },
+        log: { level: 'info', modules: {}, format: 'auto' },
         mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], productBridges: [], limits: { maxPacketBytes: 65_536, connectTimeoutMs: 10_000, maxClients: 512, connectionsPerAddressPerMinute: 120, failedLoginsPerAddress: 10, maxSubscriptionsPerClient: 32, maxTopicBytes: 512, maxTopicLevels: 16, maxQueuedPerClient: 64 }, plain: true },
         http: { host: '127.0.0.1', port: 8080, rateLimits: { readPerMinute: 3_000, writePerMinute: 300, exportPerMinute: 30 } },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
