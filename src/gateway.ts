@@ -26,7 +26,7 @@ import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
-import { registerProcessMetrics } from './processMetrics.js';
+import { registerGatewayMetrics, registerProcessMetrics } from './processMetrics.js';
 import { brokerListeners } from './ops/brokerListeners.js';
 import { HomeAssistant } from './ha/homeAssistant.js';
 import { BridgeTopics } from './ops/bridgeTopics.js';
@@ -199,6 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await runtime.start();
     runtime.watchExternalChanges(EXTERNAL_CHANGE_POLL_MS);
     const startedRuntime = runtime;
+    registerGatewayMetrics({ metrics, journal, store, forwarders, runtime: startedRuntime, broker: embedded });
     cleanups.push(() => startedRuntime.stop());
     // Threat management (issue 12) listens to the journal after the fact, off the badge path.
     const threat = new ThreatManagement({

@@ -12,9 +12,52 @@ function labelKey(labels: Labels): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+interface Histogram {
+  readonly help: string;
+  readonly bounds: readonly number[];
+  readonly series: Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>;
+}
+
 export class Metrics {
   private readonly counters = new Map<string, Counter>();
   private readonly gauges = new Map<string, { help: string; read: () => number }>();
+  private readonly labelledGauges = new Map<string, { help: string; read: () => readonly { labels: Labels; value: number }[] }>();
+  private readonly histograms = new Map<string, Histogram>();
+
+  /** A gauge with one value per label set (forwarder lag per destination), read at render time. */
+  labelledGauge(name: string, help: string, read: () => readonly { labels: Labels; value: number }[]): void {
+    this.labelledGauges.set(name, { help, read });
+  }
+
+  /** Declares a histogram with these bucket upper bounds (seconds, ascending). */
+  histogram(name: string, help: string, bounds: readonly number[]): void {
+    if (!this.histograms.has(name)) this.histograms.set(name, { help, bounds, series: new Map() });
+  }
+
+  /** Counts one observation (cheap: a few comparisons; call it off the critical path where you can). */
+  observe(name: string, labels: Labels, value: number): void {
+    const histogram = this.histograms.get(name);
+    if (histogram === undefined) throw new RangeError(`histogram ${name} is not declared`);
+    const key = labelKey(labels);
+    let series = histogram.series.get(key);
+    if (series === undefined) {
+      series = { labels, counts: histogram.bounds.map(() => 0), sum: 0, count: 0 };
+      histogram.series.set(key, series);
+    }
+    for (let i = 0; i < histogram.bounds.length; i++) if (value <= histogram.bounds[i]!) series.counts[i]! += 1;
+    series.sum += value;
+    series.count += 1;
+  }
+
+  /** Observations of a histogram so far (all label sets, or one). */
+  observations(name: string, labels?: Labels): number {
+    const histogram = this.histograms.get(name);
+    if (histogram === undefined) return 0;
+    if (labels !== undefined) return histogram.series.get(labelKey(labels))?.count ?? 0;
+    let total = 0;
+    for (const series of histogram.series.values()) total += series.count;
+    return total;
+  }
 
   /** A value read when /metrics is rendered (memory, open files, event-loop delay). */
   gauge(name: string, help: string, read: () => number): void {
@@ -65,7 +108,22 @@ export class Metrics {
         lines.push(`${name}${rendered.length > 0 ? `{${rendered.join(',')}}` : ''} ${value}`);
       }
     }
+    const labelled = (labels: Labels): string => {
+      const rendered = Object.entries(labels).map(([key, labelValue]) => `${key}="${escape(labelValue)}"`);
+      return rendered.length > 0 ? `{${rendered.join(',')}}` : '';
+    };
     for (const [name, gauge] of this.gauges) lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`, `${name} ${gauge.read()}`);
+    for (const [name, gauge] of this.labelledGauges) {
+      lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`);
+      for (const { labels, value } of gauge.read()) lines.push(`${name}${labelled(labels)} ${value}`);
+    }
+    for (const [name, histogram] of this.histograms) {
+      lines.push(`# HELP ${name} ${histogram.help}`, `# TYPE ${name} histogram`);
+      for (const series of histogram.series.values()) {
+        histogram.bounds.forEach((bound, i) => lines.push(`${name}_bucket${labelled({ ...series.labels, le: String(bound) })} ${series.counts[i]}`));
+        lines.push(`${name}_bucket${labelled({ ...series.labels, le: '+Inf' })} ${series.count}`, `${name}_sum${labelled(series.labels)} ${series.sum}`, `${name}_count${labelled(series.labels)} ${series.count}`);
+      }
+    }
     return `${lines.join('\n')}\n`;
   }
 }

@@ -50,6 +50,8 @@ export class AccessPath {
   constructor(private readonly deps: AccessPathDeps) {
     deps.metrics.define('guardpost_access_decisions_total', 'Access decisions by result and reason');
     deps.metrics.define('guardpost_access_errors_total', 'Exceptions on the critical path (each a deny)');
+    deps.metrics.histogram('guardpost_access_decision_seconds', 'Time decide() took for one read', [2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 5e-3]);
+    deps.metrics.histogram('guardpost_badge_to_strike_seconds', 'From a card read reaching the access path to its strike command handed to the transport', [5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1]);
     this.rules = loadRuleState(deps.store);
   }
 
@@ -127,6 +129,8 @@ export class AccessPath {
     const site = this.deps.site();
     const door = site.doorByReader.get(reader.id);
     const nowMs = clock();
+    const startNs = process.hrtime.bigint();
+    let decidedNs = startNs;
     let decision: Decision;
     let decisionError: unknown;
     try {
@@ -135,6 +139,7 @@ export class AccessPath {
         : decide({ doorId: door.id, ...presented.request }, site.access, nowMs, this.deps.conditions(), this.rules);
       // The next read must see this one's effects (passback, two-person): apply them before anything else.
       applyEffects(this.rules, decision.effects);
+      decidedNs = process.hrtime.bigint();
     } catch (error) {
       decision = { granted: false, reason: 'error', doorId: door?.id ?? '', cardholderId: null, credentialId: null, flags: NO_FLAGS, effects: [] };
       decisionError = error;
@@ -151,6 +156,9 @@ export class AccessPath {
 
     const finish = (actuationError?: unknown): void => {
       try {
+        // Timed here, once the strike is on its way: nothing extra stands before it.
+        if (decidedNs !== startNs) metrics.observe('guardpost_access_decision_seconds', {}, Number(decidedNs - startNs) / 1e9);
+        if (decision.granted && door?.strikeDeviceId != null && actuationError === undefined) metrics.observe('guardpost_badge_to_strike_seconds', {}, Number(process.hrtime.bigint() - startNs) / 1e9);
         if (decision.granted && door !== undefined) this.deps.onGranted?.(door.id);
         this.afterDecision(reader, door, presented, decision, decisionError, actuationError);
       } catch (error) {

@@ -77,6 +77,11 @@ export class EmbeddedBroker<P> implements MqttTransport {
     return this.listeners[0]?.port ?? 0;
   }
 
+  /** Clients connected now, all listeners together. */
+  get clientCount(): number {
+    return this.broker?.connectedClients ?? 0;
+  }
+
   /** Every listener's port, as bound (a configured 0 becomes the ephemeral port chosen). */
   get ports(): Partial<Record<ListenerKind, number>> {
     return Object.fromEntries(this.listeners.map((listener) => [listener.kind, listener.port]));
