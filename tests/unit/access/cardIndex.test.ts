@@ -150,3 +150,13 @@ describe('the compact card index [ACC-INDEX]', () => {
     expect(cards.byteSize).toBeLessThan(20 * 1024 * 1024);
   });
 });
+
+describe('odd ids [ACC-INDEX]', () => {
+  it('finds a cardholder with an empty or non-Latin-1 id like any other, before and after a card lookup', () => {
+    const cards = CardIndex.from([holder('', ['g']), holder('zoë-雪', ['h'])], [card('c1', '', '1'), card('c2', 'zoë-雪', '2')]);
+    expect(cards.cardholders.get('')).toMatchObject({ id: '', groupIds: ['g'] });
+    expect(cards.credentials.get('2')?.cardholderId).toBe('zoë-雪');
+    expect(cards.cardholders.get('zoë-雪')).toMatchObject({ groupIds: ['h'] });
+    expect(cards.cardholders.get('')).toMatchObject({ id: '', groupIds: ['g'] });
+  });
+});
