@@ -87,7 +87,7 @@ export class CardIndex {
   readonly cardholders: CardholderLookup;
   readonly pins: PinLookup;
   /** The holder of the credential looked up last: decide() asks for that holder next, by this same id. */
-  private recentHolderId = '';
+  private recentHolderId: string | null = null;
   private recentHolder = -1;
   /** The store's people generation this index reflects; null = unknown (then no snapshot is written). */
   generation: number | null = null;
@@ -366,7 +366,7 @@ export class CardIndex {
 
   /** Any change may free or reuse an ordinal. */
   private forgetRecent(): void {
-    this.recentHolderId = '';
+    this.recentHolderId = null;
     this.recentHolder = -1;
   }
 

@@ -1,6 +1,7 @@
 export * from './types.js';
 export { decide } from './decide.js';
-export { canonicalCardNumber, maskCardNumber } from './credentials.js';
+export { canonicalCardNumber, cardNumberFrom, maskCardNumber, type CardFormat } from './credentials.js';
+export { CardIndex, credentialKey, type CardholderEntry } from './cardIndex.js';
 export { buildAccessState, digestHex } from './build.js';
 export { applyEffects, emptyRuleState, forgivePassback, type RuleState } from './ruleState.js';
 export { compileSchedule, scheduleOpen, scheduleOpenAt } from './schedule.js';

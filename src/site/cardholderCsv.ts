@@ -26,7 +26,7 @@ export interface ParsedCsv {
 const list = (cell: string | undefined): string[] => (cell ?? '').split(';').map((item) => item.trim()).filter((item) => item !== '');
 
 /** Turns the file into cardholder entities merged onto the current ones; row errors are collected, not thrown. */
-export function parseCardholderCsv(text: string, current: SiteData): ParsedCsv {
+export function parseCardholderCsv(text: string, current: SiteData | ((id: string) => SiteCardholder | undefined)): ParsedCsv {
   let records: Record<string, string>[];
   try {
     records = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
@@ -38,7 +38,8 @@ export function parseCardholderCsv(text: string, current: SiteData): ParsedCsv {
   if (unknown.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', `unknown column(s) ${unknown.join(', ')} (allowed: ${CSV_COLUMNS.join(', ')})`);
   if (!header.includes('id') || !header.includes('name')) throw new GuardpostError('GP_ERR_BAD_REQUEST', 'the CSV needs at least the columns id and name');
 
-  const existing = new Map(current.cardholders.map((holder) => [holder.id, holder]));
+  // A lookup (one document per row) keeps a panel-scale import from reading every cardholder.
+  const existing = typeof current === 'function' ? { get: current } : new Map(current.cardholders.map((holder) => [holder.id, holder]));
   const seen = new Map<string, number>();
   const holders: ParsedCsv['holders'] = [];
   const errors: CsvRowError[] = [];

@@ -357,31 +357,51 @@ export class SiteService {
    */
   importCardholdersCsv(text: string, by: ChangeActor, dryRun: boolean): CsvImportReport {
     const { store, clock } = this.deps;
-    const snapshot = exportSiteData(store);
-    const { rows, holders, errors } = parseCardholderCsv(text, snapshot);
-    const positions = new Map<number, number>();
-    const before = new Map(snapshot.cardholders.map((holder) => [holder.id, holder]));
-    for (const { row, holder } of holders) {
-      const index = snapshot.cardholders.findIndex((existing) => existing.id === holder.id);
-      const position = index === -1 ? snapshot.cardholders.length : index;
-      snapshot.cardholders[position] = holder as unknown as SiteCardholder;
-      positions.set(position, row);
-    }
-    const result = parseSiteData(snapshot);
+    // Incremental like one-person edits [ACC-INDEX]: the rows against the site without its people,
+    // then against the store's unique indexes; never the whole population.
+    const { rows, holders, errors } = parseCardholderCsv(text, (id) => store.documents.get('cardholders', id) as SiteCardholder | undefined);
+    const before = new Map(holders.map(({ holder }) => [String(holder.id), store.documents.get('cardholders', String(holder.id)) as SiteCardholder | undefined]));
+    const rules = exportSiteData(store, { withoutCardholders: true });
+    const watchList = rules.watchList;
+    rules.watchList = [];
+    rules.cardholders = holders.map(({ holder }) => holder as unknown as SiteCardholder);
+    const rowOf = (position: number): number | undefined => holders[position]?.row;
+    const result = parseSiteData(rules);
     if (!result.ok) {
       for (const problem of result.problems) {
         const match = /^cardholders\[(\d+)\](.*)$/.exec(problem);
-        const row = match === null ? undefined : positions.get(Number(match[1]));
-        if (row !== undefined) errors.push({ row, id: String(snapshot.cardholders[Number(match![1])]?.id ?? ''), message: match![2]!.replace(/^\./, '') });
+        const row = match === null ? undefined : rowOf(Number(match[1]));
+        // "already held by cardholders[3].credentials[0]" names a position in this file: say the row.
+        const message = (match?.[2] ?? '').replace(/^\./, '').replace(/cardholders\[(\d+)\]\.?/g, (all, position: string) => `row ${rowOf(Number(position)) ?? '?'}${all.endsWith('.') ? ', ' : ''}`);
+        if (row !== undefined) errors.push({ row, id: String(holders[Number(match![1])]?.holder.id ?? ''), message });
         else errors.push({ row: 0, id: null, message: `would break ${problem}` });
       }
     }
+    // Against the people outside the file, whether or not the file is sound in itself.
+    const inFile = new Set(rules.cardholders.map((holder) => String(holder.id)));
+    rules.cardholders.forEach((holder, position) => {
+      const row = rowOf(position) ?? 0;
+      if (!Array.isArray(holder.credentials)) return;
+      holder.credentials.forEach((credential, j) => {
+        if (typeof credential.id !== 'string' || (typeof credential.card !== 'string' && credential.wiegand === undefined)) return;
+        const owner = store.cardholders.credentialHolderOf(credential.id);
+        if (owner !== undefined && owner !== holder.id && !inFile.has(owner)) errors.push({ row, id: holder.id, message: `credentials[${j}].id: duplicate id "${credential.id}" (a credential of cardholder "${owner}")` });
+        const wiegand = credential.wiegand;
+        const held = wiegand === undefined ? store.cardholders.holderOfNumber('card', canonicalCardNumber(String(credential.card))) : store.cardholders.holderOfNumber('wiegand', wiegandKey(wiegand.format, wiegand.facility, wiegand.number));
+        // A card moving between two people of this file is checked within the file above.
+        if (held !== undefined && held.cardholderId !== holder.id && !inFile.has(held.cardholderId)) {
+          errors.push({ row, id: holder.id, message: `credentials[${j}].${wiegand === undefined ? 'card' : 'wiegand'}: this card is already held by credential "${held.credentialId}" of cardholder "${held.cardholderId}"` });
+        }
+      });
+      const kept = new Set(holder.credentials.map((credential) => credential.id));
+      for (const problem of this.watchListBreaks(watchList, holder.id, (credentialId) => !kept.has(credentialId), false)) errors.push({ row, id: holder.id, message: problem });
+    });
     const report: CsvImportReport = { dryRun, rows, created: [], updated: [], unchanged: [], errors: errors.sort((a, b) => a.row - b.row) };
     if (!result.ok || errors.length > 0) {
       if (dryRun) return report;
       throw new GuardpostError('GP_ERR_BAD_REQUEST', `${report.errors.length} problem(s) in the CSV; nothing was changed`, report.errors.map((error) => `row ${error.row}${error.id === null ? '' : ` (${error.id})`}: ${error.message}`));
     }
-    const written = [...positions.keys()].map((position) => result.site.cardholders[position]!);
+    const written = result.site.cardholders;
     for (const holder of written) {
       const old = before.get(holder.id);
       if (old === undefined) report.created.push(holder.id);
@@ -392,6 +412,8 @@ export class SiteService {
     const changed = written.filter((holder) => !sameJson(before.get(holder.id), holder));
     this.commit('cardholders', changed.map((holder) => holder.id), { by: by.actor, what: `cardholder CSV import (${report.created.length} created, ${report.updated.length} updated)` }, () => {
       const now = clock();
+      // Cards given up first: a card moving to a person on an earlier row must be free when written.
+      for (const holder of changed) if (before.get(holder.id) !== undefined) store.cardholders.deleteCredentialsExcept(holder.id, holder.credentials.map((credential) => credential.id));
       for (const holder of changed) {
         const old = before.get(holder.id);
         writeCardholder(store, holder);

@@ -25,7 +25,7 @@ interface DeviceRow {
   location: string | null;
   password_hash: string | null;
   binding: string | null;
-  card_format: 'decimal' | 'hex' | null;
+  card_format: string | null;
 }
 
 const fromRow = (row: DeviceRow): DeviceRecord => ({
@@ -36,7 +36,8 @@ const fromRow = (row: DeviceRow): DeviceRecord => ({
   location: row.location,
   passwordHash: row.password_hash,
   ...(row.binding === null ? {} : { binding: JSON.parse(row.binding) as DeviceBinding }),
-  ...(row.card_format === null ? {} : { cardFormat: row.card_format }),
+  // Anything but the two formats (a hand-edited row) reads as the site's default.
+  ...(row.card_format === 'hex' || row.card_format === 'decimal' ? { cardFormat: row.card_format } : {}),
 });
 
 export class DevicesRepository {

@@ -112,3 +112,44 @@ describe('changing one cardholder is checked without reading every cardholder [A
     expect(() => service.delete('cardholders', 'ann', BY)).toThrow('no cardholder "ann"');
   });
 });
+
+describe('a CSV import is checked without reading every cardholder [ACC-INDEX]', () => {
+  it('creates and updates people on a 100,000-person site without listing the cardholders', () => {
+    const { store, service, patched } = open(100_000);
+    const collections: string[] = [];
+    const list = store.documents.list.bind(store.documents);
+    store.documents.list = (collection) => {
+      collections.push(collection);
+      return list(collection);
+    };
+    const report = service.importCardholdersCsv('id,name,groups,cards\ncat,Cat,staff,20000001\nann,Ann Adams,staff,0042\n', BY, false);
+    expect(report).toMatchObject({ created: ['cat'], updated: ['ann'], errors: [] });
+    expect(collections).not.toContain('cardholders');
+    expect(patched).toEqual([['cat', 'ann']]);
+    expect(store.cardholders.holderOfNumber('card', '20000001')?.cardholderId).toBe('cat');
+    store.close();
+  });
+
+  it('names the row of a card someone outside the file holds, and of a card two rows claim', () => {
+    const { service } = open(1_000);
+    const report = service.importCardholdersCsv('id,name,cards\ncat,Cat,10000007\ndan,Dan,9\neve,Eve,09\n', BY, true);
+    expect(report.errors).toEqual([
+      { row: 2, id: 'cat', message: 'credentials[0].card: this card is already held by credential "holder-7-card" of cardholder "holder-7"' },
+      { row: 4, id: 'eve', message: 'credentials[0].card: this card is already held by row 3, credentials[0]' },
+    ]);
+  });
+
+  it('lets a card move from one person to another in the same file', () => {
+    const { store, service } = open();
+    // The taker's row comes first: the card is freed before anyone is written.
+    const report = service.importCardholdersCsv('id,name,cards\ncat,Cat,42\nann,Ann,7\n', BY, false);
+    expect(report.errors).toEqual([]);
+    expect(store.cardholders.holderOfNumber('card', '42')?.cardholderId).toBe('cat');
+    expect(store.cardholders.holderOfNumber('card', '7')?.cardholderId).toBe('ann');
+  });
+
+  it('refuses to drop a watch-listed card, naming the row', () => {
+    const { service } = open();
+    expect(service.importCardholdersCsv('id,name,cards\nben,Ben,43\n', BY, true).errors).toEqual([{ row: 2, id: 'ben', message: 'would break watchList[1].credential: unknown credential "ben-fob"' }]);
+  });
+});
