@@ -3,7 +3,8 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rateLimit.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
 import type { Forwarders } from '../forwarders/index.js';
@@ -32,6 +33,11 @@ import { registerForwarderRoutes } from './routes/forwarders.js';
 import { registerIncidentReportRoutes } from './routes/incidentReport.js';
 import { registerHealthRoutes, type ReadinessCheck } from './routes/health.js';
 import { registerThreatLevelRoutes } from './routes/threatLevel.js';
+import { registerOccupancyRoutes } from './routes/occupancy.js';
+import { registerReportRoutes } from './routes/reports.js';
+import { registerVisitorRoutes } from './routes/visitors.js';
+import type { ThreatManagement } from '../threat/service.js';
+import { registerConsole } from './console.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -45,12 +51,18 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** Per-caller request limits (default DEFAULT_RATE_LIMITS). */
+  readonly rateLimits?: RateLimits;
   /** HTTPS certificate and key (from `http.tls`); plain HTTP without. */
   readonly tls?: TlsMaterial;
   /** Browser origins allowed to call the API (`http.cors.origins`); none by default. */
   readonly corsOrigins?: readonly string[];
   /** Time of audit rows written by API commands (default Date.now). */
   readonly clock?: () => number;
+  /** Threat management (issue 12): occupancy, evacuations, visitors, response times. */
+  readonly threat?: ThreatManagement;
+  /** The built web console (default `<repo>/dist/console`). */
+  readonly consoleDir?: string;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -60,6 +72,7 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_NOT_FOUND: 404,
   GP_ERR_CONFLICT: 409,
   GP_ERR_TOO_MANY_ATTEMPTS: 429,
+  GP_ERR_RATE_LIMITED: 429,
   GP_ERR_NOT_READY: 503,
 };
 
@@ -80,6 +93,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     schemaErrorFormatter: formatValidationErrors,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over
+    // fastify's length limit) answer in the catalogue's shape like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const statusCode: 400 | 414 = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : `malformed URL ${JSON.stringify(request.url.slice(0, 100))}`;
+      void (reply as FastifyReply).code(statusCode).send({ statusCode, code: 'GP_ERR_BAD_REQUEST', error: httpReason(statusCode), message });
+    },
   });
 
   // Errors always answer {statusCode, code, error, message}.
@@ -124,6 +144,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
+  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
@@ -142,6 +163,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
+  if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
+  await registerConsole(app, deps.consoleDir);
   return app;
 }
 
@@ -171,6 +196,7 @@ function httpReason(statusCode: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     503: 'Service Unavailable',

@@ -1,4 +1,5 @@
-import { maskCardNumber } from '../access/credentials.js';
+import { canonicalCardNumber, maskCardNumber } from '../access/credentials.js';
+import { wiegandKey } from '../access/wiegand.js';
 import { parseSiteData } from '../config/load.js';
 import type { SiteCardholder, SiteData } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
@@ -66,6 +67,8 @@ export interface SiteServiceDeps {
   readonly clock: Clock;
   /** Called after every committed change so the next read decides on the new data. */
   readonly onChanged: (change: SiteChange) => void;
+  /** Called instead of `onChanged` when no cardholder changed: the card index is kept [ACC-INDEX]. */
+  readonly onRulesChanged?: (change: SiteChange) => void;
   /**
    * Runs `write` in one transaction and patches just these cardholders into the live index, so an
    * edit to one person never stalls badge decisions with a whole-site rebuild.
@@ -115,6 +118,18 @@ function forAudit(collection: EditableCollection, item: unknown): unknown {
 }
 
 /**
+ * The API never shows a reader's OSDP key, so a device edited through it (name, location) comes
+ * back without one: the stored (sealed) key is kept while the device is still an OSDP reader
+ * using Secure Channel. A new key replaces it; `secureChannel: off` or another driver drops it.
+ */
+function keptSecrets(collection: EditableCollection, before: unknown, body: Record<string, unknown>): Record<string, unknown> {
+  if (collection !== 'devices' || before === undefined || 'osdpKey' in body) return {};
+  const stored = (before as { osdpKey?: string }).osdpKey;
+  if (stored === undefined || body.driver !== 'osdp' || body.secureChannel === 'off') return {};
+  return { osdpKey: stored };
+}
+
+/**
  * Changes site data the one way the API, imports and the CLI share: the change is applied to a
  * copy of the whole site and validated with the site-file rules (so the API enforces exactly what
  * `check-config` does), then written with its audit entry in one transaction.
@@ -136,13 +151,14 @@ export class SiteService {
   /** Creates or replaces one entity; returns it as stored and whether it is new. */
   put<C extends EditableCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
     if (body.id !== undefined && body.id !== id) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body.id: "${String(body.id)}" does not match the id in the URL "${id}"`);
+    if (collection === 'cardholders') return this.putCardholder(id, body, by) as { item: Item<C>; created: boolean };
     const { store, clock } = this.deps;
     const snapshot = exportSiteData(store);
     const items = snapshot[collection] as unknown[];
     const index = (items as { id: string }[]).findIndex((candidate) => candidate.id === id);
     const before = index === -1 ? undefined : items[index];
     const position = index === -1 ? items.length : index;
-    items[position] = { ...body, id };
+    items[position] = { ...keptSecrets(collection, before, body), ...body, id };
     const site = this.validate(snapshot, collection, position);
     const item = site[collection][position] as Item<C>;
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
@@ -154,6 +170,7 @@ export class SiteService {
 
   delete(collection: EditableCollection, id: string, by: ChangeActor): void {
     const { store, clock } = this.deps;
+    if (collection === 'cardholders') return this.deleteCardholder(id, by);
     const snapshot = exportSiteData(store);
     const items = snapshot[collection] as { id: string }[];
     const index = items.findIndex((candidate) => candidate.id === id);
@@ -168,6 +185,66 @@ export class SiteService {
       store.documents.delete(collection, id);
       store.audit.record({ ...by, action: `${actionOf(collection)}.deleted`, target: id, before: forAudit(collection, before) }, clock());
     });
+  }
+
+  /**
+   * One cardholder, checked incrementally so a panel of millions can be edited through the API:
+   * the person against the site without its people (groups, formats, the holder's own rules, with
+   * the site-file rules), then their credentials against the store's unique indexes and the watch
+   * list against what the change removes. O(rules + this person), never O(cardholders).
+   */
+  private putCardholder(id: string, body: Record<string, unknown>, by: ChangeActor): { item: SiteCardholder; created: boolean } {
+    const { store, clock } = this.deps;
+    const before = store.documents.get('cardholders', id) as SiteCardholder | undefined;
+    const rules = exportSiteData(store, { withoutCardholders: true });
+    const watchList = rules.watchList;
+    rules.watchList = [];
+    rules.cardholders = [{ ...body, id } as unknown as SiteCardholder];
+    const item = this.validate(rules, 'cardholders', 0).cardholders[0]!;
+    const problems: string[] = [];
+    item.credentials.forEach((credential, j) => {
+      const path = `body.credentials[${j}]`;
+      const sameId = store.cardholders.credentialHolderOf(credential.id);
+      if (sameId !== undefined && sameId !== id) problems.push(`${path}.id: duplicate id "${credential.id}" (a credential of cardholder "${sameId}")`);
+      const wiegand = credential.wiegand;
+      const holder = wiegand === undefined
+        ? store.cardholders.holderOfNumber('card', canonicalCardNumber(String(credential.card)))
+        : store.cardholders.holderOfNumber('wiegand', wiegandKey(wiegand.format, wiegand.facility, wiegand.number));
+      if (holder !== undefined && holder.cardholderId !== id) problems.push(`${path}.${wiegand === undefined ? 'card' : 'wiegand'}: this card is already held by credential "${holder.credentialId}" of cardholder "${holder.cardholderId}"`);
+    });
+    const kept = new Set(item.credentials.map((credential) => credential.id));
+    problems.push(...this.watchListBreaks(watchList, id, (credentialId) => !kept.has(credentialId), false));
+    if (problems.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
+    this.commit('cardholders', [id], { by: by.actor, what: `cardholder ${id}` }, () => {
+      writeCardholder(store, item);
+      store.audit.record({ ...by, action: `cardholder.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit('cardholders', before), after: forAudit('cardholders', item) }, clock());
+    });
+    return { item, created: before === undefined };
+  }
+
+  private deleteCardholder(id: string, by: ChangeActor): void {
+    const { store, clock } = this.deps;
+    const before = store.documents.get('cardholders', id);
+    if (before === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no cardholder "${id}"`);
+    const problems = this.watchListBreaks(store.siteRules.listWatchList().map((entry) => ({ ...(entry.cardholderId === null ? {} : { cardholder: entry.cardholderId }), ...(entry.credentialId === null ? {} : { credential: entry.credentialId }), reason: entry.reason })), id, () => true, true);
+    if (problems.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
+    this.commit('cardholders', [id], { by: by.actor, what: `cardholder ${id}` }, () => {
+      store.cardholders.delete(id);
+      store.documents.delete('cardholders', id);
+      store.audit.record({ ...by, action: 'cardholder.deleted', target: id, before: forAudit('cardholders', before) }, clock());
+    });
+  }
+
+  /** Watch-list entries a change to cardholder `id` would leave pointing at nothing. */
+  private watchListBreaks(watchList: SiteData['watchList'], id: string, removes: (credentialId: string) => boolean, holderRemoved: boolean): string[] {
+    const problems: string[] = [];
+    watchList.forEach((entry, i) => {
+      if (holderRemoved && entry.cardholder === id) problems.push(`would break watchList[${i}].cardholder: unknown cardholder "${id}"`);
+      if (entry.credential !== undefined && this.deps.store.cardholders.credentialHolderOf(entry.credential) === id && removes(entry.credential)) {
+        problems.push(`would break watchList[${i}].credential: unknown credential "${entry.credential}"`);
+      }
+    });
+    return problems;
   }
 
   /** The watch list, each entry keyed by whom it names (`cardholder:<id>` or `credential:<id>`). */
@@ -224,7 +301,7 @@ export class SiteService {
   private commit(collection: EditableCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
     if (collection === 'cardholders') return this.deps.changeCardholders(ids, change, write);
     this.deps.store.db.transaction(write)();
-    this.deps.onChanged(change);
+    (this.deps.onRulesChanged ?? this.deps.onChanged)(change);
   }
 
   /**
@@ -268,7 +345,8 @@ export class SiteService {
       const now = clock();
       for (const entry of audits) store.audit.record(entry, now);
     })();
-    this.deps.onChanged({ by: by.actor, what: 'site import' });
+    const peopleChanged = report.created.cardholders.length + report.updated.cardholders.length + report.deleted.cardholders.length > 0;
+    (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });
     return report;
   }
 

@@ -41,8 +41,11 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
     app.post<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request, reply) => {
       const reason = reasonOf(request.body);
       const scope = target(request.params?.id ?? '');
+      const before = runtime.safety.lockdown.list().length;
       const lockdown = audited(deps, request, 'lockdown.started', request.params?.id ?? 'site', () => runtime.safety.lockdown.lock(scope, apiActor(request), reason), () => ({ scope, reason }));
-      return reply.status(201).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
+      // Asking again for a lockdown in force changes nothing: 200 with the one in force.
+      const created = runtime.safety.lockdown.list().length > before;
+      return reply.status(created ? 201 : 200).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
     });
     app.delete<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request) => {
       const scope = target(request.params?.id ?? '');

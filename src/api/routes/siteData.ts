@@ -95,8 +95,10 @@ function present(collection: EditableCollection, item: unknown, principal: Princ
       return { ...door, status: { reader: deps.runtime.deviceAvailability(door.reader), strike: deps.runtime.deviceAvailability(door.strike) } };
     }
     case 'cardholders': {
-      if (principal?.role === 'admin') return item;
-      const holder = item as SiteCardholder;
+      // [SEC-PRIVACY] PIN digits never leave, not even to the admin who just set them (a write
+      // answers with what it was given); stored PINs are digests and never shown at all.
+      const { pin: _pin, duressPin: _duressPin, ...holder } = item as SiteCardholder;
+      if (principal?.role === 'admin') return holder;
       return { ...holder, credentials: holder.credentials.map(maskCredential) };
     }
     case 'cameras': {

@@ -320,6 +320,7 @@ describe('reason codes', () => {
     record(card('cage', '4001'));
     record(card('floor-in', '1001'));
     record(card('floor-in', '1001'), MONDAY_9AM + 1);
+    record(card('floor-in', '1001'), MONDAY_9AM, { threatLevel: 'normal', lockedDownDoors: new Set(), fullAreaEntryDoors: new Set(['floor-in']) });
     expect([...seen].sort()).toEqual(ReasonCodes.filter((code) => !RuntimeReasonCodes.includes(code)).sort());
   });
 

@@ -1,0 +1,62 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { GuardpostError } from '../../errors.js';
+import type { ThreatManagement } from '../../threat/service.js';
+import { apiActor } from './commandActor.js';
+
+/** Occupancy per area and evacuations with their mustering list (issue 12). Where people are is for security staff. */
+
+const EvacuationParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
+const StartBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
+const SafeBody = Type.Object({ cardholder: Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 }) }, { additionalProperties: false });
+
+export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatManagement): void {
+  app.get('/api/v1/occupancy', { config: { auth: 'security' } }, async () => {
+    threat.flush();
+    const areas = threat.presence.snapshot();
+    return {
+      total: new Set(areas.flatMap((area) => area.people.map((person) => person.cardholder))).size,
+      areas: areas.map((area) => ({
+        area: area.area,
+        name: area.name,
+        count: area.count,
+        max: area.max,
+        people: area.people.map((person) => ({ cardholder: person.cardholder, enteredAt: new Date(person.enteredAtMs).toISOString(), enteredBy: person.enteredBy, lastSeenAt: new Date(person.lastSeen.atMs).toISOString(), lastSeenDoor: person.lastSeen.door })),
+      })),
+    };
+  });
+
+  app.post<{ Body: Static<typeof StartBody> }>('/api/v1/evacuations', { config: { auth: 'security' }, schema: { body: StartBody } }, async (request, reply) => {
+    threat.flush();
+    const evacuation = threat.presence.start({ kind: 'api' }, apiActor(request).by, request.body.reason ?? null);
+    return reply.status(201).send(evacuation);
+  });
+
+  app.get('/api/v1/evacuations/current', { config: { auth: 'security' } }, async () => {
+    threat.flush();
+    const current = threat.presence.current();
+    if (current === null) throw new GuardpostError('GP_ERR_NOT_FOUND', 'no evacuation is under way');
+    return current;
+  });
+
+  app.get<{ Params: Static<typeof EvacuationParams> }>('/api/v1/evacuations/:id', { config: { auth: 'security' }, schema: { params: EvacuationParams } }, async (request) => {
+    threat.flush();
+    const found = threat.presence.find(request.params.id);
+    if (found === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no evacuation "${request.params.id}"`);
+    return found;
+  });
+
+  app.post<{ Params: Static<typeof EvacuationParams>; Body: Static<typeof SafeBody> }>(
+    '/api/v1/evacuations/:id/safe',
+    { config: { auth: 'security' }, schema: { params: EvacuationParams, body: SafeBody } },
+    async (request) => {
+      threat.flush();
+      return threat.presence.markSafe(request.params.id, request.body.cardholder, apiActor(request).by, 'api', null);
+    },
+  );
+
+  app.post<{ Params: Static<typeof EvacuationParams> }>('/api/v1/evacuations/:id/end', { config: { auth: 'security' }, schema: { params: EvacuationParams } }, async (request) => {
+    threat.flush();
+    return threat.presence.end(request.params.id, apiActor(request).by);
+  });
+}
