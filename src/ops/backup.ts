@@ -145,8 +145,10 @@ export function restoreBackup(stateDir: string, file: string, options: { readonl
   try {
     const site = info.site ?? 'unknown';
     const journal = new Journal(db, site, clock);
+    // A backup older than schema 6 has no audit table yet: the journal records the restore alone.
+    const hasAudit = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'").get() !== undefined;
     db.transaction(() => {
-      new AuditRepository(db).record(
+      if (hasAudit) new AuditRepository(db).record(
         { actor: options.by, source: 'cli', action: 'system.restored', target: site, after: { file: source, takenAt: new Date(info.takenMs).toISOString(), schemaVersion: info.schemaVersion, previous } },
         nowMs,
       );

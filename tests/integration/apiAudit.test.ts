@@ -68,6 +68,8 @@ const steps: Step[] = [
   { route: 'POST /api/v1/forwarders/:id/resend', path: '/api/v1/forwarders/incidents/resend', body: { fromSeq: 1 }, action: 'forwarder.resend' },
   // Deletes last, dependants first.
   { route: 'PUT /api/v1/threat-level', path: '/api/v1/threat-level', body: { level: 'normal' }, action: 'threatLevel.set' },
+  { route: 'POST /api/v1/threat-level/raise', path: '/api/v1/threat-level/raise', body: { level: 'elevated', reason: 'caller threatened staff' }, action: 'threatLevel.raised' },
+  { route: 'PUT /api/v1/threat-level', path: '/api/v1/threat-level', body: { level: 'normal' }, action: 'threatLevel.set' },
   remove('threat-levels', 'threatLevel', 'audit-threat'),
   remove('cardholders', 'cardholder', 'audit-holder'),
   remove('groups', 'group', 'audit-group'),

@@ -72,6 +72,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(siteFile)}\n${options.configYaml}\n`);
   }
   const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
+  // Tests call the API far faster than people do: the per-caller rate limits stay off unless a
+  // test sets them (tests/integration/apiRateLimit.test.ts does).
+  if (!(options.configYaml ?? '').includes('rateLimits')) loaded.config.http.rateLimits = { readPerMinute: 0, writePerMinute: 0, exportPerMinute: 0 };
   if (options.seedAdmin !== false) await seedUser(stateDir, TEST_ADMIN.user, 'admin', TEST_ADMIN.password);
   const logs: string[] = [];
   const sink = new Writable({

@@ -25,6 +25,8 @@ export class SimulatedPd {
   corruptNextMac = false;
   /** A key set by osdp_KEYSET, used from the next handshake on. */
   private nextKey: Buffer | undefined;
+  /** The last reply sent and the sequence number it answered, for a repeated command. */
+  private lastReply: { sequence: number; bytes: Buffer } | undefined;
   private session: { keys: SessionKeys; rndA: Buffer; rndB: Buffer; cmac: Buffer; rmac: Buffer; active: boolean } | undefined;
 
   constructor(
@@ -36,6 +38,12 @@ export class SimulatedPd {
   hear(bytes: Uint8Array): void {
     for (const result of this.decoder.push(bytes)) {
       if (!result.ok || result.packet.reply || result.packet.address !== this.address) continue;
+      // OSDP 5.7: a command repeating the last sequence number means our reply was lost (the ACU
+      // timed out): send the same reply again rather than acting twice (a card read is not lost).
+      if (this.answering && this.lastReply !== undefined && result.packet.sequence !== 0 && result.packet.sequence === this.lastReply.sequence) {
+        this.send(this.lastReply.bytes);
+        continue;
+      }
       const packet = this.unwrapCommand(result.packet);
       if (packet === null) continue;
       this.received.push(packet);
@@ -151,6 +159,8 @@ export class SimulatedPd {
     } else {
       bytes = encodePacket({ ...base, securityBlock: answer.scb ?? null, data: answer.data });
     }
+    // Kept as sent by the reader: a repeat after noise on the wire goes out clean.
+    this.lastReply = { sequence: command.sequence, bytes: Buffer.from(bytes) };
     if (this.corruptNextReply) {
       this.corruptNextReply = false;
       bytes[bytes.length - 1]! ^= 0xff;

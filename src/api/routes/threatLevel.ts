@@ -20,4 +20,12 @@ export function registerThreatLevelRoutes(app: FastifyInstance, deps: ApiDeps): 
     audited(deps, request, 'threatLevel.set', request.body.level, () => deps.runtime.safety.threat.set(request.body.level, apiActor(request), request.body.reason ?? null), () => ({ from: before, to: request.body.level, reason: request.body.reason ?? null }));
     return deps.runtime.safety.threat.current();
   });
+
+  // For systems that may only ever raise the level (a call-monitoring system flagging a
+  // threatening caller): asking for a level at or below the current one changes nothing.
+  app.post<{ Body: Static<typeof Body> }>('/api/v1/threat-level/raise', { config: { auth: 'security' }, schema: { body: Body } }, async (request) => {
+    const before = deps.runtime.safety.threat.current().level;
+    const changed = audited(deps, request, 'threatLevel.raised', request.body.level, () => deps.runtime.safety.raiseThreatLevel(request.body.level, apiActor(request), request.body.reason ?? null), (raised) => ({ from: before, to: raised ? request.body.level : before, raised, reason: request.body.reason ?? null }));
+    return { ...deps.runtime.safety.threat.current(), changed };
+  });
 }
