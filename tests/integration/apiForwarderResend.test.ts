@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedUser, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
@@ -96,5 +98,64 @@ describe('resending a range to a forwarder', () => {
     const future = await resend({ fromTime: '2099-01-01T00:00:00Z' });
     expect(future.status).toBe(400);
     expect(String(future.body.message)).toContain('fromTime: no event was journalled at or after 2099-01-01T00:00:00.000Z');
+  });
+});
+
+describe('resending while a batch is on its way', () => {
+  it('sends the range again even when the batch in flight is acknowledged after the resend', async () => {
+    // An incident system that holds its answer to one request until told to answer.
+    const received: string[] = [];
+    let hold: { release: () => void; arrived: Promise<void> } | undefined;
+    let arrivedNow: (() => void) | undefined;
+    const server = http.createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        const events = JSON.parse(body) as { id: string; data: { data: Record<string, unknown> } } | { id: string; data: { data: Record<string, unknown> } }[];
+        const list = Array.isArray(events) ? events : [events];
+        received.push(...list.map((event) => event.id));
+        const answer = (): void => void response.writeHead(204).end();
+        if (hold !== undefined && list.some((event) => event.data.data.held === true)) {
+          const current = hold;
+          hold = undefined;
+          current.release = answer;
+          arrivedNow?.();
+        } else answer();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const gw = await startTestGateway({
+      configYaml: ['demo: false', 'forwarders:', '  - id: incidents', '    kind: webhook', `    url: ${url}`, '    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '    batchSize: 1'].join('\n'),
+    });
+    try {
+      const admin = await gw.login();
+      const journal = gw.gateway.journal;
+      const first = journal.append({ type: 'access.granted', door: 'main-entrance', data: { n: 1 } });
+      await gw.gateway.forwarders.caughtUp('incidents');
+      const held = { release: () => undefined as void, arrived: new Promise<void>((resolve) => (arrivedNow = resolve)) };
+      hold = held;
+      const inFlight = journal.append({ type: 'access.granted', door: 'main-entrance', data: { held: true } });
+      await held.arrived;
+      // The destination has the event but has not answered: now an admin asks for a resend.
+      const response = await fetch(`${gw.httpUrl}/api/v1/forwarders/incidents/resend`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ fromSeq: first.seq }),
+      });
+      expect(response.status).toBe(202);
+      const before = received.length;
+      held.release();
+      await gw.gateway.forwarders.caughtUp('incidents');
+      // The late acknowledgement did not skip the range: both events arrive again, in order.
+      const again = received.slice(before);
+      expect(again.indexOf(first.id)).toBeGreaterThanOrEqual(0);
+      expect(again.indexOf(inFlight.id)).toBeGreaterThan(again.indexOf(first.id));
+      expect(gw.gateway.forwarders.status('incidents')?.cursorSeq).toBeGreaterThanOrEqual(inFlight.seq);
+    } finally {
+      await gw.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
