@@ -42,6 +42,7 @@ export class ThreatManagement {
   private facts: ThreatSiteFacts;
   private readonly queue: JournalEvent[] = [];
   private draining = false;
+  private stopped = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: ThreatManagementDeps) {
@@ -63,6 +64,8 @@ export class ThreatManagement {
   }
 
   stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
     this.unsubscribe?.();
     this.patterns.stop();
     this.visitors.stop();
@@ -86,8 +89,16 @@ export class ThreatManagement {
   contact(device: DeviceRecord, state: 'open' | 'closed'): void {
     if (state !== 'open') return;
     if (device.kind === 'fire-alarm') {
-      this.flush();
-      this.presence.fireAlarm(device.id);
+      // [SAFE-FIRE] the doors are released first; the mustering list follows a turn later.
+      setImmediate(() => {
+        if (this.stopped) return;
+        try {
+          this.flush();
+          this.presence.fireAlarm(device.id);
+        } catch (error) {
+          this.deps.logger.error({ err: error, device: device.id }, 'starting the evacuation for a fire alarm failed');
+        }
+      });
       return;
     }
     const door = this.facts.doorOfContact.get(device.id);
@@ -117,6 +128,7 @@ export class ThreatManagement {
 
   private drain(): void {
     this.draining = false;
+    if (this.stopped) return;
     for (let event = this.queue.shift(); event !== undefined; event = this.queue.shift()) {
       try {
         if (event.type === 'config.changed') this.reload();

@@ -183,10 +183,16 @@ export class Visitors {
       endedAt: null,
       endedBy: null,
     };
-    this.deps.journal.durableTransaction(() => {
-      this.deps.store.db.prepare('INSERT INTO visitors (id, cardholder_id, record, status, valid_until_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, id, JSON.stringify(record), record.status, validUntilMs, nowMs);
-      this.deps.journal.append({ type: 'visitor.registered', cardholder: id, data: { visitor: id, host: record.host, company: record.company, expectedAt: record.expectedAt, validUntil: record.validUntil, escorted: record.escorted, card: record.card, status: record.status, by } });
-    });
+    try {
+      this.deps.journal.durableTransaction(() => {
+        this.deps.store.db.prepare('INSERT INTO visitors (id, cardholder_id, record, status, valid_until_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, id, JSON.stringify(record), record.status, validUntilMs, nowMs);
+        this.deps.journal.append({ type: 'visitor.registered', cardholder: id, data: { visitor: id, host: record.host, company: record.company, expectedAt: record.expectedAt, validUntil: record.validUntil, escorted: record.escorted, card: record.card, status: record.status, by } });
+      });
+    } catch (error) {
+      // No credential may outlive its record: without the record nothing would expire it.
+      this.removeCredential(id, by ?? 'anonymous', 'rollback');
+      throw error;
+    }
     this.deps.metrics.increment('guardpost_visitors_registered_total', { outcome: blocked ? 'watchlist_match' : 'admitted' });
     if (blocked) this.raiseMatch(record);
     this.schedule();
