@@ -58,6 +58,9 @@ export class ThreatManagement {
 
   start(): void {
     this.patterns.load(this.facts);
+    // Counts survive a restart: three refusals before it and two after are five.
+    const memoryMs = this.patterns.memoryMs();
+    if (memoryMs > 0) this.patterns.replay(this.deps.journal.iterate({ sinceMs: this.deps.clock() - memoryMs }));
     this.presence.rebuild();
     this.deps.claimReaders(this.presence.musterReaders());
     this.unsubscribe = this.deps.journal.onAppend((event) => this.enqueue(event));
