@@ -91,7 +91,8 @@ class Receiver {
           this.firstAtMs ??= atMs;
           this.received++;
         }
-        else if (event.type === 'guardpost.alarm.raised') this.alarms.push({ atMs, id: event.id });
+        // A press of a button whose alarm is still open is journalled as alarm.repeated.
+        else if (event.type === 'guardpost.alarm.raised' || event.type === 'guardpost.alarm.repeated') this.alarms.push({ atMs, id: event.id });
       }
       response.writeHead(204).end();
       this.waiters = this.waiters.filter((waiter) => (waiter.check() ? (waiter.resolve(), false) : true));

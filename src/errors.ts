@@ -20,6 +20,7 @@ export const ErrorCodes = {
   GP_ERR_INTERNAL: 'GP_ERR_INTERNAL',
   GP_ERR_NO_ADMIN: 'GP_ERR_NO_ADMIN',
   GP_ERR_TOO_MANY_ATTEMPTS: 'GP_ERR_TOO_MANY_ATTEMPTS',
+  GP_ERR_RATE_LIMITED: 'GP_ERR_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

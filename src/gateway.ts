@@ -1,7 +1,9 @@
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { AuthService } from './auth/service.js';
 import { listen } from './api/server.js';
+import { loadTls } from './api/tls.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
@@ -10,18 +12,25 @@ import { Journal, type Clock } from './journal/index.js';
 import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { drainForStop } from './ops/shutdown.js';
+import { claimStateDir, startBackupSchedule, type BackupSchedule } from './ops/backup.js';
 import { DeviceBrokerPolicy, type MqttPrincipal } from './site/brokerPolicy.js';
 import { SiteRuntime } from './site/runtime.js';
 import { SiteService } from './site/siteService.js';
+import { DeviceBindings, endOsdpInstallMode } from './site/deviceBindings.js';
 import { ThreatManagement } from './threat/service.js';
 import { realTimers } from './doors/timers.js';
 import { canonicalCardNumber } from './access/credentials.js';
-import { DeviceBindings } from './site/deviceBindings.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { Store } from './store/index.js';
 import { EmbeddedBroker } from './transports/embeddedBroker.js';
+import { registerProcessMetrics } from './processMetrics.js';
+import { brokerListeners } from './ops/brokerListeners.js';
+import { HomeAssistant } from './ha/homeAssistant.js';
+import { BridgeTopics } from './ops/bridgeTopics.js';
+import { GUARDPOST_VERSION } from './ops/version.js';
 import { ExternalClient } from './transports/externalClient.js';
 import type { MqttTransport } from './transports/mqtt.js';
 
@@ -35,6 +44,8 @@ export interface GatewayOptions {
 
 export interface Gateway {
   readonly mqttPort: number | null;
+  /** Every embedded broker listener's bound port (mqtt, mqtts, ws, wss); empty with an external broker. */
+  readonly mqttPorts: Partial<Record<'mqtt' | 'mqtts' | 'ws' | 'wss', number>>;
   readonly httpPort: number;
   readonly store: Store;
   readonly journal: Journal;
@@ -44,6 +55,7 @@ export interface Gateway {
   readonly app: FastifyInstance;
   readonly forwarders: Forwarders;
   readonly retention: Retention;
+  readonly backups: BackupSchedule;
   readonly threat: ThreatManagement;
   stop(): Promise<void>;
 }
@@ -64,8 +76,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   // The site file is checked on every start, not just the first: a broken file is found at once.
   const siteData = siteFile === undefined ? undefined : loadSiteFile(siteFile);
+  // Like the site file, a certificate that cannot be read stops the start before anything opens.
+  const tls = loadTls(config.http.tls, options.loaded.dir);
   const store = Store.open(stateDir);
-  const cleanups: (() => Promise<void> | void)[] = [() => store.close()];
+  // `guardpost restore` refuses to run under a live gateway: it looks for this pid.
+  const releaseStateDir = claimStateDir(stateDir);
+  const cleanups: (() => Promise<void> | void)[] = [releaseStateDir, () => store.close()];
   const stopAll = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
@@ -103,7 +119,20 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onError: (error) => logger.error({ err: error }, 'journal retention failed'),
     });
     cleanups.push(() => retention.stop());
+    const backups: BackupSchedule = startBackupSchedule({
+      db: store.db,
+      stateDir,
+      dir: path.resolve(stateDir, config.backup.dir),
+      site: site.id,
+      intervalMs: config.backup.intervalMinutes * 60_000,
+      keep: config.backup.keep,
+      clock,
+      logger: logger.child({ module: 'backup' }),
+      journal,
+    });
+    cleanups.push(() => backups.stop());
     metrics.define('guardpost_mqtt_refused_total', 'MQTT connections, publishes and subscriptions refused by the broker');
+    cleanups.push(registerProcessMetrics(metrics));
 
     // The policy needs the runtime's device index, the runtime needs the transport: late-bind.
     let runtime: SiteRuntime | undefined;
@@ -115,19 +144,43 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         topics,
         findDevice: (id) => runtime?.site.devices.get(id),
         findOperator: (username) => config.mqtt.operators.find((operator) => operator.username === username),
+        findProductBridge: (username) => config.mqtt.productBridges.find((bridge) => bridge.username === username),
+        ...(config.homeAssistant.enabled && config.homeAssistant.operator !== undefined ? { homeAssistant: { operator: config.homeAssistant.operator, discoveryPrefix: config.homeAssistant.discoveryPrefix } } : {}),
         onRefused: (refusal) => {
           metrics.increment('guardpost_mqtt_refused_total', { action: refusal.action });
           const device = refusal.principal?.kind === 'device' ? refusal.principal.deviceId : null;
+          // A product bridge or an operator is named by its login, as a device is by its id.
+          const login = refusal.principal?.kind === 'product-bridge' || refusal.principal?.kind === 'operator' ? refusal.principal.username : undefined;
           logger.warn({ action: refusal.action, clientId: refusal.clientId, username: refusal.username, device, topic: refusal.topic }, 'MQTT request refused');
           journal.append({
             type: 'device.unauthorized',
             device,
             reason: `${refusal.action}_refused`,
-            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: refusal.username?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
+            data: { action: refusal.action, clientId: refusal.clientId.slice(0, 64), username: (refusal.username ?? login)?.slice(0, 64) ?? null, topic: refusal.topic?.slice(0, 200) ?? null },
           });
         },
       });
-      embedded = new EmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, policy, logger: logger.child({ module: 'broker' }) });
+      metrics.define('guardpost_mqtt_limited_total', 'MQTT clients refused or cut off for breaking a broker limit');
+      // One journal entry per address and reason a minute: a flood must not flood the journal too.
+      const journalledLimits = new Map<string, number>();
+      embedded = new EmbeddedBroker({
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        policy,
+        logger: logger.child({ module: 'broker' }),
+        limits: config.mqtt.limits,
+        onLimit: (limit) => {
+          metrics.increment('guardpost_mqtt_limited_total', { reason: limit.reason });
+          const key = `${limit.address}|${limit.reason}`;
+          const nowMs = clock();
+          if ((journalledLimits.get(key) ?? -Infinity) > nowMs - 60_000) return;
+          if (journalledLimits.size > 10_000) journalledLimits.clear();
+          journalledLimits.set(key, nowMs);
+          journal.append({ type: 'broker.limit_exceeded', reason: limit.reason, data: { address: limit.address, clientId: limit.clientId?.slice(0, 64) ?? null, detail: limit.detail.slice(0, 200) } });
+        },
+        ...brokerListeners(config.mqtt, options.loaded.dir),
+        onTlsRefused: (listener) => metrics.increment('guardpost_mqtt_refused_total', { action: `tls_${listener}` }),
+      });
       transport = embedded;
     } else {
       transport = new ExternalClient({
@@ -169,6 +222,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     });
 
     const gpioConfig = config.gpio;
+    let siteChanges: SiteService | undefined; // made below, with the API
+    const keysInstalledEarly: { id: string; alreadyHeld: boolean }[] = [];
     const bindings = new DeviceBindings({
       devices: () => startedRuntime.site.devices.values(),
       buses: config.serial?.buses ?? [],
@@ -177,10 +232,57 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       mqtt: transport,
       logger: logger.child({ module: 'devices' }),
       clock,
+      openOsdpKey: (deviceId, stored) => {
+        if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', 'no OSDP key file');
+        return store.osdpKeys.open(deviceId, stored);
+      },
+      osdpKeyInstalled: (device, alreadyHeld) => {
+        if (siteChanges !== undefined) endOsdpInstallMode({ site: siteChanges, journal }, device.id, alreadyHeld);
+        else keysInstalledEarly.push({ id: device.id, alreadyHeld });
+      },
     });
     startedRuntime.attachDeviceRouter(bindings);
     cleanups.push(() => bindings.stop());
     await bindings.start();
+
+    const bridgeTopics = new BridgeTopics({
+      transport,
+      journal,
+      runtime: startedRuntime,
+      prefix: config.mqtt.prefix,
+      info: () => ({
+        version: GUARDPOST_VERSION,
+        site: { id: site.id, name: site.name, timezone: site.timezone },
+        schema_version: store.db.pragma('user_version', { simple: true }) as number,
+        log_level: config.log.level,
+        demo: config.demo,
+        mqtt: { mode: config.mqtt.mode, prefix: config.mqtt.prefix, listeners: embedded?.ports ?? {} },
+        home_assistant: config.homeAssistant.enabled,
+        restart_required: false,
+        node: process.version,
+      }),
+    });
+    bridgeTopics.start();
+    cleanups.push(() => bridgeTopics.stop());
+
+    if (config.homeAssistant.enabled) {
+      const homeAssistant = new HomeAssistant({
+        transport,
+        journal,
+        runtime: startedRuntime,
+        logger: logger.child({ module: 'home-assistant' }),
+        metrics,
+        prefix: config.mqtt.prefix,
+        site,
+        discoveryPrefix: config.homeAssistant.discoveryPrefix,
+        operator: config.homeAssistant.operator ?? '',
+        armAwayLevel: config.homeAssistant.armAwayLevel,
+        version: GUARDPOST_VERSION,
+        doorContacts: () => new Map(store.safety.listDoorHardware().map((door) => [door.doorId, door.contactDeviceId])),
+      });
+      await homeAssistant.start();
+      cleanups.push(() => homeAssistant.stop());
+    }
 
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
@@ -192,34 +294,47 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       store,
       clock,
       onChanged: (change) => startedRuntime.reload(change),
+      onRulesChanged: (change) => startedRuntime.reloadRules(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
     });
+    siteChanges = siteService;
     threat.attachSiteService(siteService);
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, threat });
-    cleanups.push(() => app.close());
+    for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock, threat });
+    let apiClosed: Promise<void> | undefined;
+    const closeApi = (): Promise<void> => (apiClosed ??= app.close());
+    cleanups.push(closeApi);
     const httpPort = await listen(app, config.http.host, config.http.port);
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });
-    cleanups.push(() => {
-      journal.append({ type: 'system.stopped' });
-    });
+    // Runs first on stop [OPS-SHUTDOWN]: no new reads or commands, then system.stopped and offline.
+    cleanups.push(() =>
+      drainForStop({
+        broker: embedded,
+        bindings,
+        closeApi,
+        journalStopped: () => journal.append({ type: 'system.stopped' }),
+        publishOffline: (onSent) => transport.publish(topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true }, onSent),
+      }),
+    );
     logger.info(
       {
         mqtt: config.mqtt.mode === 'embedded' ? `mqtt://${config.mqtt.host}:${mqttPort}` : config.mqtt.url,
-        http: `http://${config.http.host}:${httpPort}`,
+        http: `${tls === undefined ? 'http' : 'https'}://${config.http.host}:${httpPort}`,
+        mqttListeners: embedded?.ports ?? {},
         stateDir,
         site: site.id,
         demo: config.demo,
       },
-      `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on http://${config.http.host}:${httpPort}`,
+      `guardpost is running: MQTT ${config.mqtt.mode === 'embedded' ? `broker on port ${mqttPort}` : `client of ${config.mqtt.url}`}, HTTP API on ${tls === undefined ? 'http' : 'https'}://${config.http.host}:${httpPort}`,
     );
 
     if (demoAdmin !== null) {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, threat, stop: stopAll };
+    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, threat, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

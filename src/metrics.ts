@@ -14,6 +14,17 @@ function labelKey(labels: Labels): string {
 
 export class Metrics {
   private readonly counters = new Map<string, Counter>();
+  private readonly gauges = new Map<string, { help: string; read: () => number }>();
+
+  /** A value read when /metrics is rendered (memory, open files, event-loop delay). */
+  gauge(name: string, help: string, read: () => number): void {
+    this.gauges.set(name, { help, read });
+  }
+
+  /** A gauge's current value (NaN when there is none). */
+  read(name: string): number {
+    return this.gauges.get(name)?.read() ?? Number.NaN;
+  }
 
   /** Declares a counter so it is listed (at zero) before anything happens. */
   define(name: string, help: string): void {
@@ -54,6 +65,7 @@ export class Metrics {
         lines.push(`${name}${rendered.length > 0 ? `{${rendered.join(',')}}` : ''} ${value}`);
       }
     }
+    for (const [name, gauge] of this.gauges) lines.push(`# HELP ${name} ${gauge.help}`, `# TYPE ${name} gauge`, `${name} ${gauge.read()}`);
     return `${lines.join('\n')}\n`;
   }
 }

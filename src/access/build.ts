@@ -1,10 +1,13 @@
-import { canonicalCardNumber } from './credentials.js';
+import { CardIndex } from './cardIndex.js';
 import { compileSchedule } from './schedule.js';
-import type { AccessData, AccessState, Area, Cardholder, CompiledSchedule, Credential, HolidayCalendar } from './types.js';
+import type { AccessData, AccessState, Area, CompiledSchedule, HolidayCalendar } from './types.js';
 
 export function digestHex(digest: Uint8Array): string {
   return Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('hex');
 }
+
+/** Site data for decide() but the cardholders and credentials, which a `CardIndex` holds. */
+export type AccessRulesData = Omit<AccessData, 'cardholders' | 'credentials'>;
 
 /**
  * Indexes site data for decide(): credentials by number, access levels folded into one
@@ -12,10 +15,14 @@ export function digestHex(digest: Uint8Array): string {
  * changes, never per read.
  */
 export function buildAccessState(data: AccessData): AccessState {
-  const credentialsByCard = new Map<string, Credential>();
-  for (const credential of data.credentials) {
-    credentialsByCard.set(credential.kind === 'card' ? canonicalCardNumber(credential.number) : credential.number, credential);
-  }
+  return accessStateWith(CardIndex.from(data.cardholders, data.credentials), data);
+}
+
+/**
+ * The rules part (schedules, levels, doors, groups, areas, threat levels, watch list) around an
+ * existing card index: what a change to anything but cardholders rebuilds [ACC-INDEX]. Small.
+ */
+export function accessStateWith(cards: CardIndex, data: AccessRulesData): AccessState {
   const calendars = new Map<string, HolidayCalendar>((data.holidayCalendars ?? []).map((calendar) => [calendar.id, calendar]));
   const schedules = new Map<string, CompiledSchedule>((data.schedules ?? []).map((schedule) => [schedule.id, compileSchedule(schedule, calendars)]));
   const levels = new Map((data.accessLevels ?? []).map((level) => [level.id, level]));
@@ -45,27 +52,9 @@ export function buildAccessState(data: AccessData): AccessState {
     for (const doorId of area.exitDoorIds) areaByDoor.set(doorId, { area, direction: 'exit' });
   }
 
-  // PIN-only entry looks a PIN up by its digest; a PIN two people share identifies nobody.
-  const pinIndex = new Map<string, string>();
-  const shared = new Set<string>();
-  for (const holder of data.cardholders) {
-    // Alternate duress PINs too, so a coerced person can use theirs at a PIN-only door.
-    for (const digest of [holder.pinDigest, holder.duressPinDigest]) {
-      if (digest == null) continue;
-      const key = digestHex(digest);
-      if (pinIndex.has(key)) shared.add(key);
-      pinIndex.set(key, holder.id);
-    }
-  }
-  for (const key of shared) pinIndex.delete(key);
-
-  // Loops rather than Map(array.map(...)): no transient pair per entry at panel scale.
-  const cardholders = new Map<string, Cardholder>();
-  for (const holder of data.cardholders) cardholders.set(holder.id, holder);
-
   return {
-    credentialsByCard,
-    cardholders,
+    credentialsByCard: cards.credentials,
+    cardholders: cards.cardholders,
     groups: new Map(data.groups.map((group) => [group.id, group])),
     doors: new Map(data.doors.map((door) => [door.id, door])),
     timezone: data.timezone ?? 'UTC',
@@ -77,8 +66,7 @@ export function buildAccessState(data: AccessData): AccessState {
       cardholders: new Map(Object.entries(data.watchList?.cardholders ?? {})),
       credentials: new Map(Object.entries(data.watchList?.credentials ?? {})),
     },
-    pinIndex,
-    sharedPinDigests: shared,
-    escortGroupIds: new Set(data.cardholders.filter((holder) => holder.escort != null).flatMap((holder) => holder.escort?.groupIds ?? [])),
+    pinIndex: cards.pins,
+    escortGroupIds: cards.escortGroupIds,
   };
 }

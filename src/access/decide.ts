@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { digestHex } from './build.js';
 import { canonicalCardNumber } from './credentials.js';
 import { localTimeAt, type LocalTime } from './localTime.js';
 import { presenceKey, type RuleState } from './ruleState.js';
@@ -10,7 +9,7 @@ import {
   type AccessDoor,
   type AccessRequest,
   type AccessState,
-  type Cardholder,
+  type IndexedCardholder,
   type Credential,
   type Decision,
   type DecisionFlags,
@@ -26,7 +25,7 @@ function sameDigest(a: Uint8Array | null | undefined, b: Uint8Array | null | und
   return a != null && b != null && a.byteLength === b.byteLength && timingSafeEqual(a, b);
 }
 
-const inAny = (holder: Cardholder, groupIds: readonly string[] | undefined): boolean => groupIds !== undefined && groupIds.some((id) => holder.groupIds.includes(id));
+const inAny = (holder: IndexedCardholder, groupIds: readonly string[] | undefined): boolean => groupIds !== undefined && groupIds.some((id) => holder.groupIds.includes(id));
 
 /**
  * Decide one access request. Pure and synchronous: site data, live conditions, the rule state
@@ -58,7 +57,7 @@ export function decide(
 
   // Who is this: a card (with or without a PIN), or a PIN alone.
   let credential: Credential | undefined;
-  let holder: Cardholder | undefined;
+  let holder: IndexedCardholder | undefined;
   let pinOnly = false;
   if (request.credential.kind === 'card') {
     credential = state.credentialsByCard.get(canonicalCardNumber(request.credential.number));
@@ -67,7 +66,7 @@ export function decide(
     pinOnly = true;
     const pinIndex = state.pinIndex;
     if (request.pin !== undefined && pinIndex !== undefined) {
-      const holderId = pinIndex.get(digestHex(request.pin.digest)) ?? (request.pin.undoOffsetDigest === null ? undefined : pinIndex.get(digestHex(request.pin.undoOffsetDigest)));
+      const holderId = pinIndex.holderOf(request.pin.digest) ?? (request.pin.undoOffsetDigest === null ? undefined : pinIndex.holderOf(request.pin.undoOffsetDigest));
       holder = holderId === undefined ? undefined : state.cardholders.get(holderId);
     }
   }

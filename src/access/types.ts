@@ -147,10 +147,28 @@ export interface CompiledSchedule {
   readonly holidayIntervals: readonly DayInterval[];
 }
 
+/** A cardholder as decide() reads it: the name stays in the store. */
+export type IndexedCardholder = Omit<Cardholder, 'name'>;
+
+/** Credentials by index key (see `credentialKey`); a Map satisfies it, and so does the compact CardIndex. */
+export interface CredentialLookup {
+  get(key: string): Credential | undefined;
+}
+
+export interface CardholderLookup {
+  get(id: string): IndexedCardholder | undefined;
+  has(id: string): boolean;
+}
+
+/** PIN-only entry: the one cardholder holding this keyed digest, if exactly one does. */
+export interface PinLookup {
+  holderOf(digest: Uint8Array): string | undefined;
+}
+
 /** Everything decide() reads, built once from the store and swapped when site data changes. */
 export interface AccessState {
-  readonly credentialsByCard: ReadonlyMap<string, Credential>;
-  readonly cardholders: ReadonlyMap<string, Cardholder>;
+  readonly credentialsByCard: CredentialLookup;
+  readonly cardholders: CardholderLookup;
   readonly groups: ReadonlyMap<string, Group>;
   readonly doors: ReadonlyMap<string, AccessDoor>;
   /** IANA zone schedules are evaluated in; UTC when absent. */
@@ -161,10 +179,8 @@ export interface AccessState {
   readonly threatLevels?: ReadonlyMap<string, ThreatLevel>;
   readonly areaByDoor?: ReadonlyMap<string, { readonly area: Area; readonly direction: 'entry' | 'exit' }>;
   readonly watchList?: WatchList;
-  /** PIN digest (hex) → cardholder, for PIN-only entry; PINs shared by two people are left out. */
-  readonly pinIndex?: ReadonlyMap<string, string>;
-  /** PIN digests (hex) held by more than one cardholder: left out of `pinIndex`. */
-  readonly sharedPinDigests?: ReadonlySet<string>;
+  /** PIN digest → cardholder, for PIN-only entry; PINs shared by two people are left out. */
+  readonly pinIndex?: PinLookup;
   /** Groups any visitor may be escorted by: only their badges are remembered as escorts. */
   readonly escortGroupIds?: ReadonlySet<string>;
 }

@@ -54,6 +54,11 @@ export class SafetyBridge {
         safety.threat.set(requiredText(request, 'level'), actor, optionalText(request, 'reason'));
         return safety.threat.current();
       }],
+      // An external system (a call-monitoring system flagging a threatening caller) raises the level but never lowers it.
+      ['threat-level/raise', (request, actor) => {
+        const changed = safety.raiseThreatLevel(requiredText(request, 'level'), actor, optionalText(request, 'reason'));
+        return { ...safety.threat.current(), changed };
+      }],
       ['drill/start', (request, actor) => {
         const durationMs = request.durationMs;
         if (typeof durationMs !== 'number' || !Number.isInteger(durationMs) || durationMs < 60_000 || durationMs > 86_400_000) {

@@ -1,4 +1,5 @@
 import type { CameraTriggerEvent } from '../config/siteSchema.js';
+import { frigateEventRequest } from '../drivers/products.js';
 import type { DeviceCommand } from '../drivers/types.js';
 import type { Journal, JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
@@ -33,7 +34,8 @@ export function triggerOf(event: JournalEvent): Trigger | undefined {
   const base = { door: event.door, zone: typeof data.zone === 'string' ? data.zone : null, alarm: typeof data.alarm === 'string' ? data.alarm : null, drill: data.drill === true, event };
   switch (event.type) {
     case 'alarm.raised':
-      return data.kind === 'duress' ? { ...base, reason: 'duress' } : { ...base, reason: 'panic' };
+      // A tamper alarm fires only cameras set `on: [tamper]`: a pried reader is not a panic.
+      return data.kind === 'duress' ? { ...base, reason: 'duress' } : data.kind === 'tamper' ? { ...base, reason: 'tamper' } : { ...base, reason: 'panic' };
     case 'door.forced':
       return { ...base, reason: 'forced' };
     case 'door.held':
@@ -118,10 +120,9 @@ export class CameraTriggers {
         return {};
       }
       case 'frigate': {
-        const name = encodeURIComponent(camera.camera ?? camera.id);
-        const url = `${base(camera)}/api/events/${name}/${encodeURIComponent(camera.label)}/create`;
-        const subLabel = trigger.door ?? trigger.zone ?? trigger.reason;
-        return this.request(camera, url, 'POST', { sub_label: subLabel, duration: camera.durationS, include_recording: true, draw: {} });
+        // The request is the Frigate profile's command (devices/frigate-nvr.yaml checks it).
+        const request = frigateEventRequest(base(camera), camera.camera ?? camera.id, camera.label, trigger.door ?? trigger.zone ?? trigger.reason, camera.durationS);
+        return this.request(camera, request.url, request.method, request.body);
       }
       case 'axis': {
         const url = `${base(camera)}/axis-cgi/virtualinput/activate.cgi?schemaversion=1&port=${camera.port}`;

@@ -5,7 +5,8 @@ import type { Actor } from '../doors/actor.js';
  * acknowledges. Time is a parameter; the service persists, journals and schedules.
  */
 
-export type AlarmKind = 'panic' | 'duress' | 'suspicious' | 'watchlist';
+/** `tamper`: a reader or enclosure opened, or a reader's secure channel downgraded [SAFE-TAMPER]. */
+export type AlarmKind = 'panic' | 'duress' | 'tamper' | 'suspicious' | 'watchlist';
 export type AlarmState = 'raised' | 'acknowledged' | 'cleared';
 
 export interface AlarmSource {

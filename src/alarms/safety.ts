@@ -45,6 +45,10 @@ export class Safety {
   private zones = new Map<string, readonly string[]>();
   private zonesOfDoor = new Map<string, string[]>();
   private panicButtons = new Map<string, PanicButtonRecord>();
+  /** threat-button device → the level its press raises the site to. */
+  private threatButtons = new Map<string, string>();
+  /** Devices whose tamper input is active now (the alarm outlives this: security must acknowledge). */
+  private readonly tampered = new Set<string>();
 
   constructor(private readonly deps: SafetyDeps) {
     this.lockdown = new LockdownService({
@@ -70,7 +74,11 @@ export class Safety {
     this.alarms = new AlarmService({
       ...deps,
       onRaised: (alarm) => this.onRaised(alarm),
-      onSettled: (alarm) => this.sound(alarm, false),
+      onSettled: (alarm) => {
+        this.sound(alarm, false);
+        // Once security has cleared a tamper alarm, a device still (or again) reporting tamper raises a new one.
+        if (alarm.kind === 'tamper' && alarm.state === 'cleared' && alarm.source.device !== null) this.tampered.delete(alarm.source.device);
+      },
     });
     this.cameras = new CameraTriggers({ ...deps, zonesOfDoor: (doorId) => this.zonesOfDoor.get(doorId) ?? [] });
     this.supervision = new Supervision(deps);
@@ -143,6 +151,54 @@ export class Safety {
     }).alarm;
   }
 
+  /**
+   * [SAFE-TAMPER] a tamper input (OSDP LSTATR, a tamper switch, a secure-channel downgrade): the
+   * trouble is `device.tamper` on each change to tampered, and an alarm of kind `tamper` through
+   * the usual lifecycle (a repeat while it is open adds to it). Restored clears the trouble
+   * (`device.tamper_restored`) but never the alarm: someone must acknowledge and clear it.
+   */
+  tamper(device: DeviceRecord, state: 'tampered' | 'normal', doorId: string | null): Alarm | null {
+    const { journal } = this.deps;
+    if (state === 'normal') {
+      if (this.tampered.delete(device.id)) journal.append({ type: 'device.tamper_restored', device: device.id, reason: 'tamper', data: { device: device.id, location: device.location } });
+      return null;
+    }
+    if (this.tampered.has(device.id)) return null;
+    this.tampered.add(device.id);
+    journal.append({ type: 'device.tamper', device: device.id, door: doorId, reason: 'tamper', data: { device: device.id, kind: device.kind, location: device.location } });
+    return this.alarms.raise({
+      kind: 'tamper',
+      source: { device: device.id, door: doorId, zone: doorId === null ? null : (this.zonesOfDoor.get(doorId)?.[0] ?? null), location: device.location },
+      sourceKey: `tamper:${device.id}`,
+      silent: false,
+      actor: { via: 'system', by: device.id },
+    }).alarm;
+  }
+
+  /**
+   * Raises the threat level unless the site is already at it or higher; a request from a button
+   * or an external system never lowers it [SAFE-THREAT]. Returns whether the level changed.
+   */
+  raiseThreatLevel(levelId: string, actor: Actor, reason: string | null): boolean {
+    const wanted = this.threat.rank(levelId);
+    if (wanted < 0) this.threat.set(levelId, actor, reason); // throws the usual "unknown threat level" error
+    if (wanted <= this.threat.rank(this.threat.current().level)) return false;
+    this.threat.set(levelId, actor, reason);
+    return true;
+  }
+
+  /**
+   * A threat button was pressed: the site goes to the button's level (never down) [SAFE-THREAT].
+   * Returns false for a button no threat level names (the runtime reports it as bad input).
+   */
+  threatButton(device: DeviceRecord): boolean {
+    const level = this.threatButtons.get(device.id);
+    if (level === undefined) return false;
+    const changed = this.raiseThreatLevel(level, { via: 'button', by: device.id }, device.location === null ? `button ${device.id}` : `button ${device.id} at ${device.location}`);
+    if (!changed) this.deps.logger.info({ device: device.id, level }, 'threat button pressed; the site is already at that level or higher');
+    return true;
+  }
+
   /** Anything heard from a device keeps its supervision alive. */
   heardFrom(deviceId: string): void {
     this.supervision.seen(deviceId);
@@ -154,6 +210,7 @@ export class Safety {
     this.zonesOfDoor = new Map();
     for (const [zone, doors] of this.zones) for (const door of doors) this.zonesOfDoor.set(door, [...(this.zonesOfDoor.get(door) ?? []), zone]);
     this.panicButtons = new Map(store.safety.listPanicButtons().map((button) => [button.deviceId, button]));
+    this.threatButtons = new Map(store.safety.threatLevels().flatMap((level) => (level.buttons ?? []).map((device) => [device, level.id] as const)));
     this.cameras.load(store.safety.listCameras());
     this.supervision.load(store.safety.supervision());
   }
@@ -165,9 +222,7 @@ export class Safety {
       this.lockdown.lock({ scope: 'zone', zone: button.zoneId }, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`, 'panic');
     }
     // A button raises the threat level but never lowers it: a press must not undo a higher level.
-    if (button?.threatLevel != null && this.threat.rank(button.threatLevel) > this.threat.rank(this.threat.current().level)) {
-      this.threat.set(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
-    }
+    if (button?.threatLevel != null) this.raiseThreatLevel(button.threatLevel, { via: 'button', by: button.deviceId }, `alarm ${alarm.id}`);
   }
 
   /** Local sounders: the readers of the alarm's door or zone. Silent alarms never sound. */

@@ -1,8 +1,10 @@
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { DEFAULT_RATE_LIMITS, registerRateLimits, type RateLimits } from './rateLimit.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AuthService } from '../auth/service.js';
 import { isGuardpostError, type ErrorCode } from '../errors.js';
 import type { Forwarders } from '../forwarders/index.js';
@@ -13,11 +15,14 @@ import type { SiteRuntime } from '../site/runtime.js';
 import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
+import type { TlsMaterial } from './tls.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
 import { registerPassbackRoutes } from './routes/passback.js';
 import { registerSiteDataRoutes } from './routes/siteData.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
+import { registerWatchListRoutes } from './routes/watchList.js';
 import { registerSiteImportRoutes } from './routes/siteImport.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerAlarmRoutes } from './routes/alarms.js';
@@ -32,6 +37,7 @@ import { registerOccupancyRoutes } from './routes/occupancy.js';
 import { registerReportRoutes } from './routes/reports.js';
 import { registerVisitorRoutes } from './routes/visitors.js';
 import type { ThreatManagement } from '../threat/service.js';
+import { registerConsole } from './console.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -45,8 +51,18 @@ export interface ApiDeps {
   readonly demo: boolean;
   readonly readiness: () => readonly ReadinessCheck[];
   readonly forwarders?: Forwarders;
+  /** Per-caller request limits (default DEFAULT_RATE_LIMITS). */
+  readonly rateLimits?: RateLimits;
+  /** HTTPS certificate and key (from `http.tls`); plain HTTP without. */
+  readonly tls?: TlsMaterial;
+  /** Browser origins allowed to call the API (`http.cors.origins`); none by default. */
+  readonly corsOrigins?: readonly string[];
+  /** Time of audit rows written by API commands (default Date.now). */
+  readonly clock?: () => number;
   /** Threat management (issue 12): occupancy, evacuations, visitors, response times. */
   readonly threat?: ThreatManagement;
+  /** The built web console (default `<repo>/dist/console`). */
+  readonly consoleDir?: string;
 }
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
@@ -56,6 +72,7 @@ const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_NOT_FOUND: 404,
   GP_ERR_CONFLICT: 409,
   GP_ERR_TOO_MANY_ATTEMPTS: 429,
+  GP_ERR_RATE_LIMITED: 429,
   GP_ERR_NOT_READY: 503,
 };
 
@@ -69,12 +86,20 @@ declare module 'fastify' {
 /** Builds the HTTP API without listening, so tests drive it with inject() or a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls === undefined ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
     loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     schemaErrorFormatter: formatValidationErrors,
+    // Errors the router raises before any route runs (a malformed URL, a path parameter over
+    // fastify's length limit) answer in the catalogue's shape like every other error.
+    frameworkErrors: (error, request, reply) => {
+      const statusCode: 400 | 414 = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : `malformed URL ${JSON.stringify(request.url.slice(0, 100))}`;
+      void (reply as FastifyReply).code(statusCode).send({ statusCode, code: 'GP_ERR_BAD_REQUEST', error: httpReason(statusCode), message });
+    },
   });
 
   // Errors always answer {statusCode, code, error, message}.
@@ -105,6 +130,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   await app.register(helmet, { global: true });
+  if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
+    // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });
+  }
   // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
   await app.register(swagger, {
     openapi: {
@@ -115,12 +144,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
+  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);
   registerUserRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerSiteDataRoutes(app, deps);
+  registerCredentialRoutes(app, deps);
+  registerWatchListRoutes(app, deps);
   registerPassbackRoutes(app, deps);
   registerSiteImportRoutes(app, deps);
   registerEventRoutes(app, deps);
@@ -128,12 +160,13 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   registerDoorCommandRoutes(app, deps);
   registerAlarmRoutes(app, deps);
   registerThreatLevelRoutes(app, deps);
-  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders);
+  if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
   if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
   if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
   if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
+  await registerConsole(app, deps.consoleDir);
   return app;
 }
 
@@ -163,6 +196,7 @@ function httpReason(statusCode: number): string {
     404: 'Not Found',
     409: 'Conflict',
     413: 'Payload Too Large',
+    414: 'URI Too Long',
     415: 'Unsupported Media Type',
     429: 'Too Many Requests',
     503: 'Service Unavailable',

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
 import { GuardpostError, isGuardpostError } from '../errors.js';
+import { backupCommand, restoreCommand } from './backup.js';
 import { checkConfigCommand } from './checkConfig.js';
+import { doctorCommand } from './doctor.js';
 import { hashPasswordCommand } from './hashPassword.js';
 import { simulateCommand } from './simulate.js';
 import { userCommand } from './user.js';
@@ -22,6 +24,12 @@ commands:
         make the site data equal to a site file; prints what is created, updated, deleted
   export [--output FILE] [--config FILE] [--state-dir DIR]
         write the site data as a site file (YAML)
+  backup FILE [--config FILE] [--state-dir DIR]
+        write a consistent copy of the database and the PIN key to FILE, also while the gateway runs
+  restore FILE [--config FILE] [--state-dir DIR]
+        put a backup in place (the gateway must be stopped); what was there is moved aside
+  doctor [--config FILE] [--state-dir DIR]
+        check the box: Node, config, database, serial ports, GPIO lines, clock, disk, ports
   hash-password < FILE
         print the argon2id hash of the password on stdin, for a device's passwordHash
 `;
@@ -56,6 +64,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo): Pr
         return importCommand(parse(rest, { 'dry-run': { type: 'boolean' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'export':
         return exportCommand(parse(rest, { output: { type: 'string' }, config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'backup':
+        return await backupCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'restore':
+        return restoreCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
+      case 'doctor':
+        return await doctorCommand(parse(rest, { config: { type: 'string' }, 'state-dir': { type: 'string' } }), io);
       case 'hash-password':
         return await hashPasswordCommand(io);
       case undefined:

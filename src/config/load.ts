@@ -4,6 +4,7 @@ import { MqttUrl, type GatewayConfig } from './schema.js';
 import type { SiteData } from './siteSchema.js';
 import { Port } from './common.js';
 import { parseConfig, parseSiteData } from './parse.js';
+import { migrateConfig } from './configVersions.js';
 import { readYamlFile } from './yamlFile.js';
 import { check, formatProblem, isPlainObject, type Problem } from './validate.js';
 
@@ -23,14 +24,22 @@ export interface LoadedConfig {
   dir: string;
   siteFile?: string;
   stateDir: string;
+  /** What was migrated from an older config version and what to change in the file. */
+  notices: readonly string[];
 }
 
 /** Precedence: flags, then GUARDPOST_* environment variables, then the file, then defaults. */
 export function loadConfigFile(file: string, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const raw = readYamlFile(file, 'config') ?? {}; // an empty file is a config of defaults
+  const read = readYamlFile(file, 'config') ?? {}; // an empty file is a config of defaults
+  const versioned = migrateConfig(read);
+  const raw = versioned.ok ? versioned.raw : read;
   const { values, problems: overrideProblems } = readOverrides(overrides, env);
   const result = parseConfig(applyOverrides(raw, values));
-  const problems = [...overrideProblems.map(formatProblem), ...(result.ok ? [] : result.problems.map((p) => `${file}: ${p}`))];
+  const problems = [
+    ...overrideProblems.map(formatProblem),
+    ...(versioned.ok ? [] : [`${file}: ${versioned.problem}`]),
+    ...(result.ok ? [] : result.problems.filter((p) => versioned.ok || !p.startsWith('version:')).map((p) => `${file}: ${p}`)),
+  ];
   if (!result.ok || problems.length > 0) {
     throw new GuardpostError('GP_ERR_CONFIG_INVALID', `${file}: ${count(problems.length)}`, problems);
   }
@@ -41,7 +50,8 @@ export function loadConfigFile(file: string, overrides: ConfigOverrides = {}, en
   const siteFile = config.siteFile === undefined ? undefined : path.resolve(dir, config.siteFile);
   config.stateDir = stateDir;
   config.siteFile = siteFile;
-  return { config, file: absolute, dir, stateDir, ...(siteFile === undefined ? {} : { siteFile }) };
+  const notices = versioned.ok ? versioned.notices.map((notice) => `${file}: ${notice}`) : [];
+  return { config, file: absolute, dir, stateDir, notices, ...(siteFile === undefined ? {} : { siteFile }) };
 }
 
 export function loadSiteFile(file: string): SiteData {

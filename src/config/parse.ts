@@ -1,4 +1,6 @@
 import { forwarderProblems } from './forwardersSchema.js';
+import { mqttListenerProblems } from './mqttListeners.js';
+import { homeAssistantProblems } from './homeAssistantSchema.js';
 import { ConfigSchema, type GatewayConfig } from './schema.js';
 import { SiteDataSchema, type SiteData } from './siteSchema.js';
 import { siteProblems } from './siteRules.js';
@@ -12,6 +14,9 @@ export function parseConfig(raw: unknown): ConfigParseResult {
   const { value, problems } = validate(ConfigSchema, raw);
   problems.push(...mqttModeProblems(value));
   problems.push(...forwarderProblems(value));
+  problems.push(...productBridgeProblems(value));
+  problems.push(...mqttListenerProblems(value));
+  problems.push(...homeAssistantProblems(value));
   if (problems.length > 0) return { ok: false, problems: onePerKey(problems).map(formatProblem) };
   const config = value as GatewayConfig;
   config.mqtt.clientId ??= `guardpost-${config.mqtt.prefix}`;
@@ -29,6 +34,28 @@ function mqttModeProblems(config: unknown): Problem[] {
   return (['url', 'username', 'password', 'clientId'] as const)
     .filter((key) => mqtt[key] !== undefined)
     .map((key) => ({ path: `mqtt.${key}`, message: 'only used when mqtt.mode is external' }));
+}
+
+/** A product bridge's login must be its own, and its prefix must stay clear of guardpost's topics. */
+function productBridgeProblems(config: unknown): Problem[] {
+  const mqtt = isPlainObject(config) ? config.mqtt : undefined;
+  if (!isPlainObject(mqtt) || !Array.isArray(mqtt.productBridges)) return [];
+  const problems: Problem[] = [];
+  if (mqtt.mode === 'external' && mqtt.productBridges.length > 0) problems.push({ path: 'mqtt.productBridges', message: 'only used by the embedded broker (mqtt.mode embedded); an external broker has its own ACLs' });
+  const logins = new Map<string, string>();
+  (Array.isArray(mqtt.operators) ? mqtt.operators : []).forEach((operator, i) => {
+    if (isPlainObject(operator) && typeof operator.username === 'string') logins.set(operator.username, `mqtt.operators[${i}]`);
+  });
+  const ownPrefix = typeof mqtt.prefix === 'string' ? mqtt.prefix : 'guardpost';
+  mqtt.productBridges.forEach((bridge, i) => {
+    if (!isPlainObject(bridge) || typeof bridge.username !== 'string') return;
+    const other = logins.get(bridge.username);
+    if (other !== undefined) problems.push({ path: `mqtt.productBridges[${i}].username`, message: `"${bridge.username}" is already the login of ${other}` });
+    else logins.set(bridge.username, `mqtt.productBridges[${i}]`);
+    const prefix = typeof bridge.prefix === 'string' ? bridge.prefix : typeof bridge.product === 'string' ? bridge.product : '';
+    if (prefix === ownPrefix || prefix.startsWith(`${ownPrefix}/`)) problems.push({ path: `mqtt.productBridges[${i}].prefix`, message: `"${prefix}" is guardpost's own topic prefix; a product bridge needs its own` });
+  });
+  return problems;
 }
 
 export function parseSiteData(raw: unknown): SiteParseResult {

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Id, Port, Strict, Text } from './common.js';
 import { ForwarderSchema } from './forwardersSchema.js';
+import { CONFIG_VERSION } from './configVersions.js';
+import { MqttTlsSchema, MqttWebSocketSchema } from './mqttListeners.js';
+import { HomeAssistantSchema } from './homeAssistantSchema.js';
 
 /**
  * The gateway config file: process and hardware settings only (site data lives in SQLite).
@@ -31,6 +34,8 @@ export const SerialBusSchema = Strict({
   stopBits: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1 }),
   /** RS-485 half duplex: the driver lets one request be on the wire at a time (OSDP). */
   rs485: Type.Boolean({ default: false }),
+  /** With rs485, a port refusing the kernel's RS-485 mode (TIOCSRS485) is not used; false runs it plain (auto-direction adapters). */
+  rs485Required: Type.Boolean({ default: true }),
   /** Reopen backoff after the port disappears: doubles from min to max. */
   reopenMinMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
   reopenMaxMs: Type.Integer({ minimum: 10, maximum: 600_000, default: 5_000 }),
@@ -47,6 +52,8 @@ export const GpioSchema = Strict({
 });
 
 export const ConfigSchema = Strict({
+  /** The layout version of this file (see src/config/configVersions.ts); older ones are migrated in memory. */
+  version: Type.Integer({ minimum: 1, maximum: CONFIG_VERSION, default: CONFIG_VERSION }),
   /** Demo devices may log in with password "demo"; anonymous read-only MQTT and HTTP reads. */
   demo: Type.Boolean({ default: false }),
   /** Relative to the config file's directory. */
@@ -69,13 +76,69 @@ export const ConfigSchema = Strict({
         Strict({
           username: Id(),
           passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+          /** The bridge requests (verbs, e.g. threat-level/raise) this login may send; omitted = all. */
+          requests: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z-]+/[a-z-]+$', expected: 'a bridge verb like "threat-level/raise"' }))),
         }),
         { default: [] },
       ),
+      /**
+       * Products whose one MQTT client speaks for many devices (a zigbee2mqtt instance, a Frigate
+       * NVR): each logs in with its own password and may publish and subscribe under its prefix only.
+       */
+      productBridges: Type.Array(
+        Strict({
+          username: Id(),
+          passwordHash: Type.String({ pattern: '^\\$argon2', expected: 'an argon2 hash starting with "$argon2"', secret: true }),
+          product: Type.Union([Type.Literal('zigbee2mqtt'), Type.Literal('frigate')]),
+          /** zigbee2mqtt's base_topic or Frigate's topic_prefix when not the default. */
+          prefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$', expected: 'a topic prefix without wildcards, e.g. zigbee2mqtt' })),
+        }),
+        { default: [] },
+      ),
+      /** What the embedded broker allows one client (see src/transports/mqttGuard.ts for why). */
+      limits: Strict(
+        {
+          maxPacketBytes: Type.Integer({ minimum: 1_024, maximum: 268_435_455, default: 65_536 }),
+          connectTimeoutMs: Type.Integer({ minimum: 1_000, default: 10_000 }),
+          maxClients: Type.Integer({ minimum: 1, default: 512 }),
+          connectionsPerAddressPerMinute: Type.Integer({ minimum: 1, default: 120 }),
+          failedLoginsPerAddress: Type.Integer({ minimum: 1, default: 10 }),
+          maxSubscriptionsPerClient: Type.Integer({ minimum: 1, default: 32 }),
+          maxTopicBytes: Type.Integer({ minimum: 16, maximum: 65_535, default: 512 }),
+          maxTopicLevels: Type.Integer({ minimum: 2, maximum: 100, default: 16 }),
+          maxQueuedPerClient: Type.Integer({ minimum: 1, default: 64 }),
+        },
+        { default: {} },
+      ),
+      /** The plain (unencrypted) listener on host:port; false turns it off once TLS is set up. */
+      plain: Type.Boolean({ default: true }),
+      /** MQTT over TLS for devices that support it (see src/config/mqttListeners.ts). */
+      tls: Type.Optional(MqttTlsSchema),
+      /** MQTT over WebSocket (ws:// or wss://) for browser and cloud clients. */
+      websocket: Type.Optional(MqttWebSocketSchema),
     },
     { default: {} },
   ),
-  http: Strict({ host: Text({ default: '127.0.0.1' }), port: Port({ default: 8080 }) }, { default: {} }),
+  http: Strict(
+    {
+      host: Text({ default: '127.0.0.1' }),
+      port: Port({ default: 8080 }),
+      /** Requests per minute per caller for each kind of route; 0 switches that limit off. */
+      rateLimits: Strict(
+        {
+          readPerMinute: Type.Integer({ minimum: 0, default: 3_000 }),
+          writePerMinute: Type.Integer({ minimum: 0, default: 300 }),
+          exportPerMinute: Type.Integer({ minimum: 0, default: 30 }),
+        },
+        { default: {} },
+      ),
+      /** HTTPS: PEM files, relative to this config file. Without it the API speaks plain HTTP. */
+      tls: Type.Optional(Strict({ certFile: Text(), keyFile: Text() })),
+      /** Browsers on these origins may call the API (CORS). Off (none) by default. */
+      cors: Type.Optional(Strict({ origins: Type.Array(Type.String({ pattern: '^https?://[^/\\s]+$', expected: 'an origin like https://console.example.com (no path)' }), { default: [] }) })),
+    },
+    { default: {} },
+  ),
   /** How long the journal keeps events; never longer than it takes every enabled forwarder to deliver them. */
   journal: Strict(
     {
@@ -91,6 +154,21 @@ export const ConfigSchema = Strict({
   serial: Type.Optional(Strict({ buses: Type.Array(SerialBusSchema, { default: [] }) })),
   /** Where the GPIO header lives; see src/transports/gpio.ts for how the chip is found. */
   gpio: Type.Optional(GpioSchema),
+  /**
+   * Scheduled backups of the state directory (one file each: database and PIN key; see
+   * docs/operations.md). The newest `keep` are kept; 0 minutes turns the schedule off.
+   */
+  backup: Strict(
+    {
+      /** Relative to the state directory. */
+      dir: Text({ default: 'backups' }),
+      intervalMinutes: Type.Integer({ minimum: 0, maximum: 525_600, default: 1_440 }),
+      keep: Type.Integer({ minimum: 1, maximum: 1_000, default: 7 }),
+    },
+    { default: {} },
+  ),
+  /** Home Assistant MQTT discovery; off by default (see src/config/homeAssistantSchema.ts). */
+  homeAssistant: HomeAssistantSchema,
 });
 
 type RawConfig = Static<typeof ConfigSchema>;

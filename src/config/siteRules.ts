@@ -27,6 +27,10 @@ export function siteProblems(site: SiteData): Problem[] {
     }
   });
   site.devices.forEach((device, i) => bindingProblems(device, `devices[${i}]`, add));
+  // [ACC-CARD-FORMAT] only readers send card numbers.
+  site.devices.forEach((device, i) => {
+    if (device.cardFormat !== undefined && device.kind !== 'reader') add(`devices[${i}].cardFormat`, `only a reader reads cards; this device is ${article(device.kind)}`);
+  });
   sharedWiring(site, add);
   site.groups.forEach((group, i) => references(`groups[${i}].doors`, group.doors, doors, 'door', add));
   doorHardwareProblems(site, devices, doors, add);
@@ -229,6 +233,15 @@ function doorHardwareProblems(
     if (level.id === 'normal') add(`threatLevels[${i}].id`, '"normal" is built in: list only the raised levels');
     references(`threatLevels[${i}].lockdownZones`, level.lockdownZones, zones, 'zone', add);
   });
+  const threatButtons = new Map<string, string>();
+  site.threatLevels.forEach((level, i) => {
+    (level.buttons ?? []).forEach((button, j) => {
+      device(`threatLevels[${i}].buttons[${j}]`, button, 'threat-button');
+      const first = threatButtons.get(button);
+      if (first !== undefined) add(`threatLevels[${i}].buttons[${j}]`, `threat button "${button}" already raises the level "${first}"`);
+      else threatButtons.set(button, level.id);
+    });
+  });
 }
 
 /** A device's driver decides which binding fields it needs and which it must not have. */
@@ -259,6 +272,7 @@ function bindingProblems(device: SiteDevice, path: string, add: (path: string, m
   } else refuse('wiegandPins');
   if (driver === 'gpio-input' || driver === 'gpio-relay') need('pin', `driver "${driver}" drives a GPIO pin (BCM number)`);
   else refuse('pin');
+  if (driver !== 'gpio-input') refuse('tamperPin');
   if (driver === 'serial-lines' && device.linePattern !== undefined) {
     let groups = 0;
     try {
@@ -291,6 +305,7 @@ function sharedWiring(site: SiteData, add: (path: string, message: string) => vo
       else pins.set(pin, `${path}.${field}`);
     };
     if (device.pin !== undefined) claimPin(device.pin, 'pin');
+    if (device.tamperPin !== undefined) claimPin(device.tamperPin, 'tamperPin');
     if (device.wiegandPins !== undefined) {
       claimPin(device.wiegandPins.data0, 'wiegandPins.data0');
       if (device.wiegandPins.data1 !== device.wiegandPins.data0) claimPin(device.wiegandPins.data1, 'wiegandPins.data1');

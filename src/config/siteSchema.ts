@@ -7,11 +7,11 @@ import { ThreatRulesSchema } from './threatRulesSchema.js';
  * `guardpost import`; the store is the source of truth afterwards.
  */
 
-export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm'] as const;
+export const DEVICE_KINDS = ['reader', 'strike', 'panic-button', 'door-contact', 'exit-button', 'camera', 'fire-alarm', 'tamper-switch', 'threat-button'] as const;
 export type DeviceKind = (typeof DEVICE_KINDS)[number];
 
 /** Codec names a device may use (src/drivers/index.ts registers each; a unit test keeps them in step). */
-export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary'] as const;
+export const DEVICE_DRIVERS = ['json', 'rdm6300', 'wiegand-line', 'serial-lines', 'serial-alarm', 'osdp', 'gpio-input', 'gpio-relay', 'gpio-wiegand', 'esp-rfid', 'zigbee2mqtt', 'tasmota', 'shelly-gen2', 'axis-camera', 'esphome-binary', 'frigate', 'eol-loop'] as const;
 export type DeviceDriver = (typeof DEVICE_DRIVERS)[number];
 
 /** Which transport carries each driver's bytes; 'mqtt-product' is MQTT on the product's own topics. */
@@ -31,6 +31,8 @@ export const DRIVER_TRANSPORTS: Readonly<Record<DeviceDriver, 'mqtt' | 'mqtt-pro
   'shelly-gen2': 'mqtt-product',
   'axis-camera': 'mqtt-product',
   'esphome-binary': 'mqtt-product',
+  frigate: 'mqtt-product',
+  'eol-loop': 'mqtt-product',
 };
 
 /** The device kinds each driver can serve. */
@@ -41,15 +43,17 @@ export const DRIVER_KINDS: Readonly<Record<DeviceDriver, readonly DeviceKind[]>>
   'serial-lines': ['reader'],
   'serial-alarm': ['panic-button'],
   osdp: ['reader'],
-  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm'],
+  'gpio-input': ['panic-button', 'door-contact', 'exit-button', 'fire-alarm', 'tamper-switch', 'threat-button'],
   'gpio-relay': ['strike', 'camera'],
   'gpio-wiegand': ['reader'],
   'esp-rfid': ['reader'],
-  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact'],
+  zigbee2mqtt: ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
   tasmota: ['strike'],
   'shelly-gen2': ['strike'],
   'axis-camera': ['camera'],
-  'esphome-binary': ['panic-button', 'exit-button', 'door-contact'],
+  'esphome-binary': ['panic-button', 'exit-button', 'door-contact', 'threat-button'],
+  frigate: ['camera'],
+  'eol-loop': ['panic-button', 'exit-button', 'door-contact', 'fire-alarm'],
 };
 
 const DateTime = Type.String({ dateTime: true, expected: 'an ISO-8601 date-time' });
@@ -61,6 +65,8 @@ export const SiteInfoSchema = Strict({
   timezone: Text(),
   /** [ACC-DURESS] a PIN whose last digit is this much higher (mod 10) is the duress PIN. */
   duressPinOffset: Type.Optional(Type.Integer({ minimum: 1, maximum: 9 })),
+  /** [ACC-CARD-FORMAT] how readers send card numbers unless a reader says otherwise; default decimal. */
+  cardFormat: Type.Optional(Type.Union([Type.Literal('decimal'), Type.Literal('hex')])),
 });
 
 export const DeviceSchema = Strict({
@@ -70,6 +76,10 @@ export const DeviceSchema = Strict({
     Type.Literal('reader'), Type.Literal('strike'), Type.Literal('panic-button'),
     Type.Literal('door-contact'), Type.Literal('exit-button'), Type.Literal('camera'),
     Type.Literal('fire-alarm'),
+    /** An enclosure's tamper switch: closed while the lid is on; opening it raises a tamper alarm. */
+    Type.Literal('tamper-switch'),
+    /** A button or key switch that raises the site's threat level (threatLevels[].buttons). */
+    Type.Literal('threat-button'),
   ]),
   driver: Type.Union(DEVICE_DRIVERS.map((name) => Type.Literal(name)), { default: 'json' }),
   location: Type.Optional(Text()),
@@ -86,6 +96,11 @@ export const DeviceSchema = Strict({
   address: Type.Optional(Type.Integer({ minimum: 0, maximum: 126 })),
   /** GPIO header pin as a BCM number (gpio-input, gpio-relay). */
   pin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
+  /**
+   * gpio-input supervision: the sensor's tamper loop (normally closed, in the same cable as the
+   * alarm pair) on its own GPIO input, BCM number. Open = cable cut or cover off: trouble.
+   */
+  tamperPin: Type.Optional(Type.Integer({ minimum: 0, maximum: 53 })),
   /** Wiegand reader wired to two GPIO inputs (gpio-wiegand), BCM numbers. */
   wiegandPins: Type.Optional(Strict({ data0: Type.Integer({ minimum: 0, maximum: 53 }), data1: Type.Integer({ minimum: 0, maximum: 53 }) })),
   /** Input or output is active when the line is low (pull-up wiring). Default false. */
@@ -94,12 +109,17 @@ export const DeviceSchema = Strict({
   debounceMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
   /** OSDP Secure Channel: `on` (default) when the reader supports it, `enforce` refuses plain text and raises tamper, `off`. */
   secureChannel: Type.Optional(Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('enforce')])),
-  /** The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key SCBK-D. */
-  osdpKey: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{32}$', expected: '32 hex digits (an AES-128 key)', secret: true })),
+  /**
+   * The reader's OSDP Secure Channel base key (SCBK), 32 hex digits; absent = the install-mode key
+   * SCBK-D. Stored sealed (`gpenc1:…`, see store/osdpKeys.ts); an export carries the sealed form.
+   */
+  osdpKey: Type.Optional(Type.String({ pattern: '^([0-9a-fA-F]{32}|gpenc1:[A-Za-z0-9_-]{59})$', expected: '32 hex digits (an AES-128 key), or a key sealed by guardpost (gpenc1:…)', secret: true })),
   /** Install mode: a reader still on SCBK-D is given osdpKey over Secure Channel. Turn it off once the reader is online. */
   osdpInstall: Type.Optional(Type.Boolean()),
   /** Generic line reader: a regular expression whose first capture group is the card number. */
   linePattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  /** [ACC-CARD-FORMAT] a reader's card numbers: `decimal` digits or a `hex` UID; default the site's cardFormat. */
+  cardFormat: Type.Optional(Type.Union([Type.Literal('decimal'), Type.Literal('hex')])),
   /** The product's own name for the device in its MQTT topics (a zigbee2mqtt friendly name, a Tasmota topic). */
   topic: Type.Optional(Type.String({ pattern: '^[^#+$/][^#+]{0,199}$', expected: 'an MQTT topic level without wildcards, not starting with "$" or "/"' })),
 });
@@ -140,7 +160,7 @@ export const ZoneSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
 });
 
-export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist'] as const;
+export const CameraTriggerEvents = ['panic', 'duress', 'forced', 'held', 'watchlist', 'tamper'] as const;
 export type CameraTriggerEvent = (typeof CameraTriggerEvents)[number];
 
 export const CameraSchema = Strict({
@@ -161,7 +181,7 @@ export const CameraSchema = Strict({
   doors: Type.Array(Id(), { default: [] }),
   zones: Type.Array(Id(), { default: [] }),
   on: Type.Array(
-    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist')]),
+    Type.Union([Type.Literal('panic'), Type.Literal('duress'), Type.Literal('forced'), Type.Literal('held'), Type.Literal('watchlist'), Type.Literal('tamper')]),
     { default: ['panic', 'duress', 'forced'] },
   ),
 });
@@ -234,6 +254,8 @@ export const ThreatLevelSchema = Strict({
   /** Raising the site to this level locks these zones (or the whole site) down. */
   lockdownZones: Type.Array(Id(), { default: [] }),
   lockdownSite: Type.Boolean({ default: false }),
+  /** threat-button devices whose press raises the site to this level (a press never lowers it). */
+  buttons: Type.Optional(Type.Array(Id())),
 });
 
 export const AreaSchema = Strict({
@@ -332,6 +354,6 @@ export type SiteWiegandFormat = Static<typeof WiegandFormatSchema>;
 
 /** Where a device is wired when it is not on guardpost's own MQTT topics (stored as JSON). */
 export type DeviceBinding = {
-  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall']?: SiteDevice[K];
+  -readonly [K in 'bus' | 'address' | 'pin' | 'wiegandPins' | 'activeLow' | 'debounceMs' | 'topic' | 'linePattern' | 'secureChannel' | 'osdpKey' | 'osdpInstall' | 'tamperPin']?: SiteDevice[K];
 };
-export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall'] as const;
+export const BINDING_FIELDS = ['bus', 'address', 'pin', 'wiegandPins', 'activeLow', 'debounceMs', 'topic', 'linePattern', 'secureChannel', 'osdpKey', 'osdpInstall', 'tamperPin'] as const;

@@ -56,9 +56,12 @@ export type DoorInput =
   | { readonly type: 'timer' }
   | { readonly type: 'lockdown'; readonly on: boolean }
   | { readonly type: 'fire'; readonly active: boolean }
-  | { readonly type: 'schedule'; readonly unlocked: boolean };
+  /** Its unlock schedule opened or closed (`schedule` names it; `why` says why it is not held open). */
+  | { readonly type: 'schedule'; readonly unlocked: boolean; readonly schedule?: string | null; readonly firstPersonIn?: boolean; readonly why?: string };
 
-export type DoorEventType = 'door.forced' | 'door.held' | 'door.closed' | 'door.unlocked' | 'door.released' | 'door.secured';
+export type DoorEventType =
+  | 'door.forced' | 'door.held' | 'door.closed' | 'door.unlocked' | 'door.released' | 'door.secured'
+  | 'door.unlocked_on_schedule' | 'door.relocked_on_schedule';
 
 export type DoorEffect =
   | { readonly kind: 'strike'; readonly action: 'pulse' | 'unlock' | 'lock' }
@@ -89,7 +92,7 @@ export function lockState(config: DoorConfig, state: DoorState, nowMs: number): 
 }
 
 /** The strike as it should stand (held unlocked or locked), apart from momentary pulses. */
-function heldStrike(config: DoorConfig, state: DoorState): 'unlock' | 'lock' {
+export function heldStrike(config: DoorConfig, state: DoorState): 'unlock' | 'lock' {
   return isReleased(config, state) || isScheduledOpen(state) ? 'unlock' : 'lock';
 }
 
@@ -122,7 +125,7 @@ function apply(config: DoorConfig, state: DoorState, input: DoorInput, nowMs: nu
     case 'fire':
       return fire(config, state, input.active, nowMs, effects);
     case 'schedule':
-      return strikeFollows(config, state, { ...state, scheduled: input.unlocked }, effects);
+      return schedule(config, state, input, nowMs, effects);
     default: {
       const unreachable: never = input;
       return unreachable;
@@ -136,6 +139,27 @@ function strikeFollows(config: DoorConfig, before: DoorState, after: DoorState, 
   const now = heldStrike(config, after);
   if (was !== now) effects.push({ kind: 'strike', action: now });
   return after;
+}
+
+/**
+ * [SAFE-SCHEDULE] free access hours start or end. Lockdown keeps the strike locked meanwhile (the
+ * event says so); a door standing open when the schedule ends gets the held-open allowance from now.
+ */
+function schedule(config: DoorConfig, state: DoorState, input: Extract<DoorInput, { type: 'schedule' }>, nowMs: number, effects: DoorEffect[]): DoorState {
+  if (state.scheduled === input.unlocked) return state;
+  const next = strikeFollows(config, state, { ...state, scheduled: input.unlocked }, effects);
+  effects.push({
+    kind: 'event',
+    type: input.unlocked ? 'door.unlocked_on_schedule' : 'door.relocked_on_schedule',
+    data: {
+      schedule: input.schedule ?? null,
+      ...(input.unlocked ? { firstPersonIn: input.firstPersonIn === true } : { why: input.why ?? 'closed' }),
+      strike: heldStrike(config, next),
+      lockdown: state.lockdown,
+    },
+  });
+  if (!input.unlocked && state.position === 'open' && !isReleased(config, next)) return { ...next, openedAtMs: nowMs, openedBy: 'schedule', alarm: 'none' };
+  return next;
 }
 
 function opened(config: DoorConfig, state: DoorState, nowMs: number, effects: DoorEffect[]): DoorState {

@@ -3,7 +3,7 @@ import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DoorHardwareRecord, DoorRecord } from '../store/index.js';
 import type { Actor } from './actor.js';
-import { INITIAL_DOOR_STATE, isReleased, lockState, stepDoor, type DoorConfig, type DoorEffect, type DoorInput, type DoorState } from './machine.js';
+import { heldStrike, INITIAL_DOOR_STATE, isReleased, isScheduledOpen, lockState, stepDoor, type DoorConfig, type DoorEffect, type DoorInput, type DoorState } from './machine.js';
 import type { Timers } from './timers.js';
 
 export interface DoorServiceDeps {
@@ -34,6 +34,8 @@ export interface DoorSnapshot {
   readonly alarm: DoorState['alarm'];
   readonly lockdown: boolean;
   readonly fireAlarm: boolean;
+  /** Standing unlocked for its unlock schedule (free access hours) right now [SAFE-SCHEDULE]. */
+  readonly scheduled: boolean;
   readonly failMode: DoorConfig['failMode'];
   readonly time: string;
 }
@@ -135,10 +137,50 @@ export class DoorService {
     }
   }
 
-  /** Holds a door unlocked for its schedule (free access hours) or ends that; lockdown overrides it. */
-  setScheduledUnlock(doorId: string, unlocked: boolean): void {
+  /**
+   * Holds a door unlocked for its schedule (free access hours) or ends that; lockdown overrides it.
+   * `detail` says which schedule, whether a first person released it, or why it is not held open.
+   */
+  setScheduledUnlock(doorId: string, unlocked: boolean, detail: { readonly schedule?: string | null; readonly firstPersonIn?: boolean; readonly why?: string } = {}): void {
     const entry = this.doors.get(doorId);
-    if (entry !== undefined && entry.state.scheduled !== unlocked) this.input(doorId, { type: 'schedule', unlocked });
+    if (entry !== undefined && entry.state.scheduled !== unlocked) this.input(doorId, { type: 'schedule', unlocked, ...detail });
+  }
+
+  /** Whether the door's schedule holds it unlocked right now (before lockdown). */
+  scheduledUnlock(doorId: string): boolean {
+    return this.doors.get(doorId)?.state.scheduled ?? false;
+  }
+
+  /**
+   * [ACC-FIRST-IN] the access path sent a first person in a held `unlock`. If the door is not to
+   * stand open after all (a lockdown the person overrides, a threat level that suspends free
+   * access), that unlock becomes an ordinary pulse: the person gets in, the door does not stay open.
+   */
+  firstPersonIn(doorId: string): void {
+    const entry = this.doors.get(doorId);
+    if (entry === undefined || entry.strikeDeviceId === null || heldStrike(entry.config, entry.state) === 'unlock') return;
+    try {
+      this.deps.command(entry.strikeDeviceId, { type: 'strike', action: 'pulse', durationMs: entry.config.unlockMs });
+    } catch (error) {
+      this.deps.logger.error({ err: error, door: doorId }, 'turning a first-person unlock into a pulse failed');
+      this.deps.journal.append({ type: 'door.command_failed', door: doorId, reason: 'strike', data: { message: String(error) } });
+    }
+  }
+
+  /**
+   * A strike came (back) online: a held position (schedule, fire release) is re-sent, since the
+   * command that set it went at QoS 0 and may have been sent while the strike was away.
+   * A locked strike needs nothing: a relay that restarts comes up locked.
+   */
+  strikeOnline(deviceId: string): void {
+    for (const [doorId, entry] of this.doors) {
+      if (entry.strikeDeviceId !== deviceId || heldStrike(entry.config, entry.state) !== 'unlock') continue;
+      try {
+        this.deps.command(deviceId, { type: 'strike', action: 'unlock' });
+      } catch (error) {
+        this.deps.logger.error({ err: error, door: doorId }, 're-sending a held unlock failed');
+      }
+    }
   }
 
   setFireAlarm(active: boolean): void {
@@ -158,6 +200,7 @@ export class DoorService {
       alarm: entry.state.alarm,
       lockdown: entry.state.lockdown,
       fireAlarm: entry.state.fireAlarm && isReleased(entry.config, entry.state),
+      scheduled: isScheduledOpen(entry.state),
       failMode: entry.config.failMode,
       time: new Date(nowMs).toISOString(),
     };

@@ -5,7 +5,8 @@ import type { BadInput, DecodeResult, DeviceCommand, DeviceSignal } from './type
 /** Larger payloads are refused before parsing: no legitimate signal comes near this. */
 export const MAX_INPUT_BYTES = 1024;
 
-const CARD_DIGITS = /^[0-9]{1,20}$/;
+// Decimal digits or a hex UID: the reader's cardFormat in site data says which (site/accessPath.ts).
+const CARD_DIGITS = /^[0-9A-Fa-f]{1,20}$/;
 const PIN_DIGITS = /^[0-9]{4,12}$/;
 
 const bad = (code: BadInput['code'], message: string): DecodeResult => ({ ok: false, error: { code, message } });
@@ -48,7 +49,7 @@ export function decodeJsonInput(payload: Uint8Array): DecodeResult {
   let signal: DeviceSignal | BadInput;
   switch (record.type) {
     case 'card': {
-      const card = digits(record, 'card', CARD_DIGITS, '1 to 20 decimal digits');
+      const card = digits(record, 'card', CARD_DIGITS, '1 to 20 decimal or hex digits');
       signal = isBad(card) ? card : { type: 'card', card };
       break;
     }

@@ -11,6 +11,8 @@ export type ProductDecode =
   | { readonly kind: 'availability'; readonly state: 'online' | 'offline' }
   /** A message the product sends that means nothing to guardpost (e.g. a battery report). */
   | { readonly kind: 'none' }
+  /** A supervised (end-of-line) input's loop: normal, active, or a wiring fault (cut = open circuit, short). */
+  | { readonly kind: 'loop'; readonly state: LoopState }
   | { readonly kind: 'bad'; readonly error: BadInput };
 
 export interface ProductCodec {
@@ -26,6 +28,8 @@ export interface ProductCodec {
   /** Null when the product has no such output. */
   encode(command: DeviceCommand): { readonly topicName: string; readonly payload: string } | null;
 }
+
+export type LoopState = 'normal' | 'active' | 'cut' | 'short';
 
 const MAX_PAYLOAD_BYTES = 4096;
 const bad = (code: BadInput['code'], message: string): ProductDecode => ({ kind: 'bad', error: { code, message } });
@@ -53,7 +57,7 @@ function object(payload: Uint8Array): Record<string, unknown> | ProductDecode {
   return parsed as Record<string, unknown>;
 }
 
-const isDecode = (value: unknown): value is ProductDecode => typeof value === 'object' && value !== null && 'kind' in value && typeof (value as { kind: unknown }).kind === 'string' && ['signal', 'availability', 'none', 'bad'].includes((value as { kind: string }).kind);
+const isDecode = (value: unknown): value is ProductDecode => typeof value === 'object' && value !== null && 'kind' in value && typeof (value as { kind: unknown }).kind === 'string' && ['signal', 'availability', 'none', 'bad', 'loop'].includes((value as { kind: string }).kind);
 
 function onlineWord(body: string): ProductDecode {
   const word = body.trim().toLowerCase();
@@ -197,8 +201,86 @@ export const esphomeBinaryCodec: ProductCodec = {
   encode: () => null,
 };
 
+const FRIGATE_EVENT_TYPES = new Set(['new', 'update', 'end']);
+
+/**
+ * A Frigate NVR (`topic` = its MQTT topic_prefix, default `frigate`): `<prefix>/available` is the
+ * NVR's availability, so security staff see when the cameras stop recording. Tracked-object
+ * messages on `<prefix>/events` are checked and counted when malformed, but are no access signal
+ * (guardpost has none for "person seen"). Its command is HTTP, not MQTT: a `cameras:` entry of
+ * kind `frigate` creates an event (and so a recording) with `frigateEventRequest` below.
+ */
+export const frigateCodec: ProductCodec = {
+  id: 'frigate',
+  description: 'Frigate NVR: availability on <prefix>/available, tracked objects on <prefix>/events; triggered over HTTP (POST /api/events/<camera>/<label>/create)',
+  topics: { available: '{topic}/available', events: '{topic}/events' },
+  fromDevice: ['available', 'events'],
+  toDevice: [],
+  decode(topicName, payload) {
+    if (topicName === 'available') {
+      const body = text(payload);
+      return typeof body !== 'string' ? body : onlineWord(body);
+    }
+    const record = object(payload);
+    if (isDecode(record)) return record;
+    if (typeof record.type !== 'string' || !FRIGATE_EVENT_TYPES.has(record.type)) return bad('bad_field', 'type: expected new, update or end');
+    const after = record.after;
+    if (typeof after !== 'object' || after === null || typeof (after as { camera?: unknown }).camera !== 'string') return bad('bad_field', 'after.camera: expected the camera name');
+    return { kind: 'none' };
+  },
+  encode: () => null,
+};
+
+/** The HTTP request that makes Frigate create an event (and keep its recording) on `camera`. */
+export function frigateEventRequest(baseUrl: string, camera: string, label: string, subLabel: string, durationS: number): { readonly method: 'POST'; readonly url: string; readonly body: Record<string, unknown> } {
+  return {
+    method: 'POST',
+    url: `${baseUrl.replace(/\/+$/, '')}/api/events/${encodeURIComponent(camera)}/${encodeURIComponent(label)}/create`,
+    body: { sub_label: subLabel, duration: durationS, include_recording: true, draw: {} },
+  };
+}
+
+/**
+ * Double end-of-line (DEOL) resistance bands, ohms, for the common 2k2 + 2k2 wiring: the EOL
+ * resistor at the sensor in series with the loop, an alarm resistor across the (normally closed)
+ * contact. Normal 2k2, active 4k4, short ≈ 0, cut = open circuit. Bands split halfway (log scale).
+ */
+export const DEOL_BANDS_OHMS = { shortBelow: 1_100, normalBelow: 3_300, activeBelow: 8_800 } as const;
+const LOOP_WORDS: Readonly<Record<string, LoopState>> = {
+  normal: 'normal', ok: 'normal', secure: 'normal',
+  active: 'active', alarm: 'active',
+  cut: 'cut', open: 'cut', open_circuit: 'cut',
+  short: 'short', short_circuit: 'short',
+};
+
+/**
+ * A supervised input that reports its loop (an ESPHome node with a `resistance` sensor over the
+ * loop, or a text sensor / any device saying normal, active, cut or short) on `<topic>/state`.
+ */
+export const eolLoopCodec: ProductCodec = {
+  id: 'eol-loop',
+  description: 'Supervised end-of-line input: loop resistance in ohms (2k2/2k2 DEOL) or a word (normal, active, cut, short) on <topic>/state',
+  topics: { state: '{topic}/state' },
+  fromDevice: ['state'],
+  toDevice: [],
+  decode(_topicName, payload) {
+    const body = text(payload);
+    if (typeof body !== 'string') return body;
+    const word = body.trim().toLowerCase();
+    const named = LOOP_WORDS[word];
+    if (named !== undefined) return { kind: 'loop', state: named };
+    // ESPHome's resistance sensor: a number; "nan" or "inf" when the ADC reads the rail (open loop).
+    if (word === 'inf' || word === 'infinity') return { kind: 'loop', state: 'cut' };
+    const ohms = Number(word);
+    if (word === '' || !Number.isFinite(ohms) || ohms < 0) return bad('bad_field', 'state: expected the loop resistance in ohms or normal, active, cut or short');
+    const { shortBelow, normalBelow, activeBelow } = DEOL_BANDS_OHMS;
+    return { kind: 'loop', state: ohms < shortBelow ? 'short' : ohms < normalBelow ? 'normal' : ohms < activeBelow ? 'active' : 'cut' };
+  },
+  encode: () => null,
+};
+
 export const productCodecs: ReadonlyMap<string, ProductCodec> = new Map(
-  [espRfidCodec, zigbee2mqttCodec, tasmotaCodec, shellyGen2Codec, axisCameraCodec, esphomeBinaryCodec].map((codec) => [codec.id, codec]),
+  [espRfidCodec, zigbee2mqttCodec, tasmotaCodec, shellyGen2Codec, axisCameraCodec, esphomeBinaryCodec, frigateCodec, eolLoopCodec].map((codec) => [codec.id, codec]),
 );
 
 /** A template filled with the device's topic. */

@@ -13,6 +13,16 @@ import { WebhookDestination } from './webhook.js';
 
 export type { ForwarderStatus } from './loop.js';
 
+export interface ResendResult {
+  readonly forwarder: string;
+  /** The first event that will be sent again (after retention, possibly later than asked). */
+  readonly fromSeq: number;
+  /** Where the cursor was. */
+  readonly previousCursorSeq: number;
+  /** How many journalled events are now queued again for this destination. */
+  readonly events: number;
+}
+
 export interface ForwardersDeps {
   readonly configs: readonly ForwarderConfig[];
   readonly journal: Journal;
@@ -30,6 +40,11 @@ export interface Forwarders {
   caughtUp(id: string): Promise<void>;
   /** Every event up to this seq is dealt with by every enabled destination: retention may drop it. */
   deliveredSeq(): number;
+  /**
+   * Moves a destination's cursor back so it gets every journalled event from `fromSeq` on again.
+   * Call inside the transaction that audits it. Refuses to move a cursor forward (that would skip).
+   */
+  resend(id: string, from: { fromSeq: number } | { fromTimeMs: number }): ResendResult;
   stop(): Promise<void>;
 }
 
@@ -112,6 +127,28 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
     statuses,
     status: (id) => statuses().find((status) => status.id === id),
     deliveredSeq: () => Math.min(...[...loops.values()].map((loop) => loop.cursorSeq)),
+    resend: (id, from) => {
+      const loop = loops.get(id);
+      if (loop === undefined) {
+        if (disabled.some((config) => config.id === id)) throw new GuardpostError('GP_ERR_CONFLICT', `forwarder ${id} is disabled in the config; enable it to resend`);
+        throw new GuardpostError('GP_ERR_NOT_FOUND', `no forwarder ${id} in the config`);
+      }
+      const db = deps.journal.db;
+      const previous = loop.cursorSeq;
+      const asked =
+        'fromSeq' in from
+          ? from.fromSeq
+          : db.prepare<[number], { seq: number | null }>('SELECT MIN(seq) AS seq FROM events WHERE time_ms >= ?').get(from.fromTimeMs)?.seq ?? null;
+      if (asked === null) throw new GuardpostError('GP_ERR_BAD_REQUEST', `fromTime: no event was journalled at or after ${new Date((from as { fromTimeMs: number }).fromTimeMs).toISOString()}`);
+      if (asked > previous + 1) {
+        throw new GuardpostError('GP_ERR_BAD_REQUEST', `fromSeq: ${asked} is after what ${id} has been sent (up to seq ${previous}); resend only goes back, it never skips events`);
+      }
+      // Retention may have dropped the oldest events: resend what the journal still has.
+      const oldest = db.prepare<[], { seq: number | null }>('SELECT MIN(seq) AS seq FROM events').get()?.seq ?? asked;
+      const fromSeq = Math.max(asked, oldest);
+      loop.rewind(fromSeq - 1);
+      return { forwarder: id, fromSeq, previousCursorSeq: previous, events: outbox.lag(fromSeq - 1).events };
+    },
     caughtUp: (id) => {
       const loop = loops.get(id);
       if (loop === undefined) return Promise.reject(new GuardpostError('GP_ERR_NOT_FOUND', `no running forwarder ${id}`));

@@ -42,31 +42,44 @@ export interface LoopDeps {
 
 /** A batch to send and where each cursor goes once it is acknowledged. */
 interface Batch {
-  readonly lane: 'priority' | 'main';
+  readonly lane: LaneName;
   readonly events: JournalEvent[];
   /** The cursor after this batch: covers filtered-out rows read along with the events. */
   readonly throughSeq: number;
 }
 
+type LaneName = 'priority' | 'main';
+
+/** One of the two delivery loops of a destination, each with its own backoff and wake-up. */
+interface Lane {
+  readonly name: LaneName;
+  state: LoopState;
+  attempt: number;
+  /** After a batch was rejected, its range is retried one event at a time to find the bad one. */
+  singleUntilSeq: number;
+  wake: (() => void) | undefined;
+  /** Cuts a backoff short: the destination said its connection is back. */
+  retryNow: (() => void) | undefined;
+}
+
+const newLane = (name: LaneName): Lane => ({ name, state: 'starting', attempt: 0, singleUntilSeq: 0, wake: undefined, retryNow: undefined });
+
 /**
  * The one delivery loop every destination kind shares: reads forward from the destination's
  * durable cursor, sends, and moves the cursor only once the destination acknowledged.
- * Alarm-class events go first through a priority lane with its own cursor, in seq order, so a
- * panic press overtakes a backlog without breaking the order of one alarm's lifecycle.
+ *
+ * Two lanes run at once. The priority lane sends alarm-class events in seq order from its own
+ * cursor (`prioritySeq`), so a panic press goes out at once instead of waiting for a batch of the
+ * backlog in flight. The main lane sends everything else; it never sends an alarm-class event and
+ * never moves `lastSeq` past one the priority lane has not delivered, so "everything up to
+ * lastSeq is delivered" stays true for retention and restarts.
  */
 export class DeliveryLoop {
   private cursor: Cursor;
-  private state: LoopState = 'starting';
   private stopped = false;
   private readonly abort = new AbortController();
-  private wake: (() => void) | undefined;
-  /** Cuts a backoff short: the destination said its connection is back. */
-  private retryNow: (() => void) | undefined;
-  /** Set by appends of alarm-class events so the priority lane is not queried for nothing. */
-  private priorityMaybePending = true;
-  /** After a batch was rejected, its range is retried one event at a time to find the bad one. */
-  private singleUntilSeq = 0;
-  private attempt = 0;
+  private readonly priority = newLane('priority');
+  private readonly main = newLane('main');
   private lastSuccessMs: number | null = null;
   private lastError: { message: string; atMs: number } | null = null;
   private failingSinceMs: number | null = null;
@@ -75,6 +88,8 @@ export class DeliveryLoop {
   private rejected = 0;
   private running: Promise<void> | undefined;
   private caughtUpWaiters: (() => void)[] = [];
+  /** Bumped by rewind(): an acknowledgement of a batch read before it must not move the cursor. */
+  private epoch = 0;
 
   constructor(
     private readonly destination: Destination,
@@ -82,7 +97,10 @@ export class DeliveryLoop {
     private readonly deps: LoopDeps,
   ) {
     this.cursor = deps.outbox.cursor(destination.id);
-    destination.onReady?.(() => this.retryNow?.());
+    destination.onReady?.(() => {
+      this.priority.retryNow?.();
+      this.main.retryNow?.();
+    });
   }
 
   get id(): string {
@@ -96,21 +114,22 @@ export class DeliveryLoop {
   start(): void {
     this.running = this.run().catch((error: unknown) => {
       // Unexpected (a bug or the database gone): say so loudly; the cursor is safe on disk.
-      this.state = 'stopped';
+      this.priority.state = 'stopped';
+      this.main.state = 'stopped';
       this.deps.logger.error({ err: error, destination: this.id }, 'forwarder loop stopped by an unexpected error');
     });
   }
 
-  /** The journal calls this for every append: wake the loop, and note alarms for the priority lane. */
+  /** The journal calls this for every append: wake the lane the event belongs to. */
   notify(event: JournalEvent): void {
-    if (isPriorityType(event.type)) this.priorityMaybePending = true;
-    this.wake?.();
+    if (isPriorityType(event.type)) this.priority.wake?.();
+    else this.main.wake?.();
   }
 
   /** Resolves once every event journalled so far is delivered (or rejected, or filtered out). */
   caughtUp(): Promise<void> {
     const targetSeq = this.deps.outbox.lastSeq();
-    if (this.state === 'idle' && this.cursor.lastSeq >= targetSeq) return Promise.resolve();
+    if (this.cursor.lastSeq >= targetSeq) return Promise.resolve();
     return new Promise((resolve) => {
       const check = (): void => {
         if (this.cursor.lastSeq >= targetSeq) resolve();
@@ -120,15 +139,40 @@ export class DeliveryLoop {
     });
   }
 
+  /**
+   * Resend: moves both cursors back so every event after `toSeq` goes to the destination again
+   * (an incident system that lost data asks for a range). A batch in flight when this is called
+   * still completes, but its acknowledgement no longer moves the cursor.
+   */
+  rewind(toSeq: number): void {
+    this.epoch += 1;
+    this.cursor = { ...this.cursor, lastSeq: toSeq, prioritySeq: toSeq, updatedMs: this.deps.clock() };
+    this.deps.outbox.saveCursor(this.cursor);
+    for (const lane of [this.priority, this.main]) {
+      lane.singleUntilSeq = 0;
+      lane.wake?.();
+      lane.retryNow?.();
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.priority.wake?.();
+    this.main.wake?.();
     // Let a delivery in flight finish and move the cursor (no needless duplicate after a
     // restart), but never hold a shutdown up for long.
     const grace = setTimeout(() => this.abort.abort(), STOP_GRACE_MS);
     await this.running;
     clearTimeout(grace);
-    this.state = 'stopped';
+    this.priority.state = 'stopped';
+    this.main.state = 'stopped';
+  }
+
+  /** One state for the destination: the busier lane's. */
+  private get state(): LoopState {
+    const states = [this.priority.state, this.main.state];
+    for (const state of ['stopped', 'retrying', 'delivering', 'starting'] as const) if (states.includes(state)) return state;
+    return 'idle';
   }
 
   status(): ForwarderStatus {
@@ -152,30 +196,45 @@ export class DeliveryLoop {
 
   private async run(): Promise<void> {
     await this.destination.start();
+    await Promise.all([this.runLane(this.priority), this.runLane(this.main)]);
+    await this.destination.stop();
+  }
+
+  private async runLane(lane: Lane): Promise<void> {
     while (!this.stopped) {
-      const batch = this.nextBatch();
+      if (lane.name === 'main' && this.priority.attempt > 0) {
+        // The destination is failing alarms: when it comes back, they go first. The priority
+        // lane wakes this one as soon as it delivers.
+        lane.state = 'retrying';
+        await this.sleep(lane, undefined);
+        continue;
+      }
+      const batch = lane.name === 'priority' ? this.nextPriorityBatch() : this.nextMainBatch();
       if (batch === undefined) {
-        this.state = 'idle';
-        for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
-        await this.sleep(undefined);
+        lane.state = 'idle';
+        if (lane.name === 'main') for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+        await this.sleep(lane, undefined);
         continue;
       }
       if (batch.events.length === 0) {
         this.advance(batch);
         continue;
       }
-      this.state = this.attempt === 0 ? 'delivering' : 'retrying';
+      lane.state = lane.attempt === 0 ? 'delivering' : 'retrying';
+      const epoch = this.epoch;
       const outcome = await this.destination.deliver(batch.events, this.abort.signal);
       if (this.abort.signal.aborted) break;
+      // Rewound while this batch was out: the range is sent again from the new cursor.
+      if (epoch !== this.epoch) continue;
       switch (outcome.kind) {
         case 'delivered':
-          this.onDelivered(batch);
+          this.onDelivered(lane, batch);
           break;
         case 'rejected':
-          this.onRejected(batch, outcome.reason);
+          this.onRejected(lane, batch, outcome.reason);
           break;
         case 'retry':
-          await this.onRetry(outcome.reason, outcome.retryAfterMs);
+          await this.onRetry(lane, outcome.reason, outcome.retryAfterMs);
           break;
         default: {
           const never: never = outcome;
@@ -183,39 +242,56 @@ export class DeliveryLoop {
         }
       }
     }
-    await this.destination.stop();
+    lane.state = 'stopped';
   }
 
   private get filter(): EventFilter {
     return this.config.filter;
   }
 
-  private batchLimit(): number {
-    return this.cursor.lastSeq < this.singleUntilSeq ? 1 : this.destination.batchSize;
+  private batchLimit(lane: Lane, fromSeq: number): number {
+    return fromSeq < lane.singleUntilSeq ? 1 : this.destination.batchSize;
   }
 
-  private nextBatch(): Batch | undefined {
-    const limit = this.batchLimit();
-    if (this.priorityMaybePending) {
-      const after = Math.max(this.cursor.lastSeq, this.cursor.prioritySeq);
-      const rows = this.deps.outbox.readPriorityAfter(after, READ_AHEAD_ROWS);
-      const batch = this.take(rows, limit, 'priority');
-      if (batch !== undefined) return batch;
-      this.priorityMaybePending = false;
-    }
+  /** Where the priority lane reads from: alarm-class events up to lastSeq are delivered too. */
+  private get priorityFromSeq(): number {
+    return Math.max(this.cursor.lastSeq, this.cursor.prioritySeq);
+  }
+
+  private nextPriorityBatch(): Batch | undefined {
+    const after = this.priorityFromSeq;
+    const rows = this.deps.outbox.readPriorityAfter(after, READ_AHEAD_ROWS);
+    return this.take(rows, this.batchLimit(this.priority, after), 'priority');
+  }
+
+  private nextMainBatch(): Batch | undefined {
+    const limit = this.batchLimit(this.main, this.cursor.lastSeq);
     // A destination that wants everything needs no read-ahead past its batch.
     const wantsAll = this.filter.types.length === 0 && this.filter.minSeverity === 'info';
     const rows = this.deps.outbox.readAfter(this.cursor.lastSeq, wantsAll ? limit : READ_AHEAD_ROWS);
-    // Alarm-class events the priority lane already delivered are not sent twice.
-    const fresh = rows.filter((event) => !(event.seq <= this.cursor.prioritySeq && isPriorityType(event.type)));
-    const batch = this.take(fresh, limit, 'main');
-    if (batch !== undefined) return batch;
-    const last = rows.at(-1);
-    return last === undefined ? undefined : { lane: 'main', events: [], throughSeq: last.seq };
+    // Stop before the first alarm-class event the priority lane has not delivered yet: the main
+    // lane may not move lastSeq past it. The priority lane wakes this one when it has.
+    const ordinary: JournalEvent[] = [];
+    for (const event of rows) {
+      if (isPriorityType(event.type)) {
+        if (event.seq > this.priorityFromSeq) break;
+        continue;
+      }
+      ordinary.push(event);
+    }
+    const passed = ordinary.length === 0 ? undefined : ordinary[ordinary.length - 1];
+    const firstBlocked = rows.find((event) => isPriorityType(event.type) && event.seq > this.priorityFromSeq);
+    const throughLimit = firstBlocked === undefined ? Infinity : firstBlocked.seq - 1;
+    const batch = this.take(ordinary, limit, 'main');
+    if (batch !== undefined && batch.events.length > 0) return batch;
+    // Nothing to send: move over the rows that need nothing (filtered out, or alarms already sent).
+    const lastRow = rows.filter((event) => event.seq <= throughLimit).at(-1);
+    const throughSeq = Math.max(batch?.throughSeq ?? 0, passed?.seq ?? 0, lastRow?.seq ?? 0);
+    return throughSeq > this.cursor.lastSeq ? { lane: 'main', events: [], throughSeq } : undefined;
   }
 
   /** Up to `limit` wanted events from `rows`; the cursor may skip the unwanted rows between them. */
-  private take(rows: readonly JournalEvent[], limit: number, lane: Batch['lane']): Batch | undefined {
+  private take(rows: readonly JournalEvent[], limit: number, lane: LaneName): Batch | undefined {
     const events: JournalEvent[] = [];
     let throughSeq: number | undefined;
     for (const event of rows) {
@@ -236,14 +312,16 @@ export class DeliveryLoop {
         ? { ...this.cursor, prioritySeq: batch.throughSeq, updatedMs: nowMs }
         : { ...this.cursor, lastSeq: batch.throughSeq, updatedMs: nowMs };
     this.deps.outbox.saveCursor(this.cursor);
+    // The main lane may be waiting for these alarms to go first (it resumes after this turn).
+    if (batch.lane === 'priority') this.main.wake?.();
   }
 
-  private onDelivered(batch: Batch): void {
+  private onDelivered(lane: Lane, batch: Batch): void {
     this.advance(batch);
     this.delivered += batch.events.length;
     this.deps.metrics.increment('guardpost_forwarder_delivered_total', { destination: this.id }, batch.events.length);
     this.lastSuccessMs = this.deps.clock();
-    this.attempt = 0;
+    lane.attempt = 0;
     if (this.failingReported) {
       this.deps.logger.info({ destination: this.id }, 'forwarder delivers again');
       this.deps.append({ type: 'forwarder.restored', data: { destination: this.id, failingSince: new Date(this.failingSinceMs ?? 0).toISOString() } });
@@ -252,12 +330,11 @@ export class DeliveryLoop {
     this.failingReported = false;
   }
 
-  private onRejected(batch: Batch, reason: string): void {
-    this.attempt = 0;
+  private onRejected(lane: Lane, batch: Batch, reason: string): void {
+    lane.attempt = 0;
     if (batch.events.length > 1) {
       // Which event is bad is unknown: resend this range one by one, so only that one is dropped.
-      this.singleUntilSeq = batch.throughSeq;
-      if (batch.lane === 'priority') this.priorityMaybePending = true;
+      lane.singleUntilSeq = batch.throughSeq;
       this.deps.logger.warn({ destination: this.id, reason, events: batch.events.length }, 'forwarder batch rejected; retrying its events one by one');
       return;
     }
@@ -277,14 +354,14 @@ export class DeliveryLoop {
     });
   }
 
-  private async onRetry(reason: string, retryAfterMs: number | undefined): Promise<void> {
+  private async onRetry(lane: Lane, reason: string, retryAfterMs: number | undefined): Promise<void> {
     const nowMs = this.deps.clock();
     this.lastError = { message: reason, atMs: nowMs };
     this.failingSinceMs ??= nowMs;
     this.deps.metrics.increment('guardpost_forwarder_failures_total', { destination: this.id });
-    const delayMs = retryDelayMs(this.attempt, this.config.initialBackoffMs, this.config.maxBackoffMs, retryAfterMs, this.deps.random);
-    this.attempt += 1;
-    this.deps.logger.warn({ destination: this.id, reason, attempt: this.attempt, retryInMs: delayMs }, 'forwarder delivery failed; will retry');
+    const delayMs = retryDelayMs(lane.attempt, this.config.initialBackoffMs, this.config.maxBackoffMs, retryAfterMs, this.deps.random);
+    lane.attempt += 1;
+    this.deps.logger.warn({ destination: this.id, lane: lane.name, reason, attempt: lane.attempt, retryInMs: delayMs }, 'forwarder delivery failed; will retry');
     if (!this.failingReported && nowMs - this.failingSinceMs >= this.config.failingAfterMs) {
       this.failingReported = true;
       const lag = this.deps.outbox.lag(this.cursor.lastSeq);
@@ -294,27 +371,27 @@ export class DeliveryLoop {
         data: { destination: this.id, error: reason, failingSince: new Date(this.failingSinceMs).toISOString(), lagEvents: lag.events },
       });
     }
-    this.state = 'retrying';
-    await this.sleep(delayMs);
+    lane.state = 'retrying';
+    await this.sleep(lane, delayMs);
   }
 
   /** Waits for an append (delayMs undefined), or for delayMs; stop() always cuts it short. */
-  private sleep(delayMs: number | undefined): Promise<void> {
+  private sleep(lane: Lane, delayMs: number | undefined): Promise<void> {
     if (this.stopped) return Promise.resolve();
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer);
-        this.wake = undefined;
-        this.retryNow = undefined;
+        lane.wake = undefined;
+        lane.retryNow = undefined;
         resolve();
       };
-      if (delayMs === undefined) this.wake = done;
+      if (delayMs === undefined) lane.wake = done;
       else {
         timer = setTimeout(done, delayMs);
-        this.retryNow = done;
+        lane.retryNow = done;
         // While backing off, new events do not cut the wait short; only stop() does.
-        this.wake = () => {
+        lane.wake = () => {
           if (this.stopped) done();
         };
       }

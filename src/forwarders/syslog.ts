@@ -119,19 +119,23 @@ export class SyslogDestination implements Destination {
     if (event === undefined) return { kind: 'delivered' };
     let socket = this.socket;
     if (socket === undefined || socket.destroyed) {
+      const connecting = (this.connecting ??= this.connect());
       try {
-        this.connecting ??= this.connect();
-        socket = await this.connecting;
+        socket = await connecting;
       } catch (error) {
         return { kind: 'retry', reason: `cannot connect to the syslog server: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
       } finally {
-        this.connecting = undefined;
+        if (this.connecting === connecting) this.connecting = undefined;
       }
-      socket.on('error', (error) => this.logger.warn({ destination: this.id, err: error.message }, 'syslog connection failed'));
-      socket.on('close', () => {
-        if (this.socket === socket) this.socket = undefined;
-      });
-      this.socket = socket;
+      // Both lanes of the loop may have waited for the same connection: set it up once.
+      if (this.socket !== socket) {
+        const connected = socket;
+        connected.on('error', (error) => this.logger.warn({ destination: this.id, err: error.message }, 'syslog connection failed'));
+        connected.on('close', () => {
+          if (this.socket === connected) this.socket = undefined;
+        });
+        this.socket = connected;
+      }
     }
     const connection = socket;
     return new Promise<DeliveryOutcome>((resolve) => {

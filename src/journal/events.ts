@@ -3,9 +3,11 @@
 import { accessEventTypes } from './types/access.js';
 import { alarmsEventTypes } from './types/alarms.js';
 import { authEventTypes } from './types/auth.js';
+import { brokerEventTypes } from './types/broker.js';
 import { devicesEventTypes } from './types/devices.js';
 import { doorsEventTypes } from './types/doors.js';
 import { forwardersEventTypes } from './types/forwarders.js';
+import { opsEventTypes } from './types/ops.js';
 import { systemEventTypes } from './types/system.js';
 import { threatEventTypes } from './types/threat.js';
 import type { Severity } from './severity.js';
@@ -17,9 +19,11 @@ export const EventTypes = {
   ...accessEventTypes,
   ...alarmsEventTypes,
   ...authEventTypes,
+  ...brokerEventTypes,
   ...devicesEventTypes,
   ...doorsEventTypes,
   ...forwardersEventTypes,
+  ...opsEventTypes,
   ...systemEventTypes,
   ...threatEventTypes,
 } as const satisfies Record<string, Severity>;

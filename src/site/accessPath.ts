@@ -1,5 +1,5 @@
 import { decide } from '../access/decide.js';
-import { maskCardNumber } from '../access/credentials.js';
+import { cardNumberFrom, maskCardNumber } from '../access/credentials.js';
 import { applyEffects, emptyRuleState, forgivePassback, type RuleState } from '../access/ruleState.js';
 import { NO_FLAGS, type AccessRequest, type Decision, type PresentedPin, type ReasonCode, type RuleEffect, type SiteConditions } from '../access/types.js';
 import { decodeWiegand, wiegandKey } from '../access/wiegand.js';
@@ -53,8 +53,16 @@ export class AccessPath {
     this.rules = loadRuleState(deps.store);
   }
 
+  /** [ACC-CARD-FORMAT] read as the reader's (or else the site's) card format says: decimal digits or a hex UID. */
   onCard(reader: DeviceRecord, card: string): void {
-    this.present(reader, { request: { credential: { kind: 'card', number: card } }, shown: { card: maskCardNumber(card) } });
+    const format = reader.cardFormat ?? this.deps.site().cardFormat;
+    const read = cardNumberFrom(card, format);
+    if (!read.ok) {
+      this.deps.logger.warn({ device: reader.id, format }, `unreadable card number: ${read.message}`);
+      this.refuseUnreadable(reader, 'bad_card_number', read.message);
+      return;
+    }
+    this.present(reader, { request: { credential: { kind: 'card', number: read.number } }, shown: { card: maskCardNumber(card), ...(format === 'hex' ? { format } : {}) } });
   }
 
   /** [ACC-WIEGAND] a raw frame: decoded with the site's formats, parity checked, then as a card. */

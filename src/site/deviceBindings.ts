@@ -2,16 +2,19 @@ import { DRIVER_TRANSPORTS, type DeviceDriver } from '../config/siteSchema.js';
 import { pinDrivers, productCodecs, productTopic, streamCodecs, type ProductCodec, type StreamCodec, type StreamDecoder } from '../drivers/index.js';
 import type { DecodeResult, DeviceCommand, DeviceSignal } from '../drivers/types.js';
 import { relayAction } from '../drivers/gpioRelay.js';
-import { OsdpAcu } from '../drivers/osdp/acu.js';
-import { switchSignal } from '../drivers/gpioSwitch.js';
+import crypto from 'node:crypto';
+import { OsdpAcu, type OsdpSecureOptions } from '../drivers/osdp/acu.js';
+import { alarmSignal, switchSignal } from '../drivers/gpioSwitch.js';
+import type { LoopState } from '../drivers/products.js';
 import { WIEGAND_FRAME_GAP_MS, WiegandFramer } from '../drivers/wiegand.js';
 import { GuardpostError } from '../errors.js';
-import type { Clock } from '../journal/index.js';
+import type { Clock, Journal } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DeviceRecord } from '../store/index.js';
 import type { GpioBackend, GpioInputPin, GpioOutputPin, Level } from '../transports/gpio.js';
 import type { MqttTransport } from '../transports/mqtt.js';
 import { SerialLink, type SerialBusOptions } from '../transports/serial.js';
+import type { SiteService } from './siteService.js';
 
 /** What a device on a serial bus or GPIO lines tells the site runtime. */
 export type DeviceReport =
@@ -19,7 +22,7 @@ export type DeviceReport =
   | { readonly kind: 'bad_input'; readonly code: string; readonly message: string; readonly bytes: number }
   | { readonly kind: 'link'; readonly state: 'online' | 'offline'; readonly detail: string }
   /** A condition that needs a technician (power failure at a reader); `condition` null = cleared. */
-  | { readonly kind: 'trouble'; readonly condition: string | null };
+  | { readonly kind: 'trouble'; readonly condition: string | null; readonly tamper?: boolean };
 
 /** A reader repeats the same card while it is held in the field; one badge is one read. */
 export const REPEAT_READ_SUPPRESS_MS = 1_000;
@@ -38,6 +41,31 @@ export interface DeviceBindingsDeps {
   readonly mqtt?: MqttTransport;
   readonly logger: Logger;
   readonly clock: Clock;
+  /**
+   * An OSDP reader in install mode took its own key and reconnected on it: persist install mode
+   * off (see `endOsdpInstallMode`). Runs synchronously, before the bindings compare wiring again.
+   */
+  readonly osdpKeyInstalled?: (device: DeviceRecord, alreadyHeld: boolean) => void;
+  /** Opens a reader's stored (sealed) OSDP key; without it only a key in clear can be used. */
+  readonly openOsdpKey?: (deviceId: string, stored: string) => Buffer;
+}
+
+/** What `endOsdpInstallMode` needs: the one path for site changes, and the journal. */
+export interface OsdpInstallDeps {
+  readonly site: Pick<SiteService, 'get' | 'put'>;
+  readonly journal: Pick<Journal, 'append'>;
+}
+
+/**
+ * Turns install mode off for a reader that now holds its own key: written through the site
+ * writers (validated, audited with the gateway as actor, in one transaction) and journalled as
+ * `device.osdp_key_set`. From then on a reader offering SCBK-D is refused as tamper [OSDP-SC].
+ */
+export function endOsdpInstallMode(deps: OsdpInstallDeps, deviceId: string, alreadyHeld = false): void {
+  const current = deps.site.get('devices', deviceId);
+  deps.site.put('devices', deviceId, { ...current, osdpInstall: false }, { actor: 'gateway', source: 'osdp-install' });
+  // `alreadyHeld`: the reader answered to its own key at once, so no KEYSET was needed.
+  deps.journal.append({ type: 'device.osdp_key_set', device: deviceId, data: { device: deviceId, installMode: false, ...(alreadyHeld ? { alreadyHeld } : {}) } });
 }
 
 interface SerialBinding {
@@ -64,6 +92,8 @@ export class DeviceBindings {
   private readonly inputs: GpioInputPin[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly lastCard = new Map<string, { card: string; atMs: number }>();
+  /** Last state of each supervised (end-of-line) loop, so periodic reports pass on changes only. */
+  private readonly loopStates = new Map<string, LoopState>();
   /** OSDP readers by device id; several share one bus and its poll loop. */
   private readonly osdp = new Map<string, { acu: OsdpAcu; address: number }>();
   private readonly osdpLinks: { link: SerialLink }[] = [];
@@ -152,6 +182,7 @@ export class DeviceBindings {
     this.osdpLinks.length = 0;
     this.products.clear();
     this.lastCard.clear();
+    this.loopStates.clear();
   }
 
   /**
@@ -235,6 +266,8 @@ export class DeviceBindings {
             return this.deps.report(device, { kind: 'link', state: decoded.state, detail: topic.slice(0, 200) });
           case 'bad':
             return this.deps.report(device, { kind: 'bad_input', code: decoded.error.code, message: `${topicName}: ${decoded.error.message}`, bytes: payload.byteLength });
+          case 'loop':
+            return this.loop(device, decoded.state);
           case 'none':
             return;
           default: {
@@ -251,12 +284,27 @@ export class DeviceBindings {
     const byAddress = new Map(readers.map((reader) => [reader.binding?.address ?? -1, reader]));
     const logger = this.deps.logger.child({ bus: bus.id, protocol: 'osdp' });
     let link: SerialLink | undefined;
-    const secure = new Map(
+    const unusable: { reader: DeviceRecord; message: string }[] = [];
+    const secure = new Map<number, OsdpSecureOptions>(
       [...byAddress].map(([address, reader]) => {
-        const key = reader.binding?.osdpKey;
-        return [address, { mode: reader.binding?.secureChannel ?? 'on', install: reader.binding?.osdpInstall === true, ...(key === undefined ? {} : { scbk: Buffer.from(key, 'hex') }) }] as const;
+        const stored = reader.binding?.osdpKey;
+        let scbk: Buffer | undefined;
+        if (stored !== undefined) {
+          try {
+            scbk = this.deps.openOsdpKey !== undefined ? this.deps.openOsdpKey(reader.id, stored) : plainOsdpKey(reader.id, stored);
+          } catch (error) {
+            unusable.push({ reader, message: error instanceof Error ? error.message : String(error) });
+          }
+        }
+        // A reader whose key cannot be opened is never talked to in clear nor with SCBK-D: it stays offline [OSDP-SC].
+        if (stored !== undefined && scbk === undefined) return [address, { mode: 'enforce' as const, scbk: crypto.randomBytes(16) }] as const;
+        return [address, { mode: reader.binding?.secureChannel ?? 'on', install: reader.binding?.osdpInstall === true, ...(scbk === undefined ? {} : { scbk }) }] as const;
       }),
     );
+    for (const { reader, message } of unusable) {
+      logger.error({ device: reader.id }, message);
+      this.deps.report(reader, { kind: 'trouble', condition: 'osdp_key_unreadable' });
+    }
     const acu = new OsdpAcu({
       addresses: [...byAddress.keys()],
       secure,
@@ -283,9 +331,18 @@ export class DeviceBindings {
           const reader = byAddress.get(address);
           if (reader !== undefined) this.deps.report(reader, { kind: 'trouble', condition });
         },
-        keyInstalled: (address) => {
+        keyInstalled: (address, alreadyHeld) => {
           const reader = byAddress.get(address);
-          logger.warn({ device: reader?.id, address }, 'OSDP install mode: the reader now holds its own Secure Channel key; set osdpInstall to false');
+          if (reader === undefined) return;
+          logger.info({ device: reader.id, address, alreadyHeld }, 'OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
+          try {
+            this.deps.osdpKeyInstalled?.(reader, alreadyHeld);
+          } catch (error) {
+            // The poll loop has already left install mode; only the stored flag could not be changed.
+            logger.error({ err: error, device: reader.id }, 'OSDP install mode: could not save install mode off; set osdpInstall to false');
+          }
+          // Only the install flag changed, and the poll loop already knows: no rebinding for it.
+          this.signature = this.signatureOf();
         },
         offline: (address, reason) => {
           const reader = byAddress.get(address);
@@ -303,6 +360,21 @@ export class DeviceBindings {
     );
     this.osdpLinks.push({ link });
     for (const [address, reader] of byAddress) this.osdp.set(reader.id, { acu, address });
+  }
+
+  /**
+   * A supervised loop's state [SAFE-EOL]: cut or short is a wiring fault, journalled as trouble
+   * (tamper-class: someone may be defeating the sensor), never taken as a press or an opening;
+   * normal or active clears it and gives the sensor's state. Sensors report periodically, so a
+   * state is passed on when it changes; a repeat only tells supervision the device is alive.
+   */
+  private loop(device: DeviceRecord, state: LoopState): void {
+    const previous = this.loopStates.get(device.id);
+    this.loopStates.set(device.id, state);
+    if (previous === state) return this.deps.report(device, { kind: 'signal', signal: { type: 'heartbeat' } });
+    if (state === 'cut' || state === 'short') return this.deps.report(device, { kind: 'trouble', condition: state === 'cut' ? 'line_cut' : 'line_short', tamper: true });
+    this.deps.report(device, { kind: 'trouble', condition: null });
+    this.deps.report(device, { kind: 'signal', signal: alarmSignal(device.kind, state === 'active') });
   }
 
   private deliver(device: DeviceRecord, result: DecodeResult, bytes: number): void {
@@ -338,6 +410,16 @@ export class DeviceBindings {
         }
         this.inputs.push(pin);
         this.watchSwitch(device, pin, activeLevel, binding.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+        if (binding.tamperPin !== undefined) {
+          let tamperPin: GpioInputPin;
+          try {
+            tamperPin = gpio.input(binding.tamperPin);
+          } catch (error) {
+            return openFailed(error);
+          }
+          this.inputs.push(tamperPin);
+          this.watchTamperLoop(device, tamperPin, activeLevel, binding.debounceMs ?? DEFAULT_DEBOUNCE_MS);
+        }
         return;
       }
       case 'gpio-relay': {
@@ -369,8 +451,8 @@ export class DeviceBindings {
     let stable = pin.read();
     let timer: NodeJS.Timeout | undefined;
     this.deps.report(device, { kind: 'link', state: 'online', detail: 'GPIO input' });
-    // A contact's state matters at once; a button held down at start (a panic held through a reboot) too.
-    if (device.kind === 'door-contact' || stable === activeLevel) this.deps.report(device, { kind: 'signal', signal: toSignal(stable === activeLevel) });
+    // A contact's state matters at once (a fire relay or tamper switch open at start is an alarm); a button held down at start (a panic held through a reboot) too.
+    if (device.kind === 'door-contact' || device.kind === 'fire-alarm' || device.kind === 'tamper-switch' || stable === activeLevel) this.deps.report(device, { kind: 'signal', signal: toSignal(stable === activeLevel) });
     pin.watch(() => {
       if (timer !== undefined) {
         clearTimeout(timer);
@@ -383,6 +465,33 @@ export class DeviceBindings {
         if (level === stable) return; // a bounce that came back
         stable = level;
         this.deps.report(device, { kind: 'signal', signal: toSignal(level === activeLevel) });
+      }, debounceMs);
+      this.timers.add(timer);
+    });
+  }
+
+  /**
+   * A supervised GPIO input's tamper loop [SAFE-EOL]: closed (made, same polarity as the alarm
+   * contact) is normal; open for debounceMs means the cable was cut or the sensor opened, which
+   * is trouble (line_cut), cleared when the loop closes again. Checked at start too.
+   */
+  private watchTamperLoop(device: DeviceRecord, pin: GpioInputPin, activeLevel: Level, debounceMs: number): void {
+    const report = (level: Level): void => this.deps.report(device, { kind: 'trouble', condition: level === activeLevel ? null : 'line_cut', tamper: true });
+    let stable = pin.read();
+    let timer: NodeJS.Timeout | undefined;
+    if (stable !== activeLevel) report(stable);
+    pin.watch(() => {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+      }
+      timer = setTimeout(() => {
+        this.timers.delete(timer!);
+        timer = undefined;
+        const level = pin.read();
+        if (level === stable) return;
+        stable = level;
+        report(level);
       }, debounceMs);
       this.timers.add(timer);
     });
@@ -449,4 +558,10 @@ function safeDecode(decoder: StreamDecoder, bytes: Uint8Array): DecodeResult[] {
   } catch (error) {
     return [{ ok: false, error: { code: 'bad_frame', message: `decoder failed: ${error instanceof Error ? error.message : String(error)}` } }];
   }
+}
+
+/** Without a key vault (tests binding devices directly) only a key given in clear can be used. */
+function plainOsdpKey(deviceId: string, stored: string): Buffer {
+  if (/^[0-9a-fA-F]{32}$/.test(stored)) return Buffer.from(stored, 'hex');
+  throw new GuardpostError('GP_ERR_STORE', `device "${deviceId}": its osdpKey is sealed and no key vault was given to open it`);
 }

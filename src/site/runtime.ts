@@ -9,10 +9,11 @@ import type { MqttTransport } from '../transports/mqtt.js';
 import { SafetyBridge } from '../alarms/bridge.js';
 import { Safety } from '../alarms/safety.js';
 import { DoorService } from '../doors/service.js';
+import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.js';
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { buildSiteIndex, credentialKeysOf, patchCardholder, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, saveCardSnapshot, writePeople, type SiteIndex } from './siteIndex.js';
 import type { Topics } from './topics.js';
 
 export interface SiteRuntimeDeps {
@@ -44,13 +45,18 @@ export class SiteRuntime {
   private readonly fireAlarms = new Set<string>();
   private router: DeviceCommandRouter | undefined;
   private readonly troubles = new Map<string, string | null>();
+  /** Doors held unlocked by their unlock schedules (issue 5). */
+  private readonly schedules: ScheduledUnlocks;
   /** Contact reports of door contacts and fire-alarm inputs (threat management: doors opened, evacuations). */
   private readonly contactListeners = new Set<(device: DeviceRecord, state: 'open' | 'closed') => void>();
   /** Readers that open no door and belong to another feature (muster points): card number → handler. */
   private readerClaims: ReadonlyMap<string, (card: string) => void> = new Map();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
-    this.index = buildSiteIndex(deps.store);
+    // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
+    const cards = openCardIndex(deps.store);
+    if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
+    this.index = buildSiteIndex(deps.store, cards.cards);
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -76,6 +82,23 @@ export class SiteRuntime {
       command: (deviceId, command, onSent) => this.command(deviceId, command, onSent),
       onGranted: (doorId) => this.doors.granted(doorId),
     });
+    this.schedules = new ScheduledUnlocks({
+      ...deps,
+      timers: realTimers,
+      access: () => this.index.access,
+      conditions: () => this.conditions,
+      released: () => this.accessPath.ruleState.releasedDoors,
+      apply: (doorId, unlock) => this.doors.setScheduledUnlock(doorId, unlock.unlocked, unlock.unlocked ? { schedule: unlock.schedule, firstPersonIn: unlock.firstPersonIn } : { schedule: unlock.schedule, why: unlock.why }),
+      // [SAFE-CLOCK] the newest event before this start: a clock behind it has not been set yet.
+      notBeforeMs: newestEventMs(deps.journal),
+      monotonicMs: () => performance.now(),
+      onClockTrust: (trusted, clockMs, notBeforeMs) =>
+        deps.journal.append({
+          type: trusted ? 'door.schedules_resumed' : 'door.schedules_suspended',
+          reason: 'clock',
+          data: { clock: new Date(clockMs).toISOString(), newestEvent: new Date(notBeforeMs).toISOString(), toleranceMs: CLOCK_TOLERANCE_MS },
+        }),
+    });
     deps.metrics.define('guardpost_bad_input_total', 'Device payloads dropped as malformed, by device and code');
   }
 
@@ -84,6 +107,13 @@ export class SiteRuntime {
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
     // Saved lockdowns, threat level and open alarms are in force before the first card is read.
     this.safety.start();
+    // [ACC-FIRST-IN] the access path has sent the unlock; the schedule now holds it until its end.
+    journal.onAppend((event) => {
+      if (event.type !== 'access.first_person_in') return;
+      this.schedules.evaluate();
+      if (event.door !== null) this.doors.firstPersonIn(event.door);
+    });
+    this.schedules.start();
     await transport.subscribe(topics.allDeviceInputs, (topic, payload) => this.onInput(topic, payload));
     await transport.subscribe(topics.allDeviceAvailability, (topic, payload) => this.onAvailability(topic, payload));
     const announce = (): void => transport.publish(topics.bridgeState, JSON.stringify({ state: 'online' }), { qos: 1, retain: true });
@@ -104,13 +134,19 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      this.reload({ by: 'another process', what: 'site data' });
+      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index.
+      const peopleUnchanged = this.deps.store.cardholders.generation() === this.index.cards.generation;
+      if (peopleUnchanged) this.reloadRules({ by: 'another process', what: 'site data' });
+      else this.reload({ by: 'another process', what: 'site data' });
     }, intervalMs);
     this.watcher.unref();
   }
 
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
+    this.schedules.stop();
+    const snapshotProblem = saveCardSnapshot(this.deps.store, this.index.cards);
+    if (snapshotProblem !== null) this.deps.logger.warn(snapshotProblem);
     this.doors.stop();
     this.safety.stop();
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
@@ -122,6 +158,21 @@ export class SiteRuntime {
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
+    this.schedules.evaluate();
+    this.router?.siteChanged?.();
+  }
+
+  /**
+   * Re-reads what a change to schedules, levels, groups, doors, devices or site rules touches and
+   * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
+   */
+  reloadRules(change: { readonly by: string; readonly what: string }): void {
+    this.index = buildSiteIndex(this.deps.store, this.index.cards);
+    this.deps.journal.append({ type: 'config.changed', data: change });
+    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
+    this.safety.reload();
+    // An edited schedule or door mode moves the next free-access boundary.
+    this.schedules.evaluate();
     this.router?.siteChanged?.();
   }
 
@@ -131,7 +182,7 @@ export class SiteRuntime {
    */
   changeCardholders(cardholderIds: readonly string[], change: { readonly by: string; readonly what: string }, write: () => void): void {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
-    this.deps.store.db.transaction(write)();
+    writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
     this.deps.journal.append({ type: 'config.changed', data: change });
   }
@@ -139,6 +190,8 @@ export class SiteRuntime {
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
   setConditions(conditions: SiteConditions): void {
     this.conditions = { ...conditions, fullAreaEntryDoors: this.fullAreaEntryDoors };
+    // A threat level that restricts a door suspends its free access hours.
+    this.schedules?.evaluate();
   }
 
   /** [THR-CAPACITY] entry doors of areas at their maximum occupancy, from threat management; kept across setConditions(). */
@@ -166,6 +219,7 @@ export class SiteRuntime {
     if (device === undefined) return;
     switch (report.kind) {
       case 'signal':
+        this.safety.heardFrom(device.id); // supervision: any input from a serial, GPIO or product device counts
         return this.onSignal(device, report.signal);
       case 'bad_input':
         return this.badInput(device.id, report.code, report.message, report.bytes);
@@ -178,7 +232,8 @@ export class SiteRuntime {
         this.troubles.set(device.id, report.condition);
         if (report.condition !== null || previous !== null) {
           // One vocabulary with supervision: trouble, then trouble_cleared naming what cleared.
-          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition });
+          // A wiring fault on a supervised loop may be someone defeating the sensor: marked tamper-class.
+          if (report.condition !== null) this.deps.journal.append({ type: 'device.trouble', device: device.id, reason: report.condition, ...(report.tamper === true ? { data: { device: device.id, class: 'tamper' } } : {}) });
           else this.deps.journal.append({ type: 'device.trouble_cleared', device: device.id, reason: previous, data: { device: device.id } });
         }
         return;
@@ -243,9 +298,12 @@ export class SiteRuntime {
       case 'button':
         if (device.kind === 'exit-button' && signal.state === 'pressed') return this.doors.exit(device.id);
         if (device.kind === 'panic-button' && signal.state === 'pressed') this.safety.panic(device);
+        if (device.kind === 'threat-button' && signal.state === 'pressed' && !this.safety.threatButton(device)) {
+          return this.badInput(device.id, 'unexpected_signal', 'a threat button that no threat level names (threatLevels[].buttons)', 0);
+        }
         return;
       case 'tamper':
-        if (signal.state === 'tampered') this.deps.journal.append({ type: 'device.tamper', device: device.id, data: { location: device.location } });
+        this.safety.tamper(device, signal.state, this.doorOfDevice(device.id));
         return;
       case 'contact':
         for (const listener of this.contactListeners) {
@@ -265,6 +323,16 @@ export class SiteRuntime {
         return unreachable;
       }
     }
+  }
+
+  /** The door a device belongs to (reader, strike, contact or exit), for where an alarm is. */
+  private doorOfDevice(deviceId: string): string | null {
+    const byReader = this.index.doorByReader.get(deviceId);
+    if (byReader !== undefined) return byReader.id;
+    const byHardware = this.doors.doorOfContact(deviceId) ?? this.doors.doorOfExit(deviceId);
+    if (byHardware !== undefined) return byHardware;
+    for (const door of this.index.doors.values()) if (door.strikeDeviceId === deviceId) return door.id;
+    return null;
   }
 
   /** A fire-alarm input opens (its contact breaks) in alarm; any one in alarm releases fail-safe doors [SAFE-FIRE]. */
@@ -302,6 +370,7 @@ export class SiteRuntime {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
+    if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
 
@@ -318,4 +387,10 @@ export interface DeviceCommandRouter {
   /** Site data changed: rebind devices whose wiring changed. */
   siteChanged?(): void;
   command(device: DeviceRecord, command: DeviceCommand, onSent?: (error?: Error) => void): void;
+}
+
+/** When the newest journalled event happened (undefined for an empty journal). */
+function newestEventMs(journal: Journal): number | undefined {
+  const newest = journal.query({ limit: 1 })[0];
+  return newest === undefined ? undefined : Date.parse(newest.time);
 }

@@ -1,4 +1,5 @@
-import { maskCardNumber } from '../access/credentials.js';
+import { canonicalCardNumber, maskCardNumber } from '../access/credentials.js';
+import { wiegandKey } from '../access/wiegand.js';
 import { parseSiteData } from '../config/load.js';
 import type { SiteCardholder, SiteData } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
@@ -6,11 +7,36 @@ import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
 import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
+import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
 export type SiteCollection = (typeof SiteCollections)[number];
-type Item<C extends SiteCollection> = SiteData[C][number];
+/** The rest of the site data the API edits entity by entity (the watch list has no ids: see watchList()). */
+export const RuleCollections = ['zones', 'schedules', 'holidays', 'accessLevels', 'threatLevels', 'cameras', 'doorGroups', 'areas'] as const;
+export type RuleCollection = (typeof RuleCollections)[number];
+export type EditableCollection = SiteCollection | RuleCollection;
+type Item<C extends EditableCollection> = SiteData[C][number];
+
+/** A watch-list entry as the API shows it: keyed `cardholder:<id>` or `credential:<id>`. */
+export type WatchEntry = SiteData['watchList'][number] & { readonly key: string };
+export const watchKey = (entry: SiteData['watchList'][number]): string => (entry.cardholder !== undefined ? `cardholder:${entry.cardholder}` : `credential:${entry.credential ?? ''}`);
+
+/** What a camera URL shows in place of its password (in responses and the audit log). */
+export const MASKED_PASSWORD = '********';
+
+/** A URL with its password (if any) replaced by the mask; anything unparsable is returned as is. */
+export function maskUrlPassword(raw: string | undefined): string | undefined {
+  if (raw === undefined) return raw;
+  try {
+    const url = new URL(raw);
+    if (url.password === '') return raw;
+    url.password = MASKED_PASSWORD;
+    return url.toString();
+  } catch {
+    return raw;
+  }
+}
 
 export interface ImportReport {
   readonly dryRun: boolean;
@@ -41,6 +67,8 @@ export interface SiteServiceDeps {
   readonly clock: Clock;
   /** Called after every committed change so the next read decides on the new data. */
   readonly onChanged: (change: SiteChange) => void;
+  /** Called instead of `onChanged` when no cardholder changed: the card index is kept [ACC-INDEX]. */
+  readonly onRulesChanged?: (change: SiteChange) => void;
   /**
    * Runs `write` in one transaction and patches just these cardholders into the live index, so an
    * edit to one person never stalls badge decisions with a whole-site rebuild.
@@ -53,11 +81,30 @@ export interface SiteChange {
   readonly what: string;
 }
 
-const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
+const singular: Record<EditableCollection, string> = {
+  devices: 'device',
+  doors: 'door',
+  groups: 'group',
+  cardholders: 'cardholder',
+  zones: 'zone',
+  schedules: 'schedule',
+  holidays: 'holiday calendar',
+  accessLevels: 'access level',
+  threatLevels: 'threat level',
+  cameras: 'camera',
+  doorGroups: 'door group',
+  areas: 'area',
+};
+/** Audit actions are `<entity>.created|updated|deleted`. */
+const actionOf = (collection: EditableCollection): string => singular[collection].replace(/ (\w)/g, (_match, letter: string) => letter.toUpperCase());
 
 /** Audit copies never hold secrets or whole card numbers. */
-function forAudit(collection: SiteCollection, item: unknown): unknown {
+function forAudit(collection: EditableCollection, item: unknown): unknown {
   if (item === undefined || item === null) return item;
+  if (collection === 'cameras') {
+    const camera = item as SiteData['cameras'][number];
+    return camera.url === undefined ? camera : { ...camera, url: maskUrlPassword(camera.url) };
+  }
   if (collection === 'devices') {
     const { passwordHash, osdpKey, ...rest } = item as { passwordHash?: string; osdpKey?: string };
     return { ...rest, ...(passwordHash === undefined ? {} : { passwordHash: '[set]' }), ...(osdpKey === undefined ? {} : { osdpKey: '[set]' }) };
@@ -71,6 +118,18 @@ function forAudit(collection: SiteCollection, item: unknown): unknown {
 }
 
 /**
+ * The API never shows a reader's OSDP key, so a device edited through it (name, location) comes
+ * back without one: the stored (sealed) key is kept while the device is still an OSDP reader
+ * using Secure Channel. A new key replaces it; `secureChannel: off` or another driver drops it.
+ */
+function keptSecrets(collection: EditableCollection, before: unknown, body: Record<string, unknown>): Record<string, unknown> {
+  if (collection !== 'devices' || before === undefined || 'osdpKey' in body) return {};
+  const stored = (before as { osdpKey?: string }).osdpKey;
+  if (stored === undefined || body.driver !== 'osdp' || body.secureChannel === 'off') return {};
+  return { osdpKey: stored };
+}
+
+/**
  * Changes site data the one way the API, imports and the CLI share: the change is applied to a
  * copy of the whole site and validated with the site-file rules (so the API enforces exactly what
  * `check-config` does), then written with its audit entry in one transaction.
@@ -78,55 +137,171 @@ function forAudit(collection: SiteCollection, item: unknown): unknown {
 export class SiteService {
   constructor(private readonly deps: SiteServiceDeps) {}
 
-  list<C extends SiteCollection>(collection: C): Item<C>[] {
-    return exportSiteData(this.deps.store)[collection] as Item<C>[];
+  /** One collection as stored (its documents), without exporting the whole site. */
+  list<C extends EditableCollection>(collection: C): Item<C>[] {
+    return this.deps.store.documents.list(collection) as Item<C>[];
   }
 
-  get<C extends SiteCollection>(collection: C, id: string): Item<C> {
-    const item = this.list(collection).find((candidate) => candidate.id === id);
+  get<C extends EditableCollection>(collection: C, id: string): Item<C> {
+    const item = this.deps.store.documents.get(collection, id) as Item<C> | undefined;
     if (item === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
     return item;
   }
 
   /** Creates or replaces one entity; returns it as stored and whether it is new. */
-  put<C extends SiteCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
+  put<C extends EditableCollection>(collection: C, id: string, body: Record<string, unknown>, by: ChangeActor): { item: Item<C>; created: boolean } {
     if (body.id !== undefined && body.id !== id) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body.id: "${String(body.id)}" does not match the id in the URL "${id}"`);
+    if (collection === 'cardholders') return this.putCardholder(id, body, by) as { item: Item<C>; created: boolean };
     const { store, clock } = this.deps;
     const snapshot = exportSiteData(store);
     const items = snapshot[collection] as unknown[];
     const index = (items as { id: string }[]).findIndex((candidate) => candidate.id === id);
     const before = index === -1 ? undefined : items[index];
     const position = index === -1 ? items.length : index;
-    items[position] = { ...body, id };
+    items[position] = { ...keptSecrets(collection, before, body), ...body, id };
     const site = this.validate(snapshot, collection, position);
     const item = site[collection][position] as Item<C>;
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
-      this.write(collection, item);
-      store.audit.record({ ...by, action: `${singular[collection]}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
+      this.write(collection, item, site);
+      store.audit.record({ ...by, action: `${actionOf(collection)}.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, before), after: forAudit(collection, item) }, clock());
     });
     return { item, created: before === undefined };
   }
 
-  delete(collection: SiteCollection, id: string, by: ChangeActor): void {
+  delete(collection: EditableCollection, id: string, by: ChangeActor): void {
     const { store, clock } = this.deps;
+    if (collection === 'cardholders') return this.deleteCardholder(id, by);
     const snapshot = exportSiteData(store);
     const items = snapshot[collection] as { id: string }[];
     const index = items.findIndex((candidate) => candidate.id === id);
     if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
     const [before] = items.splice(index, 1);
-    this.validate(snapshot, collection, -1);
+    const site = this.validate(snapshot, collection, -1);
     this.commit(collection, [id], { by: by.actor, what: `${singular[collection]} ${id}` }, () => {
-      store[collection].delete(id);
+      if (isRuleCollection(collection)) {
+        deleteRuleEntity(store, collection, id);
+        writeRuleCollections(store, site);
+      } else store[collection].delete(id);
       store.documents.delete(collection, id);
-      store.audit.record({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, before) }, clock());
+      store.audit.record({ ...by, action: `${actionOf(collection)}.deleted`, target: id, before: forAudit(collection, before) }, clock());
     });
   }
 
+  /**
+   * One cardholder, checked incrementally so a panel of millions can be edited through the API:
+   * the person against the site without its people (groups, formats, the holder's own rules, with
+   * the site-file rules), then their credentials against the store's unique indexes and the watch
+   * list against what the change removes. O(rules + this person), never O(cardholders).
+   */
+  private putCardholder(id: string, body: Record<string, unknown>, by: ChangeActor): { item: SiteCardholder; created: boolean } {
+    const { store, clock } = this.deps;
+    const before = store.documents.get('cardholders', id) as SiteCardholder | undefined;
+    const rules = exportSiteData(store, { withoutCardholders: true });
+    const watchList = rules.watchList;
+    rules.watchList = [];
+    rules.cardholders = [{ ...body, id } as unknown as SiteCardholder];
+    const item = this.validate(rules, 'cardholders', 0).cardholders[0]!;
+    const problems: string[] = [];
+    item.credentials.forEach((credential, j) => {
+      const path = `body.credentials[${j}]`;
+      const sameId = store.cardholders.credentialHolderOf(credential.id);
+      if (sameId !== undefined && sameId !== id) problems.push(`${path}.id: duplicate id "${credential.id}" (a credential of cardholder "${sameId}")`);
+      const wiegand = credential.wiegand;
+      const holder = wiegand === undefined
+        ? store.cardholders.holderOfNumber('card', canonicalCardNumber(String(credential.card)))
+        : store.cardholders.holderOfNumber('wiegand', wiegandKey(wiegand.format, wiegand.facility, wiegand.number));
+      if (holder !== undefined && holder.cardholderId !== id) problems.push(`${path}.${wiegand === undefined ? 'card' : 'wiegand'}: this card is already held by credential "${holder.credentialId}" of cardholder "${holder.cardholderId}"`);
+    });
+    const kept = new Set(item.credentials.map((credential) => credential.id));
+    problems.push(...this.watchListBreaks(watchList, id, (credentialId) => !kept.has(credentialId), false));
+    if (problems.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
+    this.commit('cardholders', [id], { by: by.actor, what: `cardholder ${id}` }, () => {
+      writeCardholder(store, item);
+      store.audit.record({ ...by, action: `cardholder.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit('cardholders', before), after: forAudit('cardholders', item) }, clock());
+    });
+    return { item, created: before === undefined };
+  }
+
+  private deleteCardholder(id: string, by: ChangeActor): void {
+    const { store, clock } = this.deps;
+    const before = store.documents.get('cardholders', id);
+    if (before === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no cardholder "${id}"`);
+    const problems = this.watchListBreaks(store.siteRules.listWatchList().map((entry) => ({ ...(entry.cardholderId === null ? {} : { cardholder: entry.cardholderId }), ...(entry.credentialId === null ? {} : { credential: entry.credentialId }), reason: entry.reason })), id, () => true, true);
+    if (problems.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
+    this.commit('cardholders', [id], { by: by.actor, what: `cardholder ${id}` }, () => {
+      store.cardholders.delete(id);
+      store.documents.delete('cardholders', id);
+      store.audit.record({ ...by, action: 'cardholder.deleted', target: id, before: forAudit('cardholders', before) }, clock());
+    });
+  }
+
+  /** Watch-list entries a change to cardholder `id` would leave pointing at nothing. */
+  private watchListBreaks(watchList: SiteData['watchList'], id: string, removes: (credentialId: string) => boolean, holderRemoved: boolean): string[] {
+    const problems: string[] = [];
+    watchList.forEach((entry, i) => {
+      if (holderRemoved && entry.cardholder === id) problems.push(`would break watchList[${i}].cardholder: unknown cardholder "${id}"`);
+      if (entry.credential !== undefined && this.deps.store.cardholders.credentialHolderOf(entry.credential) === id && removes(entry.credential)) {
+        problems.push(`would break watchList[${i}].credential: unknown credential "${entry.credential}"`);
+      }
+    });
+    return problems;
+  }
+
+  /** The watch list, each entry keyed by whom it names (`cardholder:<id>` or `credential:<id>`). */
+  watchList(): WatchEntry[] {
+    return (this.deps.store.documents.list('watchList') as SiteData['watchList']).map((entry) => ({ key: watchKey(entry), ...entry }));
+  }
+
+  watchEntry(key: string): WatchEntry {
+    const entry = this.watchList().find((candidate) => candidate.key === key);
+    if (entry === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no watch-list entry "${key}"`);
+    return entry;
+  }
+
+  /** Puts one cardholder or credential on the watch list, or changes the reason it is there. */
+  putWatchEntry(raw: Record<string, unknown>, by: ChangeActor, expectKey?: string): { entry: WatchEntry; created: boolean } {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const list = snapshot.watchList as unknown[];
+    const key = watchKey(raw as SiteData['watchList'][number]);
+    if (expectKey !== undefined && key !== expectKey) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body: names "${key}", not the entry in the URL "${expectKey}"`);
+    const index = snapshot.watchList.findIndex((entry) => watchKey(entry) === key);
+    const before = index === -1 ? undefined : snapshot.watchList[index];
+    const position = index === -1 ? list.length : index;
+    list[position] = raw;
+    const site = this.validate(snapshot, 'watchList', position);
+    const entry = site.watchList[position]!;
+    this.writeWatchList(site, { by: by.actor, what: `watch list ${key}` }, () =>
+      store.audit.record({ ...by, action: `watchList.${before === undefined ? 'created' : 'updated'}`, target: key, before, after: entry }, clock()),
+    );
+    return { entry: { key, ...entry }, created: before === undefined };
+  }
+
+  deleteWatchEntry(key: string, by: ChangeActor): void {
+    const { store, clock } = this.deps;
+    const snapshot = exportSiteData(store);
+    const index = snapshot.watchList.findIndex((entry) => watchKey(entry) === key);
+    if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no watch-list entry "${key}"`);
+    const [before] = snapshot.watchList.splice(index, 1);
+    const site = this.validate(snapshot, 'watchList', -1);
+    this.writeWatchList(site, { by: by.actor, what: `watch list ${key}` }, () => store.audit.record({ ...by, action: 'watchList.deleted', target: key, before }, clock()));
+  }
+
+  private writeWatchList(site: SiteData, change: SiteChange, audit: () => void): void {
+    const { store } = this.deps;
+    store.db.transaction(() => {
+      store.siteRules.replaceWatchList(site.watchList.map((entry) => ({ cardholderId: entry.cardholder ?? null, credentialId: entry.credential ?? null, reason: entry.reason })));
+      store.documents.replaceCollection('watchList', site.watchList.map((entry, position) => ({ id: String(position), item: entry })));
+      audit();
+    })();
+    this.deps.onChanged(change);
+  }
+
   /** Writes in one transaction, then brings the live index up to date: patched for cardholders, rebuilt otherwise. */
-  private commit(collection: SiteCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
+  private commit(collection: EditableCollection, ids: readonly string[], change: SiteChange, write: () => void): void {
     if (collection === 'cardholders') return this.deps.changeCardholders(ids, change, write);
     this.deps.store.db.transaction(write)();
-    this.deps.onChanged(change);
+    (this.deps.onRulesChanged ?? this.deps.onChanged)(change);
   }
 
   /**
@@ -170,7 +345,8 @@ export class SiteService {
       const now = clock();
       for (const entry of audits) store.audit.record(entry, now);
     })();
-    this.deps.onChanged({ by: by.actor, what: 'site import' });
+    const peopleChanged = report.created.cardholders.length + report.updated.cardholders.length + report.deleted.cardholders.length > 0;
+    (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });
     return report;
   }
 
@@ -226,7 +402,7 @@ export class SiteService {
   }
 
   /** Problems with the changed entity name its fields (`body.unlockMs: …`); others name where they are. */
-  private validate(snapshot: SiteData, collection: SiteCollection, position: number): SiteData {
+  private validate(snapshot: SiteData, collection: EditableCollection | 'watchList', position: number): SiteData {
     const result = parseSiteData(snapshot);
     if (result.ok) return result.site;
     const own = `${collection}[${position}]`;
@@ -236,8 +412,12 @@ export class SiteService {
     throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);
   }
 
-  private write(collection: SiteCollection, item: unknown): void {
+  private write(collection: EditableCollection, item: unknown, site: SiteData): void {
     const { store } = this.deps;
+    if (isRuleCollection(collection)) {
+      writeRuleCollections(store, site);
+      return store.documents.put(collection, (item as { id: string }).id, item);
+    }
     switch (collection) {
       case 'devices':
         return writeDevice(store, item as SiteData['devices'][number]);
@@ -249,4 +429,8 @@ export class SiteService {
         return writeCardholder(store, item as SiteCardholder);
     }
   }
+}
+
+function isRuleCollection(collection: EditableCollection): collection is RuleCollection {
+  return (RuleCollections as readonly string[]).includes(collection);
 }

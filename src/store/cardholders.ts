@@ -70,6 +70,81 @@ export class CardholdersRepository {
     return credentials;
   }
 
+  /** How much the index will hold (rows and bytes of ids and card numbers), so it is allocated once instead of grown. */
+  sizesForIndex(): { cardholders: number; cardholderIdBytes: number; memberships: number; credentials: number; credentialIdBytes: number; credentialKeyBytes: number } {
+    const [holders, links, credentials] = this.withSmallCache(() => [
+      this.db.prepare<[], { n: number; bytes: number | null }>('SELECT count(*) AS n, sum(length(id)) AS bytes FROM cardholders').get(),
+      this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM cardholder_groups').get(),
+      this.db.prepare<[], { n: number; ids: number | null; numbers: number | null }>('SELECT count(*) AS n, sum(length(id)) AS ids, sum(length(number)) AS numbers FROM credentials').get(),
+    ] as const);
+    return {
+      cardholders: holders?.n ?? 0,
+      cardholderIdBytes: holders?.bytes ?? 0,
+      memberships: links?.n ?? 0,
+      credentials: credentials?.n ?? 0,
+      credentialIdBytes: credentials?.ids ?? 0,
+      credentialKeyBytes: credentials?.numbers ?? 0,
+    };
+  }
+
+  /**
+   * Every cardholder (groups as one comma list, PIN digests) and then every credential, as raw
+   * rows handed to the visitors: the compact index is built from millions of rows without an
+   * object per row [ACC-INDEX]. Group ids cannot hold a comma (site ids are [a-z0-9-]).
+   */
+  scanForIndex(
+    holder: (id: string, status: string, groups: string | null, pinDigest: Buffer | null, duressDigest: Buffer | null) => void,
+    credential: (id: string, cardholderId: string, kind: string, number: string, status: string, validFromMs: number | null, validUntilMs: number | null) => void,
+  ): void {
+    this.withSmallCache(() => this.scanRows(holder, credential));
+  }
+
+  /**
+   * A one-pass scan of every person gains nothing from the page cache, and every page cached stays
+   * as process memory (freed to malloc, rarely to the OS): at 100,000 people ~15 MB for nothing.
+   */
+  private withSmallCache<T>(scan: () => T): T {
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number;
+    this.db.pragma('cache_size = -512');
+    try {
+      return scan();
+    } finally {
+      this.db.pragma(`cache_size = ${Math.trunc(cacheSize)}`);
+      this.db.pragma('shrink_memory');
+    }
+  }
+
+  private scanRows(
+    holder: (id: string, status: string, groups: string | null, pinDigest: Buffer | null, duressDigest: Buffer | null) => void,
+    credential: (id: string, cardholderId: string, kind: string, number: string, status: string, validFromMs: number | null, validUntilMs: number | null) => void,
+  ): void {
+    const holders = this.db
+      .prepare(
+        `SELECT c.id, c.status, (SELECT group_concat(g.group_id, ',') FROM cardholder_groups g WHERE g.cardholder_id = c.id), p.pin_digest, p.duress_digest
+         FROM cardholders c LEFT JOIN cardholder_pins p ON p.cardholder_id = c.id`,
+      )
+      .raw();
+    for (const row of holders.iterate() as IterableIterator<[string, string, string | null, Buffer | null, Buffer | null]>) holder(row[0], row[1], row[2], row[3], row[4]);
+    const credentials = this.db.prepare('SELECT id, cardholder_id, kind, number, status, valid_from_ms, valid_until_ms FROM credentials').raw();
+    for (const row of credentials.iterate() as IterableIterator<[string, string, string, string, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
+  }
+
+  /** Bumped by triggers on every write to the people tables, by any connection (migration 9). */
+  generation(): number {
+    return this.statement('SELECT value FROM people_generation WHERE id = 1').pluck().get() as number;
+  }
+
+  /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */
+  credentialHolderOf(credentialId: string): string | undefined {
+    return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
+  }
+
+  /** The credential holding this canonical number (a card's digits or a Wiegand key), through the unique index. */
+  holderOfNumber(kind: Credential['kind'], number: string): { credentialId: string; cardholderId: string } | undefined {
+    const row = this.db.prepare<[string, string], { id: string; cardholder_id: string }>('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND number = ?').get(kind, number);
+    return row === undefined ? undefined : { credentialId: row.id, cardholderId: row.cardholder_id };
+  }
+
   /** One cardholder with its groups (for incremental index updates). */
   get(id: string): Cardholder | undefined {
     const row = this.db.prepare<[string], { id: string; name: string; status: Cardholder['status'] }>('SELECT id, name, status FROM cardholders WHERE id = ?').get(id);

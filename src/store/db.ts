@@ -3,10 +3,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GuardpostError } from '../errors.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
+import { fileTimestamp, snapshotSync } from './backupFile.js';
 
 export type Db = Database.Database;
 
 export const DATABASE_FILE = 'guardpost.db';
+
+/** Where backups go by default, and always the ones taken before a migration (under the state directory). */
+export const BACKUPS_DIR = 'backups';
 
 /** Opens (creating if needed) the state directory's database in WAL mode and migrates it. */
 export function openDatabase(stateDir: string, migrations: readonly Migration[] = allMigrations): Db {
@@ -23,6 +27,7 @@ export function openDatabase(stateDir: string, migrations: readonly Migration[] 
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    backupBeforeMigrating(db, stateDir, migrations);
     migrate(db, migrations);
     return db;
   } catch (error) {
@@ -37,6 +42,23 @@ function checkVersion(db: Db, migrations: readonly Migration[]): void {
   const newest = migrations.at(-1)?.version ?? 0;
   if (current > newest) {
     throw new GuardpostError('GP_ERR_STORE', `the database is at schema version ${current}, newer than this guardpost (${newest}); upgrade guardpost`);
+  }
+}
+
+/**
+ * An upgrade that finds an older schema keeps a copy of the database (and its PIN key) as it
+ * was before migrating: a failed or regretted upgrade is undone with `guardpost restore`.
+ */
+function backupBeforeMigrating(db: Db, stateDir: string, migrations: readonly Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const newest = migrations.at(-1)?.version ?? 0;
+  if (current === 0 || current >= newest) return;
+  const nowMs = Date.now();
+  const file = path.join(stateDir, BACKUPS_DIR, `pre-migration-v${current}-to-v${newest}-${fileTimestamp(nowMs)}.db`);
+  try {
+    snapshotSync(db, stateDir, file, `pre-migration v${current} to v${newest}`, nowMs);
+  } catch (error) {
+    throw new GuardpostError('GP_ERR_STORE', `not migrating ${stateDir} from schema ${current} to ${newest}: the backup before it failed (${(error as Error).message}); free disk space or fix permissions, then start again`);
   }
 }
 

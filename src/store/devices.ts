@@ -13,6 +13,8 @@ export interface DeviceRecord {
   readonly passwordHash: string | null;
   /** Serial bus/address or GPIO pins; absent for a device on guardpost's own MQTT topics. */
   readonly binding?: DeviceBinding;
+  /** [ACC-CARD-FORMAT] how this reader sends card numbers; absent = the site's default. */
+  readonly cardFormat?: 'decimal' | 'hex';
 }
 
 interface DeviceRow {
@@ -23,6 +25,7 @@ interface DeviceRow {
   location: string | null;
   password_hash: string | null;
   binding: string | null;
+  card_format: 'decimal' | 'hex' | null;
 }
 
 const fromRow = (row: DeviceRow): DeviceRecord => ({
@@ -33,6 +36,7 @@ const fromRow = (row: DeviceRow): DeviceRecord => ({
   location: row.location,
   passwordHash: row.password_hash,
   ...(row.binding === null ? {} : { binding: JSON.parse(row.binding) as DeviceBinding }),
+  ...(row.card_format === null ? {} : { cardFormat: row.card_format }),
 });
 
 export class DevicesRepository {
@@ -50,11 +54,11 @@ export class DevicesRepository {
   upsert(device: DeviceRecord): void {
     this.db
       .prepare(
-        `INSERT INTO devices (id, name, kind, driver, location, password_hash, binding) VALUES (@id, @name, @kind, @driver, @location, @passwordHash, @binding)
+        `INSERT INTO devices (id, name, kind, driver, location, password_hash, binding, card_format) VALUES (@id, @name, @kind, @driver, @location, @passwordHash, @binding, @cardFormat)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, driver = excluded.driver,
-           location = excluded.location, password_hash = excluded.password_hash, binding = excluded.binding`,
+           location = excluded.location, password_hash = excluded.password_hash, binding = excluded.binding, card_format = excluded.card_format`,
       )
-      .run({ ...device, binding: device.binding === undefined ? null : JSON.stringify(device.binding) });
+      .run({ ...device, binding: device.binding === undefined ? null : JSON.stringify(device.binding), cardFormat: device.cardFormat ?? null });
   }
 
   delete(id: string): void {

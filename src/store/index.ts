@@ -10,8 +10,9 @@ import { MetaRepository } from './meta.js';
 import { AuditRepository } from './audit.js';
 import { UsersRepository } from './users.js';
 import { SiteDocumentsRepository } from './siteDocuments.js';
-import { writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
+import { sealedDevice, writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
 import { SafetyRepository } from './safety.js';
+import { OsdpKeyVault, sealStoredOsdpKeys } from './osdpKeys.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
@@ -20,11 +21,14 @@ export type { AuditEntry, AuditInput } from './audit.js';
 export { Roles, type ApiTokenRecord, type Role, type UserRecord } from './users.js';
 export type { AccessLevelRecord, DoorGroup, DoorRules, WatchListRecord } from './accessRules.js';
 export { PinHasher } from './pinKey.js';
+export { OsdpKeyVault } from './osdpKeys.js';
 
 /** Site-wide access settings kept in meta (see access-rules.md). */
 export interface AccessSettings {
   /** [ACC-DURESS] PIN + this offset on its last digit is the duress PIN; null = off. */
   readonly duressPinOffset: number | null;
+  /** [ACC-CARD-FORMAT] how readers send card numbers unless a reader says otherwise (absent in older databases: decimal). */
+  readonly cardFormat?: 'decimal' | 'hex';
 }
 export type { CameraRecord, DoorHardwareRecord, FailMode, PanicButtonRecord, StoredAlarm, ZoneRecord } from './safety.js';
 
@@ -52,7 +56,8 @@ export class Store {
   readonly safety: SafetyRepository;
 
   /** `pins` hashes PINs with the site's key; without it, importing a PIN is refused. */
-  constructor(readonly db: Db, readonly pins: PinHasher | null = null) {
+  /** `osdpKeys` seals OSDP reader keys at rest; without it, storing a reader key is refused. */
+  constructor(readonly db: Db, readonly pins: PinHasher | null = null, readonly osdpKeys: OsdpKeyVault | null = null) {
     this.schedules = new SchedulesRepository(db);
     this.accessLevels = new AccessLevelsRepository(db);
     this.siteRules = new SiteRulesRepository(db);
@@ -72,7 +77,11 @@ export class Store {
   static open(stateDir: string): Store {
     const db = openDatabase(stateDir);
     try {
-      return new Store(db, PinHasher.forStateDir(stateDir));
+      const osdpKeys = OsdpKeyVault.forStateDir(stateDir);
+      osdpKeys.checkFile();
+      const store = new Store(db, PinHasher.forStateDir(stateDir), osdpKeys);
+      sealStoredOsdpKeys(store, Date.now()); // keys stored in clear before they were sealed
+      return store;
     } catch (error) {
       db.close();
       throw error;
@@ -100,6 +109,8 @@ export class Store {
 
   /** Imports validated site data in one transaction: all of it or nothing. */
   importSiteData(data: SiteData): void {
+    // Sealed once up front, so the device row and its document hold the same sealed key.
+    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)) };
     this.db.transaction(() => {
       writeSiteInfo(this, data.site);
       for (const device of data.devices) writeDevice(this, device);

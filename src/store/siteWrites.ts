@@ -29,11 +29,19 @@ export function cardholderDocument(holder: SiteCardholder): SiteCardholder {
 
 export function writeSiteInfo(store: Store, site: SiteData['site']): void {
   store.meta.set('site', JSON.stringify({ id: site.id, name: site.name, timezone: site.timezone } satisfies SiteIdentity));
-  store.meta.set('access-settings', JSON.stringify({ duressPinOffset: site.duressPinOffset ?? null } satisfies AccessSettings));
+  store.meta.set('access-settings', JSON.stringify({ duressPinOffset: site.duressPinOffset ?? null, cardFormat: site.cardFormat ?? 'decimal' } satisfies AccessSettings));
   store.documents.replaceCollection('site', [{ id: 'site', item: site }]);
 }
 
+/** A device as kept: its OSDP key sealed under the state directory's osdp.key, never in clear (store/osdpKeys.ts). */
+export function sealedDevice(store: Store, device: SiteDevice): SiteDevice {
+  if (device.osdpKey === undefined) return device;
+  if (store.osdpKeys === null) throw new GuardpostError('GP_ERR_STORE', `device "${device.id}": an OSDP key cannot be stored without the state directory's key file (open the store with Store.open)`);
+  return { ...device, osdpKey: store.osdpKeys.seal(device.id, device.osdpKey) };
+}
+
 export function writeDevice(store: Store, device: SiteDevice): void {
+  device = sealedDevice(store, device);
   store.devices.upsert({
     id: device.id,
     name: device.name ?? null,
@@ -42,6 +50,7 @@ export function writeDevice(store: Store, device: SiteDevice): void {
     location: device.location ?? null,
     passwordHash: device.passwordHash ?? null,
     ...bindingOf(device),
+    ...(device.cardFormat === undefined ? {} : { cardFormat: device.cardFormat }),
   });
   store.safety.setSupervision(device.id, device.supervisionMs ?? null);
   store.documents.put('devices', device.id, device);
@@ -156,7 +165,7 @@ export function writeAllDocuments(store: Store, data: SiteData): void {
     }
     const documents = (items as { id?: string }[]).map((item, index) => ({
       id: item.id ?? String(index),
-      item: collection === 'cardholders' ? cardholderDocument(item as SiteCardholder) : item,
+      item: collection === 'cardholders' ? cardholderDocument(item as SiteCardholder) : collection === 'devices' ? sealedDevice(store, item as SiteDevice) : item,
     }));
     store.documents.replaceCollection(collection, documents);
   }

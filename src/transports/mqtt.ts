@@ -35,6 +35,8 @@ export interface BrokerPolicy<P> {
   mayPublishPayload?(principal: P, topic: string, payload: Buffer): boolean;
   /** Told of every refusal, for the journal and counters. */
   refused(refusal: BrokerRefusal<P>): void;
+  /** Who a principal is, for binding client ids to logins (default: its JSON). */
+  identify?(principal: P): string;
 }
 
 export interface BrokerRefusal<P> {

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../logger.js';
 import { GuardpostError } from '../errors.js';
@@ -11,6 +12,11 @@ export interface SerialBusOptions {
   readonly parity: 'none' | 'even' | 'odd';
   readonly stopBits: 1 | 2;
   readonly rs485: boolean;
+  /**
+   * With `rs485`, a port that refuses the kernel's RS-485 mode is not used (default true); false
+   * runs it in plain mode (an adapter that switches direction itself, e.g. a USB RS-485 cable).
+   */
+  readonly rs485Required?: boolean;
   readonly reopenMinMs: number;
   readonly reopenMaxMs: number;
 }
@@ -84,12 +90,31 @@ export class SerialLink {
         this.lost(port, `cannot open: ${error.message}`);
         return;
       }
-      this.failures = 0;
-      this.up = true;
-      this.logger.info({ bus: this.options.id, path }, 'serial bus open');
-      this.reported = 'up';
-      this.handlers.onLink('up', 'open');
+      if (!this.options.rs485) return this.opened('plain');
+      setKernelRs485(path).then((refusal) => {
+        if (this.port !== port) return;
+        if (refusal === null) {
+          return this.opened('kernel RS-485 (RTS drives the transmitter)');
+        }
+        const detail = `the port refused RS-485 mode (${refusal})`;
+        if (this.options.rs485Required !== false) {
+          // Logged once per outage; the reopen backoff retries (a replaced adapter may accept it).
+          if (this.failures === 0) this.logger.error({ bus: this.options.id, path, detail }, 'serial bus not used: RS-485 mode is required (set rs485Required: false for an adapter that switches direction itself)');
+          return this.lost(port, detail);
+        }
+        this.logger.warn({ bus: this.options.id, path, detail }, 'serial bus in plain mode: the adapter must switch the RS-485 direction itself');
+        this.opened('plain (RS-485 refused, tolerated)');
+      }, (error: unknown) => this.lost(port, `cannot set RS-485 mode: ${error instanceof Error ? error.message : String(error)}`));
     });
+  }
+
+  private opened(mode: string): void {
+    const { path } = this.options;
+    this.failures = 0;
+    this.up = true;
+    this.logger.info({ bus: this.options.id, path, mode }, 'serial bus open');
+    this.reported = 'up';
+    this.handlers.onLink('up', 'open');
   }
 
   /** Any trouble with the current port: drop it, report it once, and schedule a reopen. */
@@ -113,4 +138,40 @@ export class SerialLink {
     }
     this.reopenTimer = setTimeout(() => this.open(), delayMs);
   }
+}
+
+/** struct serial_rs485 (linux/serial.h): flags, two delays, then padding to 32 bytes. */
+const SER_RS485_ENABLED = 1;
+const SER_RS485_RTS_ON_SEND = 2;
+/** ioctl numbers on arm, arm64 and x86 (asm-generic/ioctls.h). */
+const TIOCSRS485 = 0x542f;
+const TIOCGRS485 = 0x542e;
+const RS485_TIMEOUT_MS = 5_000;
+
+/**
+ * Puts a port in the kernel's RS-485 mode (TIOCSRS485: the UART drives RTS high while sending).
+ * serialport's bindings have no RS-485 option and Node has no ioctl, so perl (Essential on Debian
+ * and Raspberry Pi OS) makes the two ioctl calls on its own descriptor; the mode belongs to the
+ * UART, so it holds for our open port. Read back with TIOCGRS485 to be sure the driver kept it.
+ * Resolves with null when set, or with why the port refused (a pty or most USB adapters: ENOTTY).
+ */
+export function setKernelRs485(path: string): Promise<string | null> {
+  const script = [
+    'use strict; use Fcntl;',
+    'sysopen(my $fh, $ARGV[0], O_RDWR | O_NOCTTY | O_NONBLOCK) or do { print "cannot open: $!"; exit 3 };',
+    `my $set = pack('L8', ${SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND}, 0, 0, 0, 0, 0, 0, 0);`,
+    `ioctl($fh, ${TIOCSRS485}, $set) or do { print "TIOCSRS485: $!"; exit 3 };`,
+    'my $got = "\\0" x 32;',
+    `ioctl($fh, ${TIOCGRS485}, $got) or do { print "TIOCGRS485: $!"; exit 3 };`,
+    `((unpack('L8', $got))[0] & ${SER_RS485_ENABLED}) or do { print "the driver kept RS-485 off"; exit 3 };`,
+    'exit 0;',
+  ].join(' ');
+  return new Promise((resolve) => {
+    execFile('perl', ['-e', script, '--', path], { timeout: RS485_TIMEOUT_MS, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } }, (error, stdout, stderr) => {
+      if (error === null) return resolve(null);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return resolve('perl, which sets it, is not installed');
+      resolve((stdout.trim() || stderr.trim() || `perl exited with ${String(code)}`).slice(0, 200));
+    });
+  });
 }

@@ -242,6 +242,53 @@ describe('alarm priority', () => {
   });
 });
 
+describe('alarm priority while a batch is in flight', () => {
+  it('sends a panic alarm at once, without waiting for the backlog batch the receiver is still answering', async () => {
+    const hook = await receiver();
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    // The incident system takes its time over the badge batch; alarms it answers at once.
+    hook.holdAnswer = (request) => (request.events.some((event) => event.type.includes('alarm')) ? undefined : slow);
+    const tg = await gatewayWith([{ id: 'incidents', url: hook.url, batchSize: 50 }]);
+    const gateway = tg.gateway;
+    for (let i = 0; i < 200; i++) gateway.journal.append(badge(i));
+    await hook.until(() => hook.pending === 1, 10_000, 'the first badge batch');
+
+    const raised = gateway.journal.append({ type: 'alarm.raised', device: 'panic-1', reason: 'panic', data: { alarm: 'alarm-9' } });
+    await hook.untilAccepted([raised.id]);
+    expect(hook.pending).toBe(1);
+    expect(hook.accepted().map((event) => event.id)).toEqual([raised.id]);
+
+    release();
+    await gateway.forwarders.caughtUp('incidents');
+    const ids = hook.accepted().map((event) => event.id);
+    // Every event once: the alarm was not sent again with the backlog.
+    expect([...ids].sort()).toEqual(everyEvent(tg).map((event) => event.id).sort());
+  });
+
+  it('never moves the delivered-through cursor past an alarm that is not delivered yet', async () => {
+    const hook = await receiver();
+    // The destination refuses alarms for now (503) and takes everything else.
+    let alarmsDown = true;
+    hook.responder = (request) => (alarmsDown && request.events.some((event) => event.type.includes('alarm.')) ? { status: 503 } : { status: 204 });
+    const tg = await gatewayWith([{ id: 'incidents', url: hook.url, batchSize: 10 }]);
+    const gateway = tg.gateway;
+    for (let i = 0; i < 20; i++) gateway.journal.append(badge(i));
+    await gateway.forwarders.caughtUp('incidents');
+    const raised = gateway.journal.append({ type: 'alarm.raised', device: 'panic-1', reason: 'panic', data: { alarm: 'alarm-7' } });
+    await hook.until(() => hook.requests.some((request) => request.status === 503), 10_000, 'the refused alarm');
+    const later = Array.from({ length: 20 }, (_, i) => gateway.journal.append(badge(20 + i)));
+    // Whatever the lanes did meanwhile, the cursor that retention and restarts trust stays below the alarm.
+    expect(gateway.forwarders.status('incidents')?.cursorSeq).toBeLessThan(raised.seq);
+    alarmsDown = false;
+    await gateway.forwarders.caughtUp('incidents');
+    const ids = hook.accepted().map((event) => event.id);
+    // Once the destination takes alarms again, the alarm goes before the badges queued behind it.
+    expect(ids.indexOf(raised.id)).toBeGreaterThan(-1);
+    expect(ids.indexOf(raised.id)).toBeLessThan(Math.min(...later.map((event) => ids.indexOf(event.id))));
+  });
+});
+
 describe('forwarder status', () => {
   it('shows each destination\'s lag, last error and last success in /readyz and the API, without making the gateway unready', async () => {
     const port = await freePort();

@@ -81,3 +81,63 @@ describe('GPIO devices: a panic button, a door contact and a relay strike (fake 
     expect(gpio.claimed.size).toBe(0);
   });
 });
+
+describe('supervised GPIO inputs: the alarm contact and the sensor\'s tamper loop on two pins', () => {
+  const VAULT_PIN = 5;
+  const VAULT_TAMPER = 6;
+  const STORE_PIN = 12;
+  const STORE_TAMPER = 13;
+  const SUPERVISED_SITE = `
+site: { id: gpio-eol, name: Supervised GPIO, timezone: Europe/London }
+devices:
+  - { id: vault-panic, kind: panic-button, driver: gpio-input, pin: ${VAULT_PIN}, tamperPin: ${VAULT_TAMPER}, activeLow: true, debounceMs: 5, location: Vault }
+  - { id: store-panic, kind: panic-button, driver: gpio-input, pin: ${STORE_PIN}, tamperPin: ${STORE_TAMPER}, activeLow: true, debounceMs: 5 }
+`;
+  let gw: TestGateway;
+  let gpio: FakeGpio;
+
+  beforeAll(async () => {
+    gpio = new FakeGpio();
+    gpio.drive(VAULT_TAMPER, 0); // the vault's tamper loop is closed (to ground) as wired; the store's is open
+    gw = await startTestGateway({ gpio, siteYaml: SUPERVISED_SITE, configYaml: 'demo: true' });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  const journal = () => gw.gateway.journal;
+
+  it('journals a tamper loop found open at start as trouble', async () => {
+    const trouble = await nextJournalEvent(journal(), (event) => event.type === 'device.trouble' && event.device === 'store-panic');
+    expect(trouble).toMatchObject({ reason: 'line_cut', severity: 'high' });
+    expect(journal().query({ limit: 100, type: 'device.trouble', device: 'vault-panic' })).toEqual([]);
+  });
+
+  it('journals a cut cable as trouble, not a press, and its repair as cleared; a press still raises the alarm [SAFE-EOL]', async () => {
+    let after = journal().lastSeq();
+    gpio.drive(VAULT_TAMPER, 1); // cable cut: the tamper loop opens (and the alarm pair with it reads released)
+    const trouble = await nextJournalEvent(journal(), (event) => event.type === 'device.trouble' && event.device === 'vault-panic', after);
+    expect(trouble).toMatchObject({ reason: 'line_cut', data: { class: 'tamper' } });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'alarm.raised' })).toEqual([]);
+    after = journal().lastSeq();
+    gpio.drive(VAULT_TAMPER, 0);
+    await nextJournalEvent(journal(), (event) => event.type === 'device.trouble_cleared' && event.device === 'vault-panic', after);
+    gpio.drive(VAULT_PIN, 0);
+    const alarm = await nextJournalEvent(journal(), (event) => event.type === 'alarm.raised', after);
+    expect(alarm).toMatchObject({ device: 'vault-panic', data: { location: 'Vault' } });
+  });
+
+  it('refuses a tamper pin that another device already uses, and a tamper pin on a driver without one', async () => {
+    const { parseSiteData } = await import('../../src/config/load.js');
+    const result = parseSiteData({
+      site: { id: 's', name: 'S', timezone: 'UTC' },
+      devices: [
+        { id: 'a', kind: 'panic-button', driver: 'gpio-input', pin: 5, tamperPin: 6 },
+        { id: 'b', kind: 'panic-button', driver: 'gpio-input', pin: 6 },
+        { id: 'c', kind: 'strike', driver: 'gpio-relay', pin: 7, tamperPin: 8 },
+      ],
+    });
+    expect(result.ok ? [] : [...result.problems].sort()).toEqual(['devices[1].pin: GPIO 6 is already used by devices[0].tamperPin', 'devices[2].tamperPin: not used by driver "gpio-relay"']);
+  });
+});

@@ -1,5 +1,6 @@
+import argon2 from 'argon2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+import { connect, connectRefused, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
 import { nextJournalEvent } from '../support/journal.js';
 
 const SITE = `
@@ -111,5 +112,129 @@ describe('MQTT products on their own topics through the embedded broker', () => 
     const refused = await nextJournalEvent(journal(), (e) => e.type === 'device.unauthorized' && e.reason === 'publish_refused', after);
     expect(refused).toMatchObject({ device: 'desk-panic', data: { topic: 'esp-rfid-lobby/send' } });
     expect(journal().query({ afterSeq: after, limit: 100, type: 'access' })).toEqual([]);
+  });
+});
+
+const BRIDGE_SITE = (nodeHash: string): string => `
+site: { id: bridges-site, name: Bridges test floor, timezone: Europe/London }
+devices:
+  - { id: stair-panic, kind: panic-button, driver: zigbee2mqtt, topic: Stair panic, location: Stairwell }
+  - { id: nvr, kind: camera, driver: frigate, topic: frigate }
+  - { id: vault-panic, kind: panic-button, driver: eol-loop, topic: esp-vault/sensor/vault_loop, passwordHash: "${nodeHash}", location: Vault }
+  - { id: dock-contact, kind: door-contact, driver: eol-loop, topic: esp-dock/sensor/dock_loop, passwordHash: "${nodeHash}" }
+  - { id: dock-reader, kind: reader, passwordHash: "${nodeHash}" }
+  - { id: dock-strike, kind: strike, passwordHash: "${nodeHash}" }
+doors:
+  - { id: dock, name: Loading dock, reader: dock-reader, strike: dock-strike, contact: dock-contact }
+`;
+
+describe('product bridges (zigbee2mqtt, Frigate) and supervised loops with demo mode off', () => {
+  let gw: TestGateway;
+  let z2m: TestClient;
+  let frigate: TestClient;
+  let vaultNode: TestClient;
+  let dockNode: TestClient;
+
+  beforeAll(async () => {
+    const [z2mHash, frigateHash, nodeHash] = await Promise.all([argon2.hash('z2m-secret-1'), argon2.hash('frigate-secret-1'), argon2.hash('node-secret-1')]);
+    gw = await startTestGateway({
+      siteYaml: BRIDGE_SITE(nodeHash),
+      configYaml: `demo: false\nmqtt:\n  productBridges:\n    - { username: z2m, passwordHash: "${z2mHash}", product: zigbee2mqtt }\n    - { username: frigate-nvr, passwordHash: "${frigateHash}", product: frigate }\n`,
+    });
+    [z2m, frigate, vaultNode, dockNode] = await Promise.all([
+      connect(gw.mqttUrl, { clientId: 'zigbee2mqtt', username: 'z2m', password: 'z2m-secret-1' }),
+      connect(gw.mqttUrl, { clientId: 'frigate', username: 'frigate-nvr', password: 'frigate-secret-1' }),
+      connect(gw.mqttUrl, { clientId: 'esp-vault', username: 'vault-panic', password: 'node-secret-1' }),
+      connect(gw.mqttUrl, { clientId: 'esp-dock', username: 'dock-contact', password: 'node-secret-1' }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([z2m, frigate, vaultNode, dockNode].map((client) => client?.end()));
+    await gw?.stop();
+  });
+
+  const journal = () => gw.gateway.journal;
+
+  it('refuses a zigbee2mqtt bridge with a wrong password or none [SEC-ACL]', async () => {
+    await connectRefused(gw.mqttUrl, { username: 'z2m', password: 'guess' });
+    await connectRefused(gw.mqttUrl, { username: 'z2m' });
+    await connectRefused(gw.mqttUrl, {});
+  });
+
+  it('lets zigbee2mqtt publish and subscribe under zigbee2mqtt/ only, and raises a panic from a Zigbee button', async () => {
+    expect(await z2m.subscribe('zigbee2mqtt/#')).toBe(1);
+    expect(await z2m.subscribe('zigbee2mqtt/+/set')).toBe(1);
+    expect(await z2m.subscribe('#')).toBe(128);
+    expect(await z2m.subscribe('guardpost/#')).toBe(128);
+    expect(await z2m.subscribe('frigate/events')).toBe(128);
+    await z2m.publish('zigbee2mqtt/bridge/state', JSON.stringify({ state: 'online' }));
+    const after = journal().lastSeq();
+    await z2m.publish('zigbee2mqtt/Stair panic', JSON.stringify({ action: 'single', battery: 90 }));
+    const alarm = await nextJournalEvent(journal(), (e) => e.type === 'alarm.raised', after);
+    expect(alarm).toMatchObject({ device: 'stair-panic', data: { location: 'Stairwell' } });
+    expect(z2m.client.connected).toBe(true);
+  });
+
+  it('disconnects a zigbee2mqtt bridge that publishes outside its prefix, and journals it', async () => {
+    const rogue = await connect(gw.mqttUrl, { clientId: 'zigbee2mqtt-rogue', username: 'z2m', password: 'z2m-secret-1' });
+    const after = journal().lastSeq();
+    const closed = new Promise<void>((resolve) => rogue.client.once('close', () => resolve()));
+    rogue.client.publish('guardpost/devices/dock-reader/input', JSON.stringify({ type: 'card', card: '1' }), { qos: 1 });
+    await closed;
+    const refused = await nextJournalEvent(journal(), (e) => e.type === 'device.unauthorized' && e.reason === 'publish_refused', after);
+    expect(refused).toMatchObject({ data: { username: 'z2m', topic: 'guardpost/devices/dock-reader/input' } });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'access' })).toEqual([]);
+    await rogue.end();
+  });
+
+  it('reports the Frigate NVR online from frigate/available and counts a malformed event', async () => {
+    let after = journal().lastSeq();
+    await frigate.publish('frigate/stats', JSON.stringify({ service: { uptime: 12 } }));
+    await frigate.publish('frigate/available', 'online');
+    await nextJournalEvent(journal(), (e) => e.type === 'device.online' && e.device === 'nvr', after);
+    after = journal().lastSeq();
+    await frigate.publish('frigate/events', JSON.stringify({ type: 'new', after: { id: '1', camera: 'dock', label: 'person' } }));
+    await frigate.publish('frigate/events', 'not json');
+    const bad = await nextJournalEvent(journal(), (e) => e.type === 'device.bad_input' && e.device === 'nvr', after);
+    expect(bad).toMatchObject({ reason: 'not_json', data: { message: 'events: payload is not JSON' } });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'device.bad_input', device: 'nvr' })).toHaveLength(1);
+    after = journal().lastSeq();
+    await frigate.publish('frigate/available', 'offline');
+    await nextJournalEvent(journal(), (e) => e.type === 'device.offline' && e.device === 'nvr', after);
+  });
+
+  it('raises a panic from a supervised loop in alarm, and journals a cut or shorted loop as trouble, never as a press [SAFE-EOL]', async () => {
+    let after = journal().lastSeq();
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', '2201.7'); // normal
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', '0.4'); // shorted: a wiring fault, not a press
+    const short = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble' && e.device === 'vault-panic', after);
+    expect(short).toMatchObject({ reason: 'line_short', severity: 'high', data: { device: 'vault-panic', class: 'tamper' } });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'alarm.raised' })).toEqual([]);
+    after = journal().lastSeq();
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', '2199'); // repaired
+    const cleared = await nextJournalEvent(journal(), (e) => e.type === 'device.trouble_cleared' && e.device === 'vault-panic', after);
+    expect(cleared).toMatchObject({ reason: 'line_short' });
+    after = journal().lastSeq();
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', '4402'); // in alarm
+    const alarm = await nextJournalEvent(journal(), (e) => e.type === 'alarm.raised', after);
+    expect(alarm).toMatchObject({ device: 'vault-panic', data: { location: 'Vault' } });
+    // The node repeats its reading: one press is one alarm, not a stream of repeats.
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', '4398');
+    await vaultNode.publish('esp-vault/sensor/vault_loop/state', 'cut');
+    await nextJournalEvent(journal(), (e) => e.type === 'device.trouble' && e.device === 'vault-panic' && e.reason === 'line_cut', after);
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'alarm.repeated' })).toEqual([]);
+  });
+
+  it('does not take a cut door-contact loop for a forced door', async () => {
+    let after = journal().lastSeq();
+    await dockNode.publish('esp-dock/sensor/dock_loop/state', '2200'); // door closed
+    await dockNode.publish('esp-dock/sensor/dock_loop/state', 'open_circuit');
+    await nextJournalEvent(journal(), (e) => e.type === 'device.trouble' && e.device === 'dock-contact' && e.reason === 'line_cut', after);
+    after = journal().lastSeq();
+    await dockNode.publish('esp-dock/sensor/dock_loop/state', '4400'); // repaired, and the door opens with no grant
+    const forced = await nextJournalEvent(journal(), (e) => e.type === 'door.forced', after);
+    expect(forced).toMatchObject({ door: 'dock' });
+    expect(journal().query({ afterSeq: after, limit: 100, type: 'device.trouble_cleared', device: 'dock-contact' })).toHaveLength(1);
   });
 });

@@ -1,3 +1,6 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from '../../src/drivers/osdp/messages.js';
 import { connectDevice, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
@@ -48,7 +51,7 @@ describe('OSDP readers on one RS-485 bus (a simulated PD pair over socat pseudo-
     gw = await startTestGateway({
       stateDir: dir,
       siteYaml: SITE,
-      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false, reopenMinMs: 20, reopenMaxMs: 200 }\n`,
     });
     northStrike = await connectDevice(gw.mqttUrl, 'north-strike');
     for (const device of ['north-reader', 'south-reader']) {
@@ -185,7 +188,7 @@ cardholders:
     gw = await startTestGateway({
       stateDir: dir,
       siteYaml: SECURE_SITE,
-      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true }\n`,
+      configYaml: `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false }\n`,
     });
     vaultStrike = await connectDevice(gw.mqttUrl, 'vault-strike');
   });
@@ -209,11 +212,33 @@ cardholders:
     expect(Buffer.concat(sniffed).includes(Buffer.from('6001'))).toBe(false);
   });
 
-  it('gives a factory-fresh reader its own key in install mode and brings it online with that key', async () => {
+  it('gives a factory-fresh reader its own key in install mode, brings it online with that key and turns install mode off', async () => {
     await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.online' && e.device === 'fresh-reader');
     expect(fresh.scbk?.toString('hex')).toBe(FRESH_KEY);
-    expect(gw.logs.join('')).toContain('OSDP install mode: the reader now holds its own Secure Channel key');
+    const keySet = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.osdp_key_set' && e.device === 'fresh-reader');
+    expect(keySet.data).toEqual({ device: 'fresh-reader', installMode: false });
+    // Persisted through the site writers: the stored binding, the document an admin sees, an audit row by the gateway.
+    expect(gw.gateway.store.devices.get('fresh-reader')?.binding?.osdpInstall).toBe(false);
+    const response = await fetch(`${gw.httpUrl}/api/v1/devices/fresh-reader`, { headers: await gw.adminHeaders() });
+    expect(await response.json()).toMatchObject({ id: 'fresh-reader', osdpInstall: false, hasOsdpKey: true });
+    const audit = gw.gateway.store.audit.list({ limit: 50 }).find((entry) => entry.target === 'fresh-reader' && entry.action === 'device.updated');
+    expect(audit).toMatchObject({ actor: 'gateway', source: 'osdp-install', before: { osdpInstall: true, osdpKey: '[set]' }, after: { osdpInstall: false, osdpKey: '[set]' } });
+    expect(gw.logs.join('')).toContain('OSDP install mode: the reader now holds its own Secure Channel key; install mode turned off');
     expect(gw.logs.join('')).not.toContain(FRESH_KEY);
+    // Only the flag changed: the bus was not rebound, so the reader stayed online.
+    expect(gw.gateway.journal.query({ limit: 100, type: 'device.offline', device: 'fresh-reader' })).toEqual([]);
+  });
+
+  it('refuses the installed reader as tamper when it later answers to the factory key SCBK-D (reset or swapped) [OSDP-SC]', async () => {
+    await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.osdp_key_set' && e.device === 'fresh-reader');
+    const after = gw.gateway.journal.lastSeq();
+    fresh.scbk = Buffer.from('303132333435363738393a3b3c3d3e3f', 'hex');
+    fresh.corruptNextMac = true; // the next reply fails its MAC, so the gateway opens a new session
+    const tamper = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.tamper' && e.device === 'fresh-reader', after);
+    expect(tamper.severity).toBe('high');
+    const bad = gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'device.bad_input', device: 'fresh-reader' });
+    expect(bad.map((event) => event.data.message)).toContain('OSDP reader answers only to the factory install key SCBK-D (reset or replaced?); refused');
+    expect(fresh.received.filter((packet) => packet.code === Command.KEYSET)).toHaveLength(1);
   });
 
   it('never shows a reader\'s Secure Channel key in the API or the logs', async () => {
@@ -223,6 +248,37 @@ cardholders:
     expect(body).toMatchObject({ id: 'vault-reader', driver: 'osdp', hasOsdpKey: true });
     expect(JSON.stringify(body)).not.toContain(KEY);
     expect(gw.logs.join('')).not.toContain(KEY);
+  });
+
+  it('keeps a reader\'s key when an admin edits the reader through the API, which never shows the key', async () => {
+    const headers = { ...(await gw.adminHeaders()), 'content-type': 'application/json' };
+    const shown = (await (await fetch(`${gw.httpUrl}/api/v1/devices/vault-reader`, { headers })).json()) as Record<string, unknown>;
+    const { hasOsdpKey: _key, hasPassword: _password, availability: _availability, ...editable } = shown;
+    const before = gw.gateway.store.devices.get('vault-reader')?.binding?.osdpKey;
+    const response = await fetch(`${gw.httpUrl}/api/v1/devices/vault-reader`, { method: 'PUT', headers, body: JSON.stringify({ ...editable, location: 'Vault corridor' }) });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ location: 'Vault corridor', hasOsdpKey: true });
+    expect(gw.gateway.store.devices.get('vault-reader')?.binding?.osdpKey).toBe(before);
+    expect(gw.gateway.store.osdpKeys?.open('vault-reader', before!).toString('hex')).toBe(KEY);
+    // The reader keeps working on its key: its next read still arrives over the secure channel and is decided.
+    const after = gw.gateway.journal.lastSeq();
+    vault.presentCardFormatted('6002');
+    const decided = await nextJournalEvent(gw.gateway.journal, (e) => e.type.startsWith('access.') && e.device === 'vault-reader', after);
+    expect(decided).toMatchObject({ type: 'access.denied', reason: 'unknown_credential' });
+  });
+
+  it('keeps the reader keys sealed at rest: the database and the site export hold only the gpenc1 form', async () => {
+    const exported = await fetch(`${gw.httpUrl}/api/v1/site/export`, { headers: await gw.adminHeaders() });
+    const site = (await exported.json()) as { devices: { id: string; osdpKey?: string }[] };
+    expect(site.devices.find((device) => device.id === 'vault-reader')?.osdpKey).toMatch(/^gpenc1:[A-Za-z0-9_-]{59}$/);
+    expect(JSON.stringify(site)).not.toContain(KEY);
+    expect(JSON.stringify(site)).not.toContain(FRESH_KEY);
+    gw.gateway.store.db.pragma('wal_checkpoint(TRUNCATE)');
+    const files = fs.readdirSync(gw.stateDir).filter((name) => name.startsWith('guardpost.db'));
+    const bytes = files.map((name) => fs.readFileSync(path.join(gw.stateDir, name)).toString('latin1')).join('');
+    expect(bytes.length).toBeGreaterThan(0);
+    expect(bytes).not.toContain(KEY);
+    expect(bytes).not.toContain(FRESH_KEY);
   });
 
   it('keeps a reader that cannot do Secure Channel offline and raises tamper for it', async () => {
@@ -242,5 +298,38 @@ cardholders:
     expect(bad.map((event) => event.data.message)).toContain('plain-text reply on a Secure Channel (downgrade refused)');
     vault.downgrade = false;
     expect(gw.gateway.journal.query({ afterSeq: after, limit: 100, type: 'access' })).toEqual([]);
+  });
+});
+
+describe('an OSDP key that this gateway cannot open', () => {
+  it('keeps the reader offline as trouble when osdp.key was replaced, and the rest of the gateway runs', async () => {
+    const KEY = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    const dir = tempDir('gp-osdp-key-');
+    const pair = new SocatPair(dir);
+    await pair.start();
+    const site = `
+site: { id: osdp-key, name: OSDP key floor, timezone: Europe/London }
+devices:
+  - { id: safe-reader, kind: reader, driver: osdp, bus: rs485, address: 0, secureChannel: enforce, osdpKey: "${KEY}" }
+  - { id: lobby-reader, kind: reader }
+`;
+    const configYaml = `demo: true\nserial:\n  buses:\n    - { id: rs485, path: ${JSON.stringify(pair.gatewayPath)}, baudRate: 115200, rs485: true, rs485Required: false }\n`;
+    const first = await startTestGateway({ stateDir: dir, siteYaml: site, configYaml });
+    await first.stop();
+    // A restored backup of the database without its osdp.key: the sealed key cannot be opened.
+    fs.writeFileSync(path.join(dir, 'osdp.key'), crypto.randomBytes(32), { mode: 0o600 });
+    const gw = await startTestGateway({ stateDir: dir, siteYaml: site, configYaml });
+    try {
+      const trouble = await nextJournalEvent(gw.gateway.journal, (e) => e.type === 'device.trouble' && e.device === 'safe-reader');
+      expect(trouble).toMatchObject({ reason: 'osdp_key_unreadable', severity: 'high' });
+      expect(gw.logs.join('')).toContain('device \\"safe-reader\\": its sealed osdpKey does not open with this gateway\'s osdp.key');
+      expect(gw.logs.join('')).not.toContain(KEY);
+      expect(gw.gateway.runtime.deviceAvailability('safe-reader')).not.toBe('online');
+      const health = await fetch(`${gw.httpUrl}/readyz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await gw.stop();
+      await pair.stop();
+    }
   });
 });

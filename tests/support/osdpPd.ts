@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { encodePacket, OsdpFrameDecoder, type OsdpPacket } from '../../src/drivers/osdp/frame.js';
 import { Command, Reply } from '../../src/drivers/osdp/messages.js';
-import { clientCryptogram, decryptData, encryptData, initialRmac, packetMac, SCS, sameBytes, serverCryptogram, sessionKeys, type SessionKeys } from '../../src/drivers/osdp/secure.js';
+import { clientCryptogram, SCBK_D, decryptData, encryptData, initialRmac, packetMac, SCS, sameBytes, serverCryptogram, sessionKeys, type SessionKeys } from '../../src/drivers/osdp/secure.js';
 
 /**
  * A simulated OSDP peripheral (reader) for tests: answers the ACU's polls as a real PD would,
@@ -102,7 +102,8 @@ export class SimulatedPd {
         const rndB = crypto.randomBytes(8);
         const keys = sessionKeys(this.scbk, rndA);
         this.session = { keys, rndA, rndB, cmac: Buffer.alloc(16), rmac: Buffer.alloc(16), active: false };
-        return { code: Reply.CCRYPT, scb: Uint8Array.of(SCS.CCRYPT, 1), data: Buffer.concat([Buffer.from('0102030405060708', 'hex'), rndB, clientCryptogram(keys, rndA, rndB)]) };
+        // The security block says which key the reader used: 0 = SCBK-D (install mode), 1 = its own.
+        return { code: Reply.CCRYPT, scb: Uint8Array.of(SCS.CCRYPT, sameBytes(this.scbk, SCBK_D) ? 0 : 1), data: Buffer.concat([Buffer.from('0102030405060708', 'hex'), rndB, clientCryptogram(keys, rndA, rndB)]) };
       }
       case Command.SCRYPT: {
         const session = this.session;

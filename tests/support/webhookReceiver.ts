@@ -28,6 +28,10 @@ export type Responder = (request: Omit<ReceivedRequest, 'status' | 'atMs'>) => A
 export class WebhookReceiver {
   readonly requests: ReceivedRequest[] = [];
   responder: Responder = () => ({ status: 204 });
+  /** Holds the answer to a request until the promise it returns settles (a slow receiver). */
+  holdAnswer: ((request: Omit<ReceivedRequest, 'status' | 'atMs'>) => Promise<void> | undefined) | undefined;
+  /** Requests received but not answered yet. */
+  pending = 0;
   private server: http.Server | undefined;
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
@@ -56,11 +60,21 @@ export class WebhookReceiver {
         }
         const events = (Array.isArray(parsed) ? parsed : [parsed]) as ReceivedRequest['events'];
         const seen = { path: request.url ?? '/', headers: request.headers, body, events };
-        const answer = this.responder(seen);
-        this.requests.push({ ...seen, atMs: Date.now(), status: answer.status });
-        response.writeHead(answer.status, answer.headers ?? {});
-        response.end(answer.body ?? '');
+        const answer = (): void => {
+          const reply = this.responder(seen);
+          this.requests.push({ ...seen, atMs: Date.now(), status: reply.status });
+          response.writeHead(reply.status, reply.headers ?? {});
+          response.end(reply.body ?? '');
+          this.check();
+        };
+        const held = this.holdAnswer?.(seen);
+        if (held === undefined) return answer();
+        this.pending += 1;
         this.check();
+        void held.finally(() => {
+          this.pending -= 1;
+          answer();
+        });
       });
     });
     await new Promise<void>((resolve, reject) => {

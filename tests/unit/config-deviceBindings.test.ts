@@ -67,7 +67,7 @@ describe('serial buses and the GPIO chip in the config file', () => {
   it('fills serial defaults (9600 8N1, reopen backoff) for a bus given only an id and a path', () => {
     const result = parseConfig({ serial: { buses: [{ id: 'door-bus', path: '/dev/ttyUSB0' }] }, gpio: { chipLabel: 'pinctrl-rp1' } });
     expect(result.ok && result.config.serial?.buses[0]).toEqual({
-      id: 'door-bus', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rs485: false, reopenMinMs: 250, reopenMaxMs: 5000,
+      id: 'door-bus', path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rs485: false, rs485Required: true, reopenMinMs: 250, reopenMaxMs: 5000,
     });
     expect(result.ok && result.config.gpio).toEqual({ chipLabel: 'pinctrl-rp1', sysfsRoot: '/sys/class/gpio' });
   });
@@ -95,10 +95,38 @@ describe('OSDP Secure Channel settings', () => {
   it('accepts enforce with a 32-hex-digit key and never echoes a malformed key', () => {
     expect(problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, secureChannel: 'enforce', osdpKey: '00112233445566778899aabbccddeeff' }])).toEqual([]);
     const problems = problemsOf([{ id: 'r', kind: 'reader', driver: 'osdp', bus: 'b', address: 0, osdpKey: 'my-secret-key' }]);
-    expect(problems).toEqual(['devices[0].osdpKey: expected 32 hex digits (an AES-128 key)']);
+    expect(problems).toEqual(['devices[0].osdpKey: expected 32 hex digits (an AES-128 key), or a key sealed by guardpost (gpenc1:…)']);
   });
 
   it('refuses Secure Channel settings on a device that is not an OSDP reader', () => {
     expect(problemsOf([{ id: 'r', kind: 'reader', secureChannel: 'on' }])).toEqual(['devices[0].secureChannel: not used by driver "json"']);
+  });
+});
+
+describe('product bridges in the config file (mqtt.productBridges)', () => {
+  const HASH = '$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA';
+  it('accepts a zigbee2mqtt and a Frigate bridge, the prefix defaulting to the product', () => {
+    const result = parseConfig({ mqtt: { productBridges: [{ username: 'z2m', passwordHash: HASH, product: 'zigbee2mqtt' }, { username: 'nvr', passwordHash: HASH, product: 'frigate', prefix: 'site1/frigate' }] } });
+    expect(result.ok ? result.config.mqtt.productBridges.map((bridge) => bridge.username) : result.problems).toEqual(['z2m', 'nvr']);
+  });
+
+  it('refuses a login already used by an operator, guardpost\'s own prefix, a wildcard prefix and a plain password', () => {
+    const result = parseConfig({
+      mqtt: {
+        operators: [{ username: 'desk', passwordHash: HASH }],
+        productBridges: [
+          { username: 'desk', passwordHash: HASH, product: 'zigbee2mqtt' },
+          { username: 'nvr', passwordHash: HASH, product: 'frigate', prefix: 'guardpost/frigate' },
+          { username: 'nvr2', passwordHash: HASH, product: 'frigate', prefix: 'frigate/#' },
+          { username: 'nvr3', passwordHash: 'secret', product: 'frigate' },
+        ],
+      },
+    });
+    expect(result.ok ? [] : [...result.problems].sort()).toEqual([
+      'mqtt.productBridges[0].username: "desk" is already the login of mqtt.operators[0]',
+      'mqtt.productBridges[1].prefix: "guardpost/frigate" is guardpost\'s own topic prefix; a product bridge needs its own',
+      'mqtt.productBridges[2].prefix: expected a topic prefix without wildcards, e.g. zigbee2mqtt, got "frigate/#"',
+      'mqtt.productBridges[3].passwordHash: expected an argon2 hash starting with "$argon2"',
+    ]);
   });
 });

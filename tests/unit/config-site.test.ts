@@ -110,7 +110,7 @@ describe('parseSiteData', () => {
     const raw = site();
     raw.devices[0].kind = 'lock';
     expect(problemsOf(raw)).toEqual([
-      'devices[0].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, got "lock"',
+      'devices[0].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, tamper-switch, threat-button, got "lock"',
     ]);
   });
 
@@ -261,7 +261,7 @@ describe('loadSiteFile', () => {
     expect(gp.message).toBe(`${file}: 6 problems`);
     expect(gp.details).toEqual([
       `${file}: site.id: expected an id of lowercase letters, digits and dashes, got "Demo Site"`,
-      `${file}: devices[1].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, got "lock"`,
+      `${file}: devices[1].kind: expected one of reader, strike, panic-button, door-contact, exit-button, camera, fire-alarm, tamper-switch, threat-button, got "lock"`,
       `${file}: doors[0].unlockMs: expected integer ≥ 100, got 50`,
       `${file}: cardholders[0].credentials[0].card: expected 1 to 20 decimal digits, got "12ab"`,
       `${file}: cardholders[0].credentials[0].validFrom: expected an ISO-8601 date-time, got "tomorrow"`,

@@ -40,13 +40,16 @@ describe('parseConfig', () => {
     expect(result).toEqual({
       ok: true,
       config: {
+        version: 1,
         demo: false,
         stateDir: './var',
         log: { level: 'info' },
-        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [] },
-        http: { host: '127.0.0.1', port: 8080 },
+        mqtt: { mode: 'embedded', prefix: 'guardpost', host: '0.0.0.0', port: 1883, clientId: 'guardpost-guardpost', operators: [], productBridges: [], limits: { maxPacketBytes: 65_536, connectTimeoutMs: 10_000, maxClients: 512, connectionsPerAddressPerMinute: 120, failedLoginsPerAddress: 10, maxSubscriptionsPerClient: 32, maxTopicBytes: 512, maxTopicLevels: 16, maxQueuedPerClient: 64 }, plain: true },
+        http: { host: '127.0.0.1', port: 8080, rateLimits: { readPerMinute: 3_000, writePerMinute: 300, exportPerMinute: 30 } },
         journal: { retentionDays: 0, maxEvents: 0, pruneIntervalMs: 3_600_000 },
         forwarders: [],
+        backup: { dir: 'backups', intervalMinutes: 1_440, keep: 7 },
+        homeAssistant: { enabled: false, discoveryPrefix: 'homeassistant', armAwayLevel: 'lockdown' },
       },
     });
   });
@@ -87,7 +90,7 @@ describe('parseConfig', () => {
 
   it('names an unknown key by its own path and lists the allowed keys', () => {
     expect(problemsOf({ mqtt: { prot: 1883 } })).toEqual([
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits, plain, tls, websocket)',
     ]);
   });
 
@@ -129,9 +132,9 @@ describe('parseConfig', () => {
       'demo: expected boolean, got string "yes"',
       'mqtt.port: expected integer, got string "x"',
       'mqtt.mode: expected one of embedded, external, got "cloud"',
-      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)',
+      'mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits, plain, tls, websocket)',
       'http.port: expected integer ≤ 65535, got 99999',
-      'extra: unknown key (allowed: demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio)',
+      'extra: unknown key (allowed: version, demo, stateDir, siteFile, log, mqtt, http, journal, forwarders, serial, gpio, backup, homeAssistant)',
     ]);
   });
 
@@ -145,7 +148,7 @@ describe('loadConfigFile', () => {
     const loaded = loadConfigFile(demoConfig, {}, {});
     expect(loaded.config.demo).toBe(true);
     expect(loaded.config.mqtt).toMatchObject({ mode: 'embedded', port: 1883 });
-    expect(loaded.config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(loaded.config.http).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(loaded.file).toBe(demoConfig);
     expect(loaded.dir).toBe(path.join(repo, 'config'));
     expect(loaded.stateDir).toBe(path.join(repo, 'var'));
@@ -238,7 +241,7 @@ describe('loadConfigFile', () => {
     expect(error.message).toBe(`${file}: 3 problems`);
     expect(error.details).toEqual([
       `${file}: demo: expected boolean, got number 3`,
-      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators)`,
+      `${file}: mqtt.prot: unknown key (allowed: mode, prefix, host, port, url, username, password, clientId, operators, productBridges, limits, plain, tls, websocket)`,
       `${file}: http.port: expected integer, got string "abc"`,
     ]);
   });

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from '../app.js';
+import { audited } from '../audited.js';
 
 const LoginBody = Type.Object({ user: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
 
@@ -11,7 +12,8 @@ export function registerAuthRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post('/api/v1/auth/logout', { config: { auth: 'viewer' } }, async (request, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (token !== undefined) deps.auth.logout(token);
+    // A session ended is recorded like any other change made through the API.
+    if (token !== undefined) audited(deps, request, 'session.ended', null, () => deps.auth.logout(token), () => null);
     return reply.status(204).send();
   });
 

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LockdownTarget } from '../../doors/lockdown.js';
 import { GuardpostError } from '../../errors.js';
 import type { ApiDeps } from '../app.js';
+import { audited } from '../audited.js';
 import { apiActor } from './commandActor.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 }) });
@@ -31,7 +32,7 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
 
   app.post<{ Params: Static<typeof Params> }>('/api/v1/doors/:id/unlock', { config: { auth: 'security' }, schema: { params: Params } }, async (request) => {
     const reason = reasonOf(request.body);
-    runtime.doors.unlock(door(request.params.id), apiActor(request), reason);
+    audited(deps, request, 'door.unlock', request.params.id, () => runtime.doors.unlock(door(request.params.id), apiActor(request), reason), () => ({ reason }));
     return runtime.doors.snapshot(request.params.id);
   });
 
@@ -39,11 +40,17 @@ export function registerDoorCommandRoutes(app: FastifyInstance, deps: ApiDeps): 
     const params = path.includes(':id') ? { params: Params } : {};
     app.post<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request, reply) => {
       const reason = reasonOf(request.body);
-      const lockdown = runtime.safety.lockdown.lock(target(request.params?.id ?? ''), apiActor(request), reason);
-      return reply.status(201).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
+      const scope = target(request.params?.id ?? '');
+      const before = runtime.safety.lockdown.list().length;
+      const lockdown = audited(deps, request, 'lockdown.started', request.params?.id ?? 'site', () => runtime.safety.lockdown.lock(scope, apiActor(request), reason), () => ({ scope, reason }));
+      // Asking again for a lockdown in force changes nothing: 200 with the one in force.
+      const created = runtime.safety.lockdown.list().length > before;
+      return reply.status(created ? 201 : 200).send({ lockdown, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() });
     });
     app.delete<{ Params: Static<typeof Params> }>(path, { config: { auth: 'security' }, schema: params }, async (request) => {
-      const released = runtime.safety.lockdown.release(target(request.params?.id ?? ''), apiActor(request), reasonOf(request.body));
+      const scope = target(request.params?.id ?? '');
+      const reason = reasonOf(request.body);
+      const released = audited(deps, request, 'lockdown.released', request.params?.id ?? 'site', () => runtime.safety.lockdown.release(scope, apiActor(request), reason), (result) => ({ scope, reason, released: result }));
       return { released, lockedDownDoors: [...runtime.safety.lockdown.doors()].sort() };
     });
   };

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { audited } from '../audited.js';
 import { apiActor } from './commandActor.js';
 import type { ApiDeps } from '../app.js';
 
@@ -12,7 +13,7 @@ const ForgiveBody = Type.Object(
 export function registerPassbackRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post<{ Body: Static<typeof ForgiveBody> }>('/api/v1/passback/forgive', { config: { auth: 'security' }, schema: { body: ForgiveBody } }, async (request) => {
     const actor = apiActor(request);
-    const forgiven = deps.runtime.forgivePassback(request.body.cardholder ?? null, actor.by ?? `anonymous@${actor.address ?? 'unknown'}`);
+    const forgiven = audited(deps, request, 'passback.forgiven', request.body.cardholder ?? null, () => deps.runtime.forgivePassback(request.body.cardholder ?? null, actor.by ?? `anonymous@${actor.address ?? 'unknown'}`), (count) => ({ cardholder: request.body.cardholder ?? null, forgiven: count }));
     return { forgiven };
   });
 }

@@ -5,18 +5,85 @@ import type { Principal } from '../../auth/service.js';
 import { actorOf } from '../../auth/service.js';
 import { GuardpostError } from '../../errors.js';
 import type { SiteCardholder, SiteData } from '../../config/siteSchema.js';
-import { SiteCollections, type SiteCollection } from '../../site/siteService.js';
+import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, type EditableCollection } from '../../site/siteService.js';
 import type { Role } from '../../store/index.js';
 import type { ApiDeps } from '../app.js';
+import { applyListQuery, fieldIs, listQuerySchema, sendPage, type ListQuery, type ListSpec } from '../listQuery.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 }) });
 const Body = Type.Object({}, { additionalProperties: true });
 
+/** URL segments: the site file's keys in kebab case (`accessLevels` → `/api/v1/access-levels`). */
+export const collectionPath = (collection: EditableCollection): string => collection.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+
 /** Who may read each collection: cardholders are personal data, for security staff and admins. */
-const readRole: Record<SiteCollection, Role> = { devices: 'viewer', doors: 'viewer', groups: 'viewer', cardholders: 'security' };
+const readRole: Record<EditableCollection, Role> = {
+  devices: 'viewer',
+  doors: 'viewer',
+  groups: 'viewer',
+  cardholders: 'security',
+  zones: 'viewer',
+  schedules: 'viewer',
+  holidays: 'viewer',
+  accessLevels: 'viewer',
+  threatLevels: 'viewer',
+  cameras: 'viewer',
+  doorGroups: 'viewer',
+  areas: 'viewer',
+};
+
+type Any = Record<string, unknown>;
+const text = (item: Any): (string | undefined)[] => [String(item.id), item.name as string | undefined];
+const named = { sortable: ['id', 'name'], text } as const;
+const doorsInclude = (item: Any, door: string) => Array.isArray(item.doors) && (item.doors as string[]).includes(door);
+
+/** What each list can be searched, filtered and sorted by. */
+const listSpecs: Record<Exclude<EditableCollection, 'cardholders'>, ListSpec<Any>> = {
+  devices: {
+    sortable: ['id', 'name', 'kind', 'driver', 'location'],
+    filters: { kind: fieldIs('kind'), driver: fieldIs('driver'), location: fieldIs('location') },
+    text: (item) => [...text(item), item.location as string | undefined],
+  },
+  doors: {
+    sortable: ['id', 'name', 'mode', 'unlockMs', 'failMode'],
+    filters: { mode: fieldIs('mode'), device: (door, id) => [door.reader, door.strike, door.contact, door.exit].includes(id) },
+    text,
+  },
+  groups: { ...named, filters: { door: doorsInclude, accessLevel: fieldIs('accessLevels') } },
+  zones: { ...named, filters: { door: doorsInclude } },
+  schedules: { ...named, filters: { holiday: fieldIs('holidays') } },
+  holidays: { ...named, filters: { date: fieldIs('dates') } },
+  accessLevels: { sortable: ['id', 'name', 'schedule'], text, filters: { door: doorsInclude, doorGroup: fieldIs('doorGroups'), schedule: fieldIs('schedule') } },
+  threatLevels: { ...named, filters: { door: (level, door) => (level.doors as { door?: string }[]).some((entry) => entry.door === door), lockdownZone: fieldIs('lockdownZones') } },
+  cameras: { sortable: ['id', 'name', 'kind'], text: (item) => [...text(item), item.camera as string | undefined], filters: { kind: fieldIs('kind'), door: doorsInclude, zone: fieldIs('zones') } },
+  doorGroups: { ...named, filters: { door: doorsInclude } },
+  areas: { sortable: ['id', 'name', 'passback'], text, filters: { passback: fieldIs('passback'), door: (area, door) => [...(area.entryDoors as string[]), ...(area.exitDoors as string[])].includes(door) } },
+};
+
+/** Cardholders: `q` finds a name or id, or the digits a masked card shows (whole numbers for admins). */
+function cardholderSpec(principal: Principal | null): ListSpec<SiteCardholder> {
+  const admin = principal?.role === 'admin';
+  return {
+    sortable: ['id', 'name', 'status'],
+    filters: {
+      group: (holder, group) => holder.groups.includes(group),
+      status: (holder, status) => holder.status === status,
+      state: (holder, status) => holder.status === status,
+      credentialStatus: (holder, status) => holder.credentials.some((credential) => credential.status === status),
+    },
+    text: (holder) => [holder.id, holder.name, ...holder.credentials.map((credential) => credential.id)],
+    // A non-admin searches only what the mask shows, so search cannot be used to guess numbers.
+    matches: (holder, q) =>
+      /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.card !== undefined && (admin ? credential.card.includes(q) : maskCardNumber(credential.card).endsWith(q))),
+  };
+}
+// The cardholder filters, for the querystring schema (the spec itself depends on the caller).
+const cardholderFilters = cardholderSpec(null);
+
+const maskCredential = <C extends { card?: string }>(credential: C): C => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) });
 
 /** What a caller sees of an item: never a password hash; whole card numbers for admins only. */
-function present(collection: SiteCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
+function present(collection: EditableCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
   switch (collection) {
     case 'devices': {
       // Secrets never leave: a password hash or an OSDP key shows only as set or not.
@@ -28,13 +95,48 @@ function present(collection: SiteCollection, item: unknown, principal: Principal
       return { ...door, status: { reader: deps.runtime.deviceAvailability(door.reader), strike: deps.runtime.deviceAvailability(door.strike) } };
     }
     case 'cardholders': {
-      if (principal?.role === 'admin') return item;
-      const holder = item as SiteCardholder;
-      return { ...holder, credentials: holder.credentials.map((credential) => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) })) };
+      // [SEC-PRIVACY] PIN digits never leave, not even to the admin who just set them (a write
+      // answers with what it was given); stored PINs are digests and never shown at all.
+      const { pin: _pin, duressPin: _duressPin, ...holder } = item as SiteCardholder;
+      if (principal?.role === 'admin') return holder;
+      return { ...holder, credentials: holder.credentials.map(maskCredential) };
+    }
+    case 'cameras': {
+      // A camera's password (in its URL) never leaves; the mask stands in for it on a PUT.
+      const camera = item as SiteData['cameras'][number];
+      return camera.url === undefined ? camera : { ...camera, url: maskUrlPassword(camera.url) };
     }
     case 'groups':
+    case 'zones':
+    case 'schedules':
+    case 'holidays':
+    case 'accessLevels':
+    case 'threatLevels':
+    case 'doorGroups':
+    case 'areas':
       return item;
   }
+}
+
+/**
+ * A camera URL sent back with the masked password keeps the stored one, so a console can edit a
+ * camera without ever having been shown its password.
+ */
+function restoreCameraPassword(body: Any, stored: SiteData['cameras'][number] | undefined): Any {
+  if (typeof body.url !== 'string') return body;
+  let url: URL;
+  try {
+    url = new URL(body.url);
+  } catch {
+    return body;
+  }
+  if (url.password !== MASKED_PASSWORD && url.password !== encodeURIComponent(MASKED_PASSWORD)) return body;
+  const old = stored?.url === undefined ? undefined : new URL(stored.url);
+  if (old === undefined || old.password === '' || old.host !== url.host || old.username !== url.username) {
+    throw new GuardpostError('GP_ERR_BAD_REQUEST', 'body.url: the password is the mask "********" but no stored password goes with this host and user; send the real password');
+  }
+  url.password = old.password;
+  return { ...body, url: url.toString() };
 }
 
 /**
@@ -45,27 +147,37 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
   const { site } = deps;
   const actor = (request: FastifyRequest) => actorOf(request.principal!, request.ip);
 
-  for (const collection of SiteCollections) {
-    const base = `/api/v1/${collection}`;
+  for (const collection of [...SiteCollections, ...RuleCollections]) {
+    const base = `/api/v1/${collectionPath(collection)}`;
     const read = { auth: readRole[collection] };
     const write = { auth: 'admin' } as const;
+    const querystring = listQuerySchema<Any>(collection === 'cardholders' ? (cardholderFilters as unknown as ListSpec<Any>) : listSpecs[collection], collection);
+    const prepare = (request: FastifyRequest<{ Body: Any }>, id: string): Any =>
+      collection === 'cameras' ? restoreCameraPassword(request.body, site.list('cameras').find((camera) => camera.id === id)) : request.body;
 
-    app.get(base, { config: read }, async (request) => site.list(collection).map((item) => present(collection, item, request.principal, deps)));
+    app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
+      const spec = collection === 'cardholders' ? (cardholderSpec(request.principal) as unknown as ListSpec<Any>) : listSpecs[collection];
+      const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
+      return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+    });
     app.get<{ Params: Static<typeof Params> }>(`${base}/:id`, { config: read, schema: { params: Params } }, async (request) =>
       present(collection, site.get(collection, request.params.id), request.principal, deps),
     );
-    app.post<{ Body: Record<string, unknown> }>(base, { config: write, schema: { body: Body } }, async (request, reply) => {
+    app.post<{ Body: Any }>(base, { config: write, schema: { body: Body } }, async (request, reply) => {
       const id = request.body.id;
       if (typeof id !== 'string' || !/^[a-z0-9-]{1,64}$/.test(id)) throw new GuardpostError('GP_ERR_BAD_REQUEST', 'body.id: expected an id of lowercase letters, digits and dashes');
       if (site.list(collection).some((item) => item.id === id)) throw new GuardpostError('GP_ERR_CONFLICT', `${collection} "${id}" already exists; PUT ${base}/${id} replaces it`);
-      const { item } = site.put(collection, id, request.body, actor(request));
+      const { item } = site.put(collection, id, prepare(request, id), actor(request));
       return reply.status(201).send(present(collection, item, request.principal, deps));
     });
-    app.put<{ Params: Static<typeof Params>; Body: Record<string, unknown> }>(`${base}/:id`, { config: write, schema: { params: Params, body: Body } }, async (request, reply) => {
-      const { item, created } = site.put(collection, request.params.id, request.body, actor(request));
+    app.put<{ Params: Static<typeof Params>; Body: Any }>(`${base}/:id`, { config: write, schema: { params: Params, body: Body } }, async (request, reply) => {
+      const { item, created } = site.put(collection, request.params.id, prepare(request, request.params.id), actor(request));
       return reply.status(created ? 201 : 200).send(present(collection, item, request.principal, deps));
     });
     app.delete<{ Params: Static<typeof Params> }>(`${base}/:id`, { config: write, schema: { params: Params } }, async (request, reply) => {
+      if (collection === 'threatLevels' && deps.runtime.safety.threat.current().level === request.params.id) {
+        throw new GuardpostError('GP_ERR_CONFLICT', `threat level "${request.params.id}" is the site's current level; set another level before deleting it`);
+      }
       site.delete(collection, request.params.id, actor(request));
       return reply.status(204).send();
     });

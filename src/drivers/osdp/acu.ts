@@ -19,8 +19,11 @@ export interface OsdpAcuEvents {
   online(address: number, identity: PdIdentity | null): void;
   /** A reader's trouble condition (e.g. 'power_failure'), or null once it has cleared. */
   trouble?(address: number, condition: string | null): void;
-  /** Install mode finished: the reader now holds its own key (turn install mode off). */
-  keyInstalled?(address: number): void;
+  /**
+   * Install mode finished: the reader took its own key (osdp_KEYSET) and has reconnected on it.
+   * Install mode is already off in the poll loop; the owner persists that.
+   */
+  keyInstalled?(address: number, alreadyHeld: boolean): void;
   offline(address: number, reason: string): void;
 }
 
@@ -71,6 +74,10 @@ interface Pd {
   currentKey: Uint8Array;
   /** Secure with SCBK-D in install mode: osdp_KEYSET goes next, then a new handshake. */
   installing: boolean;
+  /** Install mode is on for this reader (ends once it is online on its own key). */
+  install: boolean;
+  /** The reader acknowledged KEYSET; install mode ends when it reconnects on the new key. */
+  keySet: boolean;
   identity: PdIdentity | null;
   lastReplyMs: number;
   queue: Queued[];
@@ -106,6 +113,7 @@ export class OsdpAcu {
       address, sequence: 0, online: null, stage: 'id', identity: null, lastReplyMs: options.clock(), queue: [], keys: '', lastKeyMs: 0,
       secure: options.secure?.get(address) ?? { mode: 'off' }, session: null, tamperRaised: false,
       currentKey: options.secure?.get(address)?.scbk ?? SCBK_D, installing: false,
+      install: options.secure?.get(address)?.install === true, keySet: false,
     }));
   }
 
@@ -300,11 +308,15 @@ export class OsdpAcu {
         const rndB = Buffer.from(packet.data.subarray(8, 16));
         const keys = sessionKeys(scbk, session.rndA);
         if (!sameBytes(clientCryptogram(keys, session.rndA, rndB), packet.data.subarray(16, 32))) {
-          if (pd.secure.install === true && !sameBytes(scbk, SCBK_D)) {
+          if (pd.install && !sameBytes(scbk, SCBK_D)) {
             // Install mode: a factory-fresh reader answers to SCBK-D; try that next, then give it its own key.
             pd.currentKey = SCBK_D;
             pd.session = null;
             return;
+          }
+          if (!sameBytes(scbk, SCBK_D) && answersToDefaultKey(session.rndA, rndB, packet.data.subarray(16, 32))) {
+            // [OSDP-SC] a reader back on the factory key was reset or swapped: refused and raised whatever the mode.
+            return this.refuseSecure(pd, 'bad_mac', 'OSDP reader answers only to the factory install key SCBK-D (reset or replaced?); refused', bytes, true);
           }
           // The reader holds another key: never fall back to plain text with a reader that speaks Secure Channel.
           return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s cryptogram does not match its key (wrong SCBK?)', bytes, pd.secure.mode === 'enforce');
@@ -328,10 +340,18 @@ export class OsdpAcu {
       if (!sameBytes(rmac, packet.data)) return this.refuseSecure(pd, 'bad_mac', 'OSDP reader\'s initial R-MAC does not verify', bytes, pd.secure.mode === 'enforce');
       session.rmac = rmac;
       session.active = true;
-      if (pd.secure.install === true && pd.secure.scbk !== undefined && sameBytes(pd.currentKey, SCBK_D) && !sameBytes(pd.secure.scbk, SCBK_D)) {
+      if (pd.install && pd.secure.scbk !== undefined && sameBytes(pd.currentKey, SCBK_D) && !sameBytes(pd.secure.scbk, SCBK_D)) {
         pd.installing = true; // online only once it holds its own key
         pd.stage = 'ready';
         return;
+      }
+      if (pd.install && pd.secure.scbk !== undefined && sameBytes(pd.currentKey, pd.secure.scbk)) {
+        // Secure on its own key (given just now, or held already): install mode is over for this
+        // reader, so a reader answering to SCBK-D later is refused rather than re-keyed.
+        const alreadyHeld = !pd.keySet;
+        pd.keySet = false;
+        pd.install = false;
+        this.options.events.keyInstalled?.(pd.address, alreadyHeld);
       }
       this.comeOnline(pd);
     }
@@ -400,7 +420,7 @@ export class OsdpAcu {
           pd.currentKey = pd.secure.scbk;
           pd.session = null;
           pd.stage = 'chlng';
-          this.options.events.keyInstalled?.(pd.address);
+          pd.keySet = true;
         }
         return;
       case Reply.NAK: {
@@ -469,6 +489,7 @@ export class OsdpAcu {
     pd.session = null;
     pd.tamperRaised = false;
     pd.installing = false;
+    pd.keySet = false;
     pd.currentKey = pd.secure.scbk ?? SCBK_D;
     pd.sequence = 0;
     pd.keys = '';
@@ -477,4 +498,9 @@ export class OsdpAcu {
     pd.online = false;
     this.options.events.offline(pd.address, reason);
   }
+}
+
+/** True when the reader's cryptogram was made with SCBK-D, the well-known install key. */
+function answersToDefaultKey(rndA: Uint8Array, rndB: Uint8Array, cryptogram: Uint8Array): boolean {
+  return sameBytes(clientCryptogram(sessionKeys(SCBK_D, rndA), rndA, rndB), cryptogram);
 }

@@ -18,4 +18,6 @@ export const alarmsEventTypes = {
   /** A supervised device (panic button, reader) went silent for longer than its supervisionMs. */
   'device.trouble': 'high',
   'device.trouble_cleared': 'medium',
+  /** A tamper input went back to normal; the tamper alarm stays open until acknowledged and cleared. */
+  'device.tamper_restored': 'medium',
 } as const satisfies Record<string, Severity>;

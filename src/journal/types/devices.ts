@@ -7,5 +7,7 @@ export const devicesEventTypes = {
   'device.bad_input': 'low',
   'device.unauthorized': 'high',
   'device.tamper': 'high',
+  /** An OSDP reader took its own Secure Channel key in install mode; install mode is now off. */
+  'device.osdp_key_set': 'info',
   /** A device needs a technician (power failure at a reader); `reason` names the condition. */
 } as const satisfies Record<string, Severity>;

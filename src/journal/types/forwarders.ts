@@ -8,6 +8,8 @@ export const forwardersEventTypes = {
   'forwarder.failing': 'high',
   /** A failing destination accepts events again. */
   'forwarder.restored': 'info',
+  /** An admin asked for a destination to get events again from data.fromSeq (its cursor moved back). */
+  'forwarder.resend': 'low',
   /** Retention deleted old events; data.deleted, data.heldBack (kept for an undelivered forwarder). */
   'journal.pruned': 'info',
 } as const satisfies Record<string, Severity>;

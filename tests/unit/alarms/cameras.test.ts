@@ -65,6 +65,7 @@ describe('camera triggers', () => {
   it('knows which events trigger cameras and why', () => {
     expect(triggerOf(event({ type: 'alarm.raised', data: { kind: 'panic', alarm: 'a1', zone: 'z' } }))).toMatchObject({ reason: 'panic', alarm: 'a1', zone: 'z' });
     expect(triggerOf(event({ type: 'alarm.raised', data: { kind: 'duress' } }))).toMatchObject({ reason: 'duress' });
+    expect(triggerOf(event({ type: 'alarm.raised', door: 'lobby', data: { kind: 'tamper', alarm: 'a2' } }))).toMatchObject({ reason: 'tamper', door: 'lobby', alarm: 'a2' });
     expect(triggerOf(event({ type: 'door.forced', door: 'd' }))).toMatchObject({ reason: 'forced', door: 'd' });
     expect(triggerOf(event({ type: 'door.held', door: 'd' }))).toMatchObject({ reason: 'held' });
     expect(triggerOf(event({ type: 'access.denied', data: { watchlist: true } }))).toMatchObject({ reason: 'watchlist' });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { codecs, driverExists, productCodecs, streamCodecs } from '../../../src/drivers/index.js';
+import { frigateEventRequest } from '../../../src/drivers/products.js';
 import { relayAction } from '../../../src/drivers/gpioRelay.js';
 import { switchSignal } from '../../../src/drivers/gpioSwitch.js';
 import type { DecodeResult, DeviceCommand } from '../../../src/drivers/types.js';
@@ -22,6 +23,8 @@ interface InputFixture {
   pulses?: string;
   topic?: string;
   availability?: 'online' | 'offline';
+  /** A supervised loop's state (eol-loop). */
+  loop?: 'normal' | 'active' | 'cut' | 'short';
   none?: boolean;
   signal?: unknown;
   error?: string;
@@ -38,6 +41,8 @@ interface Profile {
     inputs?: InputFixture[];
     commands?: { command: DeviceCommand; payload?: string; hex?: string; topic?: string }[];
     relay?: { kind: string; command: DeviceCommand; action: unknown }[];
+    /** Commands sent over HTTP (Frigate's event-create): the camera entry and the request it makes. */
+    http?: { camera: { url: string; camera: string; label: string; durationS: number }; subLabel: string; method: string; url: string; body: unknown }[];
   };
 }
 
@@ -92,8 +97,8 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
     });
 
     it('ships at least one fixture', () => {
-      const { inputs = [], commands = [], relay = [] } = profile.fixtures;
-      expect(inputs.length + commands.length + relay.length).toBeGreaterThan(0);
+      const { inputs = [], commands = [], relay = [], http = [] } = profile.fixtures;
+      expect(inputs.length + commands.length + relay.length + http.length).toBeGreaterThan(0);
     });
 
     const product = productCodecs.get(profile.codec);
@@ -109,6 +114,7 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
           if (fixture.error !== undefined) expect(decoded).toMatchObject({ kind: 'bad', error: { code: fixture.error } });
           else if (fixture.availability !== undefined) expect(decoded).toEqual({ kind: 'availability', state: fixture.availability });
           else if (fixture.none === true) expect(decoded).toEqual({ kind: 'none' });
+          else if (fixture.loop !== undefined) expect(decoded).toEqual({ kind: 'loop', state: fixture.loop });
           else expect(decoded).toEqual({ kind: 'signal', signal: fixture.signal });
           continue;
         }
@@ -128,6 +134,14 @@ describe('the device profile catalogue (devices/*.yaml)', () => {
           expect(Buffer.from(message === null ? [] : [message.code, ...message.data]).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
         } else if (stream !== undefined) expect(Buffer.from(stream.encode(fixture.command) ?? []).toString('hex')).toBe((fixture.hex ?? '').replace(/\s+/g, '').toLowerCase());
         else expect(codecs.get(profile.codec)!.encode(fixture.command)).toBe(fixture.payload);
+      }
+    });
+
+    it('builds every HTTP command fixture\'s exact request', () => {
+      for (const fixture of profile.fixtures.http ?? []) {
+        expect(profile.codec, 'HTTP commands are Frigate\'s event-create').toBe('frigate');
+        const { url, camera, label, durationS } = fixture.camera;
+        expect(frigateEventRequest(url, camera, label, fixture.subLabel, durationS)).toEqual({ method: fixture.method, url: fixture.url, body: fixture.body });
       }
     });
 

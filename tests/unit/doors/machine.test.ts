@@ -129,7 +129,7 @@ describe('a door held unlocked by its schedule', () => {
   it('holds the strike unlocked, lets the door open without alarm for as long as it likes', () => {
     const { effects, state } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'contact', state: 'open' }], [3_600_000, { type: 'timer' }]]);
     expect(strikes(effects)).toEqual(['unlock']);
-    expect(events(effects)).toEqual([]);
+    expect(events(effects)).toEqual(['door.unlocked_on_schedule']);
     expect(lockState(config, state, 3_600_000)).toBe('unlocked');
     expect(lastTimer(effects)).toEqual({ kind: 'timer', atMs: null });
   });
@@ -137,7 +137,7 @@ describe('a door held unlocked by its schedule', () => {
   it('[SAFE-LOCKDOWN] locks a scheduled-open door on lockdown and unlocks it again when the lockdown ends', () => {
     const { effects, state } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'lockdown', on: true }], [20, { type: 'contact', state: 'open' }]]);
     expect(strikes(effects)).toEqual(['unlock', 'lock']);
-    expect(events(effects)).toEqual(['door.forced']);
+    expect(events(effects)).toEqual(['door.unlocked_on_schedule', 'door.forced']);
     const released = run([[30, { type: 'contact', state: 'closed' }], [40, { type: 'lockdown', on: false }]], state);
     expect(strikes(released.effects)).toEqual(['unlock']);
   });
@@ -145,7 +145,26 @@ describe('a door held unlocked by its schedule', () => {
   it('locks again when the schedule ends, and the door is then supervised as usual', () => {
     const { effects } = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'schedule', unlocked: false }], [20, { type: 'contact', state: 'open' }]]);
     expect(strikes(effects)).toEqual(['unlock', 'lock']);
-    expect(events(effects)).toEqual(['door.forced']);
+    expect(events(effects)).toEqual(['door.unlocked_on_schedule', 'door.relocked_on_schedule', 'door.forced']);
+  });
+
+  it('journals the schedule it follows, and that a lockdown keeps the strike locked meanwhile', () => {
+    const { effects } = run([[0, { type: 'lockdown', on: true }], [10, { type: 'schedule', unlocked: true, schedule: 'office-hours', firstPersonIn: true }]]);
+    expect(effects.filter((effect) => effect.kind === 'event')).toEqual([
+      { kind: 'event', type: 'door.unlocked_on_schedule', data: { schedule: 'office-hours', firstPersonIn: true, strike: 'lock', lockdown: true } },
+    ]);
+    expect(strikes(effects)).toEqual([]);
+  });
+
+  it('gives a door standing open when the schedule ends the held-open allowance from then, not from when it opened', () => {
+    const open = run([[0, { type: 'schedule', unlocked: true }], [10, { type: 'contact', state: 'open' }]]);
+    const ended = run([[3_600_000, { type: 'schedule', unlocked: false, schedule: 'office-hours', why: 'closed' }]], open.state);
+    expect(strikes(ended.effects)).toEqual(['lock']);
+    expect(events(ended.effects)).toEqual(['door.relocked_on_schedule']);
+    expect(lastTimer(ended.effects)).toEqual({ kind: 'timer', atMs: 3_600_000 + 30_000 - 10_000 });
+    const held = run([[3_600_000 + 20_000, { type: 'timer' }], [3_600_000 + 30_000, { type: 'timer' }]], ended.state);
+    expect(buzzers(held.effects)).toEqual(['alarm']);
+    expect(events(held.effects)).toEqual(['door.held']);
   });
 
   it('keeps a scheduled-open fail-safe door unlocked when a fire alarm clears', () => {

@@ -33,6 +33,17 @@ describe('door hardware, zones, cameras, panic buttons and threat levels in site
     expect(problemsOf((site) => (site.cameras[0].zones = ['roof']))).toEqual(['cameras[0].zones[0]: unknown zone "roof"']);
   });
 
+  it('checks threat buttons: a threat-button device, bound to one level only [SAFE-THREAT]', () => {
+    const withKey = (site: Raw): void => {
+      site.devices.push({ id: 'threat-key', kind: 'threat-button' });
+    };
+    expect(problemsOf((site) => (withKey(site), (site.threatLevels[0].buttons = ['threat-key'])))).toEqual([]);
+    expect(problemsOf((site) => (site.threatLevels[0].buttons = ['reception-panic']))).toEqual(['threatLevels[0].buttons[0]: device "reception-panic" is a panic-button, expected a threat-button']);
+    expect(problemsOf((site) => (withKey(site), (site.threatLevels[0].buttons = ['threat-key']), (site.threatLevels[1].buttons = ['threat-key'])))).toEqual([
+      'threatLevels[1].buttons[0]: threat button "threat-key" already raises the level "elevated"',
+    ]);
+  });
+
   it('checks panic buttons against devices, zones and threat levels', () => {
     expect(problemsOf((site) => site.panicButtons.push({ device: 'main-entrance-reader' }))).toEqual(['panicButtons[1].device: device "main-entrance-reader" is a reader, expected a panic-button']);
     expect(problemsOf((site) => (site.panicButtons[0] = { device: 'reception-panic', lockdown: true }))).toEqual(['panicButtons[0].lockdown: lockdown needs the zone to lock down']);

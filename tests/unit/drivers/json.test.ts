@@ -31,6 +31,10 @@ describe('decodeJsonInput: valid signals', () => {
     expect(signalOf({ type: 'card', card: '1'.repeat(20) })).toEqual({ type: 'card', card: '1'.repeat(20) });
   });
 
+  it('passes a hex UID through as sent: the reader\'s cardFormat in site data says how to read it', () => {
+    expect(signalOf({ type: 'card', card: '04A1b2C3' })).toEqual({ type: 'card', card: '04A1b2C3' });
+  });
+
   it('reads a PIN entry', () => {
     expect(signalOf({ type: 'pin', pin: '1234' })).toEqual({ type: 'pin', pin: '1234' });
     expect(signalOf({ type: 'pin', pin: '123456789012' })).toEqual({ type: 'pin', pin: '123456789012' });
@@ -133,18 +137,18 @@ describe('decodeJsonInput: bad input', () => {
   });
 
   it('refuses a card read without a card number, naming the field', () => {
-    expect(refusalOf({ type: 'card' })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal digits, got nothing' });
+    expect(refusalOf({ type: 'card' })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal or hex digits, got nothing' });
   });
 
-  it('refuses a card number with letters, spaces or too many digits, naming the field', () => {
-    for (const card of ['12AB5678', ' 12345678', '', '1'.repeat(21), '１２３４']) {
-      expect(refusalOf({ type: 'card', card })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal digits' });
+  it('refuses a card number with letters beyond hex, spaces or too many digits, naming the field', () => {
+    for (const card of ['12XY5678', ' 12345678', '', '1'.repeat(21), '１２３４']) {
+      expect(refusalOf({ type: 'card', card })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal or hex digits' });
     }
   });
 
   it('refuses a card number of the wrong JSON type, naming the field and the type', () => {
-    expect(refusalOf({ type: 'card', card: true })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal digits, got boolean' });
-    expect(refusalOf({ type: 'card', card: ['123'] })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal digits, got object' });
+    expect(refusalOf({ type: 'card', card: true })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal or hex digits, got boolean' });
+    expect(refusalOf({ type: 'card', card: ['123'] })).toEqual({ code: 'bad_field', message: 'card: expected 1 to 20 decimal or hex digits, got object' });
   });
 
   it('refuses a PIN that is too short, too long or not digits, naming the field', () => {

@@ -4,6 +4,7 @@ import { OsdpAcu, OSDP_OFFLINE_AFTER_MS, OSDP_REPLY_TIMEOUT_MS, type OsdpSecureO
 import { checksum8, crc16, encodePacket, OsdpFrameDecoder } from '../../../src/drivers/osdp/frame.js';
 import { Command, encodeFeedback } from '../../../src/drivers/osdp/messages.js';
 import type { DeviceSignal } from '../../../src/drivers/types.js';
+import { SCBK_D } from '../../../src/drivers/osdp/secure.js';
 import { SimulatedPd } from '../../support/osdpPd.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex').toUpperCase().match(/../g)!.join('-');
@@ -88,7 +89,7 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
         badInput: (address, code, message) => events.push(`bad ${address} ${code}: ${message}`),
         online: (address, identity) => events.push(`online ${address} ${identity?.vendor} ${identity?.firmware}`),
         offline: (address, reason) => events.push(`offline ${address}: ${reason}`),
-        keyInstalled: (address) => events.push(`key installed ${address}`),
+        keyInstalled: (address, alreadyHeld) => events.push(`key installed ${address}${alreadyHeld ? ' (already held)' : ''}`),
       },
     });
   }
@@ -263,6 +264,43 @@ describe('the OSDP control panel (ACU) polling simulated readers', () => {
     pds[0]!.presentCardFormatted('1001');
     await vi.advanceTimersByTimeAsync(200);
     expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'card', card: '1001' }]);
+  });
+
+  it('ends install mode once the reader is back on its own key, and refuses it with tamper if it later falls back to SCBK-D [OSDP-SC]', async () => {
+    setup([0], new Map([[0, { mode: 'on' as const, scbk: KEY, install: true }]]));
+    pds[0]!.scbk = Buffer.from(SCBK_D);
+    acu.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events).toEqual(['key installed 0', 'online 0 0a0b0c 1.2.3']);
+    // The reader is reset to factory defaults (or swapped for a fresh one): it answers to SCBK-D again.
+    pds[0]!.scbk = Buffer.from(SCBK_D);
+    pds[0]!.corruptNextMac = true; // forces a new handshake
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events).toContain('bad 0 bad_mac: OSDP reader answers only to the factory install key SCBK-D (reset or replaced?); refused');
+    expect(events.filter((event) => event === 'key installed 0')).toHaveLength(1);
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'tamper', state: 'tampered' }]);
+    expect(pds[0]!.received.filter((packet) => packet.code === Command.KEYSET)).toHaveLength(1);
+    pds[0]!.presentCardFormatted('1001');
+    await vi.advanceTimersByTimeAsync(400);
+    expect(signals.map((entry) => entry.signal)).not.toContainEqual({ type: 'card', card: '1001' });
+  });
+
+  it('ends install mode at once for a reader that already holds its own key, sending no KEYSET', async () => {
+    setup([0], new Map([[0, { mode: 'enforce' as const, scbk: KEY, install: true }]]));
+    pds[0]!.scbk = KEY;
+    acu.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(events).toEqual(['key installed 0 (already held)', 'online 0 0a0b0c 1.2.3']);
+    expect(pds[0]!.received.filter((packet) => packet.code === Command.KEYSET)).toEqual([]);
+  });
+
+  it('raises tamper for a keyed reader that offers SCBK-D even without enforce, and never takes it in plain text', async () => {
+    setup([0], secureAt0('on', KEY));
+    pds[0]!.scbk = Buffer.from(SCBK_D);
+    acu.start();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(signals.map((entry) => entry.signal)).toEqual([{ type: 'tamper', state: 'tampered' }]);
+    expect(events.filter((event) => event.startsWith('online'))).toEqual([]);
   });
 
   it('survives arbitrary bytes on the bus between replies and still delivers the next card (fuzz)', async () => {

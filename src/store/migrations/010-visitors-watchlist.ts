@@ -6,7 +6,7 @@ import type { Migration } from './types.js';
  * credentials). The visitor's credential itself is an ordinary cardholder in site data.
  */
 export const visitorsWatchlist: Migration = {
-  version: 15,
+  version: 10,
   name: 'visitors and watch-listed people',
   sql: `
     CREATE TABLE visitors (

@@ -1,0 +1,231 @@
+/**
+ * The HTTP API under load (issue 8): requests/s of `GET /api/v1/events?limit=50` and of an
+ * authenticated `GET /api/v1/doors`, against a bare fastify route returning a constant measured in
+ * the same run (target ≥ 0.5 of it), and badge → strike p99 with and without that API load
+ * (target ≤ 1.2×). Run with `npm run bench -- api` or `npx tsx bench/api.bench.ts --seconds 5`.
+ *
+ * Every party is its own process, as on a real floor: the gateway (`guardpost start` on the demo
+ * config, with an admin seeded into a temp state dir), the bare fastify server, and autocannon
+ * (its CLI, `-j`) as the load generator; this process only drives MQTT clients and reads results.
+ * Both API routes are authenticated with a session token of the seeded admin (a viewer would do:
+ * auth costs the same). The journal is filled with `--events` badge reads first, so the events
+ * page is a real query rather than an empty table.
+ *
+ * Flags: --seconds N (5 per autocannon run), --connections N (10), --reads N (2000 badges per
+ * latency row), --events N (2000). The process exits 0 whatever the ratios (a benchmark is never
+ * a CI gate) and 1 only if a run failed or answered anything but 2xx.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { hashSecret } from '../src/auth/passwords.js';
+import { Store } from '../src/store/index.js';
+import { latencyTable, repoRoot, startGatewayProcess, stopGatewayProcess, summarise, type Summary } from './support.js';
+
+const READER = 'main-entrance-reader';
+const STRIKE_TOPIC = 'guardpost/devices/main-entrance-strike/output';
+const INPUT_TOPIC = `guardpost/devices/${READER}/input`;
+const ADMIN = { user: 'bench-admin', password: 'bench-admin-password-1' };
+const TARGET_THROUGHPUT = 0.5;
+const TARGET_P99 = 1.2;
+const TIMEOUT_MS = 5_000;
+
+class UsageError extends Error {}
+
+interface Options {
+  readonly seconds: number;
+  readonly connections: number;
+  readonly reads: number;
+  readonly events: number;
+}
+
+function readOptions(): Options {
+  const flags = { seconds: { type: 'string' }, connections: { type: 'string' }, reads: { type: 'string' }, events: { type: 'string' } } as const;
+  let values: Partial<Record<keyof typeof flags, string>>;
+  try {
+    ({ values } = parseArgs({ options: flags, strict: true }));
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const int = (name: keyof typeof flags, fallback: number): number => {
+    const text = values[name];
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`--${name}: expected an integer ≥ 1, got ${JSON.stringify(text)}`);
+    return value;
+  };
+  return { seconds: int('seconds', 5), connections: int('connections', 10), reads: int('reads', 2000), events: int('events', 2000) };
+}
+
+interface LoadResult {
+  readonly requestsPerSecond: number;
+  readonly p99Ms: number;
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+/** autocannon's CLI in its own process; resolves with its JSON summary. */
+function autocannon(url: string, options: Options, headers: Record<string, string> = {}): { done: Promise<LoadResult>; child: ChildProcess } {
+  const args = ['-j', '-c', String(options.connections), '-d', String(options.seconds), ...Object.entries(headers).flatMap(([key, value]) => ['-H', `${key}=${value}`]), url];
+  const child = spawn(path.join(repoRoot, 'node_modules/.bin/autocannon'), args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = new Promise<LoadResult>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon ${url} exited with ${code}: ${err.slice(-500)}`));
+      const json = JSON.parse(out) as { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number };
+      resolve({ requestsPerSecond: json.requests.average, p99Ms: json.latency.p99, non2xx: json.non2xx, errors: json.errors });
+    });
+  });
+  return { done, child };
+}
+
+/** A bare fastify server in its own process, answering GET /bare with a constant; resolves with its port. */
+async function startBareServer(): Promise<{ child: ChildProcess; port: number }> {
+  const code = `import Fastify from 'fastify';
+const app = Fastify();
+app.get('/bare', async () => ({ ok: true }));
+await app.listen({ host: '127.0.0.1', port: 0 });
+console.log('PORT ' + app.server.address().port);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffer = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      const match = /PORT (\d+)/.exec(buffer);
+      if (match !== null) resolve(Number(match[1]));
+    });
+    child.once('exit', (exitCode) => reject(new Error(`the bare fastify server exited with ${exitCode}`)));
+  });
+  return { child, port };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Badge → strike round trips, one at a time; nanoseconds each. */
+async function badges(reader: MqttClient, strike: MqttClient, count: number): Promise<bigint[]> {
+  const samples: bigint[] = [];
+  const payload = Buffer.from(JSON.stringify({ type: 'card', card: '1001' }));
+  for (let index = 0; index < count; index++) {
+    await nextTurn();
+    const arrived = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no strike within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      const onMessage = (topic: string, message: Buffer): void => {
+        if (topic !== STRIKE_TOPIC || !message.toString('utf8').includes('"strike"')) return;
+        clearTimeout(timer);
+        strike.off('message', onMessage);
+        resolve();
+      };
+      strike.on('message', onMessage);
+    });
+    const start = process.hrtime.bigint();
+    reader.publish(INPUT_TOPIC, payload, { qos: 0 });
+    await arrived;
+    samples.push(process.hrtime.bigint() - start);
+  }
+  return samples;
+}
+
+async function main(): Promise<number> {
+  const options = readOptions();
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-bench-api-'));
+  const children: ChildProcess[] = [];
+  const clients: MqttClient[] = [];
+  let gateway: ChildProcess | undefined;
+  try {
+    // An admin, as `guardpost user add` would create one, so the API can be called with a token.
+    const store = Store.open(stateDir);
+    store.users.insert({ id: ADMIN.user, role: 'admin', passwordHash: await hashSecret(ADMIN.password), disabled: false, createdMs: Date.now() });
+    store.close();
+    const started = await startGatewayProcess(path.join(repoRoot, 'config/demo.yaml'), stateDir);
+    gateway = started.child;
+    const api = `http://127.0.0.1:${started.httpPort}`;
+    const login = await fetch(`${api}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+    if (login.status !== 200) throw new Error(`login failed with ${login.status}`);
+    const auth = { authorization: `Bearer ${((await login.json()) as { token: string }).token}` };
+    const bare = await startBareServer();
+    children.push(bare.child);
+
+    const url = `mqtt://127.0.0.1:${started.mqttPort}`;
+    const reader = await mqtt.connectAsync(url, { clientId: 'bench-api-reader', username: READER, password: 'demo', reconnectPeriod: 0 });
+    const strike = await mqtt.connectAsync(url, { clientId: 'bench-api-strike', username: 'main-entrance-strike', password: 'demo', reconnectPeriod: 0 });
+    clients.push(reader, strike);
+    await strike.subscribeAsync(STRIKE_TOPIC, { qos: 0 });
+    // A journal with history in it, and a warm gateway.
+    await badges(reader, strike, options.events);
+
+    // Throughput: each route alone, the bare route first and last so drift shows.
+    const runs: [string, LoadResult][] = [];
+    const run = async (name: string, target: string, headers?: Record<string, string>): Promise<LoadResult> => {
+      const result = await autocannon(target, options, headers).done;
+      runs.push([name, result]);
+      return result;
+    };
+    const bareFirst = await run('bare fastify GET /bare', `http://127.0.0.1:${bare.port}/bare`);
+    const events = await run('GET /api/v1/events?limit=50', `${api}/api/v1/events?limit=50`, auth);
+    const doors = await run('GET /api/v1/doors (token)', `${api}/api/v1/doors`, auth);
+    const bareLast = await run('bare fastify GET /bare (again)', `http://127.0.0.1:${bare.port}/bare`);
+    const floor = (bareFirst.requestsPerSecond + bareLast.requestsPerSecond) / 2;
+
+    // Badge latency quiet, then under both API loads at once, then quiet again.
+    const quiet = await badges(reader, strike, options.reads);
+    const loads = [autocannon(`${api}/api/v1/events?limit=50`, { ...options, seconds: options.seconds * 4 }, auth), autocannon(`${api}/api/v1/doors`, { ...options, seconds: options.seconds * 4 }, auth)];
+    children.push(...loads.map((load) => load.child));
+    // Give the load a moment to ramp up before measuring under it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const loaded = await badges(reader, strike, options.reads);
+    for (const load of loads) load.child.kill('SIGINT');
+    await Promise.allSettled(loads.map((load) => load.done));
+    const quietAgain = await badges(reader, strike, options.reads);
+    const quietSummary: Summary = summarise([...quiet, ...quietAgain]);
+    const loadedSummary = summarise(loaded);
+
+    const verdict = (ratio: number, target: number, atLeast: boolean): string =>
+      `${ratio.toFixed(2)} (target ${atLeast ? '≥' : '≤'} ${target}: ${(atLeast ? ratio >= target : ratio <= target) ? 'PASS' : 'MISS'})`;
+    console.log(`guardpost API bench — Node ${process.version}, ${os.cpus().length} CPU(s), gateway, bare server and autocannon in their own processes, ${options.connections} connections × ${options.seconds} s per run`);
+    console.log('');
+    const width = Math.max(...runs.map(([name]) => name.length));
+    console.log(`${''.padEnd(width)}  req/s      p99 ms  non-2xx`);
+    for (const [name, result] of runs) console.log(`${name.padEnd(width)}  ${result.requestsPerSecond.toFixed(0).padStart(8)}  ${result.p99Ms.toFixed(1).padStart(7)}  ${String(result.non2xx + result.errors).padStart(7)}`);
+    console.log('');
+    console.log(`events/bare ${verdict(events.requestsPerSecond / floor, TARGET_THROUGHPUT, true)}   doors/bare ${verdict(doors.requestsPerSecond / floor, TARGET_THROUGHPUT, true)}`);
+    console.log('');
+    console.log(
+      latencyTable([
+        ['badge → strike, API quiet', quietSummary],
+        ['badge → strike, API loaded', loadedSummary],
+      ]),
+    );
+    console.log('');
+    console.log(`badge p99 loaded/quiet ${verdict(loadedSummary.p99 / quietSummary.p99, TARGET_P99, false)}`);
+    const failed = [events, doors, bareFirst, bareLast].some((result) => result.non2xx + result.errors > 0);
+    if (failed) console.log('some API requests failed: see non-2xx');
+    return failed ? 1 : 0;
+  } finally {
+    await Promise.all(clients.map((client) => client.endAsync(true)));
+    for (const child of children) await stopChild(child);
+    if (gateway !== undefined) await stopGatewayProcess(gateway);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    console.error(error instanceof UsageError ? `api bench: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : error);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,203 @@
+/**
+ * Soak: the gateway under a floor's worth of traffic for N minutes (issue 11). Not run by CI.
+ *   npm run soak -- --minutes 30
+ *
+ * Load: 50 badge reads/s across 20 doors, a panic press every minute (acknowledged and cleared
+ * through the API), 200 MQTT clients connecting and disconnecting, the API polled as a console
+ * would, and a webhook destination that fails 10% of requests. Each minute prints the gateway's
+ * RSS, heap, open file descriptors and event-loop delay p99 (from its /metrics) and the badge
+ * p99 (card published → strike received). At the end: every journalled event reached the webhook
+ * (zero lost), and the targets over the run: RSS growth < 10%, fds flat, badge p99 within 1.2× of
+ * minute 1.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import mqtt, { type MqttClient } from 'mqtt';
+import { parse as parseYaml, stringify } from 'yaml';
+import { hashSecret } from '../src/auth/passwords.js';
+import { Store } from '../src/store/index.js';
+import { repoRoot, startGatewayProcess, stopGatewayProcess } from './support.js';
+
+const DOORS = 20;
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'reads-per-second': { type: 'string', default: '50' }, clients: { type: 'string', default: '200' } }, strict: true });
+const minutes = Number(values.minutes);
+const readsPerSecond = Number(values['reads-per-second']);
+const churnClients = Number(values.clients);
+if (!(minutes > 0) || !(readsPerSecond > 0) || !(churnClients >= 0)) throw new Error('--minutes, --reads-per-second and --clients take positive numbers');
+
+/** The demo site plus 20 doors, each with a reader and a strike, open to staff. */
+function soakSite(): string {
+  const site = parseYaml(fs.readFileSync(path.join(repoRoot, 'config/demo-site.yaml'), 'utf8')) as Record<string, unknown[]> & { groups: { id: string; doors: string[] }[] };
+  for (let i = 1; i <= DOORS; i++) {
+    site.devices!.push({ id: `soak-reader-${i}`, name: `Soak reader ${i}`, kind: 'reader' }, { id: `soak-strike-${i}`, name: `Soak strike ${i}`, kind: 'strike' });
+    site.doors!.push({ id: `soak-door-${i}`, name: `Soak door ${i}`, reader: `soak-reader-${i}`, strike: `soak-strike-${i}`, unlockMs: 3000 });
+    site.groups.find((group) => group.id === 'staff')!.doors.push(`soak-door-${i}`);
+  }
+  return stringify(site);
+}
+
+/** The incident system: fails one request in ten with a 503, counts every event id it accepts. */
+class FlakyWebhook {
+  readonly accepted = new Set<string>();
+  requests = 0;
+  private server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      this.requests += 1;
+      if (Math.random() < 0.1) return void response.writeHead(503).end();
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { seq: number } } | { data: { seq: number } }[];
+      for (const event of Array.isArray(body) ? body : [body]) this.accepted.add(String(event.data.seq));
+      response.writeHead(204).end();
+    });
+  });
+  port = 0;
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
+};
+
+async function main(): Promise<number> {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-soak-'));
+  const siteFile = path.join(stateDir, 'soak-site.yaml');
+  fs.writeFileSync(siteFile, soakSite());
+  const webhook = new FlakyWebhook();
+  await webhook.start();
+  const configFile = path.join(stateDir, 'soak.yaml');
+  fs.writeFileSync(
+    configFile,
+    stringify({
+      demo: true,
+      siteFile,
+      mqtt: { limits: { connectionsPerAddressPerMinute: 100_000, maxClients: 2_000, failedLoginsPerAddress: 100_000 } },
+      http: { rateLimits: { readPerMinute: 0, writePerMinute: 0, exportPerMinute: 0 } },
+      forwarders: [{ id: 'incidents', kind: 'webhook', url: `http://127.0.0.1:${webhook.port}/hook`, secret: 'whsec_c29hay1zZWNyZXQ=', batchSize: 50, initialBackoffMs: 50, maxBackoffMs: 1_000 }],
+    }),
+  );
+  // Security staff who handle the alarms, as `guardpost user add` would create them.
+  const password = `soak-${Math.random().toString(36).slice(2)}`;
+  const seed = Store.open(stateDir);
+  seed.users.insert({ id: 'soak-guard', role: 'security', passwordHash: await hashSecret(password), disabled: false, createdMs: Date.now() });
+  seed.close();
+  const { child, mqttPort, httpPort } = await startGatewayProcess(configFile, stateDir);
+  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
+  const api = `http://127.0.0.1:${httpPort}`;
+  console.log(`soak: ${minutes} min, ${readsPerSecond} badge reads/s over ${DOORS} doors, ${churnClients} MQTT clients churning, webhook failing 10%, pid ${child.pid}`);
+
+  const device = (id: string): Promise<MqttClient> => mqtt.connectAsync(mqttUrl, { username: id, password: 'demo', clientId: `soak-${id}`, reconnectPeriod: 500 });
+  const readers = await Promise.all(Array.from({ length: DOORS }, (_, i) => device(`soak-reader-${i + 1}`)));
+  const strikes = await Promise.all(Array.from({ length: DOORS }, (_, i) => device(`soak-strike-${i + 1}`)));
+  const panic = await device('reception-panic');
+  const pending = new Map<number, number>();
+  let badgeLatenciesMs: number[] = [];
+  strikes.forEach((strike, i) => {
+    void strike.subscribeAsync(`guardpost/devices/soak-strike-${i + 1}/output`);
+    strike.on('message', () => {
+      const sentAt = pending.get(i);
+      if (sentAt === undefined) return;
+      pending.delete(i);
+      badgeLatenciesMs.push(performance.now() - sentAt);
+    });
+  });
+
+  const login = (await (await fetch(`${api}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'soak-guard', password }) })).json().catch(() => ({}))) as { token?: string };
+  const headers: Record<string, string> = login.token === undefined ? {} : { authorization: `Bearer ${login.token}` };
+
+  let read = 0;
+  const badges = setInterval(() => {
+    const door = read++ % DOORS;
+    pending.set(door, performance.now());
+    readers[door]!.publish(`guardpost/devices/soak-reader-${door + 1}/input`, JSON.stringify({ type: 'card', card: '1001' }));
+  }, 1000 / readsPerSecond);
+  const churn = setInterval(() => {
+    for (let i = 0; i < churnClients / 10; i++) {
+      const client = mqtt.connect(mqttUrl, { reconnectPeriod: 0 });
+      client.once('connect', () => setTimeout(() => client.end(true), 2_000));
+      client.on('error', () => client.end(true));
+    }
+  }, 1_000);
+  const polling = setInterval(() => {
+    for (const route of ['/api/v1/doors', '/api/v1/alarms', '/api/v1/events?limit=50', '/readyz']) void fetch(`${api}${route}`, { headers }).then((response) => response.arrayBuffer()).catch(() => undefined);
+  }, 2_000);
+
+  // One scrape a minute: the event-loop delay gauge covers the time since the previous scrape.
+  const scrape = async (): Promise<(name: string) => number> => {
+    const text = await (await fetch(`${api}/metrics`, { headers })).text();
+    return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  };
+  const rows: { minute: number; rssMb: number; heapMb: number; fds: number; loopP99Ms: number; badgeP99Ms: number }[] = [];
+  console.log('minute  rss MB  heap MB  fds  loop p99 ms  badge p99 ms  reads');
+  for (let minute = 1; minute <= minutes; minute++) {
+    panic.publish('guardpost/devices/reception-panic/input', JSON.stringify({ type: 'button', state: 'pressed' }));
+    await new Promise((resolve) => setTimeout(resolve, 60_000));
+    // Security handles the alarm, as they would.
+    const alarms = (await (await fetch(`${api}/api/v1/alarms`, { headers })).json().catch(() => [])) as { id: string; state: string }[];
+    for (const alarm of Array.isArray(alarms) ? alarms : []) {
+      if (alarm.state === 'raised') await fetch(`${api}/api/v1/alarms/${alarm.id}/acknowledge`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ note: 'soak' }) });
+      await fetch(`${api}/api/v1/alarms/${alarm.id}/clear`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ resolution: 'soak' }) });
+    }
+    const metric = await scrape();
+    const row = {
+      minute,
+      rssMb: metric('process_resident_memory_bytes') / 2 ** 20,
+      heapMb: metric('nodejs_heap_used_bytes') / 2 ** 20,
+      fds: metric('process_open_fds'),
+      loopP99Ms: metric('nodejs_eventloop_delay_p99_seconds') * 1000,
+      badgeP99Ms: percentile(badgeLatenciesMs, 99),
+    };
+    rows.push(row);
+    console.log(`${String(minute).padStart(6)}  ${row.rssMb.toFixed(1).padStart(6)}  ${row.heapMb.toFixed(1).padStart(7)}  ${String(row.fds).padStart(3)}  ${row.loopP99Ms.toFixed(1).padStart(11)}  ${row.badgeP99Ms.toFixed(1).padStart(12)}  ${badgeLatenciesMs.length}`);
+    badgeLatenciesMs = [];
+  }
+  clearInterval(badges);
+  clearInterval(churn);
+  clearInterval(polling);
+
+  // Zero lost: once the forwarder has caught up, every journalled event reached the webhook.
+  const deadline = Date.now() + 120_000;
+  let caughtUpSeq: number | undefined;
+  while (caughtUpSeq === undefined && Date.now() < deadline) {
+    const ready = (await (await fetch(`${api}/readyz`)).json()) as { checks: { name: string; data?: { lagEvents?: number; cursorSeq?: number } }[] };
+    const status = ready.checks.find((check) => check.name === 'forwarder:incidents')?.data;
+    if (status?.lagEvents === 0) caughtUpSeq = status.cursorSeq;
+    else await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  for (const client of [...readers, ...strikes, panic]) await client.endAsync(true);
+  await stopGatewayProcess(child);
+  await webhook.stop();
+  const store = Store.open(stateDir);
+  const journalled = (store.db.prepare('SELECT seq FROM events WHERE seq <= ?').all(caughtUpSeq ?? Number.MAX_SAFE_INTEGER) as { seq: number }[]).map((row) => row.seq);
+  store.close();
+  const lost = journalled.filter((seq) => !webhook.accepted.has(String(seq))).length;
+  const newest = journalled.length;
+
+  const first = rows[0]!;
+  const last = rows[rows.length - 1]!;
+  const rssGrowth = last.rssMb / first.rssMb - 1;
+  const p99Ratio = last.badgeP99Ms / first.badgeP99Ms;
+  console.log(`\nRSS growth ${(rssGrowth * 100).toFixed(1)}% (target < 10%: ${rssGrowth < 0.1 ? 'met' : 'missed'}); fds ${first.fds} → ${last.fds} (${last.fds - first.fds <= 5 ? 'flat' : 'growing'}); badge p99 ${p99Ratio.toFixed(2)}× minute 1 (target ≤ 1.2: ${p99Ratio <= 1.2 ? 'met' : 'missed'}); events lost ${lost} of ${newest ?? '?'} (webhook saw ${webhook.requests} requests)`);
+  return lost === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,397 @@
+import type { JSX } from 'preact';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, ApiError, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
+import { ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
+
+interface AccessLevel {
+  readonly id: string;
+  readonly name: string;
+  readonly doors?: readonly string[];
+  readonly doorGroups?: readonly string[];
+  readonly schedule?: string;
+}
+
+const cardText = (credential: Credential): string =>
+  credential.card !== undefined ? credential.card : credential.wiegand !== undefined ? `${credential.wiegand.format}:${credential.wiegand.facility}:${credential.wiegand.number}` : (credential.id ?? 'credential');
+
+/** People: cardholders and their cards, groups and access levels, CSV import. */
+export function PeopleScreen(props: { role: Role }): JSX.Element {
+  const [cardholders, setCardholders] = useState<readonly Cardholder[] | null>(null);
+  const [groups, setGroups] = useState<readonly Group[]>([]);
+  const [levels, setLevels] = useState<readonly AccessLevel[] | null>(null);
+  const [query, setQuery] = useState('');
+  const [editing, setEditing] = useState<Cardholder | 'new' | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const mayEdit = roleAllows(props.role, 'admin');
+
+  const load = async (): Promise<void> => {
+    try {
+      const [people, groupList] = await Promise.all([api<Cardholder[]>('/api/v1/cardholders'), api<Group[]>('/api/v1/groups')]);
+      setCardholders(people);
+      setGroups(groupList);
+      setError(null);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  useEffect(() => {
+    void load();
+    api<AccessLevel[]>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
+  }, []);
+
+  const shown = useMemo(() => {
+    const needle = query.trim().toLowerCase();
+    const all = cardholders ?? [];
+    if (needle === '') return all;
+    return all.filter(
+      (holder) =>
+        holder.id.includes(needle) ||
+        holder.name.toLowerCase().includes(needle) ||
+        holder.groups.some((group) => group.includes(needle)) ||
+        holder.credentials.some((credential) => cardText(credential).includes(needle)),
+    );
+  }, [cardholders, query]);
+
+  return (
+    <div class="screen">
+      <h1>People</h1>
+      <ErrorText error={error} />
+      <Section
+        title={`Cardholders${cardholders === null ? '' : ` (${cardholders.length})`}`}
+        actions={
+          mayEdit ? (
+            <button type="button" class="primary" onClick={() => setEditing('new')}>
+              Add cardholder
+            </button>
+          ) : null
+        }
+      >
+        <Field label="Search by name, id, group or card" type="search" value={query} onInput={setQuery} />
+        {editing !== null ? (
+          <CardholderForm
+            key={editing === 'new' ? 'new' : editing.id}
+            holder={editing === 'new' ? null : editing}
+            groups={groups}
+            onDone={(changed) => {
+              setEditing(null);
+              if (changed) void load();
+            }}
+          />
+        ) : null}
+        <div class="table-wrap">
+          <table data-testid="cardholders">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Groups</th>
+                <th scope="col">Cards</th>
+                {mayEdit ? <th scope="col">Actions</th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((holder) => (
+                <CardholderRow key={holder.id} holder={holder} mayEdit={mayEdit} onEdit={() => setEditing(holder)} onChanged={() => void load()} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {cardholders !== null && shown.length === 0 ? <p>No cardholder matches “{query}”.</p> : null}
+      </Section>
+      <div class="grid-2">
+        <Section title="Groups">
+          <ul class="plain">
+            {groups.map((group) => (
+              <li key={group.id}>
+                <strong>{group.name}</strong> <span class="muted">({group.id})</span>
+                {group.doors !== undefined && group.doors.length > 0 ? ` · doors: ${group.doors.join(', ')}` : ''}
+              </li>
+            ))}
+          </ul>
+        </Section>
+        <Section title="Access levels">
+          {levels === null ? (
+            <p class="muted">This gateway's API does not list access levels yet.</p>
+          ) : levels.length === 0 ? (
+            <p class="muted">No access levels: groups name their doors directly.</p>
+          ) : (
+            <ul class="plain">
+              {levels.map((level) => (
+                <li key={level.id}>
+                  <strong>{level.name}</strong> · {[...(level.doors ?? []), ...(level.doorGroups ?? []).map((group) => `group ${group}`)].join(', ') || 'no doors'}
+                  {level.schedule !== undefined ? ` · ${level.schedule}` : ' · any time'}
+                </li>
+              ))}
+            </ul>
+          )}
+        </Section>
+      </div>
+      {mayEdit ? <CsvImport onImported={() => void load()} /> : null}
+    </div>
+  );
+}
+
+function CardholderRow(props: { holder: Cardholder; mayEdit: boolean; onEdit: () => void; onChanged: () => void }): JSX.Element {
+  const { holder } = props;
+  const [confirming, setConfirming] = useState<number | null>(null);
+  // Two clicks: "Lost…" then "Suspend card …". The card stays on record, refused from the next read.
+  const suspend = useAction(async (index: number) => {
+    const credentials = holder.credentials.map((credential, at) => (at === index ? { ...credential, status: 'lost' as const } : credential));
+    await api(`/api/v1/cardholders/${holder.id}`, { method: 'PUT', body: { ...holder, credentials } });
+    setConfirming(null);
+    props.onChanged();
+  });
+  return (
+    <tr data-cardholder={holder.id}>
+      <td>
+        {holder.name}
+        <br />
+        <small class="muted">{holder.id}</small>
+      </td>
+      <td>
+        <StatusBadge value={holder.status} tone={holder.status === 'active' ? 'ok' : 'bad'} />
+      </td>
+      <td>{holder.groups.join(', ')}</td>
+      <td>
+        <ul class="plain">
+          {holder.credentials.map((credential, index) => (
+            <li key={credential.id ?? index}>
+              <code>{cardText(credential)}</code> <StatusBadge value={credential.status} tone={credential.status === 'active' ? 'ok' : 'bad'} />
+              {credential.validUntil !== undefined ? <small class="muted"> until {credential.validUntil.slice(0, 10)}</small> : null}
+              {props.mayEdit && credential.status === 'active' ? (
+                confirming === index ? (
+                  <>
+                    {' '}
+                    <button type="button" class="danger" onClick={() => void suspend.run(index)} disabled={suspend.busy}>
+                      Suspend card {cardText(credential)}
+                    </button>{' '}
+                    <button type="button" onClick={() => setConfirming(null)}>
+                      Keep it
+                    </button>
+                  </>
+                ) : (
+                  <>
+                    {' '}
+                    <button type="button" onClick={() => setConfirming(index)} aria-label={`Card ${cardText(credential)} of ${holder.name} is lost`}>
+                      Lost…
+                    </button>
+                  </>
+                )
+              ) : null}
+            </li>
+          ))}
+        </ul>
+        <ErrorText error={suspend.error} />
+      </td>
+      {props.mayEdit ? (
+        <td>
+          <button type="button" onClick={props.onEdit} aria-label={`Edit ${holder.name}`}>
+            Edit
+          </button>
+        </td>
+      ) : null}
+    </tr>
+  );
+}
+
+const STATUSES = [
+  ['active', 'Active'],
+  ['suspended', 'Suspended'],
+  ['lost', 'Lost'],
+  ['expired', 'Expired'],
+] as const;
+
+/** Add or edit one cardholder and their cards; the API's complaints appear under the field they name. */
+function CardholderForm(props: { holder: Cardholder | null; groups: readonly Group[]; onDone: (changed: boolean) => void }): JSX.Element {
+  const creating = props.holder === null;
+  const [id, setId] = useState(props.holder?.id ?? '');
+  const [name, setName] = useState(props.holder?.name ?? '');
+  const [status, setStatus] = useState<Cardholder['status']>(props.holder?.status ?? 'active');
+  const [groups, setGroups] = useState<readonly string[]>(props.holder?.groups ?? []);
+  const [credentials, setCredentials] = useState<readonly Credential[]>(props.holder?.credentials ?? []);
+  const save = useAction(async () => {
+    const body: Cardholder = { ...(props.holder ?? {}), id, name, status, groups: [...groups], credentials: credentials.map((credential) => clean(credential)) };
+    if (creating) await api('/api/v1/cardholders', { method: 'POST', body });
+    else await api(`/api/v1/cardholders/${props.holder!.id}`, { method: 'PUT', body });
+    props.onDone(true);
+  });
+  const remove = useAction(async () => {
+    await api(`/api/v1/cardholders/${props.holder!.id}`, { method: 'DELETE' });
+    props.onDone(true);
+  });
+  const apiError = save.error instanceof ApiError ? save.error : null;
+  const fieldError = (field: string): string | undefined => apiError?.forField(field);
+  const fields = ['id', 'name', 'status', 'groups', ...credentials.flatMap((_, index) => [`credentials[${index}].card`, `credentials[${index}].status`, `credentials[${index}].validUntil`])];
+  const unplaced = apiError !== null && fields.every((field) => fieldError(field) === undefined) ? apiError : save.error instanceof ApiError ? null : save.error;
+  const setCredential = (index: number, change: Partial<Credential>): void => setCredentials(credentials.map((credential, at) => (at === index ? { ...credential, ...change } : credential)));
+
+  return (
+    <form
+      class="card editor"
+      aria-label={creating ? 'New cardholder' : `Edit ${props.holder!.name}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save.run();
+      }}
+    >
+      <h2>{creating ? 'New cardholder' : `Edit ${props.holder!.name}`}</h2>
+      <div class="grid-2">
+        <div>
+          {creating ? <Field label="Id" value={id} onInput={setId} hint="lowercase letters, digits and dashes, e.g. erin-evans" error={fieldError('id')} required /> : null}
+          <Field label="Name" value={name} onInput={setName} error={fieldError('name')} required />
+          <Select
+            label="Cardholder status"
+            value={status}
+            options={[
+              ['active', 'Active'],
+              ['suspended', 'Suspended'],
+            ]}
+            onChange={setStatus}
+            error={fieldError('status')}
+          />
+          <fieldset class="checks">
+            <legend>Groups</legend>
+            {props.groups.map((group) => (
+              <label key={group.id}>
+                <input
+                  type="checkbox"
+                  checked={groups.includes(group.id)}
+                  onChange={(event) => setGroups((event.currentTarget as HTMLInputElement).checked ? [...groups, group.id] : groups.filter((known) => known !== group.id))}
+                />{' '}
+                {group.name}
+              </label>
+            ))}
+          </fieldset>
+          {fieldError('groups') !== undefined ? <p class="field-error">{fieldError('groups')}</p> : null}
+        </div>
+        <fieldset class="checks stacked">
+          <legend>Cards</legend>
+          {credentials.map((credential, index) => (
+            <div key={index} class="inline-form credential">
+              <Field
+                label={`Card ${index + 1} number`}
+                value={credential.card ?? ''}
+                onInput={(value) => setCredential(index, { card: value })}
+                error={fieldError(`credentials[${index}].card`)}
+              />
+              <Select
+                label={`Card ${index + 1} status`}
+                value={credential.status}
+                options={STATUSES}
+                onChange={(value) => setCredential(index, { status: value })}
+                error={fieldError(`credentials[${index}].status`)}
+              />
+              <Field
+                label={`Card ${index + 1} valid until`}
+                type="date"
+                value={credential.validUntil?.slice(0, 10) ?? ''}
+                onInput={(value) => setCredential(index, { validUntil: value === '' ? undefined : `${value}T23:59:59Z` })}
+                error={fieldError(`credentials[${index}].validUntil`)}
+              />
+              <button type="button" onClick={() => setCredentials(credentials.filter((_, at) => at !== index))}>
+                Remove card {index + 1}
+              </button>
+            </div>
+          ))}
+          <button type="button" onClick={() => setCredentials([...credentials, { card: '', status: 'active' }])}>
+            Add card
+          </button>
+        </fieldset>
+      </div>
+      <ErrorText error={unplaced} />
+      <div class="button-row">
+        <button type="submit" class="primary" disabled={save.busy}>
+          {creating ? 'Create cardholder' : 'Save changes'}
+        </button>
+        <button type="button" onClick={() => props.onDone(false)}>
+          Cancel
+        </button>
+        {!creating ? (
+          <button type="button" class="danger" onClick={() => void remove.run()} disabled={remove.busy}>
+            Delete {props.holder!.name}
+          </button>
+        ) : null}
+      </div>
+      <ErrorText error={remove.error} />
+    </form>
+  );
+}
+
+/** Drops empty optional fields so the site rules see what a person meant. */
+function clean(credential: Credential): Credential {
+  const copy: Credential = { ...credential };
+  if (copy.card === '') delete copy.card;
+  if (copy.validUntil === undefined) delete copy.validUntil;
+  if (copy.validFrom === undefined) delete copy.validFrom;
+  return copy;
+}
+
+/** CSV import: a dry run first, showing every bad row; the import itself only once it is clean. */
+function CsvImport(props: { onImported: () => void }): JSX.Element {
+  const [text, setText] = useState('');
+  const [report, setReport] = useState<CsvImportReport | null>(null);
+  const run = useAction(async (dryRun: boolean) => {
+    const response = await raw(`/api/v1/cardholders/import?dryRun=${dryRun}`, { method: 'POST', body: text, contentType: 'text/csv' });
+    const result = (await response.json()) as CsvImportReport;
+    setReport(result);
+    if (!dryRun) props.onImported();
+  });
+  const readFile = async (file: File | undefined): Promise<void> => {
+    if (file === undefined) return;
+    setText(await file.text());
+    setReport(null);
+  };
+  const clean = report !== null && report.dryRun && report.errors.length === 0;
+  return (
+    <Section title="Import cardholders from CSV">
+      <p class="muted">
+        Columns <code>id,name,status,groups,cards,validFrom,validUntil</code>; groups and cards separated by <code>;</code>. Check the file first: nothing is written while any row is
+        bad.
+      </p>
+      <div class="field">
+        <label for="csv-file">CSV file</label>
+        <input id="csv-file" type="file" accept=".csv,text/csv" onChange={(event) => void readFile((event.currentTarget as HTMLInputElement).files?.[0])} />
+      </div>
+      <div class="field">
+        <label for="csv-text">Or paste the CSV</label>
+        <textarea
+          id="csv-text"
+          rows={5}
+          value={text}
+          onInput={(event) => {
+            setText((event.currentTarget as HTMLTextAreaElement).value);
+            setReport(null);
+          }}
+        />
+      </div>
+      <div class="button-row">
+        <button type="button" onClick={() => void run.run(true)} disabled={run.busy || text.trim() === ''}>
+          Check (dry run)
+        </button>
+        <button type="button" class="primary" onClick={() => void run.run(false)} disabled={run.busy || !clean}>
+          Import
+        </button>
+      </div>
+      <ErrorText error={run.error} />
+      {report !== null ? (
+        <div role="status" data-testid="import-report">
+          <p>
+            {report.dryRun ? 'Dry run' : 'Imported'}: {report.rows} row(s) — {report.created.length} to create, {report.updated.length} to update, {report.unchanged.length} unchanged,{' '}
+            {report.errors.length} bad.
+          </p>
+          {report.errors.length > 0 ? (
+            <ul>
+              {report.errors.map((problem) => (
+                <li key={problem.row} class="field-error">
+                  Line {problem.row}
+                  {problem.id !== null ? ` (${problem.id})` : ''}: {problem.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
+          {report.dryRun && report.errors.length === 0 ? <p>The file is clean: press Import to apply it.</p> : null}
+        </div>
+      ) : null}
+    </Section>
+  );
+}

@@ -1,0 +1,152 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CardIndex, credentialKey, type CardholderEntry } from '../../../src/access/cardIndex.js';
+import { KeyTable } from '../../../src/access/keyTable.js';
+import type { Credential } from '../../../src/access/types.js';
+import { pinDigest } from './fixture.js';
+
+const holder = (id: string, groupIds: string[], extra: Partial<CardholderEntry> = {}): CardholderEntry => ({ id, status: 'active', groupIds, ...extra });
+const card = (id: string, cardholderId: string, number: string, extra: Partial<Credential> = {}): Credential => ({ id, cardholderId, kind: 'card', number, status: 'active', validFromMs: null, validUntilMs: null, ...extra });
+
+describe('the compact key table [ACC-INDEX]', () => {
+  it('finds, adds and removes keys like a Map, through growth, tombstones and reused ordinals', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.oneof(fc.stringMatching(/^[0-9]{1,6}$/), fc.string({ maxLength: 8 }), fc.string({ unit: 'binary', maxLength: 3 }))), { maxLength: 300 }), (operations) => {
+        const table = new KeyTable(2);
+        const model = new Map<string, number>();
+        for (const [add, key] of operations) {
+          if (add) {
+            const ordinal = table.add(key);
+            if (model.has(key)) expect(ordinal).toBe(model.get(key));
+            // No two live keys share an ordinal.
+            else expect([...model.values()]).not.toContain(ordinal);
+            model.set(key, ordinal);
+          } else {
+            expect(table.remove(key)).toBe(model.get(key) ?? -1);
+            model.delete(key);
+          }
+          expect(table.size).toBe(model.size);
+        }
+        for (const [key, ordinal] of model) {
+          expect(table.find(key)).toBe(ordinal);
+          expect(table.keyOf(ordinal)).toBe(key);
+        }
+      }),
+    );
+  });
+});
+
+describe('the compact card index [ACC-INDEX]', () => {
+  it('answers every lookup as the plain lists it was built from, credentials and cardholders alike', () => {
+    const cards = CardIndex.from(
+      [holder('ann', ['staff', 'night']), holder('ben', [], { status: 'suspended' })],
+      [card('ann-1', 'ann', '0042', { validFromMs: 1000, validUntilMs: null }), card('ben-1', 'ben', '43', { status: 'lost' }), { ...card('ann-w', 'ann', 'h10301:12:345'), kind: 'wiegand' }, card('ghost-1', 'ghost', '99')],
+    );
+    expect(cards.credentials.get('42')).toEqual({ id: 'ann-1', cardholderId: 'ann', kind: 'card', number: '42', status: 'active', validFromMs: 1000, validUntilMs: null });
+    expect(cards.credentials.get('43')).toMatchObject({ id: 'ben-1', status: 'lost', validFromMs: null });
+    expect(cards.credentials.get('h10301:12:345')).toMatchObject({ id: 'ann-w', kind: 'wiegand' });
+    expect(cards.credentials.get('0042')).toBeUndefined();
+    expect(cards.cardholders.get('ann')).toMatchObject({ id: 'ann', status: 'active', groupIds: ['staff', 'night'], pinDigest: null, escort: null });
+    expect(cards.cardholders.get('ben')).toMatchObject({ status: 'suspended', groupIds: [] });
+    // A credential may name someone who is not a cardholder: decide() then refuses it.
+    expect(cards.credentials.get('99')?.cardholderId).toBe('ghost');
+    expect(cards.cardholders.has('ghost')).toBe(false);
+    expect(cards.credentialCount).toBe(4);
+    expect(cards.cardholderCount).toBe(2);
+  });
+
+  it('reads an unknown credential status as suspended (fail closed)', () => {
+    const cards = CardIndex.from([holder('ann', [])], [card('ann-1', 'ann', '7', { status: 'stolen' as Credential['status'] })]);
+    expect(cards.credentials.get('7')?.status).toBe('suspended');
+  });
+
+  it('stays equal to a rebuilt index through any sequence of cardholder and credential edits', () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    const groups = ['g1', 'g2', 'g3'];
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('holder' as const), id: fc.constantFrom(...ids), groups: fc.subarray(groups), suspended: fc.boolean() }),
+      fc.record({ op: fc.constant('drop-holder' as const), id: fc.constantFrom(...ids) }),
+      fc.record({ op: fc.constant('card' as const), id: fc.constantFrom('c1', 'c2', 'c3', 'c4', 'c5'), holder: fc.constantFrom(...ids), number: fc.constantFrom('1', '2', '3', '4', '05'), until: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }) }),
+      fc.record({ op: fc.constant('drop-card' as const), number: fc.constantFrom('1', '2', '3', '4', '5') }),
+    );
+    fc.assert(
+      fc.property(fc.array(edit, { maxLength: 60 }), (edits) => {
+        const cards = new CardIndex();
+        const holders = new Map<string, CardholderEntry>();
+        const credentials = new Map<string, Credential>();
+        for (const change of edits) {
+          switch (change.op) {
+            case 'holder': {
+              const entry = holder(change.id, change.groups, { status: change.suspended ? 'suspended' : 'active' });
+              holders.set(change.id, entry);
+              cards.putCardholder(entry);
+              break;
+            }
+            case 'drop-holder':
+              holders.delete(change.id);
+              cards.removeCardholder(change.id);
+              break;
+            case 'card': {
+              const credential = card(change.id, change.holder, change.number, { validUntilMs: change.until });
+              credentials.set(credentialKey(credential), credential);
+              cards.putCredential(credential);
+              break;
+            }
+            case 'drop-card':
+              credentials.delete(change.number);
+              cards.removeCredential(change.number);
+              break;
+          }
+        }
+        const rebuilt = CardIndex.from(holders.values(), credentials.values());
+        for (const id of ids) expect(cards.cardholders.get(id)).toEqual(rebuilt.cardholders.get(id));
+        for (const number of ['1', '2', '3', '4', '5']) expect(cards.credentials.get(number)).toEqual(rebuilt.credentials.get(number));
+        expect(cards.credentialCount).toBe(credentials.size);
+      }),
+    );
+  });
+
+  it('finds a PIN-only holder by digest, and nobody by a PIN two people share, even after edits', () => {
+    const cards = CardIndex.from([holder('ann', [], { pinDigest: pinDigest('1111') }), holder('ben', [], { pinDigest: pinDigest('2222'), duressPinDigest: pinDigest('2229') })], []);
+    expect(cards.pins.holderOf(pinDigest('1111'))).toBe('ann');
+    expect(cards.pins.holderOf(pinDigest('2229'))).toBe('ben');
+    cards.putCardholder(holder('ann', [], { pinDigest: pinDigest('2222') }));
+    expect(cards.pins.holderOf(pinDigest('1111'))).toBeUndefined();
+    expect(cards.pins.holderOf(pinDigest('2222'))).toBeUndefined();
+    expect(cards.cardholders.get('ann')?.pinDigest).toEqual(new Uint8Array(pinDigest('2222')));
+    cards.removeCardholder('ben');
+    expect(cards.pins.holderOf(pinDigest('2229'))).toBeUndefined();
+  });
+
+  it('drops a deleted group from every member, so a group re-created under that id starts empty', () => {
+    const cards = CardIndex.from([holder('ann', ['staff', 'vault']), holder('ben', ['vault'])], []);
+    cards.removeGroup('vault');
+    expect(cards.cardholders.get('ann')?.groupIds).toEqual(['staff']);
+    expect(cards.cardholders.get('ben')?.groupIds).toEqual([]);
+    cards.putCardholder(holder('cat', ['vault']));
+    expect(cards.cardholders.get('ann')?.groupIds).toEqual(['staff']);
+    expect(cards.cardholders.get('cat')?.groupIds).toEqual(['vault']);
+  });
+
+  it('keeps the escort groups of visitors current as visitors come and go', () => {
+    const cards = CardIndex.from([holder('vic', [], { escort: { groupIds: ['hosts'], windowMs: 30_000 } })], []);
+    const groups = cards.escortGroupIds;
+    expect([...groups]).toEqual(['hosts']);
+    cards.putCardholder(holder('val', [], { escort: { groupIds: ['security'], windowMs: 30_000 } }));
+    cards.removeCardholder('vic');
+    expect([...groups]).toEqual(['security']);
+  });
+
+  it('holds 100,000 cardholders and 200,000 credentials in a few megabytes outside the JS heap', () => {
+    const cards = new CardIndex({ cardholders: 100_000, credentials: 200_000 });
+    for (let i = 0; i < 100_000; i++) {
+      cards.putCardholder(holder(`holder-${i}`, [`group-${i % 500}`, `group-${(i * 7) % 500}`]));
+      cards.putCredentialFields(`cred-${i}-a`, `holder-${i}`, 'card', String(10_000_000 + 2 * i), 'active', null, null);
+      cards.putCredentialFields(`cred-${i}-b`, `holder-${i}`, 'card', String(10_000_001 + 2 * i), 'lost', null, null);
+    }
+    cards.trim();
+    expect(cards.credentials.get('10199999')).toMatchObject({ id: 'cred-99999-b', cardholderId: 'holder-99999', status: 'lost' });
+    // ~55 bytes per credential and cardholder, ids and keys included: a JS object each would be ~200.
+    expect(cards.byteSize).toBeLessThan(20 * 1024 * 1024);
+  });
+});
