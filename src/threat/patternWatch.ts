@@ -41,6 +41,24 @@ export class PatternWatch {
     this.reschedule();
   }
 
+  /** After a start: the journal of the rules' memory replayed, findings already journalled then. */
+  replay(events: Iterable<JournalEvent>): number {
+    if (this.engine === undefined) return 0;
+    let replayed = 0;
+    for (const event of events) {
+      const observation = observationOf(event);
+      if (observation === undefined) continue;
+      this.engine.observe(observation, true);
+      replayed += 1;
+    }
+    return replayed;
+  }
+
+  /** How far back replay() needs the journal. */
+  memoryMs(): number {
+    return this.engine?.memoryMs() ?? 0;
+  }
+
   stop(): void {
     if (this.timer !== undefined) this.deps.timers.clear(this.timer);
     this.timer = undefined;

@@ -73,12 +73,16 @@ export class PatternEngine {
     this.pairs = new Map((rules.impossibleTravel?.doorPairs ?? []).flatMap((pair) => [[`${pair.from}|${pair.to}`, pair.minSeconds] as const, [`${pair.to}|${pair.from}`, pair.minSeconds] as const]));
   }
 
-  observe(observation: Observation): Finding[] {
+  /**
+   * `replay`: an event journalled before a restart, looked at again to restore the counts. Its
+   * findings were journalled then; a replayed grant expects no opening (openings are not journalled).
+   */
+  observe(observation: Observation, replay = false): Finding[] {
     switch (observation.kind) {
       case 'denied':
         return [...this.onDenied(observation), ...this.travel(observation)];
       case 'granted':
-        this.expectOpening(observation);
+        if (!replay) this.expectOpening(observation);
         return this.travel(observation);
       case 'forced':
         return this.onForced(observation);
@@ -119,6 +123,21 @@ export class PatternEngine {
       }
     }
     return findings;
+  }
+
+  /** How far back a restart must replay the journal to restore every count (at most a day). */
+  memoryMs(): number {
+    const rules = this.rules;
+    let seconds = Math.max(rules.deniedReads?.withinSeconds ?? 0, rules.wrongPins?.withinSeconds ?? 0, rules.forcedAfterDenied?.withinSeconds ?? 0);
+    const travel = rules.impossibleTravel;
+    if (travel !== undefined) {
+      for (const pair of travel.doorPairs) seconds = Math.max(seconds, pair.minSeconds);
+      const positions = [...this.positions.values()];
+      const xs = positions.map((p) => p.x);
+      const ys = positions.map((p) => p.y);
+      if (positions.length > 1) seconds = Math.max(seconds, Math.hypot(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys)) / travel.walkingSpeedMps);
+    }
+    return Math.min(Math.ceil(seconds) * 1000, 86_400_000);
   }
 
   /** When due() next has something to say; null = nothing pending. */

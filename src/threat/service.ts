@@ -42,6 +42,7 @@ export class ThreatManagement {
   private facts: ThreatSiteFacts;
   private readonly queue: JournalEvent[] = [];
   private draining = false;
+  private stopped = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: ThreatManagementDeps) {
@@ -57,12 +58,17 @@ export class ThreatManagement {
 
   start(): void {
     this.patterns.load(this.facts);
+    // Counts survive a restart: three refusals before it and two after are five.
+    const memoryMs = this.patterns.memoryMs();
+    if (memoryMs > 0) this.patterns.replay(this.deps.journal.iterate({ sinceMs: this.deps.clock() - memoryMs }));
     this.presence.rebuild();
     this.deps.claimReaders(this.presence.musterReaders());
     this.unsubscribe = this.deps.journal.onAppend((event) => this.enqueue(event));
   }
 
   stop(): void {
+    this.stopped = true;
+    this.queue.length = 0;
     this.unsubscribe?.();
     this.patterns.stop();
     this.visitors.stop();
@@ -86,8 +92,16 @@ export class ThreatManagement {
   contact(device: DeviceRecord, state: 'open' | 'closed'): void {
     if (state !== 'open') return;
     if (device.kind === 'fire-alarm') {
-      this.flush();
-      this.presence.fireAlarm(device.id);
+      // [SAFE-FIRE] the doors are released first; the mustering list follows a turn later.
+      setImmediate(() => {
+        if (this.stopped) return;
+        try {
+          this.flush();
+          this.presence.fireAlarm(device.id);
+        } catch (error) {
+          this.deps.logger.error({ err: error, device: device.id }, 'starting the evacuation for a fire alarm failed');
+        }
+      });
       return;
     }
     const door = this.facts.doorOfContact.get(device.id);
@@ -117,6 +131,7 @@ export class ThreatManagement {
 
   private drain(): void {
     this.draining = false;
+    if (this.stopped) return;
     for (let event = this.queue.shift(); event !== undefined; event = this.queue.shift()) {
       try {
         if (event.type === 'config.changed') this.reload();

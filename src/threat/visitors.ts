@@ -70,6 +70,8 @@ export interface VisitorDeps {
 }
 
 const MINUTE_MS = 60_000;
+/** A list answers at once; narrow it by date or status for older visits. */
+const MAX_LISTED = 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Local wall-clock time on a local date in a zone → UTC ms (the offset looked up twice around DST). */
@@ -119,11 +121,26 @@ export class Visitors {
     this.timer = undefined;
   }
 
+  /** Newest first; a day's visitors are those whose credential ends that day (at its closing time). */
   list(filter: { readonly status?: VisitorStatus; readonly date?: string }): VisitorRecord[] {
-    const rows = this.deps.store.db.prepare<[], { record: string }>('SELECT record FROM visitors ORDER BY created_ms DESC, id').all();
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.status !== undefined) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    if (filter.date !== undefined) {
+      // The credential ends on the visit's day: a window of that local day, a day either side for the zone.
+      const dayMs = Date.parse(`${filter.date}T00:00:00Z`);
+      where.push('valid_until_ms BETWEEN ? AND ?');
+      params.push(dayMs - 86_400_000, dayMs + 2 * 86_400_000);
+    }
+    const rows = this.deps.store.db
+      .prepare<(string | number)[], { record: string }>(`SELECT record FROM visitors ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_ms DESC, id LIMIT ${MAX_LISTED}`)
+      .all(...params);
     return rows
       .map((row) => JSON.parse(row.record) as VisitorRecord)
-      .filter((visitor) => (filter.status === undefined || visitor.status === filter.status) && (filter.date === undefined || localDate(this.facts.timezone, Date.parse(visitor.expectedAt)) === filter.date));
+      .filter((visitor) => filter.date === undefined || localDate(this.facts.timezone, Date.parse(visitor.expectedAt)) === filter.date);
   }
 
   get(id: string): VisitorRecord {
@@ -183,10 +200,16 @@ export class Visitors {
       endedAt: null,
       endedBy: null,
     };
-    this.deps.journal.durableTransaction(() => {
-      this.deps.store.db.prepare('INSERT INTO visitors (id, cardholder_id, record, status, valid_until_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, id, JSON.stringify(record), record.status, validUntilMs, nowMs);
-      this.deps.journal.append({ type: 'visitor.registered', cardholder: id, data: { visitor: id, host: record.host, company: record.company, expectedAt: record.expectedAt, validUntil: record.validUntil, escorted: record.escorted, card: record.card, status: record.status, by } });
-    });
+    try {
+      this.deps.journal.durableTransaction(() => {
+        this.deps.store.db.prepare('INSERT INTO visitors (id, cardholder_id, record, status, valid_until_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?)').run(id, id, JSON.stringify(record), record.status, validUntilMs, nowMs);
+        this.deps.journal.append({ type: 'visitor.registered', cardholder: id, data: { visitor: id, host: record.host, company: record.company, expectedAt: record.expectedAt, validUntil: record.validUntil, escorted: record.escorted, card: record.card, status: record.status, by } });
+      });
+    } catch (error) {
+      // No credential may outlive its record: without the record nothing would expire it.
+      this.removeCredential(id, by ?? 'anonymous', 'rollback');
+      throw error;
+    }
     this.deps.metrics.increment('guardpost_visitors_registered_total', { outcome: blocked ? 'watchlist_match' : 'admitted' });
     if (blocked) this.raiseMatch(record);
     this.schedule();

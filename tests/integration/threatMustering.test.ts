@@ -158,6 +158,21 @@ describe('occupancy and mustering', () => {
     expect(report.json.evacuations.map((evacuation) => [evacuation.id, evacuation.people.map((person) => person.cardholder), evacuation.summary.missing])).toEqual([[current.json.id, ['alice', 'bob', 'sam'], 1]]);
   });
 
+  it('keeps an evacuation under way, with who is marked safe, across a restart', async () => {
+    await badge('in-reader', '1001');
+    await badge('in-reader', '1004');
+    const started = await api<EvacuationView>('POST', '/api/v1/evacuations', { reason: 'gas smell on floor 2' });
+    expect(started.status).toBe(201);
+    expect(started.json.people.map((person) => person.cardholder)).toEqual(['alice', 'dave']);
+    await api('POST', `/api/v1/evacuations/${started.json.id}/safe`, { cardholder: 'dave' });
+    await stop();
+    await start();
+    const current = await api<EvacuationView>('GET', '/api/v1/evacuations/current');
+    expect(current.json.id).toBe(started.json.id);
+    expect(current.json.people.map((person) => [person.cardholder, person.safe === null ? 'missing' : 'safe'])).toEqual([['alice', 'missing'], ['dave', 'safe']]);
+    expect(current.json.summary).toMatchObject({ total: 2, safe: 1, missing: 1 });
+  });
+
   it('keeps where people are from anonymous demo visitors, who are only viewers', async () => {
     expect((await fetch(`${gw.httpUrl}/api/v1/occupancy`)).status).toBe(403);
     expect((await fetch(`${gw.httpUrl}/api/v1/evacuations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(403);

@@ -38,16 +38,18 @@ describe('suspicious patterns over the live event stream', () => {
   let observer: TestClient;
   const devices = new Map<string, TestClient>();
 
-  beforeAll(async () => {
-    gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: SITE_YAML });
+  async function start(stateDir?: string): Promise<void> {
+    gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: SITE_YAML, ...(stateDir === undefined ? {} : { stateDir }) });
     observer = await connect(gw.mqttUrl);
     await observer.subscribe('guardpost/events');
     for (const id of ['front-reader', 'store-reader', 'store-contact', 'vault-reader']) devices.set(id, await connectDevice(gw.mqttUrl, id));
-  });
-  afterAll(async () => {
+  }
+  async function stop(): Promise<void> {
     await Promise.all([observer, ...devices.values()].map((client) => client.end()));
     await gw.stop();
-  });
+  }
+  beforeAll(() => start());
+  afterAll(stop);
 
   const send = (device: string, payload: Record<string, unknown>): Promise<unknown> => (devices.get(device) as TestClient).publish(`guardpost/devices/${device}/input`, JSON.stringify(payload));
   const nextEvent = (match: (event: JournalEvent) => boolean, after: number): Promise<JournalEvent> => observer.nextEvent(match, after);
@@ -114,5 +116,18 @@ describe('suspicious patterns over the live event stream', () => {
     expect(suspicious).toMatchObject({ cardholder: 'vic', severity: 'high', data: { credential: 'vic-card-1', count: 3, doors: ['vault'] } });
     expect(JSON.stringify(suspicious)).not.toContain('0000');
     expect(await nextEvent((event) => event.type === 'alarm.raised' && event.data.alarm === suspicious.data.alarm, start)).toMatchObject({ data: { kind: 'suspicious' } });
+  });
+
+  it('keeps counting refusals across a restart: two before it and one after are three [THR-DENIED-READS]', async () => {
+    await badge('front-reader', '6671');
+    await badge('front-reader', '6672');
+    const stateDir = gw.stateDir;
+    await stop();
+    await start(stateDir);
+    const mark = observer.mark();
+    const third = await badge('front-reader', '6673');
+    const suspicious = await nextEvent((event) => event.type === 'access.suspicious' && event.reason === 'denied_reads', mark);
+    expect((suspicious.data.events as string[]).at(-1)).toBe(third.id);
+    expect(suspicious.data.events as string[]).toHaveLength(3);
   });
 });

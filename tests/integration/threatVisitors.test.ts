@@ -110,6 +110,17 @@ describe('visitors', () => {
     expect(await badge('front-reader', '7030')).toMatchObject({ type: 'access.denied', reason: 'unknown_credential' });
   });
 
+  it('audits watch-list changes and screens against the list as it stands', async () => {
+    const added = await api<{ id: string; addedBy: string }>('POST', '/api/v1/watchlist', { name: 'Temporary Person', reason: 'left threatening voicemail' });
+    expect(added.json.addedBy).toBe('admin');
+    expect((await api<{ id: string }[]>('GET', '/api/v1/watchlist')).json.map((entry) => entry.id)).toContain(added.json.id);
+    expect((await api('DELETE', `/api/v1/watchlist/${added.json.id}`)).status).toBe(204);
+    expect((await register({ name: 'temporary person', card: '7040' })).json.status).toBe('active');
+    const entries = (await api<{ action: string; actor: string; target: string }[]>('GET', '/api/v1/audit?limit=50')).json;
+    expect(entries.filter((entry) => entry.target === added.json.id).map((entry) => [entry.action, entry.actor])).toEqual(expect.arrayContaining([['watchlist.added', 'admin'], ['watchlist.removed', 'admin']]));
+    expect((await api('DELETE', `/api/v1/watchlist/${added.json.id}`)).status).toBe(404);
+  });
+
   it('refuses a visit on a day already closed, naming the field', async () => {
     const response = await register({ name: 'Late Larry', expectedAt: '2026-03-01T10:00:00Z' });
     expect(response.status).toBe(400);
@@ -126,11 +137,11 @@ describe('visitors', () => {
     // Everyone who entered and never checked out, escorted visitors included; not the one who checked out.
     const inside = gw.gateway.journal.query({ type: 'visitor.still_inside', limit: 10 }).map((event) => event.data.name);
     expect(inside.sort()).toEqual(['Eve Escorted', 'Jane Doe', 'mallory quinn']);
-    expect(gw.gateway.journal.query({ type: 'visitor.expired', limit: 10 })).toHaveLength(5);
+    expect(gw.gateway.journal.query({ type: 'visitor.expired', limit: 10 })).toHaveLength(6);
     // Nine hours on, the morning's session has timed out: sign in again.
     const token = await gw.login();
     const list = { json: (await (await fetch(`${gw.httpUrl}/api/v1/visitors?date=2026-03-02`, { headers: { authorization: `Bearer ${token}` } })).json()) as Visitor[] };
-    expect(list.json).toHaveLength(6);
+    expect(list.json).toHaveLength(7);
     expect(list.json.filter((visitor) => visitor.status === 'active')).toEqual([]);
     expect(list.json.find((visitor) => visitor.id === stillInside.cardholder)?.status).toBe('expired');
   });

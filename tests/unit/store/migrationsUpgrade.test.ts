@@ -49,6 +49,9 @@ const KNOWN: Record<string, (row: number) => unknown> = {
   'devices.card_format': (row) => (row % 2 === 0 ? 'decimal' : 'hex'),
 };
 
+/** Tables of one row the migration itself writes (a counter its triggers keep): nothing to seed. */
+const SINGLE_ROW_TABLES = new Set(['people_generation']);
+
 function tableNames(db: Db): string[] {
   return db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
@@ -78,8 +81,8 @@ function parentsFirst(db: Db): string[] {
 function seed(db: Db, version: number, rows: number): Map<string, Record<string, unknown>[]> {
   const written = new Map<string, Record<string, unknown>[]>();
   for (const table of parentsFirst(db)) {
-    // A one-row counter the migration creates and triggers keep: there is nothing to seed.
-    if (table === 'people_generation') continue;
+    // One-row counters the migrations create and triggers keep: there is nothing to seed.
+    if (SINGLE_ROW_TABLES.has(table)) continue;
     const columns = db.pragma(`table_info(${table})`) as Column[];
     const fks = new Map((db.pragma(`foreign_key_list(${table})`) as ForeignKey[]).map((fk) => [fk.from, fk.table]));
     const list: Record<string, unknown>[] = [];

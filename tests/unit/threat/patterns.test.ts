@@ -149,3 +149,21 @@ describe('[THR-NOT-OPENED] granted but never opened', () => {
     expect(patterns.due(T0 + 60_000)).toEqual([]);
   });
 });
+
+describe('restoring counts after a restart', () => {
+  it('counts replayed refusals, and a replayed grant expects no opening', () => {
+    const patterns = engine({ deniedReads: { count: 3, withinSeconds: 60 }, grantedNotOpened: { graceSeconds: 5 } });
+    patterns.observe(denied(T0, 'front'), true);
+    patterns.observe(denied(T0 + 1000, 'front'), true);
+    patterns.observe(granted(T0 + 2000, 'front'), true);
+    expect(patterns.nextDueMs()).toBeNull();
+    expect(patterns.observe(denied(T0 + 3000, 'front'))).toMatchObject([{ pattern: 'denied_reads' }]);
+  });
+
+  it('remembers as far back as its longest rule, at most a day', () => {
+    expect(engine({ deniedReads: { count: 3, withinSeconds: 60 }, wrongPins: { count: 3, withinSeconds: 300 } }).memoryMs()).toBe(300_000);
+    expect(engine({ impossibleTravel: { walkingSpeedMps: 2 }, doorPositions: [{ door: 'a', x: 0, y: 0 }, { door: 'b', x: 300, y: 400 }] }).memoryMs()).toBe(250_000);
+    expect(engine({ impossibleTravel: { doorPairs: [{ from: 'a', to: 'b', minSeconds: 86_400 }] }, forcedAfterDenied: { withinSeconds: 10 } }).memoryMs()).toBe(86_400_000);
+    expect(engine({}).memoryMs()).toBe(0);
+  });
+});
