@@ -262,3 +262,29 @@ export interface CsvImportReport {
   readonly unchanged: readonly string[];
   readonly errors: readonly { readonly row: number; readonly id: string | null; readonly message: string }[];
 }
+
+/**
+ * A whole list from a list route. Today the routes answer an array; paged answers
+ * (`{items, total}` with `?limit=&offset=`) are followed page by page, so a screen that needs
+ * everything (door pickers, groups) gets everything either way.
+ */
+export async function apiList<T>(path: string): Promise<T[]> {
+  const first = await api<unknown>(path);
+  if (Array.isArray(first)) return first as T[];
+  const pageOf = (value: unknown): { items: T[]; total: number | null } => {
+    const record = value as { items?: unknown; data?: unknown; total?: unknown };
+    const items = Array.isArray(record.items) ? record.items : Array.isArray(record.data) ? record.data : null;
+    if (items === null) throw new ApiError(0, 'GP_ERR_SHAPE', `${path} answered neither a list nor a page of items`);
+    return { items: items as T[], total: typeof record.total === 'number' ? record.total : null };
+  };
+  const page = pageOf(first);
+  const all = [...page.items];
+  const separator = path.includes('?') ? '&' : '?';
+  // Bounded: a thousand pages is far past any floor's site data.
+  for (let round = 0; page.total !== null && all.length < page.total && round < 1000; round += 1) {
+    const next = pageOf(await api<unknown>(`${path}${separator}offset=${all.length}&limit=${page.items.length}`));
+    if (next.items.length === 0) break;
+    all.push(...next.items);
+  }
+  return all;
+}

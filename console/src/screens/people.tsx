@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
+import { api, ApiError, apiList, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
 import { ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
 
 interface AccessLevel {
@@ -10,6 +10,9 @@ interface AccessLevel {
   readonly doorGroups?: readonly string[];
   readonly schedule?: string;
 }
+
+/** A table of a whole site's people would freeze a phone: show the first matches only. */
+const SHOWN_ROWS = 200;
 
 const cardText = (credential: Credential): string =>
   credential.card !== undefined ? credential.card : credential.wiegand !== undefined ? `${credential.wiegand.format}:${credential.wiegand.facility}:${credential.wiegand.number}` : (credential.id ?? 'credential');
@@ -26,7 +29,7 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
 
   const load = async (): Promise<void> => {
     try {
-      const [people, groupList] = await Promise.all([api<Cardholder[]>('/api/v1/cardholders'), api<Group[]>('/api/v1/groups')]);
+      const [people, groupList] = await Promise.all([apiList<Cardholder>('/api/v1/cardholders'), apiList<Group>('/api/v1/groups')]);
       setCardholders(people);
       setGroups(groupList);
       setError(null);
@@ -36,7 +39,7 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
   };
   useEffect(() => {
     void load();
-    api<AccessLevel[]>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
+    apiList<AccessLevel>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
   }, []);
 
   const shown = useMemo(() => {
@@ -90,13 +93,18 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
               </tr>
             </thead>
             <tbody>
-              {shown.map((holder) => (
+              {shown.slice(0, SHOWN_ROWS).map((holder) => (
                 <CardholderRow key={holder.id} holder={holder} mayEdit={mayEdit} onEdit={() => setEditing(holder)} onChanged={() => void load()} />
               ))}
             </tbody>
           </table>
         </div>
         {cardholders !== null && shown.length === 0 ? <p>No cardholder matches “{query}”.</p> : null}
+        {shown.length > SHOWN_ROWS ? (
+          <p class="muted">
+            Showing {SHOWN_ROWS} of {shown.length} matches: refine the search to see the others.
+          </p>
+        ) : null}
       </Section>
       <div class="grid-2">
         <Section title="Groups">
