@@ -264,27 +264,21 @@ export interface CsvImportReport {
 }
 
 /**
- * A whole list from a list route. Today the routes answer an array; paged answers
- * (`{items, total}` with `?limit=&offset=`) are followed page by page, so a screen that needs
- * everything (door pickers, groups) gets everything either way.
+ * A whole list from a list route. List routes answer one page as an array, with the total before
+ * paging in `X-Total-Count` (default page 100, at most 1000): the rest is fetched page by page,
+ * so a screen that needs everything (door pickers, groups, search) gets everything.
  */
 export async function apiList<T>(path: string): Promise<T[]> {
-  const first = await api<unknown>(path);
-  if (Array.isArray(first)) return first as T[];
-  const pageOf = (value: unknown): { items: T[]; total: number | null } => {
-    const record = value as { items?: unknown; data?: unknown; total?: unknown };
-    const items = Array.isArray(record.items) ? record.items : Array.isArray(record.data) ? record.data : null;
-    if (items === null) throw new ApiError(0, 'GP_ERR_SHAPE', `${path} answered neither a list nor a page of items`);
-    return { items: items as T[], total: typeof record.total === 'number' ? record.total : null };
-  };
-  const page = pageOf(first);
-  const all = [...page.items];
+  const response = await raw(path);
+  const all = (await response.json()) as T[];
+  if (!Array.isArray(all)) throw new ApiError(0, 'GP_ERR_SHAPE', `${path} did not answer a list`);
+  const header = response.headers.get('x-total-count');
+  const total = header !== null && /^\d+$/.test(header) ? Number(header) : all.length;
   const separator = path.includes('?') ? '&' : '?';
-  // Bounded: a thousand pages is far past any floor's site data.
-  for (let round = 0; page.total !== null && all.length < page.total && round < 1000; round += 1) {
-    const next = pageOf(await api<unknown>(`${path}${separator}offset=${all.length}&limit=${page.items.length}`));
-    if (next.items.length === 0) break;
-    all.push(...next.items);
+  while (all.length < total) {
+    const page = await api<T[]>(`${path}${separator}offset=${all.length}&limit=1000`);
+    if (!Array.isArray(page) || page.length === 0) break;
+    all.push(...page);
   }
   return all;
 }
