@@ -166,6 +166,35 @@ describe('the Live screen', () => {
   });
 });
 
+describe('the threat level', () => {
+  it('lets security staff raise and lower the threat level from the Live screen, and viewers only see it', async () => {
+    const { context, page } = await openConsole(browser, gw.httpUrl);
+    try {
+      await signIn(page, USERS.security.user, USERS.security.password);
+      await page.getByTestId('threat-level').getByText('Normal').waitFor();
+      await page.getByLabel('Set level').selectOption('elevated');
+      await page.getByLabel('Reason').fill('Suspicious parcel at reception');
+      await page.getByRole('button', { name: 'Change level' }).click();
+      await page.getByTestId('threat-level').getByText('Elevated').waitFor();
+      const headers = await gw.adminHeaders();
+      expect(await (await fetch(`${gw.httpUrl}/api/v1/threat-level`, { headers })).json()).toMatchObject({ level: 'elevated' });
+      await page.getByLabel('Set level').selectOption('normal');
+      await page.getByRole('button', { name: 'Change level' }).click();
+      await page.getByTestId('threat-level').getByText('Normal').waitFor();
+    } finally {
+      await context.close();
+    }
+    const viewer = await openConsole(browser, gw.httpUrl);
+    try {
+      await signIn(viewer.page, USERS.viewer.user, USERS.viewer.password);
+      await viewer.page.getByTestId('threat-level').getByText('Normal').waitFor();
+      expect(await viewer.page.getByLabel('Set level').count()).toBe(0);
+    } finally {
+      await viewer.context.close();
+    }
+  });
+});
+
 describe('alarm handling in the console', () => {
   it('takes over the screen when a panic button is pressed through MQTT, then acknowledges and clears it with a note and a resolution', async () => {
     const { context, page } = await openConsole(browser, gw.httpUrl);

@@ -169,4 +169,26 @@ describe('the People screen', () => {
       await context.close();
     }
   });
+
+  it("lets an admin give a group another door, and the group's members then badge in there", async () => {
+    const serverReader = await connectDevice(gw.mqttUrl, 'server-room-reader');
+    const serverStrike = await connectDevice(gw.mqttUrl, 'server-room-strike');
+    const { context, page } = await openConsole(browser, gw.httpUrl, { path: '/people' });
+    try {
+      await signIn(page, CONSOLE_USERS.admin.user, CONSOLE_USERS.admin.password);
+      await page.getByRole('button', { name: 'Edit group Staff' }).click();
+      const form = page.getByRole('form', { name: 'Edit group Staff' });
+      await form.getByLabel('Server room').check();
+      await form.getByRole('button', { name: 'Save group' }).click();
+      await page.getByTestId('groups').locator('li[data-group="staff"]').getByText('doors: main-entrance, server-room').waitFor();
+
+      const mark = serverStrike.mark();
+      await serverReader.publish('guardpost/devices/server-room-reader/input', JSON.stringify({ type: 'card', card: '1001' }));
+      await serverStrike.next((message) => message.json.type === 'strike' && message.json.action === 'pulse', mark);
+    } finally {
+      await context.close();
+      await serverReader.end();
+      await serverStrike.end();
+    }
+  });
 });
