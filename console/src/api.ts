@@ -262,3 +262,23 @@ export interface CsvImportReport {
   readonly unchanged: readonly string[];
   readonly errors: readonly { readonly row: number; readonly id: string | null; readonly message: string }[];
 }
+
+/**
+ * A whole list from a list route. List routes answer one page as an array, with the total before
+ * paging in `X-Total-Count` (default page 100, at most 1000): the rest is fetched page by page,
+ * so a screen that needs everything (door pickers, groups, search) gets everything.
+ */
+export async function apiList<T>(path: string): Promise<T[]> {
+  const response = await raw(path);
+  const all = (await response.json()) as T[];
+  if (!Array.isArray(all)) throw new ApiError(0, 'GP_ERR_SHAPE', `${path} did not answer a list`);
+  const header = response.headers.get('x-total-count');
+  const total = header !== null && /^\d+$/.test(header) ? Number(header) : all.length;
+  const separator = path.includes('?') ? '&' : '?';
+  while (all.length < total) {
+    const page = await api<T[]>(`${path}${separator}offset=${all.length}&limit=1000`);
+    if (!Array.isArray(page) || page.length === 0) break;
+    all.push(...page);
+  }
+  return all;
+}

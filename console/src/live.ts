@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Alarm, type Device, type Door, type DoorState, type JournalEvent, type ThreatLevel } from './api.js';
+import { api, ApiError, apiList, type Alarm, type Device, type Door, type DoorState, type JournalEvent, type ThreatLevel } from './api.js';
 import { openEventStream, type StreamStatus } from './stream.js';
 
 /** How many events the live feed keeps on screen. */
@@ -106,11 +106,11 @@ export class LiveStore {
   }
 
   async refreshDevices(): Promise<void> {
-    this.set({ devices: await api<Device[]>('/api/v1/devices') });
+    this.set({ devices: await apiList<Device>('/api/v1/devices') });
   }
 
   async refreshDoors(): Promise<void> {
-    const doors = await api<Door[]>('/api/v1/doors');
+    const doors = await apiList<Door>('/api/v1/doors');
     this.set({ doors });
     await this.refreshDoorStates();
   }

@@ -84,6 +84,29 @@ describe('signing in', () => {
       await context.close();
     }
   });
+  it('returns to the sign-in form when the session ends on the gateway, and signing out forgets the token', async () => {
+    const { context, page } = await openConsole(browser, gw.httpUrl);
+    try {
+      await signIn(page, USERS.viewer.user, USERS.viewer.password);
+      const stored = (await page.evaluate('JSON.parse(sessionStorage.getItem("guardpost.session"))')) as { token: string };
+      // The session is revoked behind the console's back (as a restart or the idle limit would).
+      const logout = await fetch(`${gw.httpUrl}/api/v1/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${stored.token}` } });
+      expect(logout.status).toBe(204);
+      await page.getByRole('link', { name: 'Doors' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await page.evaluate('sessionStorage.getItem("guardpost.session")')).toBeNull();
+
+      await signIn(page, USERS.viewer.user, USERS.viewer.password);
+      const second = (await page.evaluate('JSON.parse(sessionStorage.getItem("guardpost.session"))')) as { token: string };
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      expect(await page.evaluate('sessionStorage.getItem("guardpost.session")')).toBeNull();
+      // Signing out ended the session on the gateway too.
+      expect((await fetch(`${gw.httpUrl}/api/v1/auth/me`, { headers: { authorization: `Bearer ${second.token}` } })).status).toBe(401);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe('the Live screen', () => {
@@ -139,6 +162,35 @@ describe('the Live screen', () => {
     } finally {
       await reader.end();
       await context.close();
+    }
+  });
+});
+
+describe('the threat level', () => {
+  it('lets security staff raise and lower the threat level from the Live screen, and viewers only see it', async () => {
+    const { context, page } = await openConsole(browser, gw.httpUrl);
+    try {
+      await signIn(page, USERS.security.user, USERS.security.password);
+      await page.getByTestId('threat-level').getByText('Normal').waitFor();
+      await page.getByLabel('Set level').selectOption('elevated');
+      await page.getByLabel('Reason').fill('Suspicious parcel at reception');
+      await page.getByRole('button', { name: 'Change level' }).click();
+      await page.getByTestId('threat-level').getByText('Elevated').waitFor();
+      const headers = await gw.adminHeaders();
+      expect(await (await fetch(`${gw.httpUrl}/api/v1/threat-level`, { headers })).json()).toMatchObject({ level: 'elevated' });
+      await page.getByLabel('Set level').selectOption('normal');
+      await page.getByRole('button', { name: 'Change level' }).click();
+      await page.getByTestId('threat-level').getByText('Normal').waitFor();
+    } finally {
+      await context.close();
+    }
+    const viewer = await openConsole(browser, gw.httpUrl);
+    try {
+      await signIn(viewer.page, USERS.viewer.user, USERS.viewer.password);
+      await viewer.page.getByTestId('threat-level').getByText('Normal').waitFor();
+      expect(await viewer.page.getByLabel('Set level').count()).toBe(0);
+    } finally {
+      await viewer.context.close();
     }
   });
 });

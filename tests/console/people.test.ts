@@ -144,4 +144,51 @@ describe('the People screen', () => {
       await viewer.context.close();
     }
   });
+
+  it('lists and searches every cardholder of a site larger than one page of the API', async () => {
+    const rows = Array.from({ length: 250 }, (_, index) => `bulk-${String(index).padStart(3, '0')},Bulk Person ${index},active,staff,${700000 + index}`);
+    const imported = await fetch(`${gw.httpUrl}/api/v1/cardholders/import`, {
+      method: 'POST',
+      headers: { ...(await gw.adminHeaders()), 'content-type': 'text/csv' },
+      body: `id,name,status,groups,cards\n${rows.join('\n')}\n`,
+    });
+    expect(imported.status, await imported.clone().text()).toBe(200);
+    const total = (await adminGet<unknown[]>(gw, '/api/v1/cardholders?limit=1000')).length;
+    expect(total).toBeGreaterThan(250);
+
+    const { context, page } = await openConsole(browser, gw.httpUrl, { path: '/people' });
+    try {
+      await signIn(page, CONSOLE_USERS.admin.user, CONSOLE_USERS.admin.password);
+      await page.getByRole('heading', { name: `Cardholders (${total})` }).waitFor();
+      await page.getByText(`Showing 200 of ${total} matches: refine the search to see the others.`).waitFor();
+      // The last of them, beyond the API's first page, is found by search.
+      await page.getByLabel('Search by name, id, group or card').fill('bulk-249');
+      await page.locator('tr[data-cardholder="bulk-249"]').waitFor();
+      expect(await page.locator('tbody tr[data-cardholder]').count()).toBe(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("lets an admin give a group another door, and the group's members then badge in there", async () => {
+    const serverReader = await connectDevice(gw.mqttUrl, 'server-room-reader');
+    const serverStrike = await connectDevice(gw.mqttUrl, 'server-room-strike');
+    const { context, page } = await openConsole(browser, gw.httpUrl, { path: '/people' });
+    try {
+      await signIn(page, CONSOLE_USERS.admin.user, CONSOLE_USERS.admin.password);
+      await page.getByRole('button', { name: 'Edit group Staff' }).click();
+      const form = page.getByRole('form', { name: 'Edit group Staff' });
+      await form.getByLabel('Server room').check();
+      await form.getByRole('button', { name: 'Save group' }).click();
+      await page.getByTestId('groups').locator('li[data-group="staff"]').getByText('doors: main-entrance, server-room').waitFor();
+
+      const mark = serverStrike.mark();
+      await serverReader.publish('guardpost/devices/server-room-reader/input', JSON.stringify({ type: 'card', card: '1001' }));
+      await serverStrike.next((message) => message.json.type === 'strike' && message.json.action === 'pulse', mark);
+    } finally {
+      await context.close();
+      await serverReader.end();
+      await serverStrike.end();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, isMissingRoute, roleAllows, type Device, type Door, type DoorState, type JournalEvent, type Role } from '../api.js';
+import { api, ApiError, apiList, isMissingRoute, roleAllows, type Device, type Door, type DoorState, type JournalEvent, type Role } from '../api.js';
 import { live, useLive } from '../live.js';
 import { ago, clock, describeEvent, ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
 import { lockTone } from './live.js';
@@ -44,8 +44,8 @@ export function DoorsScreen(props: { role: Role }): JSX.Element {
   useEffect(() => {
     loadLockdowns().catch(setError);
     // Zones and schedules come with the site-data routes of issue 8; without them the screen still works.
-    api<Named[]>('/api/v1/zones').then(setZones, (caught: unknown) => (isMissingRoute(caught) ? setZones(null) : setError(caught)));
-    api<Named[]>('/api/v1/schedules').then(setSchedules, () => setSchedules(null));
+    apiList<Named>('/api/v1/zones').then(setZones, (caught: unknown) => (isMissingRoute(caught) ? setZones(null) : setError(caught)));
+    apiList<Named>('/api/v1/schedules').then(setSchedules, () => setSchedules(null));
   }, []);
 
   // Lockdown events change the list: follow the live feed.

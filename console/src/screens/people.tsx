@@ -1,6 +1,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
+import { api, ApiError, apiList, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
+import { useLive } from '../live.js';
 import { ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
 
 interface AccessLevel {
@@ -10,6 +11,9 @@ interface AccessLevel {
   readonly doorGroups?: readonly string[];
   readonly schedule?: string;
 }
+
+/** A table of a whole site's people would freeze a phone: show the first matches only. */
+const SHOWN_ROWS = 200;
 
 const cardText = (credential: Credential): string =>
   credential.card !== undefined ? credential.card : credential.wiegand !== undefined ? `${credential.wiegand.format}:${credential.wiegand.facility}:${credential.wiegand.number}` : (credential.id ?? 'credential');
@@ -26,7 +30,7 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
 
   const load = async (): Promise<void> => {
     try {
-      const [people, groupList] = await Promise.all([api<Cardholder[]>('/api/v1/cardholders'), api<Group[]>('/api/v1/groups')]);
+      const [people, groupList] = await Promise.all([apiList<Cardholder>('/api/v1/cardholders'), apiList<Group>('/api/v1/groups')]);
       setCardholders(people);
       setGroups(groupList);
       setError(null);
@@ -36,7 +40,7 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
   };
   useEffect(() => {
     void load();
-    api<AccessLevel[]>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
+    apiList<AccessLevel>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
   }, []);
 
   const shown = useMemo(() => {
@@ -90,25 +94,21 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
               </tr>
             </thead>
             <tbody>
-              {shown.map((holder) => (
+              {shown.slice(0, SHOWN_ROWS).map((holder) => (
                 <CardholderRow key={holder.id} holder={holder} mayEdit={mayEdit} onEdit={() => setEditing(holder)} onChanged={() => void load()} />
               ))}
             </tbody>
           </table>
         </div>
         {cardholders !== null && shown.length === 0 ? <p>No cardholder matches “{query}”.</p> : null}
+        {shown.length > SHOWN_ROWS ? (
+          <p class="muted">
+            Showing {SHOWN_ROWS} of {shown.length} matches: refine the search to see the others.
+          </p>
+        ) : null}
       </Section>
       <div class="grid-2">
-        <Section title="Groups">
-          <ul class="plain">
-            {groups.map((group) => (
-              <li key={group.id}>
-                <strong>{group.name}</strong> <span class="muted">({group.id})</span>
-                {group.doors !== undefined && group.doors.length > 0 ? ` · doors: ${group.doors.join(', ')}` : ''}
-              </li>
-            ))}
-          </ul>
-        </Section>
+        <GroupsSection groups={groups} mayEdit={mayEdit} onChanged={() => void load()} />
         <Section title="Access levels">
           {levels === null ? (
             <p class="muted">This gateway's API does not list access levels yet.</p>
@@ -393,5 +393,102 @@ function CsvImport(props: { onImported: () => void }): JSX.Element {
         </div>
       ) : null}
     </Section>
+  );
+}
+
+/** Groups and the doors they open; admins add a group or change its doors. */
+function GroupsSection(props: { groups: readonly Group[]; mayEdit: boolean; onChanged: () => void }): JSX.Element {
+  const doors = useLive().doors;
+  const [editing, setEditing] = useState<Group | 'new' | null>(null);
+  return (
+    <Section
+      title="Groups"
+      actions={
+        props.mayEdit ? (
+          <button type="button" onClick={() => setEditing('new')}>
+            Add group
+          </button>
+        ) : null
+      }
+    >
+      <ul class="plain" data-testid="groups">
+        {props.groups.map((group) => (
+          <li key={group.id} data-group={group.id}>
+            <strong>{group.name}</strong> <span class="muted">({group.id})</span>
+            {group.doors !== undefined && group.doors.length > 0 ? ` · doors: ${group.doors.join(', ')}` : ' · no doors'}
+            {props.mayEdit ? (
+              <>
+                {' '}
+                <button type="button" class="link" onClick={() => setEditing(group)} aria-label={`Edit group ${group.name}`}>
+                  Edit
+                </button>
+              </>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {editing !== null ? (
+        <GroupForm
+          key={editing === 'new' ? 'new' : editing.id}
+          group={editing === 'new' ? null : editing}
+          doors={doors.map((door) => [door.id, door.name] as const)}
+          onDone={(changed) => {
+            setEditing(null);
+            if (changed) props.onChanged();
+          }}
+        />
+      ) : null}
+    </Section>
+  );
+}
+
+function GroupForm(props: { group: Group | null; doors: readonly (readonly [string, string])[]; onDone: (changed: boolean) => void }): JSX.Element {
+  const creating = props.group === null;
+  const [id, setId] = useState(props.group?.id ?? '');
+  const [name, setName] = useState(props.group?.name ?? '');
+  const [doors, setDoors] = useState<readonly string[]>(props.group?.doors ?? []);
+  const save = useAction(async () => {
+    const body = { ...(props.group ?? {}), id, name, doors: [...doors] };
+    if (creating) await api('/api/v1/groups', { method: 'POST', body });
+    else await api(`/api/v1/groups/${props.group!.id}`, { method: 'PUT', body });
+    props.onDone(true);
+  });
+  const apiError = save.error instanceof ApiError ? save.error : null;
+  const placed = ['id', 'name', 'doors'].some((field) => apiError?.forField(field) !== undefined);
+  return (
+    <form
+      class="card editor"
+      aria-label={creating ? 'New group' : `Edit group ${props.group!.name}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save.run();
+      }}
+    >
+      {creating ? <Field label="Group id" value={id} onInput={setId} error={apiError?.forField('id')} required /> : null}
+      <Field label="Group name" value={name} onInput={setName} error={apiError?.forField('name')} required />
+      <fieldset class="checks">
+        <legend>Doors this group opens</legend>
+        {props.doors.map(([doorId, doorName]) => (
+          <label key={doorId}>
+            <input
+              type="checkbox"
+              checked={doors.includes(doorId)}
+              onChange={(event) => setDoors((event.currentTarget as HTMLInputElement).checked ? [...doors, doorId] : doors.filter((known) => known !== doorId))}
+            />{' '}
+            {doorName}
+          </label>
+        ))}
+      </fieldset>
+      {apiError?.forField('doors') !== undefined ? <p class="field-error">{apiError.forField('doors')}</p> : null}
+      {!placed ? <ErrorText error={save.error} /> : null}
+      <div class="button-row">
+        <button type="submit" class="primary" disabled={save.busy}>
+          {creating ? 'Create group' : 'Save group'}
+        </button>
+        <button type="button" onClick={() => props.onDone(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }

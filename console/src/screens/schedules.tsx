@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, isMissingRoute, roleAllows, type Role } from '../api.js';
+import { api, apiList, isMissingRoute, roleAllows, type Role } from '../api.js';
 import { ErrorText, Section, Select } from '../ui.js';
 import { DAY_NAMES, isoDate, mondayOf, weekBlocks, WEEKDAYS, type HolidayCalendar, type Schedule } from '../week.js';
 
@@ -16,7 +16,7 @@ export function SchedulesScreen(props: { role: Role }): JSX.Element {
   useEffect(() => {
     const load = async (): Promise<void> => {
       try {
-        const [list, holidays] = await Promise.all([api<Schedule[]>('/api/v1/schedules'), api<HolidayCalendar[]>('/api/v1/holidays')]);
+        const [list, holidays] = await Promise.all([apiList<Schedule>('/api/v1/schedules'), apiList<HolidayCalendar>('/api/v1/holidays')]);
         setSchedules(list);
         setCalendars(holidays);
       } catch (caught) {

@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, isMissingRoute, roleAllows, type Role } from '../api.js';
+import { api, ApiError, apiList, isMissingRoute, roleAllows, type Role } from '../api.js';
 import { ago, dateTime, ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
 
 interface User {
@@ -199,7 +199,7 @@ function Users(): JSX.Element {
   const [role, setRole] = useState<Role>('viewer');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const load = async (): Promise<void> => setUsers(await api<User[]>('/api/v1/users'));
+  const load = async (): Promise<void> => setUsers(await apiList<User>('/api/v1/users'));
   useEffect(() => {
     load().catch(setError);
   }, []);
@@ -291,7 +291,7 @@ function Tokens(): JSX.Element {
   const [role, setRole] = useState<Role>('viewer');
   const [secret, setSecret] = useState<{ name: string; token: string } | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const load = async (): Promise<void> => setTokens(await api<Token[]>('/api/v1/tokens'));
+  const load = async (): Promise<void> => setTokens(await apiList<Token>('/api/v1/tokens'));
   useEffect(() => {
     load().catch(setError);
   }, []);
