@@ -163,8 +163,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.forwarders !== undefined) registerForwarderRoutes(app, deps.forwarders, deps);
   registerExportRoutes(app, deps);
   registerIncidentReportRoutes(app, deps);
-  if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat);
-  if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat);
+  if (deps.threat !== undefined) registerOccupancyRoutes(app, deps.threat, deps);
+  if (deps.threat !== undefined) registerVisitorRoutes(app, deps.threat, deps);
   if (deps.threat !== undefined) registerReportRoutes(app, { journal: deps.journal, threat: deps.threat, clock: deps.threat.clock });
   await registerConsole(app, deps.consoleDir);
   return app;

@@ -2,6 +2,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../../errors.js';
 import type { ThreatManagement } from '../../threat/service.js';
+import type { ApiDeps } from '../app.js';
+import { audited } from '../audited.js';
 import { apiActor } from './commandActor.js';
 
 /** Occupancy per area and evacuations with their mustering list (issue 12). Where people are is for security staff. */
@@ -10,7 +12,7 @@ const EvacuationParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36
 const StartBody = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, { additionalProperties: false });
 const SafeBody = Type.Object({ cardholder: Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 }) }, { additionalProperties: false });
 
-export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatManagement): void {
+export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatManagement, deps: Pick<ApiDeps, 'journal' | 'store' | 'clock'>): void {
   app.get('/api/v1/occupancy', { config: { auth: 'security' } }, async () => {
     threat.flush();
     const areas = threat.presence.snapshot();
@@ -28,7 +30,7 @@ export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatMana
 
   app.post<{ Body: Static<typeof StartBody> }>('/api/v1/evacuations', { config: { auth: 'security' }, schema: { body: StartBody } }, async (request, reply) => {
     threat.flush();
-    const evacuation = threat.presence.start({ kind: 'api' }, apiActor(request).by, request.body.reason ?? null);
+    const evacuation = audited(deps, request, 'evacuation.started', null, () => threat.presence.start({ kind: 'api' }, apiActor(request).by, request.body.reason ?? null), (started) => ({ evacuation: started.id, people: started.people.length }));
     return reply.status(201).send(evacuation);
   });
 
@@ -51,12 +53,12 @@ export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatMana
     { config: { auth: 'security' }, schema: { params: EvacuationParams, body: SafeBody } },
     async (request) => {
       threat.flush();
-      return threat.presence.markSafe(request.params.id, request.body.cardholder, apiActor(request).by, 'api', null);
+      return audited(deps, request, 'evacuation.marked_safe', request.params.id, () => threat.presence.markSafe(request.params.id, request.body.cardholder, apiActor(request).by, 'api', null));
     },
   );
 
   app.post<{ Params: Static<typeof EvacuationParams> }>('/api/v1/evacuations/:id/end', { config: { auth: 'security' }, schema: { params: EvacuationParams } }, async (request) => {
     threat.flush();
-    return threat.presence.end(request.params.id, apiActor(request).by);
+    return audited(deps, request, 'evacuation.ended', request.params.id, () => threat.presence.end(request.params.id, apiActor(request).by), (ended) => ({ total: ended.summary.total, missing: ended.summary.missing }));
   });
 }

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { ThreatManagement } from '../../threat/service.js';
+import type { ApiDeps } from '../app.js';
+import { audited } from '../audited.js';
 import { apiActor } from './commandActor.js';
 
 /** Visitors and security's watch list of people (issue 12): security staff (and admins) only. */
@@ -40,19 +42,23 @@ const WatchBody = Type.Object(
   { additionalProperties: false },
 );
 
-export function registerVisitorRoutes(app: FastifyInstance, threat: ThreatManagement): void {
+export function registerVisitorRoutes(app: FastifyInstance, threat: ThreatManagement, deps: Pick<ApiDeps, 'journal' | 'store' | 'clock'>): void {
   const visitors = threat.visitors;
 
   app.post<{ Body: Static<typeof RegisterBody> }>('/api/v1/visitors', { config: { auth: 'security' }, schema: { body: RegisterBody } }, async (request, reply) => {
-    return reply.status(201).send(visitors.register(request.body, apiActor(request)));
+    // Identifiers are screened, never kept: the audit row records the visit without them.
+    const visitor = audited(deps, request, 'visitor.registered', null, () => visitors.register(request.body, apiActor(request)), (registered) => ({ visitor: registered.id, host: registered.host, status: registered.status, card: registered.card }));
+    return reply.status(201).send(visitor);
   });
   app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v1/visitors', { config: { auth: 'security' }, schema: { querystring: ListQuery } }, async (request) => visitors.list(request.query));
   app.get<{ Params: Static<typeof VisitorParams> }>('/api/v1/visitors/:id', { config: { auth: 'security' }, schema: { params: VisitorParams } }, async (request) => visitors.get(request.params.id));
-  app.post<{ Params: Static<typeof VisitorParams> }>('/api/v1/visitors/:id/check-out', { config: { auth: 'security' }, schema: { params: VisitorParams } }, async (request) => visitors.checkOut(request.params.id, apiActor(request)));
+  app.post<{ Params: Static<typeof VisitorParams> }>('/api/v1/visitors/:id/check-out', { config: { auth: 'security' }, schema: { params: VisitorParams } }, async (request) =>
+    audited(deps, request, 'visitor.checked_out', request.params.id, () => visitors.checkOut(request.params.id, apiActor(request)), () => null),
+  );
   app.post<{ Params: Static<typeof VisitorParams>; Body: Static<typeof ApproveBody> }>(
     '/api/v1/visitors/:id/approve',
     { config: { auth: 'security' }, schema: { params: VisitorParams, body: ApproveBody } },
-    async (request) => visitors.approve(request.params.id, apiActor(request), request.body.note),
+    async (request) => audited(deps, request, 'visitor.approved', request.params.id, () => visitors.approve(request.params.id, apiActor(request), request.body.note)),
   );
 
   app.get('/api/v1/watchlist', { config: { auth: 'security' } }, async () => visitors.watchList());
