@@ -36,6 +36,12 @@ export interface MusterSummary {
 
 export type MarkResult = { readonly ok: true; readonly evacuation: Evacuation; readonly entry: MusterEntry } | { readonly ok: false; readonly code: 'not_on_list' | 'already_safe' | 'ended'; readonly message: string };
 
+/** Someone not seen inside turned up at the assembly point: accounted for, added to the list as safe. */
+export function addSafe(evacuation: Evacuation, entry: Omit<MusterEntry, 'safe'>, mark: NonNullable<MusterEntry['safe']>): Evacuation {
+  if (evacuation.people.some((person) => person.cardholder === entry.cardholder)) return evacuation;
+  return { ...evacuation, people: [...evacuation.people, { ...entry, safe: mark }] };
+}
+
 export function markSafe(evacuation: Evacuation, cardholder: string, mark: NonNullable<MusterEntry['safe']>): MarkResult {
   if (evacuation.endedAt !== null) return { ok: false, code: 'ended', message: `evacuation ${evacuation.id} has ended` };
   const index = evacuation.people.findIndex((entry) => entry.cardholder === cardholder);
@@ -88,7 +94,12 @@ export function replayEvacuations(events: Iterable<JournalEvent>): Evacuation[] 
     if (evacuation === undefined) continue;
     if (event.type === 'muster.marked_safe' && event.cardholder !== null) {
       const via = event.data.via === 'reader' ? 'reader' : 'api';
-      const result = markSafe(evacuation, event.cardholder, { at: event.time, by: text(event.data.by), via, point: text(event.data.point) });
+      const mark = { at: event.time, by: text(event.data.by), via, point: text(event.data.point) } as const;
+      if (event.data.onList === false) {
+        byId.set(id, addSafe(evacuation, { cardholder: event.cardholder, name: text(event.data.name) ?? event.cardholder, areas: [], lastSeenAt: event.time, lastSeenDoor: null }, mark));
+        continue;
+      }
+      const result = markSafe(evacuation, event.cardholder, mark);
       if (result.ok) byId.set(id, result.evacuation);
     } else if (event.type === 'muster.ended') {
       byId.set(id, { ...evacuation, endedAt: event.time, endedBy: text(event.data.by) });

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { maskCardNumber } from '../access/credentials.js';
 import { GuardpostError } from '../errors.js';
-import { markSafe, replayEvacuations, summary, type Evacuation, type MusterEntry, type MusterSummary } from '../journal/evacuations.js';
+import { addSafe, markSafe, replayEvacuations, summary, type Evacuation, type MusterEntry, type MusterSummary } from '../journal/evacuations.js';
 import type { Clock, Journal, JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -144,12 +144,31 @@ export class Presence {
     const evacuation = this.evacuation;
     if (evacuation === null || evacuation.id !== evacuationId) throw new GuardpostError('GP_ERR_NOT_FOUND', `no evacuation "${evacuationId}" under way`);
     const at = new Date(this.deps.clock()).toISOString();
-    const result = markSafe(evacuation, cardholder, { at, by, via, point });
-    if (!result.ok) throw new GuardpostError(result.code === 'not_on_list' ? 'GP_ERR_NOT_FOUND' : 'GP_ERR_CONFLICT', result.message);
+    const mark = { at, by, via, point } as const;
+    const result = markSafe(evacuation, cardholder, mark);
+    if (!result.ok && result.code === 'not_on_list') return this.addSafe(evacuation, cardholder, mark);
+    if (!result.ok) throw new GuardpostError('GP_ERR_CONFLICT', result.message);
     this.deps.journal.append({ type: 'muster.marked_safe', cardholder, device: via === 'reader' ? point : null, data: { evacuation: evacuation.id, by, via, point, ...summaryCounts(summary(result.evacuation)) } });
     this.evacuation = result.evacuation;
     this.deps.metrics.increment('guardpost_muster_marked_safe_total', { via });
     return result.entry;
+  }
+
+  /** A cardholder not seen inside, found at the assembly point: added to the list, safe (never unknown people). */
+  private addSafe(evacuation: Evacuation, cardholder: string, mark: NonNullable<MusterEntry['safe']>): MusterEntry {
+    const holder = this.deps.store.cardholders.get(cardholder);
+    if (holder === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no cardholder "${cardholder}"`);
+    const next = addSafe(evacuation, { cardholder, name: holder.name, areas: [], lastSeenAt: mark.at, lastSeenDoor: null }, mark);
+    this.deps.journal.append({
+      type: 'muster.marked_safe',
+      cardholder,
+      device: mark.via === 'reader' ? mark.point : null,
+      reason: 'not_on_list',
+      data: { evacuation: evacuation.id, by: mark.by, via: mark.via, point: mark.point, onList: false, name: holder.name, ...summaryCounts(summary(next)) },
+    });
+    this.evacuation = next;
+    this.deps.metrics.increment('guardpost_muster_marked_safe_total', { via: mark.via });
+    return next.people.at(-1) as MusterEntry;
   }
 
   /** Ends the evacuation; everyone left by the fire exits without badging, so occupancy starts afresh. */
@@ -190,11 +209,7 @@ export class Presence {
       return feedback('green');
     } catch (error) {
       if (!(error instanceof GuardpostError)) throw error;
-      // Not on the list (they were not seen inside): the badge still proves them safe, so say so.
-      if (error.code === 'GP_ERR_NOT_FOUND') {
-        this.deps.journal.append({ type: 'muster.marked_safe', cardholder, device: reader, reason: 'not_on_list', data: { evacuation: this.evacuation.id, by: cardholder, via: 'reader', point: reader, onList: false } });
-        return feedback('green');
-      }
+      // Already marked safe (someone not on the list is added, safe): the reader says there was nothing to do.
       return feedback('amber');
     }
   }

@@ -134,28 +134,29 @@ describe('occupancy and mustering', () => {
     expect((await (devices.get('car-park-reader') as TestClient).next((message) => message.json.type === 'led', ledMark)).json).toMatchObject({ color: 'green' });
     expect(safe).toMatchObject({ cardholder: 'bob', device: 'car-park-reader', data: { via: 'reader', safe: 1, missing: 2 } });
 
-    expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'dave' })).status).toBe(404);
-    // Dave was not seen inside; his badge at the muster point is recorded, off the list.
-    const daveMark = observer.mark();
-    await send('car-park-reader', { type: 'card', card: '1004' });
-    expect(await observer.nextEvent((event) => event.type === 'muster.marked_safe' && event.cardholder === 'dave', daveMark)).toMatchObject({ reason: 'not_on_list', data: { onList: false } });
+    expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'zed' })).status).toBe(404);
+    // Dave and Carol were not seen inside: found at the assembly point, they are added, safe.
+    expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'dave' })).json).toMatchObject({ cardholder: 'dave', name: 'Dave Dunn', areas: [], safe: { via: 'api' } });
+    const carolMark = observer.mark();
+    await send('car-park-reader', { type: 'card', card: '1003' });
+    expect(await observer.nextEvent((event) => event.type === 'muster.marked_safe' && event.cardholder === 'carol', carolMark)).toMatchObject({ reason: 'not_on_list', data: { onList: false, via: 'reader' } });
     const marked = await api<{ cardholder: string; safe: { via: string; by: string } }>('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' });
     expect(marked.json).toMatchObject({ cardholder: 'alice', safe: { via: 'api', by: 'admin' } });
     expect((await api('POST', `/api/v1/evacuations/${current.json.id}/safe`, { cardholder: 'alice' })).status).toBe(409);
 
     const ended = await api<EvacuationView>('POST', `/api/v1/evacuations/${current.json.id}/end`);
-    expect(ended.json.summary).toEqual(expect.objectContaining({ total: 3, safe: 2, missing: 1 }));
+    expect(ended.json.summary).toEqual(expect.objectContaining({ total: 5, safe: 4, missing: 1 }));
     expect((await api('GET', '/api/v1/evacuations/current')).status).toBe(404);
     const stored = await api<EvacuationView>('GET', `/api/v1/evacuations/${current.json.id}`);
     expect(stored.json.endedAt).not.toBeNull();
-    expect(stored.json.people.map((person) => person.safe?.via ?? 'missing')).toEqual(['api', 'reader', 'missing']);
+    expect(stored.json.people.map((person) => [person.cardholder, person.safe?.via ?? 'missing'])).toEqual([['alice', 'api'], ['bob', 'reader'], ['sam', 'missing'], ['dave', 'api'], ['carol', 'reader']]);
     // Everyone left by the fire exits: the count starts afresh.
     expect((await api<Occupancy>('GET', '/api/v1/occupancy')).json.total).toBe(0);
 
     // The mustering list goes out with the incident report of an alarm in the same window.
     const panic = await api<{ id: string }>('POST', '/api/v1/alarms', { location: 'fire warden desk' });
     const report = await api<{ evacuations: EvacuationView[] }>('GET', `/api/v1/alarms/${panic.json.id}/report?format=json`);
-    expect(report.json.evacuations.map((evacuation) => [evacuation.id, evacuation.people.map((person) => person.cardholder), evacuation.summary.missing])).toEqual([[current.json.id, ['alice', 'bob', 'sam'], 1]]);
+    expect(report.json.evacuations.map((evacuation) => [evacuation.id, evacuation.people.map((person) => person.cardholder), evacuation.summary.missing])).toEqual([[current.json.id, ['alice', 'bob', 'sam', 'dave', 'carol'], 1]]);
   });
 
   it('keeps an evacuation under way, with who is marked safe, across a restart', async () => {

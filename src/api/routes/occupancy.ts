@@ -30,7 +30,7 @@ export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatMana
 
   app.post<{ Body: Static<typeof StartBody> }>('/api/v1/evacuations', { config: { auth: 'security' }, schema: { body: StartBody } }, async (request, reply) => {
     threat.flush();
-    const evacuation = audited(deps, request, 'evacuation.started', null, () => threat.presence.start({ kind: 'api' }, apiActor(request).by, request.body.reason ?? null), (started) => ({ evacuation: started.id, reason: request.body.reason ?? null }));
+    const evacuation = audited(deps, request, 'evacuation.started', null, () => threat.presence.start({ kind: 'api' }, apiActor(request).by, request.body.reason ?? null), (started) => ({ evacuation: started.id, people: started.people.length }));
     return reply.status(201).send(evacuation);
   });
 
@@ -53,12 +53,12 @@ export function registerOccupancyRoutes(app: FastifyInstance, threat: ThreatMana
     { config: { auth: 'security' }, schema: { params: EvacuationParams, body: SafeBody } },
     async (request) => {
       threat.flush();
-      return audited(deps, request, 'evacuation.safe', request.params.id, () => threat.presence.markSafe(request.params.id, request.body.cardholder, apiActor(request).by, 'api', null));
+      return audited(deps, request, 'evacuation.marked_safe', request.params.id, () => threat.presence.markSafe(request.params.id, request.body.cardholder, apiActor(request).by, 'api', null));
     },
   );
 
   app.post<{ Params: Static<typeof EvacuationParams> }>('/api/v1/evacuations/:id/end', { config: { auth: 'security' }, schema: { params: EvacuationParams } }, async (request) => {
     threat.flush();
-    return audited(deps, request, 'evacuation.ended', request.params.id, () => threat.presence.end(request.params.id, apiActor(request).by), () => null);
+    return audited(deps, request, 'evacuation.ended', request.params.id, () => threat.presence.end(request.params.id, apiActor(request).by), (ended) => ({ total: ended.summary.total, missing: ended.summary.missing }));
   });
 }

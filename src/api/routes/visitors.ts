@@ -46,14 +46,14 @@ export function registerVisitorRoutes(app: FastifyInstance, threat: ThreatManage
   const visitors = threat.visitors;
 
   app.post<{ Body: Static<typeof RegisterBody> }>('/api/v1/visitors', { config: { auth: 'security' }, schema: { body: RegisterBody } }, async (request, reply) => {
-    // The audit row names the visitor, never the identifiers they were screened with.
-    const visitor = audited(deps, request, 'visitor.registered', null, () => visitors.register(request.body, apiActor(request)), (registered) => ({ visitor: registered.id, name: request.body.name, host: request.body.host, status: registered.status }));
+    // Identifiers are screened, never kept: the audit row records the visit without them.
+    const visitor = audited(deps, request, 'visitor.registered', null, () => visitors.register(request.body, apiActor(request)), (registered) => ({ visitor: registered.id, host: registered.host, status: registered.status, card: registered.card }));
     return reply.status(201).send(visitor);
   });
   app.get<{ Querystring: Static<typeof ListQuery> }>('/api/v1/visitors', { config: { auth: 'security' }, schema: { querystring: ListQuery } }, async (request) => visitors.list(request.query));
   app.get<{ Params: Static<typeof VisitorParams> }>('/api/v1/visitors/:id', { config: { auth: 'security' }, schema: { params: VisitorParams } }, async (request) => visitors.get(request.params.id));
   app.post<{ Params: Static<typeof VisitorParams> }>('/api/v1/visitors/:id/check-out', { config: { auth: 'security' }, schema: { params: VisitorParams } }, async (request) =>
-    audited(deps, request, 'visitor.checkedOut', request.params.id, () => visitors.checkOut(request.params.id, apiActor(request)), () => null),
+    audited(deps, request, 'visitor.checked_out', request.params.id, () => visitors.checkOut(request.params.id, apiActor(request)), () => null),
   );
   app.post<{ Params: Static<typeof VisitorParams>; Body: Static<typeof ApproveBody> }>(
     '/api/v1/visitors/:id/approve',
