@@ -1,4 +1,3 @@
-import { eventJson } from '../journal/eventJson.js';
 import type { JournalEvent } from '../journal/index.js';
 import type { Origin } from './types.js';
 
@@ -35,18 +34,4 @@ export function toCloudEvent(event: JournalEvent, origin: Origin): CloudEvent {
     severity: event.severity,
     data: event,
   };
-}
-
-/**
- * `JSON.stringify(toCloudEvent(event, origin))`, built around the event's stored JSON so a
- * backlog is serialised without parsing every event again (tests/unit/forwarders/cloudEvents
- * checks the two agree).
- */
-export function cloudEventJson(event: JournalEvent, origin: Origin): string {
-  const subject = event.door ?? event.device ?? undefined;
-  return (
-    `{"specversion":"1.0","id":${JSON.stringify(event.id)},"source":${JSON.stringify(`/guardpost/${origin.site}/${origin.gateway}`)},` +
-    `"type":${JSON.stringify(`guardpost.${event.type}`)},"time":${JSON.stringify(event.time)},${subject === undefined ? '' : `"subject":${JSON.stringify(subject)},`}` +
-    `"datacontenttype":"application/json","sequence":"${event.seq}","severity":${JSON.stringify(event.severity)},"data":${eventJson(event)}}`
-  );
 }

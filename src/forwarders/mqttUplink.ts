@@ -1,6 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import type { ForwarderConfig } from '../config/forwardersSchema.js';
-import { eventJson } from '../journal/eventJson.js';
 import type { JournalEvent } from '../journal/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, Destination, Origin } from './types.js';
@@ -88,7 +87,7 @@ export class MqttUplinkDestination implements Destination {
       signal.addEventListener('abort', onAbort);
       // One connection keeps them in order; a batch cut short is resent whole (same ids).
       for (const event of events) {
-        client.publish(this.topic(event), eventJson(event), { qos: 1 }, (error) => {
+        client.publish(this.topic(event), JSON.stringify(event), { qos: 1 }, (error) => {
           if (error !== undefined && error !== null) return settle({ kind: 'retry', reason: `publish failed: ${error.message}` });
           acknowledged += 1;
           if (acknowledged === events.length) settle({ kind: 'delivered' });

@@ -1,7 +1,7 @@
 import type { ForwarderConfig } from '../config/forwardersSchema.js';
 import type { JournalEvent } from '../journal/index.js';
 import { parseRetryAfterMs } from './backoff.js';
-import { CLOUDEVENT_BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, cloudEventJson } from './cloudEvents.js';
+import { CLOUDEVENT_BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, toCloudEvent } from './cloudEvents.js';
 import { sign } from './signature.js';
 import type { DeliveryOutcome, Destination, Origin } from './types.js';
 
@@ -45,7 +45,7 @@ export class WebhookDestination implements Destination {
     const last = events.at(-1);
     if (first === undefined || last === undefined) return { kind: 'delivered' };
     const batched = this.batchSize > 1;
-    const body = batched ? `[${events.map((event) => cloudEventJson(event, this.origin)).join(',')}]` : cloudEventJson(first, this.origin);
+    const body = batched ? JSON.stringify(events.map((event) => toCloudEvent(event, this.origin))) : JSON.stringify(toCloudEvent(first, this.origin));
     // One event: its journal id, stable across retries. A batch: its first and last ids.
     const messageId = batched ? `${first.id}_${last.id}` : first.id;
     const timestampSeconds = Math.floor(this.clock() / 1000);

@@ -1,6 +1,5 @@
 import type { Db } from '../store/db.js';
-import { lazyEventFromRow } from './eventJson.js';
-import type { EventRow } from './journal.js';
+import { fromRow, type EventRow } from './journal.js';
 import type { JournalEvent } from './events.js';
 import { PRIORITY_SQL } from './priority.js';
 
@@ -51,12 +50,12 @@ export class Outbox {
 
   /** Events after `seq`, oldest first. */
   readAfter(seq: number, limit: number): JournalEvent[] {
-    return this.afterStatement.all(seq, limit).map(lazyEventFromRow);
+    return this.afterStatement.all(seq, limit).map(fromRow);
   }
 
   /** Alarm-class events after `seq`, oldest first: the priority lane. */
   readPriorityAfter(seq: number, limit: number): JournalEvent[] {
-    return this.priorityStatement.all(seq, limit).map(lazyEventFromRow);
+    return this.priorityStatement.all(seq, limit).map(fromRow);
   }
 
   /** A destination seen for the first time starts at the beginning of the journal. */
