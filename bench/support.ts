@@ -1,5 +1,5 @@
 /** What every bench shares: the real gateway as a child process, and latency tables. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..');
@@ -10,9 +10,20 @@ export interface GatewayProcess {
   readonly httpPort: number;
 }
 
+let built = false;
+
+/** The gateway as `npm start` runs it: compiled by tsc into dist/, run by plain node (no tsx loader). */
+function compiledMain(): string {
+  if (!built) {
+    execFileSync(process.execPath, [path.join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', path.join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot, stdio: 'inherit' });
+    built = true;
+  }
+  return path.join(repoRoot, 'dist/main.js');
+}
+
 /** `guardpost start` on ephemeral ports; resolves with the ports it logs once it is running. */
 export async function startGatewayProcess(configFile: string, stateDir: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts'), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
+  const child = spawn(process.execPath, [compiledMain(), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

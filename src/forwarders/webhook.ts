@@ -50,6 +50,12 @@ export class WebhookDestination implements Destination {
     const messageId = batched ? `${first.id}_${last.id}` : first.id;
     const timestampSeconds = Math.floor(this.clock() / 1000);
     let response: Response;
+    // One controller per request, released when it settles: AbortSignal.any() on the loop's
+    // long-lived signal kept a listener per request alive (thousands during a catch-up).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.config.timeoutMs} ms`, 'TimeoutError')), this.config.timeoutMs);
+    const onStop = (): void => controller.abort(new DOMException('stopped', 'AbortError'));
+    signal.addEventListener('abort', onStop, { once: true });
     try {
       response = await fetch(this.endpoint, {
         method: 'POST',
@@ -63,13 +69,17 @@ export class WebhookDestination implements Destination {
           ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
         },
         body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)]),
+        signal: controller.signal,
       });
     } catch (error) {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
       return { kind: 'retry', reason: describeFetchError(error, this.config.timeoutMs) };
     }
     // Read (and so release) the body whatever the status, keeping a little for the error message.
     const text = await response.text().catch(() => '');
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onStop);
     const status = response.status;
     if (status >= 200 && status < 300) return { kind: 'delivered' };
     const detail = `HTTP ${status}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 200)}`}`;
