@@ -84,11 +84,11 @@ const steps: Step[] = [
   remove('devices', 'device', 'audit-reader'),
   { route: 'POST /api/v1/site/import', path: '/api/v1/site/import', body: 'site export with a renamed door', action: 'door.updated' },
   // Threat management (issue 12): the import above turned visitors on (threatRules.visitors).
-  { route: 'POST /api/v1/watchlist', path: '/api/v1/watchlist', body: { name: 'Audit Watched', reason: 'audit' }, action: 'watchlist.added', keep: (entry) => (kept.watch = String(entry.id)) },
+  { route: 'POST /api/v1/watch-list/people', path: '/api/v1/watch-list/people', body: { name: 'Audit Watched', reason: 'audit' }, action: 'watchlist.added', keep: (entry) => (kept.watch = String(entry.id)) },
   { route: 'POST /api/v1/visitors', path: '/api/v1/visitors', body: { name: 'Audit Watched', host: 'alice-adams', expectedAt: new Date(Date.now() + 86_400_000).toISOString(), card: '7770099' }, action: 'visitor.registered', keep: (visitor) => (kept.visitor = String(visitor.id)) },
   { route: 'POST /api/v1/visitors/:id/approve', path: () => `/api/v1/visitors/${kept.visitor}/approve`, body: { note: 'a namesake' }, action: 'visitor.approved' },
   { route: 'POST /api/v1/visitors/:id/check-out', path: () => `/api/v1/visitors/${kept.visitor}/check-out`, action: 'visitor.checked_out' },
-  { route: 'DELETE /api/v1/watchlist/:id', path: () => `/api/v1/watchlist/${kept.watch}`, action: 'watchlist.removed' },
+  { route: 'DELETE /api/v1/watch-list/people/:id', path: () => `/api/v1/watch-list/people/${kept.watch}`, action: 'watchlist.removed' },
   { route: 'POST /api/v1/evacuations', path: '/api/v1/evacuations', body: { reason: 'audit' }, action: 'evacuation.started', keep: (evacuation) => (kept.evacuation = String(evacuation.id)) },
   { route: 'POST /api/v1/evacuations/:id/safe', path: () => `/api/v1/evacuations/${kept.evacuation}/safe`, body: { cardholder: 'alice-adams' }, action: 'evacuation.marked_safe' },
   { route: 'POST /api/v1/evacuations/:id/end', path: () => `/api/v1/evacuations/${kept.evacuation}/end`, action: 'evacuation.ended' },

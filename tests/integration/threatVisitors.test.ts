@@ -77,7 +77,7 @@ describe('visitors', () => {
   });
 
   it('blocks a watch-listed name written with other case, spacing and accents, and raises an alarm [THR-VISITOR-SCREEN]', async () => {
-    const added = await api<{ id: string }>('POST', '/api/v1/watchlist', { name: 'José Álvarez-Núñez', identifiers: ['P 123-456'], reason: 'threatened agents on three calls' });
+    const added = await api<{ id: string }>('POST', '/api/v1/watch-list/people', { name: 'José Álvarez-Núñez', identifiers: ['P 123-456'], reason: 'threatened agents on three calls' });
     expect(added.status).toBe(201);
     const mark = observer.mark();
     const { status, json } = await register({ name: '  ALVAREZ NUNEZ,  jose ', card: '7010' });
@@ -111,14 +111,14 @@ describe('visitors', () => {
   });
 
   it('audits watch-list changes and screens against the list as it stands', async () => {
-    const added = await api<{ id: string; addedBy: string }>('POST', '/api/v1/watchlist', { name: 'Temporary Person', reason: 'left threatening voicemail' });
+    const added = await api<{ id: string; addedBy: string }>('POST', '/api/v1/watch-list/people', { name: 'Temporary Person', reason: 'left threatening voicemail' });
     expect(added.json.addedBy).toBe('admin');
-    expect((await api<{ id: string }[]>('GET', '/api/v1/watchlist')).json.map((entry) => entry.id)).toContain(added.json.id);
-    expect((await api('DELETE', `/api/v1/watchlist/${added.json.id}`)).status).toBe(204);
+    expect((await api<{ id: string }[]>('GET', '/api/v1/watch-list/people')).json.map((entry) => entry.id)).toContain(added.json.id);
+    expect((await api('DELETE', `/api/v1/watch-list/people/${added.json.id}`)).status).toBe(204);
     expect((await register({ name: 'temporary person', card: '7040' })).json.status).toBe('active');
     const entries = (await api<{ action: string; actor: string; target: string }[]>('GET', '/api/v1/audit?limit=50')).json;
     expect(entries.filter((entry) => entry.target === added.json.id).map((entry) => [entry.action, entry.actor])).toEqual(expect.arrayContaining([['watchlist.added', 'admin'], ['watchlist.removed', 'admin']]));
-    expect((await api('DELETE', `/api/v1/watchlist/${added.json.id}`)).status).toBe(404);
+    expect((await api('DELETE', `/api/v1/watch-list/people/${added.json.id}`)).status).toBe(404);
   });
 
   it('refuses a visit on a day already closed, naming the field', async () => {

@@ -61,11 +61,11 @@ export function registerVisitorRoutes(app: FastifyInstance, threat: ThreatManage
     async (request) => audited(deps, request, 'visitor.approved', request.params.id, () => visitors.approve(request.params.id, apiActor(request), request.body.note)),
   );
 
-  app.get('/api/v1/watchlist', { config: { auth: 'security' } }, async () => visitors.watchList());
-  app.post<{ Body: Static<typeof WatchBody> }>('/api/v1/watchlist', { config: { auth: 'security' }, schema: { body: WatchBody } }, async (request, reply) => {
+  app.get('/api/v1/watch-list/people', { config: { auth: 'security' } }, async () => visitors.watchList());
+  app.post<{ Body: Static<typeof WatchBody> }>('/api/v1/watch-list/people', { config: { auth: 'security' }, schema: { body: WatchBody } }, async (request, reply) => {
     return reply.status(201).send(visitors.addWatched(request.body, apiActor(request)));
   });
-  app.delete<{ Params: Static<typeof WatchParams> }>('/api/v1/watchlist/:id', { config: { auth: 'security' }, schema: { params: WatchParams } }, async (request, reply) => {
+  app.delete<{ Params: Static<typeof WatchParams> }>('/api/v1/watch-list/people/:id', { config: { auth: 'security' }, schema: { params: WatchParams } }, async (request, reply) => {
     visitors.removeWatched(request.params.id, apiActor(request));
     return reply.status(204).send();
   });
