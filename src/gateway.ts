@@ -104,7 +104,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const auth = new AuthService({ store, journal, clock });
     const demoAdmin = await auth.ensureAdmin(config.demo);
     // Forwarders read the journal only; they start first so nothing appended later waits for them.
-    const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock });
+    // The loops start once the rest is up (below): replaying the journal for threat management or
+    // loading a large site must not sit between the batches of a catch-up.
+    const forwarders = startForwarders({ configs: config.forwarders, journal, site: site.id, logger, metrics, clock, deferStart: true });
     cleanups.push(() => forwarders.stop());
     const retention = startRetention({
       db: store.db,
@@ -306,6 +308,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const closeApi = (): Promise<void> => (apiClosed ??= app.close());
     cleanups.push(closeApi);
     const httpPort = await listen(app, config.http.host, config.http.port);
+    forwarders.start();
 
     const mqttPort = embedded?.port ?? null;
     journal.append({ type: 'system.started', data: { mqtt: config.mqtt.mode, demo: config.demo } });

@@ -30,6 +30,8 @@ export interface ForwardersDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly clock: () => number;
+  /** Leave the loops idle until `start()` (the gateway starts them once everything else is up). */
+  readonly deferStart?: boolean;
 }
 
 /** All configured destinations, each with its own loop and cursor. */
@@ -45,6 +47,8 @@ export interface Forwarders {
    * Call inside the transaction that audits it. Refuses to move a cursor forward (that would skip).
    */
   resend(id: string, from: { fromSeq: number } | { fromTimeMs: number }): ResendResult;
+  /** Starts the delivery loops (only needed with `deferStart`; calling it again does nothing). */
+  start(): void;
   stop(): Promise<void>;
 }
 
@@ -101,7 +105,13 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
   const unsubscribe = deps.journal.onAppend((event) => {
     for (const loop of loops.values()) loop.notify(event);
   });
-  for (const loop of loops.values()) loop.start();
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    for (const loop of loops.values()) loop.start();
+  };
+  if (deps.deferStart !== true) start();
 
   const disabledStatus = (config: ForwarderConfig): ForwarderStatus => {
     const cursor = outbox.cursor(config.id);
@@ -124,6 +134,7 @@ export function startForwarders(deps: ForwardersDeps): Forwarders {
 
   const statuses = (): ForwarderStatus[] => [...[...loops.values()].map((loop) => loop.status()), ...disabled.map(disabledStatus)];
   return {
+    start,
     statuses,
     status: (id) => statuses().find((status) => status.id === id),
     deliveredSeq: () => Math.min(...[...loops.values()].map((loop) => loop.cursorSeq)),
