@@ -9,7 +9,7 @@ export default defineConfig({
   root: here,
   base: '/',
   publicDir: false,
-  esbuild: { jsx: 'automatic', jsxImportSource: 'preact' },
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: path.resolve(here, '../dist/console'),
     emptyOutDir: true,
