@@ -448,26 +448,11 @@ export class DeviceBindings {
   /** A debounced switch: a new level counts once it has held for debounceMs. */
   private watchSwitch(device: DeviceRecord, pin: GpioInputPin, activeLevel: Level, debounceMs: number): void {
     const toSignal = (active: boolean): DeviceSignal => switchSignal(device.kind, active);
-    let stable = pin.read();
-    let timer: NodeJS.Timeout | undefined;
+    const stable = pin.read();
     this.deps.report(device, { kind: 'link', state: 'online', detail: 'GPIO input' });
     // A contact's state matters at once (a fire relay or tamper switch open at start is an alarm); a button held down at start (a panic held through a reboot) too.
     if (device.kind === 'door-contact' || device.kind === 'fire-alarm' || device.kind === 'tamper-switch' || stable === activeLevel) this.deps.report(device, { kind: 'signal', signal: toSignal(stable === activeLevel) });
-    pin.watch(() => {
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        this.timers.delete(timer);
-      }
-      timer = setTimeout(() => {
-        this.timers.delete(timer!);
-        timer = undefined;
-        const level = pin.read();
-        if (level === stable) return; // a bounce that came back
-        stable = level;
-        this.deps.report(device, { kind: 'signal', signal: toSignal(level === activeLevel) });
-      }, debounceMs);
-      this.timers.add(timer);
-    });
+    this.watchDebounced(pin, stable, debounceMs, (level) => this.deps.report(device, { kind: 'signal', signal: toSignal(level === activeLevel) }));
   }
 
   /**
@@ -477,9 +462,15 @@ export class DeviceBindings {
    */
   private watchTamperLoop(device: DeviceRecord, pin: GpioInputPin, activeLevel: Level, debounceMs: number): void {
     const report = (level: Level): void => this.deps.report(device, { kind: 'trouble', condition: level === activeLevel ? null : 'line_cut', tamper: true });
-    let stable = pin.read();
-    let timer: NodeJS.Timeout | undefined;
+    const stable = pin.read();
     if (stable !== activeLevel) report(stable);
+    this.watchDebounced(pin, stable, debounceMs, report);
+  }
+
+  /** Calls `onChange` once a pin's new level has held for debounceMs; a bounce that comes back is no change. */
+  private watchDebounced(pin: GpioInputPin, initial: Level, debounceMs: number, onChange: (level: Level) => void): void {
+    let stable = initial;
+    let timer: NodeJS.Timeout | undefined;
     pin.watch(() => {
       if (timer !== undefined) {
         clearTimeout(timer);
@@ -491,7 +482,7 @@ export class DeviceBindings {
         const level = pin.read();
         if (level === stable) return;
         stable = level;
-        report(level);
+        onChange(level);
       }, debounceMs);
       this.timers.add(timer);
     });

@@ -1,4 +1,4 @@
-import type { AuditEntry } from './audit.js';
+import { auditEntryFromRow, type AuditEntry, type AuditRow } from './audit.js';
 import type { Db } from './db.js';
 
 /**
@@ -20,17 +20,6 @@ export interface AuditQuery {
   readonly q?: string;
   /** Newest first unless `ascending`. */
   readonly ascending?: boolean;
-}
-
-interface AuditRow {
-  seq: number;
-  time_ms: number;
-  actor: string;
-  source: string;
-  action: string;
-  target: string | null;
-  before: string | null;
-  after: string | null;
 }
 
 /** `%` and `_` in user text match themselves. */
@@ -61,16 +50,7 @@ export function queryAudit(db: Db, query: AuditQuery): { entries: AuditEntry[]; 
   const rows = db
     .prepare<(string | number)[], AuditRow>(`SELECT * FROM audit ${clause} ORDER BY seq ${query.ascending === true ? 'ASC' : 'DESC'} LIMIT ? OFFSET ?`)
     .all(...params, query.limit, query.offset);
-  const entries = rows.map((row) => ({
-    seq: row.seq,
-    time: new Date(row.time_ms).toISOString(),
-    actor: row.actor,
-    source: row.source,
-    action: row.action,
-    target: row.target,
-    before: row.before === null ? null : (JSON.parse(row.before) as unknown),
-    after: row.after === null ? null : (JSON.parse(row.after) as unknown),
-  }));
+  const entries = rows.map(auditEntryFromRow);
   return { entries, total };
 }
 

@@ -24,7 +24,7 @@ export interface AuditEntry {
   readonly after: unknown;
 }
 
-interface AuditRow {
+export interface AuditRow {
   seq: number;
   time_ms: number;
   actor: string;
@@ -60,15 +60,20 @@ export class AuditRepository {
     const rows = this.db
       .prepare<[number, number], AuditRow>('SELECT * FROM audit WHERE seq < ? ORDER BY seq DESC LIMIT ?')
       .all(query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit);
-    return rows.map((row) => ({
-      seq: row.seq,
-      time: new Date(row.time_ms).toISOString(),
-      actor: row.actor,
-      source: row.source,
-      action: row.action,
-      target: row.target,
-      before: row.before === null ? null : (JSON.parse(row.before) as unknown),
-      after: row.after === null ? null : (JSON.parse(row.after) as unknown),
-    }));
+    return rows.map(auditEntryFromRow);
   }
+}
+
+/** One row of the audit table as the API shows it (also used by store/apiQueries.ts). */
+export function auditEntryFromRow(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    time: new Date(row.time_ms).toISOString(),
+    actor: row.actor,
+    source: row.source,
+    action: row.action,
+    target: row.target,
+    before: row.before === null ? null : (JSON.parse(row.before) as unknown),
+    after: row.after === null ? null : (JSON.parse(row.after) as unknown),
+  };
 }

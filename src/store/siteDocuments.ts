@@ -2,17 +2,21 @@ import type { Db } from './db.js';
 
 /** Site-file entities as authored, per collection, in their authored order. */
 export class SiteDocumentsRepository {
-  constructor(private readonly db: Db) {}
+  // Prepared once: the API reads these on every list and get.
+  private readonly listStatement;
+  private readonly getStatement;
+
+  constructor(private readonly db: Db) {
+    this.listStatement = db.prepare<[string], { json: string }>('SELECT json FROM site_documents WHERE collection = ? ORDER BY position, id');
+    this.getStatement = db.prepare<[string, string], { json: string }>('SELECT json FROM site_documents WHERE collection = ? AND id = ?');
+  }
 
   list(collection: string): unknown[] {
-    return this.db
-      .prepare<[string], { json: string }>('SELECT json FROM site_documents WHERE collection = ? ORDER BY position, id')
-      .all(collection)
-      .map((row) => JSON.parse(row.json) as unknown);
+    return this.listStatement.all(collection).map((row) => JSON.parse(row.json) as unknown);
   }
 
   get(collection: string, id: string): unknown {
-    const row = this.db.prepare<[string, string], { json: string }>('SELECT json FROM site_documents WHERE collection = ? AND id = ?').get(collection, id);
+    const row = this.getStatement.get(collection, id);
     return row === undefined ? undefined : (JSON.parse(row.json) as unknown);
   }
 
