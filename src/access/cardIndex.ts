@@ -89,6 +89,8 @@ export class CardIndex {
   /** The holder of the credential looked up last: decide() asks for that holder next, by this same id. */
   private recentHolderId: string | null = null;
   private recentHolder = -1;
+  /** Counts every change to the index, so a copy taken in steps can tell whether it was changed meanwhile. */
+  changeCount = 0;
   /** The store's people generation this index reflects; null = unknown (then no snapshot is written). */
   generation: number | null = null;
   /** The generation of the snapshot file last written or read for this index. */
@@ -129,6 +131,11 @@ export class CardIndex {
     let count = 0;
     for (let ordinal = 0; ordinal < this.holderIds.ordinalLimit; ordinal++) if ((this.holderStatus[ordinal] ?? HOLDER_ABSENT) !== HOLDER_ABSENT) count++;
     return count;
+  }
+
+  /** Cardholder ids held (present ones and ids that credentials still name): O(1), for sizing decisions. */
+  get cardholderIdCount(): number {
+    return this.holderIds.size;
   }
 
   get credentialCount(): number {
@@ -226,12 +233,40 @@ export class CardIndex {
   }
 
   /**
+   * Removes every credential these cardholders hold in the index, whatever its key: for changes
+   * made by another process, whose credentials before the change no one read [ACC-INDEX]. One
+   * pass over the credential array (a few ms at 4,000,000 credentials) for the whole batch.
+   * Returns how many were removed.
+   */
+  removeCredentialsOf(cardholderIds: Iterable<string>): number {
+    const marked = new Uint8Array(this.holderIds.ordinalLimit);
+    let any = false;
+    for (const id of cardholderIds) {
+      const ordinal = this.holderIds.find(id);
+      if (ordinal === -1) continue;
+      marked[ordinal] = 1;
+      any = true;
+    }
+    if (!any) return 0;
+    let removed = 0;
+    const limit = this.credentialKeys.ordinalLimit;
+    for (let ordinal = 0; ordinal < limit; ordinal++) {
+      const holder = this.credentialHolder[ordinal] ?? -1;
+      if (holder < 0 || marked[holder] !== 1 || !this.credentialKeys.isLive(ordinal)) continue;
+      this.removeCredentialAt(ordinal, this.credentialKeys.keyOf(ordinal));
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
    * A group the site no longer has: no one is a member any more, so a group later created under
    * the same id starts empty, as it does in the database (memberships cascade on delete).
    */
   removeGroup(groupId: string): void {
     const ordinal = this.groupOrdinals.get(groupId);
     if (ordinal === undefined) return;
+    this.forgetRecent();
     this.groupOrdinals.delete(groupId);
     this.groupNames[ordinal] = undefined;
     for (let i = 0; i < this.groupPoolUsed; i++) if (this.groupPool[i] === ordinal) this.groupPool[i] = NO_GROUP;
@@ -366,6 +401,7 @@ export class CardIndex {
 
   /** Any change may free or reuse an ordinal. */
   private forgetRecent(): void {
+    this.changeCount++;
     this.recentHolderId = null;
     this.recentHolder = -1;
   }
@@ -427,6 +463,8 @@ export class CardIndex {
     this.credentialValidity[ordinal] = -1;
     this.credentialIds.clear(ordinal);
     this.credentialKeys.remove(key);
+    // No holder for a freed ordinal: a later pass by holder (removeCredentialsOf) skips it.
+    this.credentialHolder[ordinal] = -1;
     this.holderCredentials[holder] = Math.max(0, (this.holderCredentials[holder] ?? 1) - 1);
     if (this.holderStatus[holder] === HOLDER_ABSENT) this.releaseHolderIfUnused(holder, this.holderIds.keyOf(holder));
   }

@@ -259,6 +259,13 @@ export class KeyTable {
     return this.oddKeys.get(ordinal) ?? this.keys.text(ordinal);
   }
 
+  /** Whether the ordinal holds a key now (freed ordinals do not). */
+  isLive(ordinal: number): boolean {
+    if (ordinal < 0 || ordinal >= this.next) return false;
+    const key = this.oddKeys.get(ordinal) ?? (this.keys.sizeOf(ordinal) === 0 ? undefined : this.keys.text(ordinal));
+    return key !== undefined && this.find(key) === ordinal;
+  }
+
   /** Drops build-time slack once a bulk load is done. */
   trim(): void {
     this.keys.compact();

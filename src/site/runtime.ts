@@ -13,7 +13,9 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, saveCardSnapshot, writePeople, type SiteIndex } from './siteIndex.js';
+import { catchUpCardIndex } from './peopleChanges.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, writePeople, type SiteIndex } from './siteIndex.js';
+import { SnapshotKeeper } from './snapshotKeeper.js';
 import type { Topics } from './topics.js';
 
 export interface SiteRuntimeDeps {
@@ -37,6 +39,8 @@ export class SiteRuntime {
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
+  /** Writes the card index snapshot after people changes, in the background [ACC-INDEX]. */
+  private readonly snapshots: SnapshotKeeper;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
   /** Alarms, lockdowns, threat level, cameras, supervision (issue 5). */
@@ -56,7 +60,11 @@ export class SiteRuntime {
     // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
     const cards = openCardIndex(deps.store);
     if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
+    if (cards.changedSince > 0) deps.logger.info({ from: cards.from, cardholders: cards.changedSince, generation: cards.cards.generation }, `card index: snapshot brought up to date with ${cards.changedSince} cardholders changed since it was written`);
     this.index = buildSiteIndex(deps.store, cards.cards);
+    this.snapshots = new SnapshotKeeper({ store: deps.store, logger: deps.logger, cards: () => this.index.cards });
+    // Read from the database or caught up from the change log: the next start should not have to.
+    if (cards.cards.snapshotGeneration !== cards.cards.generation) this.snapshots.changed();
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -134,10 +142,9 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index.
-      const peopleUnchanged = this.deps.store.cardholders.generation() === this.index.cards.generation;
-      if (peopleUnchanged) this.reloadRules({ by: 'another process', what: 'site data' });
-      else this.reload({ by: 'another process', what: 'site data' });
+      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index;
+      // people changed: re-read just those the change log names.
+      this.reloadRules({ by: 'another process', what: 'site data' });
     }, intervalMs);
     this.watcher.unref();
   }
@@ -145,7 +152,7 @@ export class SiteRuntime {
   stop(): void {
     if (this.watcher !== undefined) clearInterval(this.watcher);
     this.schedules.stop();
-    const snapshotProblem = saveCardSnapshot(this.deps.store, this.index.cards);
+    const snapshotProblem = this.snapshots.stop();
     if (snapshotProblem !== null) this.deps.logger.warn(snapshotProblem);
     this.doors.stop();
     this.safety.stop();
@@ -155,6 +162,7 @@ export class SiteRuntime {
   /** Re-reads site data after a change; the next read decides on the new data. */
   reload(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store);
+    if (this.index.cards.snapshotGeneration !== this.index.cards.generation) this.snapshots.changed();
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
@@ -167,6 +175,8 @@ export class SiteRuntime {
    * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
    */
   reloadRules(change: { readonly by: string; readonly what: string }): void {
+    // People written meanwhile (a deleted group's memberships, another process): from the change log.
+    if (!this.catchUpPeople()) return this.reload(change);
     this.index = buildSiteIndex(this.deps.store, this.index.cards);
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
@@ -184,7 +194,35 @@ export class SiteRuntime {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
     writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
+    // Someone else wrote people too since the index was read: bring theirs in now.
+    if (this.index.cards.generation !== this.deps.store.cardholders.generation()) this.catchUpPeople();
+    this.snapshots.changed();
     this.deps.journal.append({ type: 'config.changed', data: change });
+  }
+
+  /**
+   * Brings the card index up to the database's people generation from the change log, re-reading
+   * only the cardholders changed since [ACC-INDEX]. False when only a full read will do (logged
+   * with the reason); the caller then reloads.
+   */
+  private catchUpPeople(): boolean {
+    const startedMs = performance.now();
+    const caughtUp = catchUpCardIndex(this.deps.store, this.index.cards);
+    switch (caughtUp.kind) {
+      case 'current':
+        return true;
+      case 'patched':
+        this.deps.logger.info({ cardholders: caughtUp.cardholders, from: caughtUp.from, generation: caughtUp.generation, ms: Math.round(performance.now() - startedMs) }, 'card index: people changed elsewhere re-read from the change log');
+        this.snapshots.changed();
+        return true;
+      case 'full-read':
+        this.deps.logger.warn({ reason: caughtUp.reason }, `card index: reading every cardholder again: ${caughtUp.reason}`);
+        return false;
+      default: {
+        const unreachable: never = caughtUp;
+        return unreachable;
+      }
+    }
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
