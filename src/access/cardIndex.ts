@@ -171,11 +171,8 @@ export class CardIndex {
     this.groupCount[ordinal] = count;
     for (const groupId of holder.groupIds) this.groupPool[this.groupPoolUsed++] = this.groupOrdinal(groupId);
 
-    for (const [slot, digest] of [[0, holder.pinDigest], [1, holder.duressPinDigest]] as const) {
-      if (digest == null) continue;
-      this.pinDigests.set(2 * ordinal + slot, digest);
-      this.indexPin(digest, ordinal);
-    }
+    if (holder.pinDigest != null) this.setPin(ordinal, 0, holder.pinDigest);
+    if (holder.duressPinDigest != null) this.setPin(ordinal, 1, holder.duressPinDigest);
     if (holder.escort != null) {
       this.escorts.set(ordinal, holder.escort);
       this.refreshEscortGroups();
@@ -199,9 +196,13 @@ export class CardIndex {
   /** `putCredential` without the object, for bulk loads of millions of rows; `key` as `credentialKey` gives it. */
   putCredentialFields(id: string, cardholderId: string, kind: string, key: string, status: string, validFromMs: number | null, validUntilMs: number | null): void {
     this.forgetRecent();
-    const existing = this.credentialKeys.find(key);
-    if (existing !== -1) this.removeCredentialAt(existing, key);
-    const ordinal = this.credentialKeys.add(key);
+    // One probe when the key is new (a bulk load): a key already held is replaced whole.
+    const held = this.credentialKeys.size;
+    let ordinal = this.credentialKeys.add(key);
+    if (this.credentialKeys.size === held) {
+      this.removeCredentialAt(ordinal, key);
+      ordinal = this.credentialKeys.add(key);
+    }
     this.ensureCredential(ordinal);
     const holder = this.holderIds.add(cardholderId);
     this.ensureHolder(holder);
@@ -424,6 +425,11 @@ export class CardIndex {
     if (entry === -1) return undefined;
     const ordinal = this.pinOwner[entry] ?? -1;
     return ordinal === -1 || this.holderStatus[ordinal] === HOLDER_ABSENT ? undefined : this.holderIds.keyOf(ordinal);
+  }
+
+  private setPin(ordinal: number, slot: 0 | 1, digest: Uint8Array): void {
+    this.pinDigests.set(2 * ordinal + slot, digest);
+    this.indexPin(digest, ordinal);
   }
 
   private indexPin(digest: Uint8Array, holder: number): void {
