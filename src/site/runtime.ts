@@ -13,6 +13,7 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
+import { scanCardIndexInWorker } from './cardIndexScan.js';
 import { catchUpCardIndex } from './peopleChanges.js';
 import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, writePeople, type SiteIndex } from './siteIndex.js';
 import { SnapshotKeeper } from './snapshotKeeper.js';
@@ -39,6 +40,9 @@ export class SiteRuntime {
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
+  /** A full read of the people on a worker thread, while the live index keeps deciding. */
+  private backgroundScan: Promise<void> | null = null;
+  private stopped = false;
   /** Writes the card index snapshot after people changes, in the background [ACC-INDEX]. */
   private readonly snapshots: SnapshotKeeper;
   /** Door state machines (issue 5). */
@@ -142,14 +146,13 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index;
-      // people changed: re-read just those the change log names.
-      this.reloadRules({ by: 'another process', what: 'site data' });
+      this.externalChange();
     }, intervalMs);
     this.watcher.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.watcher !== undefined) clearInterval(this.watcher);
     this.schedules.stop();
     const snapshotProblem = this.snapshots.stop();
@@ -175,8 +178,49 @@ export class SiteRuntime {
    * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
    */
   reloadRules(change: { readonly by: string; readonly what: string }): void {
-    // People written meanwhile (a deleted group's memberships, another process): from the change log.
-    if (!this.catchUpPeople()) return this.reload(change);
+    // People written meanwhile (a deleted group's memberships, another process): from the change
+    // log; while a background full read runs, it brings them.
+    if (this.backgroundScan === null && !this.catchUpPeople()) return this.reload(change);
+    this.rebuildRules(change);
+  }
+
+  /**
+   * Another connection committed [ACC-INDEX]: people untouched (the generation the index reflects)
+   * keep the card index; people changed are re-read from the change log; if only a full read will
+   * do, it runs on a worker thread while the live index keeps deciding, and is swapped in when done.
+   */
+  private externalChange(): void {
+    const change = { by: 'another process', what: 'site data' };
+    if (this.backgroundScan !== null || this.catchUpPeople()) return this.rebuildRules(change);
+    this.rebuildRules(change);
+    this.deps.logger.warn('card index: reading every cardholder again on a worker thread; decisions use the index as it is until then');
+    const startedMs = performance.now();
+    this.backgroundScan = scanCardIndexInWorker(this.deps.store.db.name).then(
+      (cards) => {
+        this.backgroundScan = null;
+        if (this.stopped) return;
+        // People written while it read come from the change log, as at a start.
+        const caughtUp = catchUpCardIndex(this.deps.store, cards);
+        if (caughtUp.kind === 'full-read') {
+          this.deps.logger.warn({ reason: caughtUp.reason }, 'card index: the background read is behind already; reading again here');
+          return this.reload({ by: 'another process', what: 'people' });
+        }
+        this.index = { ...this.index, cards };
+        this.deps.logger.info({ ms: Math.round(performance.now() - startedMs), generation: cards.generation }, 'card index: read again on a worker thread and swapped in');
+        this.rebuildRules({ by: 'another process', what: 'people read again in the background' });
+        this.snapshots.changed();
+      },
+      (error: unknown) => {
+        this.backgroundScan = null;
+        if (this.stopped) return;
+        this.deps.logger.error({ err: error }, 'card index: the background read failed; reading here');
+        this.reload({ by: 'another process', what: 'people' });
+      },
+    );
+  }
+
+  /** Rebuilds doors, schedules, levels, groups and rules around the current card index. */
+  private rebuildRules(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store, this.index.cards);
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());

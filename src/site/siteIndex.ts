@@ -9,6 +9,7 @@ import { BUILT_IN_WIEGAND_FORMATS, type WiegandFormat } from '../access/wiegand.
 import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
 import { CARD_SNAPSHOT_FILE, readCardSnapshot, writeCardSnapshot, type SnapshotStamp } from './cardSnapshot.js';
 import { catchUpCardIndex } from './peopleChanges.js';
+import { scanCardIndexFrom } from './cardIndexScan.js';
 
 /**
  * Everything the critical path reads, in memory: decisions never wait for the disk. The small
@@ -154,26 +155,9 @@ function databaseIdOf(store: Store): string {
   return id;
 }
 
-/**
- * Reads every cardholder and credential into a compact index, row by row without an object per
- * row, in one read transaction with the generation it reflects. ~1 s per 100,000 people here.
- */
+/** The full read (see cardIndexScan.ts), on this thread: at start, and whenever a caller must have it now. */
 function scanCardIndex(store: Store): CardIndex {
-  let cards: CardIndex | undefined;
-  store.db.transaction(() => {
-    const generation = store.cardholders.generation();
-    cards = new CardIndex(store.cardholders.sizesForIndex());
-    const index = cards;
-    const escorts = new Map(store.cardholderRules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
-    const noGroups: readonly string[] = [];
-    store.cardholders.scanForIndex(
-      (id, status, groups, pinDigest, duressDigest) => index.putCardholder({ id, status, groupIds: groups === null ? noGroups : groups.split(','), pinDigest, duressPinDigest: duressDigest, escort: escorts.get(id) ?? null }),
-      (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => index.putCredentialFields(id, cardholderId, kind, kind === 'card' ? credentialKey({ kind: 'card', number }) : number, status, validFromMs, validUntilMs),
-    );
-    index.trim();
-    index.generation = generation;
-  })();
-  return cards as CardIndex;
+  return scanCardIndexFrom(store.db, store.cardholders, store.cardholderRules);
 }
 
 /**

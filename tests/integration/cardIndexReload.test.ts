@@ -83,6 +83,30 @@ describe('site data changed by another process', () => {
     scans.mockRestore();
   });
 
+  it('reads every person again on a worker thread when the change log cannot say who changed, and decides on that read once it is in', async () => {
+    const cards = gw.gateway.runtime.site.cards;
+    const scans = vi.spyOn(gw.gateway.store.cardholders, 'scanForIndex');
+    const after = observer.mark();
+    const other = Store.open(gw.stateDir);
+    try {
+      other.db.transaction(() => {
+        other.cardholders.upsertCredential({ id: 'ann-third', cardholderId: 'ann', kind: 'card', number: '3003', status: 'active', validFromMs: null, validUntilMs: null });
+        // Someone "tidies" the change log by hand: it no longer says who changed.
+        other.db.prepare('DELETE FROM people_changes').run();
+      })();
+    } finally {
+      other.close();
+    }
+    await observer.nextEvent((event) => event.type === 'config.changed' && event.data.what === 'people read again in the background', after, 15_000);
+    expect(scans).not.toHaveBeenCalled(); // not on the event loop's thread
+    expect(gw.gateway.runtime.site.cards).not.toBe(cards);
+    const warning = gw.logs.find((line) => line.includes('the people change log no longer holds every change'));
+    expect(warning).toBeDefined();
+    expect(await badge('3003')).toMatchObject({ type: 'access.granted', cardholder: 'ann' });
+    expect(await badge('2002')).toMatchObject({ type: 'access.granted', cardholder: 'ann' });
+    scans.mockRestore();
+  }, 30_000);
+
   it('applies a `guardpost import` run by another process while it runs, re-reading only the people the import changed', async () => {
     const cards = gw.gateway.runtime.site.cards;
     const reads = vi.spyOn(gw.gateway.store.cardholders, 'readForIndex');
