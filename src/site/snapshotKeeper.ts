@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { CardIndex } from '../access/cardIndex.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
@@ -33,7 +35,17 @@ export class SnapshotKeeper {
   private writing: { cancel(): void } | null = null;
   private stopped = false;
 
-  constructor(private readonly deps: SnapshotKeeperDeps) {}
+  constructor(private readonly deps: SnapshotKeeperDeps) {
+    // A write cut short by a crash leaves its temp file: never renamed, so only litter.
+    const file = cardSnapshotFileOf(deps.store);
+    if (file === null) return;
+    const prefix = `${path.basename(file)}.`;
+    try {
+      for (const name of fs.readdirSync(path.dirname(file))) if (name.startsWith(prefix) && name.endsWith('.tmp')) fs.rmSync(path.join(path.dirname(file), name), { force: true });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'cannot remove a card index snapshot left half written');
+    }
+  }
 
   /** People in the index changed (or it was loaded behind the database): a snapshot is due. */
   changed(): void {

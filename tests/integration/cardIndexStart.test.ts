@@ -152,9 +152,13 @@ describe('a panel-scale start', () => {
     await exited;
     expect(running.mqtt).toBeDefined();
 
+    // Had it been killed in the middle of a snapshot write, its temp file would be left: swept at start.
+    const halfWritten = path.join(stateDir, `${CARD_SNAPSHOT_FILE}.4242.background.tmp`);
+    fs.writeFileSync(halfWritten, 'GPCARDS1 cut short');
     const scans = vi.spyOn(CardholdersRepository.prototype, 'scanForIndex');
     const reads = vi.spyOn(CardholdersRepository.prototype, 'readForIndex');
     const { gw, observer, reader } = await started(stateDir);
+    expect(fs.existsSync(halfWritten)).toBe(false);
     expect(gw.logs.filter((line) => line.includes('card index'))).toEqual([]);
     expect(scans).not.toHaveBeenCalled();
     expect(reads).not.toHaveBeenCalled();
