@@ -14,6 +14,12 @@
  *   after the first import) and reports how long `startGateway` took and its RSS once started:
  *   once without a snapshot (people changed while stopped), once with it (an ordinary restart),
  *   and once on the same site without people (the floor for start time and RSS).
+ * - People changed by another process (a validity window on one card each, so decisions stay the
+ *   same) [ACC-INDEX]: while running, the synchronous catch-up from the change log for 1, 100,
+ *   1,000 and 10,000 people (the event-loop stall), alone and with the rules rebuild; the
+ *   event-loop delay while the snapshot is written in the background, beside an idle loop; the
+ *   index from the snapshot + 1% of the people changed since; the gateway started after 1% changed
+ *   while it was stopped, and after a crash (killed -9 once its background snapshot was written).
  * - `--state-dir DIR` keeps the site there and reuses it on the next run (a 2,000,000-person
  *   import takes ~5 minutes here).
  * - Cardholders are written in batches through the same writers as an import, so a 2,000,000-person
@@ -23,10 +29,12 @@
  * 100,000 cardholders; at `--cardholders 2000000`: index load < 10 s, RSS < 600 MB, same p99.
  * Exits 0 whatever the figures: a benchmark is never a CI gate.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { canonicalCardNumber } from '../src/access/credentials.js';
 import { decide } from '../src/access/decide.js';
@@ -34,8 +42,9 @@ import { applyEffects, emptyRuleState } from '../src/access/ruleState.js';
 import { NORMAL_CONDITIONS } from '../src/access/types.js';
 import type { SiteData } from '../src/config/siteSchema.js';
 import { Store } from '../src/store/index.js';
-import { CARD_SNAPSHOT_FILE } from '../src/site/cardSnapshot.js';
-import { buildSiteIndex, openCardIndex } from '../src/site/siteIndex.js';
+import { CARD_SNAPSHOT_FILE, writeCardSnapshotInBackground } from '../src/site/cardSnapshot.js';
+import { catchUpCardIndex } from '../src/site/peopleChanges.js';
+import { buildSiteIndex, openCardIndex, saveCardSnapshot, snapshotStampOf } from '../src/site/siteIndex.js';
 import { writeCardholder } from '../src/store/siteWrites.js';
 import { repoRoot } from './support.js';
 
@@ -155,7 +164,83 @@ await gateway.stop();
 console.log(JSON.stringify({ startMs, rss, heapUsed }));
 `,
   );
+  // Runs until killed, logging at info (the crash case waits for its background snapshot line).
+  fs.writeFileSync(
+    path.join(outDir, 'bench-run.mjs'),
+    `import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfigFile } from './config/load.js';
+import { startGateway } from './gateway.js';
+import { createLogger } from './logger.js';
+const stateDir = process.argv[2];
+const configFile = path.join(stateDir, 'bench-config.yaml');
+fs.writeFileSync(configFile, 'demo: true\\nlog:\\n  level: info\\nmqtt:\\n  host: 127.0.0.1\\n  port: 0\\nhttp:\\n  port: 0\\n');
+const loaded = loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort: 0 });
+await startGateway({ loaded, logger: createLogger('info') });
+console.log(JSON.stringify({ msg: 'bench gateway running' }));
+`,
+  );
   return outDir;
+}
+
+/** The compiled gateway left running (until SIGKILL): resolves its log lines as they come. */
+function runCompiled(outDir: string, stateDir: string): { child: ChildProcess; line(match: (line: { msg?: string }) => boolean): Promise<Record<string, unknown>> } {
+  const child = spawn(process.execPath, [path.join(outDir, 'bench-run.mjs'), stateDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const seen: Record<string, unknown>[] = [];
+  let waiters: { match: (line: { msg?: string }) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let buffer = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString('utf8');
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const text of lines) {
+      if (!text.startsWith('{')) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      seen.push(line);
+      waiters = waiters.filter((waiter) => (waiter.match(line) ? (waiter.resolve(line), false) : true));
+    }
+  });
+  return {
+    child,
+    line: (match) => {
+      const found = seen.find(match);
+      if (found !== undefined) {
+        seen.splice(seen.indexOf(found), 1);
+        return Promise.resolve(found);
+      }
+      return new Promise((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`the bench gateway exited (${code}) before the awaited log line`)));
+        waiters.push({ match, resolve: (line) => (seen.splice(seen.indexOf(line), 1), resolve(line)) });
+      });
+    },
+  };
+}
+
+/**
+ * Another process changes `count` people (each: a validity window on one card, so a real row
+ * write, and decisions in the bench stay the same), as the CLI or plain SQL would.
+ */
+function changePeople(stateDir: string, count: number, cardholders: number, round: number): void {
+  const other = Store.open(stateDir);
+  try {
+    const update = other.db.prepare('UPDATE credentials SET valid_until_ms = ? WHERE id = ?');
+    other.db.transaction(() => {
+      for (let k = 0; k < count; k++) update.run(Date.parse('2100-01-01T00:00:00Z') + round, `cred-${(round * 7919 + k * 104_729) % cardholders}-a`);
+    })();
+  } finally {
+    other.close();
+  }
+}
+
+/** The event loop's worst delay (ms) while `work` runs, and the work's own time. */
+async function stallDuring(work: () => Promise<unknown>): Promise<{ maxMs: number; p99Ms: number; totalMs: number }> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  const t = performance.now();
+  await work();
+  const totalMs = performance.now() - t;
+  histogram.disable();
+  return { maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, totalMs };
 }
 
 interface GatewayStart {
@@ -210,7 +295,7 @@ async function main(): Promise<void> {
     fs.rmSync(snapshotFile, { force: true });
     const rssBefore = process.memoryUsage().rss;
     t = performance.now();
-    const fromDatabase = openCardIndex(store);
+    const fromDatabase = openCardIndex(store, { save: 'now' });
     const loadMs = performance.now() - t;
     const snapshotBytes = fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : 0;
     t = performance.now();
@@ -218,6 +303,31 @@ async function main(): Promise<void> {
     const snapshotMs = performance.now() - t;
     console.log(`card index from the database: ${(loadMs / 1000).toFixed(2)} s (writing a ${mb(snapshotBytes)} snapshot included${fromDatabase.note === null ? '' : `; ${fromDatabase.note}`}); from the snapshot: ${(snapshotMs / 1000).toFixed(2)} s (${fromSnapshot.from})`);
     const index = buildSiteIndex(store, fromSnapshot.cards);
+
+    // Another process changes people while the gateway runs: the stall is the synchronous catch-up
+    // from the change log plus the rules rebuild (runtime.reloadRules), measured around the call.
+    const changedStalls: { people: number; catchUpMs: number; ms: number; patched: string }[] = [];
+    let round = 1;
+    for (const people of [1, 100, 1000, Math.min(10_000, cardholders)]) {
+      changePeople(stateDir, people, cardholders, round++);
+      const started = performance.now();
+      const caught = catchUpCardIndex(store, fromSnapshot.cards);
+      const catchUpMs = performance.now() - started;
+      buildSiteIndex(store, fromSnapshot.cards);
+      changedStalls.push({ people, catchUpMs, ms: performance.now() - started, patched: caught.kind === 'patched' ? `${caught.cardholders} re-read` : caught.kind });
+    }
+    // The background snapshot of that index (as after those changes): event-loop delay while it is written,
+    // beside the same loop idle for as long (the floor).
+    const idle = await stallDuring(() => sleep(1000));
+    const background = await stallDuring(() => writeCardSnapshotInBackground(snapshotFile, fromSnapshot.cards, snapshotStampOf(store, fromSnapshot.cards.generation ?? 0), () => true).done);
+    fromSnapshot.cards.snapshotGeneration = fromSnapshot.cards.generation;
+    // A start from that snapshot with 1% of the people changed since (another process, the gateway stopped).
+    const changedSince = Math.max(1, Math.floor(cardholders / 100));
+    changePeople(stateDir, changedSince, cardholders, round++);
+    t = performance.now();
+    const caughtUp = openCardIndex(store);
+    const caughtUpMs = performance.now() - t;
+    saveCardSnapshot(store, caughtUp.cards);
     store.close();
     const access = index.access;
     // The floor: a plain Map of every credential key, as the index would be without compaction.
@@ -273,6 +383,19 @@ async function main(): Promise<void> {
     fs.rmSync(snapshotFile, { force: true });
     const cold = startCompiled(outDir, stateDir);
     const started = startCompiled(outDir, stateDir);
+    // Stopped, 1% of the people changed by another process, started again: snapshot + change log.
+    changePeople(stateDir, changedSince, cardholders, round++);
+    const changedStart = startCompiled(outDir, stateDir);
+    // A crash: the gateway runs, people change (another process), it writes its background
+    // snapshot, then it is killed (-9) and started again.
+    const running = runCompiled(outDir, stateDir);
+    await running.line((line) => line.msg === 'bench gateway running');
+    changePeople(stateDir, 100, cardholders, round++);
+    await running.line((line) => line.msg === 'card index: people changed elsewhere re-read from the change log');
+    const written = await running.line((line) => line.msg === 'card index snapshot written');
+    running.child.kill('SIGKILL');
+    await new Promise((resolve) => running.child.once('exit', resolve));
+    const afterCrash = startCompiled(outDir, stateDir);
 
     const panel = cardholders >= 1_000_000;
     const verdict = (ok: boolean): string => (ok ? 'OK' : 'MISSED');
@@ -284,11 +407,15 @@ async function main(): Promise<void> {
     console.log(`decisions: ${blocks * perBlock} timed (${granted} granted), throughput ${Math.round(throughput).toLocaleString()} decisions/s untimed (floor sink ${sink})`);
     console.log(`p99 ${d.p99.toFixed(2)} µs (target < 20): ${verdict(d.p99 < 20)};  ratio p99 to floor ${(d.p99 / Math.max(f.p99, 0.001)).toFixed(1)} (target ≤ 30): ${verdict(d.p99 / Math.max(f.p99, 0.001) <= 30)}`);
     console.log(`card index load: from the database ${(loadMs / 1000).toFixed(2)} s, from the snapshot ${(snapshotMs / 1000).toFixed(2)} s${panel ? ` (target < 10 s): ${verdict(snapshotMs < 10_000)}` : ''};  card index ${mb(index.cards.byteSize)} off the JS heap;  bench process RSS growth ${mb(indexRss)}`);
-    if (typeof started === 'string' || typeof empty === 'string' || typeof cold === 'string') console.log(`gateway start: FAILED ${[started, cold, empty].filter((run) => typeof run === 'string').join('\n')}`);
+    console.log(`card index from the snapshot + ${changedSince.toLocaleString()} people changed since (1%): ${(caughtUpMs / 1000).toFixed(2)} s (${caughtUp.from}, ${caughtUp.changedSince} re-read${caughtUp.note === null ? '' : `; ${caughtUp.note}`})`);
+    console.log(`people changed by another process while running, the event loop stalled for (catch-up from the change log; + the rules rebuild every external commit costs): ${changedStalls.map((stall) => `${stall.people} people ${stall.catchUpMs.toFixed(1)} ms; ${stall.ms.toFixed(1)} ms (${stall.patched})`).join(', ')}`);
+    console.log(`background snapshot write: ${(background.totalMs / 1000).toFixed(2)} s; event-loop delay meanwhile max ${background.maxMs.toFixed(1)} ms, p99 ${background.p99Ms.toFixed(1)} ms (floor: idle loop max ${idle.maxMs.toFixed(1)} ms, p99 ${idle.p99Ms.toFixed(1)} ms)`);
+    if (typeof started === 'string' || typeof empty === 'string' || typeof cold === 'string' || typeof changedStart === 'string' || typeof afterCrash === 'string') console.log(`gateway start: FAILED ${[started, cold, empty, changedStart, afterCrash].filter((run) => typeof run === 'string').join('\n')}`);
     else {
       const rssTarget = panel ? 600 : 150;
       const startTargetMs = panel ? 10_000 : 2000;
       console.log(`gateway start with this site: ${(started.startMs / 1000).toFixed(2)} s from the snapshot (target < ${startTargetMs / 1000} s): ${verdict(started.startMs < startTargetMs)}; ${(cold.startMs / 1000).toFixed(2)} s reading the database (floor: empty site ${(empty.startMs / 1000).toFixed(2)} s)`);
+      console.log(`gateway start after 1% of the people changed while stopped: ${(changedStart.startMs / 1000).toFixed(2)} s; after a crash (killed once its background snapshot at generation ${String(written.generation)} was written): ${(afterCrash.startMs / 1000).toFixed(2)} s`);
       console.log(`gateway RSS ${mb(started.rss)} (target < ${rssTarget} MB): ${verdict(started.rss < rssTarget * 1024 * 1024)}, JS heap in use ${mb(started.heapUsed)}; after a database read ${mb(cold.rss)} (floor: empty site ${mb(empty.rss)} RSS, ${mb(empty.heapUsed)} heap)`);
     }
   } finally {
