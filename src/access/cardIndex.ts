@@ -233,6 +233,12 @@ export class CardIndex {
     this.removeCredentialAt(ordinal, key);
   }
 
+  /** How many credentials the index holds for this cardholder. */
+  credentialCountOf(cardholderId: string): number {
+    const ordinal = this.holderIds.find(cardholderId);
+    return ordinal === -1 ? 0 : (this.holderCredentials[ordinal] ?? 0);
+  }
+
   /**
    * Removes every credential these cardholders hold in the index, whatever its key: for changes
    * made by another process, whose credentials before the change no one read [ACC-INDEX]. One

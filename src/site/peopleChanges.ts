@@ -53,18 +53,26 @@ export function catchUpCardIndex(store: Store, cards: CardIndex): CatchUp {
   return result as CatchUp;
 }
 
-/** Re-reads these cardholders into the index: their credentials go first, whatever keys they had. */
+/**
+ * Re-reads these cardholders into the index: their credentials go first, whatever keys they had.
+ * Keys they still hold are removed by key; only if the index still holds some for them (a card
+ * renumbered or given up) is the credential array searched, once for the whole batch.
+ */
 export function applyPeopleChanges(store: Store, cards: CardIndex, cardholderIds: readonly string[]): void {
-  cards.removeCredentialsOf(cardholderIds);
-  for (const id of cardholderIds) {
+  const rows = cardholderIds.map((id) => {
     const row = store.cardholders.readForIndex(id);
+    const keys = (row?.credentials ?? []).map(([, kind, number]) => credentialKey({ kind: kind === 'wiegand' ? 'wiegand' : 'card', number }));
+    for (const key of keys) cards.removeCredential(key, id);
+    return { id, row, keys };
+  });
+  const unaccounted = cardholderIds.filter((id) => cards.credentialCountOf(id) > 0);
+  if (unaccounted.length > 0) cards.removeCredentialsOf(unaccounted);
+  for (const { id, row, keys } of rows) {
     if (row === undefined) {
       cards.removeCardholder(id);
       continue;
     }
     cards.putCardholder({ id, status: row.status, groupIds: row.groupIds, pinDigest: row.pinDigest, duressPinDigest: row.duressDigest, escort: row.escort });
-    for (const [credentialId, kind, number, status, validFromMs, validUntilMs] of row.credentials) {
-      cards.putCredentialFields(credentialId, id, kind, credentialKey({ kind: kind === 'wiegand' ? 'wiegand' : 'card', number }), status, validFromMs, validUntilMs);
-    }
+    row.credentials.forEach(([credentialId, kind, , status, validFromMs, validUntilMs], at) => cards.putCredentialFields(credentialId, id, kind, keys[at] ?? '', status, validFromMs, validUntilMs));
   }
 }

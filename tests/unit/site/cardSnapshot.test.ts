@@ -97,6 +97,27 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     store.close();
   });
 
+  it('re-reads a person whose cards kept their numbers without searching the credential array', () => {
+    const { dir, store } = site();
+    openCardIndex(store, { save: 'now' });
+    const other = Store.open(dir);
+    other.db.exec(`
+      UPDATE cardholders SET status = 'suspended' WHERE id = 'holder-5';
+      UPDATE credentials SET valid_until_ms = 0 WHERE id = 'holder-6-card';
+    `);
+    other.close();
+    const searches = vi.spyOn(CardIndex.prototype, 'removeCredentialsOf');
+    const load = openCardIndex(store);
+    expect(load).toMatchObject({ from: 'snapshot', changedSince: 2 });
+    expect(searches).not.toHaveBeenCalled();
+    const index = buildSiteIndex(store, load.cards);
+    expect(badge(index, '10000005').reason).toBe('cardholder_suspended');
+    expect(badge(index, '10000006').reason).toBe('credential_expired');
+    expect(load.cards.credentialCountOf('holder-6')).toBe(1);
+    searches.mockRestore();
+    store.close();
+  });
+
   it('falls back to a full read, saying why, when the change log does not reach back to the snapshot', () => {
     const { dir, store } = site();
     openCardIndex(store, { save: 'now' });
