@@ -106,7 +106,7 @@ export function writeCardSnapshot(file: string, cards: CardIndex, stamp: Snapsho
 }
 
 /** Bytes copied per turn of the event loop: well under a millisecond each, so decisions never wait on a copy. */
-const COPY_CHUNK_BYTES = 4 << 20;
+const COPY_CHUNK_BYTES = 1 << 20;
 
 // Plain JavaScript evaluated in the worker (as store/checkpointer.ts does), so it runs the same from dist/ and under tests.
 const WORKER_SOURCE = `
