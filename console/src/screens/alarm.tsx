@@ -4,7 +4,7 @@ import { api, roleAllows, type Alarm, type JournalEvent, type Role } from '../ap
 import { live, useLive } from '../live.js';
 import { navigate } from '../router.js';
 import { startAlarmSound, stopAlarmSound } from '../sound.js';
-import { clock, describeEvent, ErrorText, StatusBadge, useAction } from '../ui.js';
+import { clock, describeEvent, ErrorText, setInertBehind, StatusBadge, useAction } from '../ui.js';
 import { alarmTitle } from './live.js';
 
 const OPEN_EVENT = 'guardpost:open-alarm';
@@ -47,11 +47,8 @@ export function AlarmTakeover(props: { role: Role }): JSX.Element | null {
   // A modal: the page behind it takes no focus or clicks while it is open.
   const open = shown !== undefined;
   useEffect(() => {
-    const behind = [document.querySelector('.topbar'), document.getElementById('main')];
-    for (const element of behind) element?.toggleAttribute('inert', open);
-    return () => {
-      for (const element of behind) element?.removeAttribute('inert');
-    };
+    setInertBehind('alarm', open);
+    return () => setInertBehind('alarm', false);
   }, [open]);
 
   if (shown === undefined) return null;
