@@ -152,6 +152,8 @@ describe('the Evacuation screen', () => {
 
     await marshal.getByRole('button', { name: 'Open the mustering list' }).click();
     await control.getByRole('button', { name: 'Open the mustering list' }).click();
+    // The list is by area, named as the site names it.
+    await control.getByRole('list', { name: 'People in Office floor' }).waitFor();
     const aliceOnControl = control.locator('li[data-cardholder="alice"]');
     await aliceOnControl.getByText(/^missing$/).waitFor();
     expect(await control.locator('li[data-cardholder]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-cardholder')))).toEqual(['alice', 'bob', 'dave']);
@@ -353,6 +355,14 @@ describe('the Response times screen', () => {
       // Raised at 14:50 and 15:40 London time (GMT in March).
       expect(await real.getByRole('table').filter({ hasText: 'By hour of day' }).locator('tbody tr').allTextContents()).toEqual(['14:00130 s30 s2 min 30 s2 min 30 s', '15:0011 min 30 s1 min 30 s6 min 30 s6 min 30 s']);
       expect(await real.getByRole('table').filter({ hasText: 'By week' }).locator('tbody tr').first().textContent()).toMatch(/^2026-W102/);
+      // Each alarm, with who acknowledged and cleared it and its incident report.
+      await real.getByText('Each alarm (2)').click();
+      const rows = real.locator('tr[data-alarm]');
+      expect(await rows.evaluateAll((all) => all.map((row) => [...row.querySelectorAll('td')].slice(3, 5).map((cell) => cell.textContent)))).toEqual([
+        ['after 30 s by admin', 'after 2 min 30 s by admin'],
+        ['after 1 min 30 s by sam-security', 'after 6 min 30 s by sam-security'],
+      ]);
+      await rows.first().getByRole('link', { name: 'Incident report' }).waitFor();
       await screenshot(page, 'response-times');
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);

@@ -99,6 +99,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
   const [extra, setExtra] = useState('');
   const [confirmEnd, setConfirmEnd] = useState(false);
   const doorName = (id: string | null): string => (id === null ? '—' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
+  const areaName = useAreaNames();
 
   const mark = useAction(async (cardholder: string) => {
     await api(`/api/v1/evacuations/${view.id}/safe`, { method: 'POST', body: { cardholder } });
@@ -133,7 +134,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
         <ul class="plain area-counts">
           {view.summary.byArea.map((area) => (
             <li key={area.area}>
-              {area.area}: {area.missing} missing of {area.total}
+              {areaName(area.area)}: {area.missing} missing of {area.total}
             </li>
           ))}
         </ul>
@@ -154,8 +155,8 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
           if (people.length === 0) return null;
           return (
             <div key={area} class="muster-area">
-              <h3>{area}</h3>
-              <ul class="muster-list" aria-label={`People in ${area}`}>
+              <h3>{areaName(area)}</h3>
+              <ul class="muster-list" aria-label={`People in ${areaName(area)}`}>
                 {people.map((entry) => (
                   <li key={entry.cardholder} class={entry.safe === null ? 'muster-missing' : 'muster-safe'} data-cardholder={entry.cardholder}>
                     <div>
@@ -222,6 +223,18 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
   );
 }
 
+/** Area names for ids (the list journals ids); an area deleted since shows its id. */
+function useAreaNames(): (id: string) => string {
+  const [names, setNames] = useState<Readonly<Record<string, string>>>({});
+  useEffect(() => {
+    api<{ id: string; name: string }[]>('/api/v1/areas?limit=1000').then(
+      (areas) => setNames(Object.fromEntries(areas.map((area) => [area.id, area.name]))),
+      () => setNames({}),
+    );
+  }, []);
+  return (id) => names[id] ?? id;
+}
+
 function ExportButton(props: { id: string; startedAt: string }): JSX.Element {
   const save = useAction(() => download(`/api/v1/evacuations/${props.id}?format=csv`, `mustering-${props.startedAt.slice(0, 10)}-${props.id}.csv`));
   return (
@@ -261,6 +274,9 @@ function PastEvacuations(): JSX.Element | null {
 /** One evacuation, ended or not: its list as it stands, the export and the incident reports of alarms in its window. */
 function PastEvacuation(props: { id: string }): JSX.Element {
   const [view, setView] = useState<EvacuationView | null>(null);
+  const live = useLive();
+  const areaName = useAreaNames();
+  const placeName = (id: string | null): string => (id === null ? '' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const [alarms, setAlarms] = useState<readonly JournalEvent[]>([]);
   const load = useAction(async () => {
     const found = await api<EvacuationView>(`/api/v1/evacuations/${props.id}`);
@@ -302,11 +318,11 @@ function PastEvacuation(props: { id: string }): JSX.Element {
                   {view.people.map((entry) => (
                     <tr key={entry.cardholder} data-cardholder={entry.cardholder}>
                       <td>{entry.name}</td>
-                      <td>{entry.areas.join(', ') || '—'}</td>
+                      <td>{entry.areas.map(areaName).join(', ') || '—'}</td>
                       <td>
-                        {dateTime(entry.lastSeenAt)} {entry.lastSeenDoor ?? ''}
+                        {dateTime(entry.lastSeenAt)} {placeName(entry.lastSeenDoor)}
                       </td>
-                      <td>{entry.safe === null ? 'missing' : `${dateTime(entry.safe.at)} (${entry.safe.via === 'reader' ? `badged at ${entry.safe.point ?? 'muster point'}` : `by ${entry.safe.by ?? 'someone'}`})`}</td>
+                      <td>{entry.safe === null ? 'missing' : `${dateTime(entry.safe.at)} (${entry.safe.via === 'reader' ? `badged at ${entry.safe.point === null ? 'a muster point' : placeName(entry.safe.point)}` : `by ${entry.safe.by ?? 'someone'}`})`}</td>
                     </tr>
                   ))}
                 </tbody>

@@ -2,6 +2,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, download, type Role } from '../api.js';
 import type { AlarmResponse, Breakdown, Figures, ResponseTimeReport } from '../threat.js';
+import { useLive } from '../live.js';
 import { dateTime, ErrorText, Field, Section, Select, useAction } from '../ui.js';
 import { byAcknowledger, duration } from '../threatViews.js';
 
@@ -65,6 +66,8 @@ export function ResponseTimesScreen(_props: { role: Role }): JSX.Element {
 
 function Kpis(props: { title: string; testId: string; breakdown: Breakdown; alarms: readonly AlarmResponse[]; period: 'week' | 'month' }): JSX.Element {
   const { breakdown } = props;
+  const { doors } = useLive();
+  const doorName = (id: string): string => (id === 'none' ? 'no door' : (doors.find((door) => door.id === id)?.name ?? id));
   const total = breakdown.total;
   return (
     <Section title={`${props.title} (${total.count})`} id={`kpi-${props.testId}`}>
@@ -94,7 +97,7 @@ function Kpis(props: { title: string; testId: string; breakdown: Breakdown; alar
           </dl>
           <FiguresTable caption={`By ${props.period}`} rows={breakdown.byPeriod} />
           <FiguresTable caption="By type" rows={breakdown.byKind} />
-          <FiguresTable caption="By door" rows={breakdown.byDoor} label={(key) => (key === 'none' ? 'no door' : key)} />
+          <FiguresTable caption="By door" rows={breakdown.byDoor} label={doorName} />
           <FiguresTable caption="By hour of day" rows={breakdown.byHour} label={(key) => `${key}:00`} />
           <div class="table-wrap">
             <table>
@@ -119,6 +122,37 @@ function Kpis(props: { title: string; testId: string; breakdown: Breakdown; alar
               </tbody>
             </table>
           </div>
+          <details class="each-alarm">
+            <summary>Each alarm ({props.alarms.length})</summary>
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Raised</th>
+                    <th scope="col">Type</th>
+                    <th scope="col">Where</th>
+                    <th scope="col">Acknowledged</th>
+                    <th scope="col">Cleared</th>
+                    <th scope="col">Report</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {props.alarms.map((alarm) => (
+                    <tr key={alarm.alarm} data-alarm={alarm.alarm}>
+                      <td>{dateTime(alarm.raisedAt)}</td>
+                      <td>{alarm.kind}</td>
+                      <td>{alarm.door !== null ? doorName(alarm.door) : (alarm.zone ?? alarm.device ?? '—')}</td>
+                      <td>{alarm.acknowledgeSeconds === null ? 'not yet' : `after ${duration(alarm.acknowledgeSeconds)} by ${alarm.acknowledgedBy ?? 'unknown'}`}</td>
+                      <td>{alarm.clearSeconds === null ? 'not yet' : `after ${duration(alarm.clearSeconds)} by ${alarm.clearedBy ?? 'unknown'}`}</td>
+                      <td>
+                        <a href={`/alarms/${alarm.alarm}/report`}>Incident report</a>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
         </>
       )}
     </Section>
@@ -132,7 +166,7 @@ function FiguresTable(props: { caption: string; rows: Readonly<Record<string, Fi
         <caption>{props.caption}</caption>
         <thead>
           <tr>
-            <th scope="col">{props.caption.replace(/^By /, '')}</th>
+            <th scope="col">{props.caption.replace(/^By (.)/, (_whole, first: string) => first.toUpperCase())}</th>
             <th scope="col">Alarms</th>
             <th scope="col">Acknowledge median</th>
             <th scope="col">Acknowledge p90</th>
