@@ -51,6 +51,7 @@ const TOKEN_CACHE_MS = 5 * 60_000;
 const EXTERNAL_CHECK_MS = 1_000;
 
 const USER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const API_TOKEN = /^gpt_([a-z0-9]{8,32})\.([A-Za-z0-9_-]{20,100})$/;
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const publicUser = (user: UserRecord): PublicUser => ({ id: user.id, role: user.role, disabled: user.disabled, created: new Date(user.createdMs).toISOString() });
@@ -191,8 +192,17 @@ export class AuthService {
    * user cache, which every change clears, so a demotion or a disabled user counts at once.
    */
   async authenticate(token: string): Promise<Principal | null> {
-    const { store, clock } = this.deps;
-    const now = clock();
+    const known = this.authenticateFromMemory(token);
+    return known !== undefined ? known : this.verifyToken(token);
+  }
+
+  /**
+   * What memory alone says of a bearer token: its principal, null when it is refused, or
+   * undefined for an API token not verified yet (argon2 must look at it: `authenticate`).
+   * Synchronous, so the API's auth hook costs no promise on the hot path.
+   */
+  authenticateFromMemory(token: string): Principal | null | undefined {
+    const now = this.deps.clock();
     this.noticeExternalChanges(now);
     const key = sha256(token);
     if (token.startsWith('gps_')) {
@@ -207,17 +217,23 @@ export class AuthService {
       session.lastUsedMs = now;
       return { kind: 'user', id: session.userId, role: user.role };
     }
-    const match = /^gpt_([a-z0-9]{8,32})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
+    if (!API_TOKEN.test(token)) return null;
+    const cached = this.tokenCache.get(key);
+    return cached !== undefined && cached.untilMs > now ? { kind: 'token', id: cached.tokenId, role: cached.role } : undefined;
+  }
+
+  /** An API token memory does not vouch for: looked up and checked with argon2, then cached. */
+  private async verifyToken(token: string): Promise<Principal | null> {
+    const { store, clock } = this.deps;
+    const match = API_TOKEN.exec(token);
     if (match === null) return null;
     const [, tokenId, secret] = match as unknown as [string, string, string];
-    const cached = this.tokenCache.get(key);
-    if (cached !== undefined && cached.untilMs > now) return { kind: 'token', id: cached.tokenId, role: cached.role };
     const record = store.users.getToken(tokenId);
     if (record === undefined || record.revokedMs !== null) return null;
     if (!(await verifySecret(record.secretHash, secret))) return null;
     // Revoked while argon2 ran? Check again before trusting it.
     if (store.users.getToken(tokenId)?.revokedMs !== null) return null;
-    this.tokenCache.set(key, { tokenId, role: record.role, untilMs: now + TOKEN_CACHE_MS });
+    this.tokenCache.set(sha256(token), { tokenId, role: record.role, untilMs: clock() + TOKEN_CACHE_MS });
     return { kind: 'token', id: tokenId, role: record.role };
   }
 

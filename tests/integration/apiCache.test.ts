@@ -196,4 +196,27 @@ describe('cached answers of the events page and the doors list (production mode)
     expect((await patch({ disabled: true })).status).toBe(200);
     expect((await get(gw, '/api/v1/doors', session)).status).toBe(401);
   });
+
+  it('sends helmet\'s security headers on every answer: cached, 304, refused and unknown routes alike', async () => {
+    const expected = {
+      'content-security-policy': expect.stringContaining("default-src 'self'") as unknown,
+      'cross-origin-opener-policy': 'same-origin',
+      'cross-origin-resource-policy': 'same-origin',
+      'origin-agent-cluster': '?1',
+      'referrer-policy': 'no-referrer',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-dns-prefetch-control': 'off',
+      'x-download-options': 'noopen',
+      'x-frame-options': 'SAMEORIGIN',
+      'x-permitted-cross-domain-policies': 'none',
+      'x-xss-protection': '0',
+    };
+    await get(gw, '/api/v1/events?limit=2', admin);
+    const cached = await get(gw, '/api/v1/events?limit=2', admin);
+    const etag = cached.headers.get('etag')!;
+    const answers = [cached, await get(gw, '/api/v1/events?limit=2', { ...admin, 'if-none-match': etag }), await get(gw, '/api/v1/events?limit=2'), await get(gw, '/api/v1/no-such-route', admin)];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 304, 401, 404]);
+    for (const answer of answers) expect(Object.fromEntries(answer.headers)).toMatchObject(expected);
+  });
 });
