@@ -69,6 +69,8 @@ export class Journal {
   private readonly syncFull;
   private readonly syncNormal;
   private readonly listeners = new Set<AppendListener>();
+  /** Query statements by SQL text, prepared once: one per combination of filters in use (bounded). */
+  private readonly queryStatements = new Map<string, Database.Statement<(string | number)[], EventRow>>();
   /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
   private lastIdMs = 0;
   private lastIdSeq = 0;
@@ -176,10 +178,12 @@ export class Journal {
     const { where, params } = this.whereOf(query);
     const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
     const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], EventRow>(sql)
-      .all(...params, query.limit)
-      .map(fromRow);
+    let statement = this.queryStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<(string | number)[], EventRow>(sql);
+      this.queryStatements.set(sql, statement);
+    }
+    return statement.all(...params, query.limit).map(fromRow);
   }
 
   /** Every event matching `filter`, oldest first, read a page at a time so memory stays flat. */
