@@ -64,15 +64,16 @@ export class AnswerCache {
 
   /**
    * Answers a GET from the cache when `version` still holds, else runs `compute` (which may set
-   * paging headers on the reply) and keeps its JSON. Sends 304 when the caller's If-None-Match
+   * paging headers on the reply) and keeps its JSON (`serialize`: a route whose compute already
+   * gives JSON text passes `String`). Sends 304 when the caller's If-None-Match
    * names the answer's ETag.
    */
-  send(request: FastifyRequest, reply: FastifyReply, version: string, compute: () => unknown): FastifyReply {
+  send(request: FastifyRequest, reply: FastifyReply, version: string, compute: () => unknown, serialize: (answer: unknown) => string = JSON.stringify): FastifyReply {
     const key = `${request.principal?.role ?? '-'} ${request.url}`;
     let answer = this.get(key, version);
     if (answer === undefined) {
       this.misses += 1;
-      const body = JSON.stringify(compute());
+      const body = serialize(compute());
       const headers: Record<string, string> = {};
       for (const name of ANSWER_HEADERS) {
         const value = reply.getHeader(name);

@@ -56,8 +56,8 @@ export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { config: { auth: 'viewer' }, schema: { querystring: EventsQuery } }, async (request, reply) =>
     cache.send(request, reply, version(), () => {
       const query = request.query;
-      return deps.journal.query({ limit: query.limit, afterSeq: query.after, beforeSeq: query.before, ...journalFilter(query) });
-    }),
+      return deps.journal.queryJson({ limit: query.limit, afterSeq: query.after, beforeSeq: query.before, ...journalFilter(query) });
+    }, String),
   );
 }
 
