@@ -59,13 +59,17 @@ describe('cached answers while devices report (demo mode, so demo devices log in
     }
   });
 
-  it('shows a reader going offline on the very next doors request after a cached answer', async () => {
+  it('shows a reader going offline on the very next doors and devices request after a cached answer', async () => {
     const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
     try {
       const online = nextEvent(gw, (event) => event.type === 'device.online' && event.device === 'main-entrance-reader');
       await reader.publish('guardpost/devices/main-entrance-reader/availability', 'online');
       await online;
       const status = async (): Promise<unknown> => ((JSON.parse((await get(gw, '/api/v1/doors', admin)).text) as { id: string; status: unknown }[]).find((door) => door.id === 'main-entrance')!).status;
+      const availability = async (): Promise<unknown> =>
+        ((JSON.parse((await get(gw, '/api/v1/devices', admin)).text) as { id: string; availability: unknown }[]).find((device) => device.id === 'main-entrance-reader')!).availability;
+      expect(await availability()).toBe('online');
+      expect(await availability()).toBe('online');
       expect(await status()).toEqual({ reader: 'online', strike: 'unknown' });
       const hits = gw.gateway.app.doorsCache.hits;
       expect(await status()).toEqual({ reader: 'online', strike: 'unknown' });
@@ -74,6 +78,7 @@ describe('cached answers while devices report (demo mode, so demo devices log in
       await reader.publish('guardpost/devices/main-entrance-reader/availability', 'offline');
       await offline;
       expect(await status()).toEqual({ reader: 'offline', strike: 'unknown' });
+      expect(await availability()).toBe('offline');
     } finally {
       await reader.end();
     }
