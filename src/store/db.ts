@@ -32,7 +32,10 @@ export function openDatabase(stateDir: string, migrations: readonly Migration[] 
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     backupBeforeMigrating(db, stateDir, migrations);
-    migrate(db, migrations, stateDir);
+    if (migrate(db, migrations, stateDir) > 0) {
+      // What the migrations replaced (whole card numbers, migration 12) must not linger in the WAL.
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    }
     return db;
   } catch (error) {
     db?.close();
@@ -86,15 +89,25 @@ function registerMigrationFunctions(db: Db, stateDir: string | undefined): void 
   db.function('gp_cardholder_document', { deterministic: true }, (json: unknown) => sealCardholderDocument(cards(), text(json)));
 }
 
-export function migrate(db: Db, migrations: readonly Migration[], stateDir?: string): void {
+/** Applies the migrations the database lacks; returns how many. */
+export function migrate(db: Db, migrations: readonly Migration[], stateDir?: string): number {
   checkVersion(db, migrations);
   registerMigrationFunctions(db, stateDir);
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (const migration of migrations) {
-    if (migration.version <= current) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
+  const pending = migrations.filter((migration) => migration.version > current);
+  if (pending.length === 0) return 0;
+  // Rows a migration rewrites leave nothing of their old content in freed space [SEC-CARD-DIGEST].
+  const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    for (const migration of pending) {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.pragma(`user_version = ${migration.version}`);
+      })();
+    }
+  } finally {
+    db.pragma(`secure_delete = ${secureDelete}`);
   }
+  return pending.length;
 }

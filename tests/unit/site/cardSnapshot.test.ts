@@ -51,6 +51,11 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     expect(second.cards.credentials.get(cardKey('42'))?.validUntilMs).toBe(Date.parse('2030-01-01T00:00:00Z'));
     expect(second.cards.pins.holderOf(store.pins!.digest('2468'))).toBe('ann');
     expect([...second.cards.escortGroupIds]).toEqual(['hosts']);
+    expect(badge(b, '10000005')).toMatchObject({ granted: true, cardholderId: 'holder-5' });
+    // [SEC-CARD-DIGEST] the file holds digests: no card number, in text or as a number.
+    const bytes = fs.readFileSync(path.join(dir, CARD_SNAPSHOT_FILE)).toString('latin1');
+    for (const card of ['10000005', '10012345', '10019999']) expect(bytes.includes(card), card).toBe(false);
+    expect(bytes.includes(cardKey('10000005'))).toBe(true);
     store.close();
   });
 
