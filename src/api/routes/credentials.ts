@@ -14,8 +14,10 @@ const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Ty
 const NewCredential = Type.Object(
   {
     id: Type.Optional(Id),
-    card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
-    wiegand: Type.Optional(Type.Object({ format: Id, facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$', description: 'The whole card number in decimal, as typed from the card. Kept only as a keyed digest; every answer shows it masked ("********42").' })),
+    wiegand: Type.Optional(
+      Type.Object({ format: Id, facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) }, { additionalProperties: false, description: 'A Wiegand card. Kept only as a keyed digest; answers show it as masked text ("h10301:12:****7").' }),
+    ),
     status: Type.Optional(Status),
     validFrom: Type.Optional(Type.String({ format: 'date-time' })),
     validUntil: Type.Optional(Type.String({ format: 'date-time' })),
