@@ -231,8 +231,10 @@ export interface ThreatLevel {
 
 export interface Credential {
   id?: string;
+  /** As read: masked (`********42`); sent back as shown, the card is kept. Sent new: the whole number. */
   card?: string;
-  wiegand?: { format: string; facility: number; number: number };
+  /** As read: the masked text (`h10301:12:***45`); sent new: the format, facility and number. */
+  wiegand?: string | { format: string; facility: number; number: number };
   status: 'active' | 'suspended' | 'lost' | 'expired';
   validFrom?: string;
   validUntil?: string;

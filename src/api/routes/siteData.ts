@@ -1,11 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskCardNumber } from '../../access/credentials.js';
 import type { Principal } from '../../auth/service.js';
 import { actorOf } from '../../auth/service.js';
 import { GuardpostError } from '../../errors.js';
 import type { SiteCardholder, SiteData } from '../../config/siteSchema.js';
-import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, type EditableCollection } from '../../site/siteService.js';
+import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, shownCredential, type EditableCollection, type SiteService } from '../../site/siteService.js';
 import type { Role } from '../../store/index.js';
 import { storeChangeMark } from '../../store/apiQueries.js';
 import { AnswerCache } from '../answerCache.js';
@@ -62,9 +61,16 @@ const listSpecs: Record<Exclude<EditableCollection, 'cardholders'>, ListSpec<Any
   areas: { sortable: ['id', 'name', 'passback'], text, filters: { passback: fieldIs('passback'), door: (area, door) => [...(area.entryDoors as string[]), ...(area.exitDoors as string[])].includes(door) } },
 };
 
-/** Cardholders: `q` finds a name or id, or the digits a masked card shows (whole numbers for admins). */
-function cardholderSpec(principal: Principal | null): ListSpec<SiteCardholder> {
-  const admin = principal?.role === 'admin';
+/**
+ * Cardholders: `q` finds a name or id, or the digits a masked card shows; `card` finds the holder
+ * of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is kept to search through).
+ */
+function cardholderSpec(_principal: Principal | null, site: SiteService | null): ListSpec<SiteCardholder> {
+  let query: { number: string; holder: string | undefined } | undefined;
+  const holderOf = (number: string): string | undefined => {
+    if (query?.number !== number) query = { number, holder: site?.cardholderOf(number) };
+    return query.holder;
+  };
   return {
     sortable: ['id', 'name', 'status'],
     filters: {
@@ -72,19 +78,17 @@ function cardholderSpec(principal: Principal | null): ListSpec<SiteCardholder> {
       status: (holder, status) => holder.status === status,
       state: (holder, status) => holder.status === status,
       credentialStatus: (holder, status) => holder.credentials.some((credential) => credential.status === status),
+      card: (holder, number) => holderOf(number) === holder.id,
     },
     text: (holder) => [holder.id, holder.name, ...holder.credentials.map((credential) => credential.id)],
-    // A non-admin searches only what the mask shows, so search cannot be used to guess numbers.
-    matches: (holder, q) =>
-      /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.card !== undefined && (admin ? credential.card.includes(q) : maskCardNumber(credential.card).endsWith(q))),
+    // Only what the mask shows, so search cannot be used to guess numbers.
+    matches: (holder, q) => /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.masked !== undefined && credential.masked.endsWith(q)),
   };
 }
 // The cardholder filters, for the querystring schema (the spec itself depends on the caller).
-const cardholderFilters = cardholderSpec(null);
+const cardholderFilters = cardholderSpec(null, null);
 
-const maskCredential = <C extends { card?: string }>(credential: C): C => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) });
-
-/** What a caller sees of an item: never a password hash; whole card numbers for admins only. */
+/** What a caller sees of an item: never a password hash, never a whole card number or its digest. */
 function present(collection: EditableCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
   switch (collection) {
     case 'devices': {
@@ -100,8 +104,7 @@ function present(collection: EditableCollection, item: unknown, principal: Princ
       // [SEC-PRIVACY] PIN digits never leave, not even to the admin who just set them (a write
       // answers with what it was given); stored PINs are digests and never shown at all.
       const { pin: _pin, duressPin: _duressPin, ...holder } = item as SiteCardholder;
-      if (principal?.role === 'admin') return holder;
-      return { ...holder, credentials: holder.credentials.map(maskCredential) };
+      return { ...holder, credentials: holder.credentials.map(shownCredential) };
     }
     case 'cameras': {
       // A camera's password (in its URL) never leaves; the mask stands in for it on a PUT.
@@ -165,7 +168,7 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const cache = cachedLists[collection];
     app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
       const answer = () => {
-        const spec = collection === 'cardholders' ? (cardholderSpec(request.principal) as unknown as ListSpec<Any>) : listSpecs[collection];
+        const spec = collection === 'cardholders' ? (cardholderSpec(request.principal, site) as unknown as ListSpec<Any>) : listSpecs[collection];
         const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
         return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
       };
