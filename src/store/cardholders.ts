@@ -185,7 +185,7 @@ export class CardholdersRepository {
       .get(id) as [string, Buffer | null, Buffer | null, string | null, number | null] | undefined;
     if (holder === undefined) return undefined;
     const groupIds = this.statement('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ?').pluck().all(id) as string[];
-    const credentials = this.statement('SELECT id, kind, number, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
+    const credentials = this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
     const [status, pinDigest, duressDigest, escortGroups, escortWindowMs] = holder;
     return {
       status,

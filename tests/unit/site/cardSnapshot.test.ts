@@ -74,12 +74,12 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     const other = Store.open(dir);
     other.db.exec(`
       UPDATE cardholders SET status = 'suspended' WHERE id = 'holder-5';
-      UPDATE credentials SET number = '555' WHERE id = 'holder-6-card';
+      UPDATE credentials SET digest = gp_credential_digest('card', '555') WHERE id = 'holder-6-card';
       UPDATE credentials SET cardholder_id = 'holder-2' WHERE id = 'holder-1-card';
       DELETE FROM cardholders WHERE id = 'holder-8';
       INSERT INTO cardholders (id, name, status) VALUES ('newcomer', 'New', 'active');
       INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES ('newcomer', 'staff');
-      INSERT INTO credentials (id, cardholder_id, kind, number, status) VALUES ('newcomer-card', 'newcomer', 'card', '777', 'active');
+      INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) VALUES ('newcomer-card', 'newcomer', 'card', gp_credential_digest('card', '777'), '****', 'active');
     `);
     other.close();
     const reads = vi.spyOn(store.cardholders, 'readForIndex');
