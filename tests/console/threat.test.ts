@@ -145,6 +145,7 @@ describe('the Evacuation screen', () => {
       expect(await takeover.textContent()).toContain('fire alarm (fire-panel)');
     }
     await screenshot(marshal, 'evacuation-takeover-phone');
+    expect(await contrastProblems(marshal), 'contrast of the evacuation takeover').toEqual([]);
 
     // The viewer learns the counts, never who is missing, and has no command to give.
     await viewer.getByRole('button', { name: 'Open the Evacuation screen' }).click();
@@ -174,6 +175,17 @@ describe('the Evacuation screen', () => {
     for (const page of [marshal, control]) await page.locator('li[data-cardholder="bob"]').getByText(/^safe \d\d:\d\d:\d\d(?: [AP]M)?, badged at Car park reader$/).waitFor();
     await viewer.getByTestId('muster-counts').getByText('2 of 3 accounted for', { exact: false }).waitFor();
     await expect.poll(() => control.getByTestId('muster-counts').textContent()).toBe('1 missing 2 of 3 accounted for');
+
+    // Someone signing in while it is under way is told at once, with the counts as they stand.
+    const latecomer = await open('viewer', '/history');
+    await latecomer.getByTestId('evacuation-takeover').getByTestId('takeover-counts').getByText('2 of 3 accounted for, 1 missing').waitFor();
+    await close(latecomer);
+
+    for (const scheme of ['light', 'dark'] as const) {
+      await control.emulateMedia({ colorScheme: scheme });
+      expect(await contrastProblems(control), `${scheme} contrast of the mustering list`).toEqual([]);
+    }
+    await control.emulateMedia({ colorScheme: 'light' });
 
     // "Missing only" leaves the one person still to find.
     await control.getByLabel('Missing only').check();
@@ -300,6 +312,7 @@ describe('the Visitors screen', () => {
       await blocked.getByText('blocked', { exact: true }).waitFor();
       expect(await blocked.textContent()).toContain('Watch-list match: name: threatened agents on three calls');
       await screenshot(page, 'visitors');
+      expect(await contrastProblems(page), 'contrast of a blocked visitor').toEqual([]);
       await blocked.getByRole('button', { name: 'Open the watch-list alarm' }).click();
       await alarmPanel.getByRole('heading', { name: 'Watchlist alarm at visitor registration' }).waitFor();
       await alarmPanel.getByRole('button', { name: 'Hide' }).click();
@@ -421,6 +434,10 @@ describe('the threat-management screens', () => {
         await page.getByRole('heading', { name: ready }).waitFor();
         expect(await contrastProblems(page), `contrast on ${screen}`).toEqual([]);
         expect(await fitsWidth(page), `${screen} fits 390 px`).toBe(true);
+        // The dark scheme too (a control room at night).
+        await page.emulateMedia({ colorScheme: 'dark' });
+        expect(await contrastProblems(page), `dark contrast on ${screen}`).toEqual([]);
+        await page.emulateMedia({ colorScheme: 'light' });
       }
     } finally {
       await close(page);

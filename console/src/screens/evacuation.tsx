@@ -140,6 +140,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
         </ul>
         <p class="button-row">
           <ExportButton id={view.id} startedAt={view.startedAt} />
+          <a href={`/evacuation/${view.id}`}>Record and incident reports</a>
         </p>
       </Section>
       <Section title="Mustering list">
