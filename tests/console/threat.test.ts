@@ -234,8 +234,11 @@ describe('the Evacuation screen', () => {
       await viewer.getByRole('heading', { name: 'Floor entrance' }).waitFor();
 
       await security.getByLabel('Reason (optional)').fill('gas smell on floor 2');
-      await security.getByRole('button', { name: 'Start an evacuation' }).click();
+      // By keyboard: the confirmation takes the focus to Cancel, so a second Enter starts nothing.
+      await security.getByRole('button', { name: 'Start an evacuation' }).focus();
+      await security.keyboard.press('Enter');
       await security.getByText('Start an evacuation now?').waitFor();
+      await expect.poll(() => security.evaluate('document.activeElement?.textContent')).toBe('Cancel');
       // Nothing has started before the confirmation.
       expect((await apiAs(await gw.login(), 'GET', '/api/v1/evacuations/current')).status).toBe(404);
       await security.getByRole('button', { name: 'Yes, start the evacuation' }).click();

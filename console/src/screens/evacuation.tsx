@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download, roleAllows, type JournalEvent, type Role } from '../api.js';
 import { useLive } from '../live.js';
 import { navigate, usePath } from '../router.js';
@@ -25,20 +25,29 @@ export function EvacuationScreen(props: { role: Role; evacuationId?: string }): 
     <div class="screen">
       <h1>Evacuation</h1>
       <ErrorText error={state.error} />
-      {!state.loaded ? <p class="muted">Loading…</p> : state.view !== null ? <Mustering view={state.view} mayAct={mayAct} /> : state.brief !== null ? <BriefOnly brief={state.brief} /> : <NoEvacuation mayAct={mayAct} />}
+      {!state.loaded ? (
+        <p class="muted">Loading…</p>
+      ) : state.view !== null ? (
+        <Mustering view={state.view} mayAct={mayAct} />
+      ) : state.brief !== null ? (
+        // Security hears of a start before its list arrives: a moment's counts, then the list.
+        <BriefOnly brief={state.brief} forSecurity={mayAct} />
+      ) : (
+        <NoEvacuation mayAct={mayAct} />
+      )}
       <PastEvacuations />
     </div>
   );
 }
 
 /** Viewers: the counts from the live stream, not who. */
-function BriefOnly(props: { brief: EvacuationBrief }): JSX.Element {
+function BriefOnly(props: { brief: EvacuationBrief; forSecurity: boolean }): JSX.Element {
   return (
     <Section title="Evacuation under way">
       <p data-testid="muster-counts">
         <StatusBadge value={`${props.brief.missing} missing`} tone={props.brief.missing > 0 ? 'bad' : 'ok'} /> {props.brief.safe} of {props.brief.total} accounted for · {triggerText(props.brief)}
       </p>
-      <p class="muted">The mustering list (who is missing) is for security staff.</p>
+      <p class="muted">{props.forSecurity ? 'Loading the mustering list…' : 'The mustering list (who is missing) is for security staff.'}</p>
     </Section>
   );
 }
@@ -46,6 +55,7 @@ function BriefOnly(props: { brief: EvacuationBrief }): JSX.Element {
 function NoEvacuation(props: { mayAct: boolean }): JSX.Element {
   const [reason, setReason] = useState('');
   const [confirming, setConfirming] = useState(false);
+  const cancel = useFocusWhen(confirming);
   const start = useAction(async () => {
     await api('/api/v1/evacuations', { method: 'POST', body: reason.trim() === '' ? {} : { reason: reason.trim() } });
     setConfirming(false);
@@ -74,7 +84,7 @@ function NoEvacuation(props: { mayAct: boolean }): JSX.Element {
                 <button type="submit" class="danger" disabled={start.busy}>
                   Yes, start the evacuation
                 </button>
-                <button type="button" onClick={() => setConfirming(false)}>
+                <button type="button" ref={cancel} onClick={() => setConfirming(false)}>
                   Cancel
                 </button>
               </div>
@@ -98,6 +108,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
   const [search, setSearch] = useState('');
   const [extra, setExtra] = useState('');
   const [confirmEnd, setConfirmEnd] = useState(false);
+  const keepGoing = useFocusWhen(confirmEnd);
   const doorName = (id: string | null): string => (id === null ? '—' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const areaName = useAreaNames();
 
@@ -205,7 +216,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
                 <button type="button" class="danger" disabled={end.busy} onClick={() => void end.run()}>
                   Yes, end it
                 </button>
-                <button type="button" onClick={() => setConfirmEnd(false)}>
+                <button type="button" ref={keepGoing} onClick={() => setConfirmEnd(false)}>
                   Cancel
                 </button>
               </div>
@@ -222,6 +233,15 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
       ) : null}
     </>
   );
+}
+
+/** A confirmation takes the keyboard focus to its safe choice (Cancel), so Enter twice does not act. */
+function useFocusWhen(shown: boolean): { current: HTMLButtonElement | null } {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (shown) ref.current?.focus();
+  }, [shown]);
+  return ref;
 }
 
 /** Area names for ids (the list journals ids); an area deleted since shows its id. */
