@@ -4,8 +4,14 @@ import { api, download, roleAllows, type JournalEvent, type Role } from '../api.
 import { useLive } from '../live.js';
 import { navigate, usePath } from '../router.js';
 import { evacuation, useEvacuation, type EvacuationBrief, type EvacuationView, type MusterEntry } from '../threat.js';
-import { triggerText } from '../threatViews.js';
+import { triggerText as triggerWords } from '../threatViews.js';
 import { clock, dateTime, ErrorText, Field, Section, setInertBehind, StatusBadge, useAction } from '../ui.js';
+
+/** How it started, with the fire panel's name once the live data has it. */
+function useTriggerText(): (brief: Pick<EvacuationBrief, 'trigger' | 'startedBy' | 'reason'>) => string {
+  const { devices } = useLive();
+  return (brief) => triggerWords(brief, (id) => devices.find((device) => device.id === id)?.name ?? id);
+}
 
 const safeText = (entry: MusterEntry, doorName: (id: string | null) => string): string => {
   if (entry.safe === null) return 'missing';
@@ -42,6 +48,7 @@ export function EvacuationScreen(props: { role: Role; evacuationId?: string }): 
 
 /** Viewers: the counts from the live stream, not who. */
 function BriefOnly(props: { brief: EvacuationBrief; forSecurity: boolean }): JSX.Element {
+  const triggerText = useTriggerText();
   return (
     <Section title="Evacuation under way">
       <p data-testid="muster-counts">
@@ -111,6 +118,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
   const keepGoing = useFocusWhen(confirmEnd);
   const doorName = (id: string | null): string => (id === null ? '—' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const areaName = useAreaNames();
+  const triggerText = useTriggerText();
 
   const mark = useAction(async (cardholder: string) => {
     await api(`/api/v1/evacuations/${view.id}/safe`, { method: 'POST', body: { cardholder } });
@@ -297,6 +305,7 @@ function PastEvacuation(props: { id: string }): JSX.Element {
   const [view, setView] = useState<EvacuationView | null>(null);
   const live = useLive();
   const areaName = useAreaNames();
+  const triggerText = useTriggerText();
   const placeName = (id: string | null): string => (id === null ? '' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const [alarms, setAlarms] = useState<readonly JournalEvent[]>([]);
   const load = useAction(async () => {
@@ -375,6 +384,7 @@ function PastEvacuation(props: { id: string }): JSX.Element {
  */
 export function EvacuationTakeover(props: { role: Role }): JSX.Element | null {
   const { brief } = useEvacuation();
+  const triggerText = useTriggerText();
   const path = usePath();
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
   const onScreen = path === '/evacuation';
