@@ -88,6 +88,12 @@ async function apiAs(token: string, method: string, path: string, body?: unknown
 async function open(role: keyof typeof CONSOLE_USERS, path: string, options: { width?: number; height?: number } = {}): Promise<Page> {
   const session = await openConsole(browser, gw.httpUrl, { path, ...options });
   sessions.push(session);
+  // Counts the tones the console starts (WebAudio oscillators), so a test can hear the alarm sound.
+  await session.context.addInitScript(`(() => {
+    window.__tones = 0;
+    const create = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () { window.__tones += 1; return create.call(this); };
+  })()`);
   await session.page.clock.setFixedTime(new Date(nowMs));
   await session.page.reload();
   await signIn(session.page, CONSOLE_USERS[role].user, CONSOLE_USERS[role].password);
@@ -255,7 +261,14 @@ describe('the Evacuation screen', () => {
 
       const takeover = viewer.getByTestId('evacuation-takeover');
       await takeover.getByText('started by sam-security: gas smell on floor 2').waitFor();
+      // Started from a console, no fire sounder announces it: the console sounds its tone.
+      const tones = (): Promise<number> => viewer.evaluate('window.__tones') as Promise<number>;
+      await expect.poll(tones).toBeGreaterThan(0);
       await takeover.getByRole('button', { name: 'Hide' }).click();
+      // Hidden, it goes quiet: no new tone over a whole beep interval (1.5 s).
+      const afterHide = await tones();
+      await viewer.evaluate('new Promise((resolve) => setTimeout(resolve, 1600))');
+      expect(await tones()).toBe(afterHide);
       // Hidden, it stays as a banner until the evacuation ends.
       await viewer.getByTestId('evacuation-banner').waitFor();
       await security.getByRole('button', { name: 'End the evacuation' }).click();

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download, roleAllows, type JournalEvent, type Role } from '../api.js';
 import { useLive } from '../live.js';
 import { navigate, usePath } from '../router.js';
+import { soundFor } from '../sound.js';
 import { evacuation, useEvacuation, type EvacuationBrief, type EvacuationView, type MusterEntry } from '../threat.js';
 import { triggerText as triggerWords } from '../threatViews.js';
 import { clock, dateTime, ErrorText, Field, Section, setInertBehind, StatusBadge, useAction } from '../ui.js';
@@ -389,6 +390,12 @@ export function EvacuationTakeover(props: { role: Role }): JSX.Element | null {
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
   const onScreen = path === '/evacuation';
   const modal = brief !== null && !hidden.has(brief.id) && !onScreen;
+  // The tone sounds until someone opens the list or hides the notice: an evacuation started from
+  // the console (a bomb threat) has no fire sounders to announce it.
+  useEffect(() => {
+    soundFor('evacuation', modal);
+    return () => soundFor('evacuation', false);
+  }, [modal]);
   useEffect(() => {
     if (!modal) return;
     setInertBehind('evacuation', true);
@@ -432,6 +439,7 @@ export function EvacuationTakeover(props: { role: Role }): JSX.Element | null {
         </p>
         <p data-testid="takeover-counts">{counts}</p>
         {mayList ? null : <p class="muted">Marking people safe and the list of who is missing are for security staff.</p>}
+        <p class="muted">Hide or open the list to silence this console.</p>
         <footer class="button-row">
           <button type="button" class="primary" onClick={open}>
             {mayList ? 'Open the mustering list' : 'Open the Evacuation screen'}
