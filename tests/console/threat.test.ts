@@ -236,6 +236,12 @@ describe('the Evacuation screen', () => {
       // Viewers are offered only what the viewer role may read.
       const nav = viewer.getByRole('navigation', { name: 'Screens' });
       expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Evacuation', 'Schedules', 'History', 'Settings']);
+      // Opened by address, the security screens say why they are closed and offer no command.
+      for (const path of ['/visitors', '/occupancy', '/response-times']) {
+        await viewer.evaluate(`history.pushState(null, '', '${path}'); dispatchEvent(new PopStateEvent('popstate'))`);
+        await viewer.getByText('The viewer role may not open this screen; it needs security.').waitFor();
+        expect(await viewer.getByRole('main').getByRole('button').count()).toBe(0);
+      }
       await nav.getByRole('link', { name: 'Live', exact: true }).click();
       await viewer.getByRole('heading', { name: 'Floor entrance' }).waitFor();
 
