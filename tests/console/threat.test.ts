@@ -233,6 +233,9 @@ describe('the Evacuation screen', () => {
     try {
       await viewer.getByRole('heading', { name: 'No evacuation is under way' }).waitFor();
       expect(await viewer.getByRole('main').getByRole('button').count()).toBe(0);
+      // The earlier evacuation is listed by when, without a link to a list the viewer may not read.
+      await viewer.getByTestId('past-evacuations').getByText(/3 people on the list · fire alarm/).waitFor();
+      expect(await viewer.getByTestId('past-evacuations').getByRole('link').count()).toBe(0);
       // Viewers are offered only what the viewer role may read.
       const nav = viewer.getByRole('navigation', { name: 'Screens' });
       expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Evacuation', 'Schedules', 'History', 'Settings']);

@@ -42,7 +42,7 @@ export function EvacuationScreen(props: { role: Role; evacuationId?: string }): 
       ) : (
         <NoEvacuation mayAct={mayAct} />
       )}
-      <PastEvacuations />
+      <PastEvacuations linked={mayAct} />
     </div>
   );
 }
@@ -278,7 +278,7 @@ function ExportButton(props: { id: string; startedAt: string }): JSX.Element {
 }
 
 /** Evacuations from the journal (newest first), each with its list. */
-function PastEvacuations(): JSX.Element | null {
+function PastEvacuations(props: { linked: boolean }): JSX.Element | null {
   const [started, setStarted] = useState<readonly JournalEvent[] | null>(null);
   const state = useEvacuation();
   useEffect(() => {
@@ -292,7 +292,8 @@ function PastEvacuations(): JSX.Element | null {
           const id = String(event.data.evacuation);
           return (
             <li key={event.seq}>
-              <a href={`/evacuation/${id}`}>{dateTime(event.time)}</a> · {String(event.data.count ?? 0)} people on the list · {event.reason === 'fire-alarm' ? 'fire alarm' : `started by ${String(event.data.by ?? 'the API')}`}
+              {/* Each list is for security staff, as the API decides: viewers see when, not who. */}
+              {props.linked ? <a href={`/evacuation/${id}`}>{dateTime(event.time)}</a> : dateTime(event.time)} · {String(event.data.count ?? 0)} people on the list · {event.reason === 'fire-alarm' ? 'fire alarm' : `started by ${String(event.data.by ?? 'the API')}`}
             </li>
           );
         })}
