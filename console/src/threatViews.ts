@@ -70,8 +70,8 @@ export function briefAfter(brief: EvacuationBrief | null, event: EventFacts): Ev
 }
 
 /** How an evacuation started, in words. */
-export function triggerText(brief: Pick<EvacuationBrief, 'trigger' | 'startedBy' | 'reason'>): string {
-  const how = brief.trigger?.kind === 'fire-alarm' ? `fire alarm (${brief.trigger.device})` : brief.startedBy !== null ? `started by ${brief.startedBy}` : 'started from the API';
+export function triggerText(brief: Pick<EvacuationBrief, 'trigger' | 'startedBy' | 'reason'>, deviceName: (id: string) => string = (id) => id): string {
+  const how = brief.trigger?.kind === 'fire-alarm' ? `fire alarm (${deviceName(brief.trigger.device)})` : brief.startedBy !== null ? `started by ${brief.startedBy}` : 'started from the API';
   return brief.reason !== null && brief.reason !== 'fire alarm' ? `${how}: ${brief.reason}` : how;
 }
 

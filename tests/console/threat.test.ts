@@ -88,6 +88,12 @@ async function apiAs(token: string, method: string, path: string, body?: unknown
 async function open(role: keyof typeof CONSOLE_USERS, path: string, options: { width?: number; height?: number } = {}): Promise<Page> {
   const session = await openConsole(browser, gw.httpUrl, { path, ...options });
   sessions.push(session);
+  // Counts the tones the console starts (WebAudio oscillators), so a test can hear the alarm sound.
+  await session.context.addInitScript(`(() => {
+    window.__tones = 0;
+    const create = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () { window.__tones += 1; return create.call(this); };
+  })()`);
   await session.page.clock.setFixedTime(new Date(nowMs));
   await session.page.reload();
   await signIn(session.page, CONSOLE_USERS[role].user, CONSOLE_USERS[role].password);
@@ -109,7 +115,8 @@ describe('the Occupancy screen', () => {
       const floor = page.getByRole('table', { name: 'Inside Office floor' });
       await floor.locator('tr[data-cardholder="carol"]').waitFor();
       expect(await page.getByTestId('count-floor').textContent()).toContain('3 of 50');
-      expect(await floor.locator('tr[data-cardholder="alice"]').textContent()).toMatch(/^Alice Archer\d\d:\d\d:\d\d(?: [AP]M)?.*Floor entrance/);
+      // Door names come with the live data, which may land just after the list.
+      await expect.poll(() => floor.locator('tr[data-cardholder="alice"]').textContent()).toMatch(/^Alice Archer\d\d:\d\d:\d\d(?: [AP]M)?.*Floor entrance/);
 
       // Dave badges in and Carol out over MQTT: the screen follows without a reload.
       await badge('in-reader', '1004');
@@ -141,9 +148,10 @@ describe('the Evacuation screen', () => {
       const takeover = page.getByTestId('evacuation-takeover');
       await takeover.getByRole('heading', { name: 'Evacuation under way' }).waitFor();
       expect(await takeover.getByTestId('takeover-counts').textContent()).toBe('0 of 3 accounted for, 3 missing');
-      expect(await takeover.textContent()).toContain('fire alarm (fire-panel)');
+      await takeover.getByText('fire alarm (Fire alarm panel)', { exact: false }).waitFor();
     }
     await screenshot(marshal, 'evacuation-takeover-phone');
+    expect(await contrastProblems(marshal), 'contrast of the evacuation takeover').toEqual([]);
 
     // The viewer learns the counts, never who is missing, and has no command to give.
     await viewer.getByRole('button', { name: 'Open the Evacuation screen' }).click();
@@ -157,7 +165,7 @@ describe('the Evacuation screen', () => {
     const aliceOnControl = control.locator('li[data-cardholder="alice"]');
     await aliceOnControl.getByText(/^missing$/).waitFor();
     expect(await control.locator('li[data-cardholder]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-cardholder')))).toEqual(['alice', 'bob', 'dave']);
-    expect(await aliceOnControl.textContent()).toMatch(/last read \d\d:\d\d:\d\d(?: [AP]M)? at Floor entrance/);
+    await expect.poll(() => aliceOnControl.textContent()).toMatch(/last read \d\d:\d\d:\d\d(?: [AP]M)? at Floor entrance/);
 
     // One tap on the phone; the other console sees it without touching anything.
     await marshal.getByRole('button', { name: 'Mark Alice Archer safe' }).click();
@@ -173,6 +181,17 @@ describe('the Evacuation screen', () => {
     for (const page of [marshal, control]) await page.locator('li[data-cardholder="bob"]').getByText(/^safe \d\d:\d\d:\d\d(?: [AP]M)?, badged at Car park reader$/).waitFor();
     await viewer.getByTestId('muster-counts').getByText('2 of 3 accounted for', { exact: false }).waitFor();
     await expect.poll(() => control.getByTestId('muster-counts').textContent()).toBe('1 missing 2 of 3 accounted for');
+
+    // Someone signing in while it is under way is told at once, with the counts as they stand.
+    const latecomer = await open('viewer', '/history');
+    await latecomer.getByTestId('evacuation-takeover').getByTestId('takeover-counts').getByText('2 of 3 accounted for, 1 missing').waitFor();
+    await close(latecomer);
+
+    for (const scheme of ['light', 'dark'] as const) {
+      await control.emulateMedia({ colorScheme: scheme });
+      expect(await contrastProblems(control), `${scheme} contrast of the mustering list`).toEqual([]);
+    }
+    await control.emulateMedia({ colorScheme: 'light' });
 
     // "Missing only" leaves the one person still to find.
     await control.getByLabel('Missing only').check();
@@ -214,24 +233,51 @@ describe('the Evacuation screen', () => {
     try {
       await viewer.getByRole('heading', { name: 'No evacuation is under way' }).waitFor();
       expect(await viewer.getByRole('main').getByRole('button').count()).toBe(0);
+      // The earlier evacuation is listed by when, without a link to a list the viewer may not read.
+      await viewer.getByTestId('past-evacuations').getByText(/3 people on the list · fire alarm/).waitFor();
+      expect(await viewer.getByTestId('past-evacuations').getByRole('link').count()).toBe(0);
       // Viewers are offered only what the viewer role may read.
       const nav = viewer.getByRole('navigation', { name: 'Screens' });
       expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Evacuation', 'Schedules', 'History', 'Settings']);
+      // Opened by address, the security screens say why they are closed and offer no command.
+      for (const path of ['/visitors', '/occupancy', '/response-times']) {
+        await viewer.evaluate(`history.pushState(null, '', '${path}'); dispatchEvent(new PopStateEvent('popstate'))`);
+        await viewer.getByText('The viewer role may not open this screen; it needs security.').waitFor();
+        expect(await viewer.getByRole('main').getByRole('button').count()).toBe(0);
+      }
       await nav.getByRole('link', { name: 'Live', exact: true }).click();
       await viewer.getByRole('heading', { name: 'Floor entrance' }).waitFor();
 
       await security.getByLabel('Reason (optional)').fill('gas smell on floor 2');
-      await security.getByRole('button', { name: 'Start an evacuation' }).click();
+      // By keyboard: the confirmation takes the focus to Cancel, so a second Enter starts nothing.
+      await security.getByRole('button', { name: 'Start an evacuation' }).focus();
+      await security.keyboard.press('Enter');
       await security.getByText('Start an evacuation now?').waitFor();
+      await expect.poll(() => security.evaluate('document.activeElement?.textContent')).toBe('Cancel');
       // Nothing has started before the confirmation.
       expect((await apiAs(await gw.login(), 'GET', '/api/v1/evacuations/current')).status).toBe(404);
       await security.getByRole('button', { name: 'Yes, start the evacuation' }).click();
       await security.locator('li[data-cardholder="alice"]').getByText('missing').waitFor();
+      // Carol was not seen inside but is found at the assembly point: added to the list, safe.
+      await security.getByLabel('Cardholder id of someone found who is not on the list').fill('carol');
+      await security.getByRole('button', { name: 'Add as safe' }).click();
+      await security.getByRole('list', { name: 'People in (not seen inside)' }).locator('li[data-cardholder="carol"]').getByText(/^safe .*marked by sam-security$/).waitFor();
+      // A card id nobody has is refused in the API's words.
+      await security.getByLabel('Cardholder id of someone found who is not on the list').fill('zed');
+      await security.getByRole('button', { name: 'Add as safe' }).click();
+      await security.getByRole('alert').getByText('no cardholder "zed"').waitFor();
       expect(await security.getByRole('main').textContent()).toContain('started by sam-security: gas smell on floor 2');
 
       const takeover = viewer.getByTestId('evacuation-takeover');
       await takeover.getByText('started by sam-security: gas smell on floor 2').waitFor();
+      // Started from a console, no fire sounder announces it: the console sounds its tone.
+      const tones = (): Promise<number> => viewer.evaluate('window.__tones') as Promise<number>;
+      await expect.poll(tones).toBeGreaterThan(0);
       await takeover.getByRole('button', { name: 'Hide' }).click();
+      // Hidden, it goes quiet: no new tone over a whole beep interval (1.5 s).
+      const afterHide = await tones();
+      await viewer.evaluate('new Promise((resolve) => setTimeout(resolve, 1600))');
+      expect(await tones()).toBe(afterHide);
       // Hidden, it stays as a banner until the evacuation ends.
       await viewer.getByTestId('evacuation-banner').waitFor();
       await security.getByRole('button', { name: 'End the evacuation' }).click();
@@ -292,9 +338,31 @@ describe('the Visitors screen', () => {
       await blocked.getByText('blocked', { exact: true }).waitFor();
       expect(await blocked.textContent()).toContain('Watch-list match: name: threatened agents on three calls');
       await screenshot(page, 'visitors');
+      expect(await contrastProblems(page), 'contrast of a blocked visitor').toEqual([]);
       await blocked.getByRole('button', { name: 'Open the watch-list alarm' }).click();
       await alarmPanel.getByRole('heading', { name: 'Watchlist alarm at visitor registration' }).waitFor();
       await alarmPanel.getByRole('button', { name: 'Hide' }).click();
+
+      // Security reviews the match (a namesake) and lets the visitor in after all.
+      await blocked.getByRole('button', { name: 'Review the match of jose ALVAREZ nunez' }).click();
+      await blocked.getByLabel('Why the match is not this person').fill('checked the passport: a namesake');
+      await blocked.getByRole('button', { name: 'Let them in' }).click();
+      const approved = page.locator('li[data-visitor]', { hasText: 'Approved after a match by sam-security' });
+      await approved.getByText('expected', { exact: true }).waitFor();
+
+      // Jane checks out: her card is withdrawn and she is listed as left.
+      await jane.getByRole('button', { name: 'Check out Jane Doe' }).click();
+      await jane.getByText('left', { exact: true }).waitFor();
+      expect((await apiAs(admin, 'GET', `/api/v1/cardholders/${janeId}`)).status).toBe(404);
+
+      // A visit on a day already closed is refused, in the API's words, under the field it names.
+      await form.getByLabel("Visitor's name").fill('Late Larry');
+      await form.getByLabel('Host').fill('maya');
+      await form.getByLabel('Expected at').fill('2026-03-01T10:00');
+      await form.getByRole('button', { name: 'Register' }).click();
+      const expected = form.getByLabel('Expected at');
+      await expect.poll(() => expected.getAttribute('aria-invalid')).toBe('true');
+      expect(await page.locator(`[id="${(await expected.getAttribute('aria-describedby'))!}"]`).textContent()).toContain('the site closes at 18:00 (Europe/London) on 2026-03-01, which has passed');
 
       // Removing asks once more, then the entry is gone from the gateway.
       await entry.getByRole('button', { name: 'Remove José Álvarez-Núñez from the watch list' }).click();
@@ -392,6 +460,10 @@ describe('the threat-management screens', () => {
         await page.getByRole('heading', { name: ready }).waitFor();
         expect(await contrastProblems(page), `contrast on ${screen}`).toEqual([]);
         expect(await fitsWidth(page), `${screen} fits 390 px`).toBe(true);
+        // The dark scheme too (a control room at night).
+        await page.emulateMedia({ colorScheme: 'dark' });
+        expect(await contrastProblems(page), `dark contrast on ${screen}`).toEqual([]);
+        await page.emulateMedia({ colorScheme: 'light' });
       }
     } finally {
       await close(page);

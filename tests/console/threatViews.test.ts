@@ -10,6 +10,7 @@ describe("the console's threat-management helpers", () => {
     const started = briefAfter(null, event('muster.started', { evacuation: 'ev-1', count: 3, trigger: { kind: 'fire-alarm', device: 'fire-panel' }, by: null, reason: 'fire alarm' }));
     expect(started).toMatchObject({ id: 'ev-1', total: 3, safe: 0, missing: 3, startedAt: '2026-03-02T09:00:00.000Z' });
     expect(triggerText(started!)).toBe('fire alarm (fire-panel)');
+    expect(triggerText(started!, (id) => (id === 'fire-panel' ? 'Fire alarm panel' : id))).toBe('fire alarm (Fire alarm panel)');
     const marked = briefAfter(started, event('muster.marked_safe', { evacuation: 'ev-1', total: 3, safe: 1, missing: 2 }));
     expect(marked).toMatchObject({ id: 'ev-1', total: 3, safe: 1, missing: 2, trigger: { kind: 'fire-alarm' } });
     // Another evacuation's end leaves this one under way; its own end closes it.

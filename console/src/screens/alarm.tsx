@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, roleAllows, type Alarm, type JournalEvent, type Role } from '../api.js';
 import { live, useLive } from '../live.js';
 import { navigate } from '../router.js';
-import { startAlarmSound, stopAlarmSound } from '../sound.js';
+import { soundFor } from '../sound.js';
 import { clock, describeEvent, ErrorText, setInertBehind, StatusBadge, useAction } from '../ui.js';
 import { alarmTitle } from './live.js';
 
@@ -39,10 +39,9 @@ export function AlarmTakeover(props: { role: Role }): JSX.Element | null {
   const sounding = alarms.some((alarm) => alarm.state === 'raised' && !alarm.silent && !silenced.has(versionOf(alarm)));
 
   useEffect(() => {
-    if (sounding) startAlarmSound();
-    else stopAlarmSound();
+    soundFor('alarm', sounding);
   }, [sounding]);
-  useEffect(() => () => stopAlarmSound(), []);
+  useEffect(() => () => soundFor('alarm', false), []);
 
   // A modal: the page behind it takes no focus or clicks while it is open.
   const open = shown !== undefined;

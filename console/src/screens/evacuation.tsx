@@ -1,11 +1,18 @@
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, download, roleAllows, type JournalEvent, type Role } from '../api.js';
 import { useLive } from '../live.js';
 import { navigate, usePath } from '../router.js';
+import { soundFor } from '../sound.js';
 import { evacuation, useEvacuation, type EvacuationBrief, type EvacuationView, type MusterEntry } from '../threat.js';
-import { triggerText } from '../threatViews.js';
+import { triggerText as triggerWords } from '../threatViews.js';
 import { clock, dateTime, ErrorText, Field, Section, setInertBehind, StatusBadge, useAction } from '../ui.js';
+
+/** How it started, with the fire panel's name once the live data has it. */
+function useTriggerText(): (brief: Pick<EvacuationBrief, 'trigger' | 'startedBy' | 'reason'>) => string {
+  const { devices } = useLive();
+  return (brief) => triggerWords(brief, (id) => devices.find((device) => device.id === id)?.name ?? id);
+}
 
 const safeText = (entry: MusterEntry, doorName: (id: string | null) => string): string => {
   if (entry.safe === null) return 'missing';
@@ -25,20 +32,30 @@ export function EvacuationScreen(props: { role: Role; evacuationId?: string }): 
     <div class="screen">
       <h1>Evacuation</h1>
       <ErrorText error={state.error} />
-      {!state.loaded ? <p class="muted">Loading…</p> : state.view !== null ? <Mustering view={state.view} mayAct={mayAct} /> : state.brief !== null ? <BriefOnly brief={state.brief} /> : <NoEvacuation mayAct={mayAct} />}
-      <PastEvacuations />
+      {!state.loaded ? (
+        <p class="muted">Loading…</p>
+      ) : state.view !== null ? (
+        <Mustering view={state.view} mayAct={mayAct} />
+      ) : state.brief !== null ? (
+        // Security hears of a start before its list arrives: a moment's counts, then the list.
+        <BriefOnly brief={state.brief} forSecurity={mayAct} />
+      ) : (
+        <NoEvacuation mayAct={mayAct} />
+      )}
+      <PastEvacuations linked={mayAct} />
     </div>
   );
 }
 
 /** Viewers: the counts from the live stream, not who. */
-function BriefOnly(props: { brief: EvacuationBrief }): JSX.Element {
+function BriefOnly(props: { brief: EvacuationBrief; forSecurity: boolean }): JSX.Element {
+  const triggerText = useTriggerText();
   return (
     <Section title="Evacuation under way">
       <p data-testid="muster-counts">
         <StatusBadge value={`${props.brief.missing} missing`} tone={props.brief.missing > 0 ? 'bad' : 'ok'} /> {props.brief.safe} of {props.brief.total} accounted for · {triggerText(props.brief)}
       </p>
-      <p class="muted">The mustering list (who is missing) is for security staff.</p>
+      <p class="muted">{props.forSecurity ? 'Loading the mustering list…' : 'The mustering list (who is missing) is for security staff.'}</p>
     </Section>
   );
 }
@@ -46,6 +63,7 @@ function BriefOnly(props: { brief: EvacuationBrief }): JSX.Element {
 function NoEvacuation(props: { mayAct: boolean }): JSX.Element {
   const [reason, setReason] = useState('');
   const [confirming, setConfirming] = useState(false);
+  const cancel = useFocusWhen(confirming);
   const start = useAction(async () => {
     await api('/api/v1/evacuations', { method: 'POST', body: reason.trim() === '' ? {} : { reason: reason.trim() } });
     setConfirming(false);
@@ -74,7 +92,7 @@ function NoEvacuation(props: { mayAct: boolean }): JSX.Element {
                 <button type="submit" class="danger" disabled={start.busy}>
                   Yes, start the evacuation
                 </button>
-                <button type="button" onClick={() => setConfirming(false)}>
+                <button type="button" ref={cancel} onClick={() => setConfirming(false)}>
                   Cancel
                 </button>
               </div>
@@ -98,8 +116,10 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
   const [search, setSearch] = useState('');
   const [extra, setExtra] = useState('');
   const [confirmEnd, setConfirmEnd] = useState(false);
+  const keepGoing = useFocusWhen(confirmEnd);
   const doorName = (id: string | null): string => (id === null ? '—' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const areaName = useAreaNames();
+  const triggerText = useTriggerText();
 
   const mark = useAction(async (cardholder: string) => {
     await api(`/api/v1/evacuations/${view.id}/safe`, { method: 'POST', body: { cardholder } });
@@ -140,6 +160,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
         </ul>
         <p class="button-row">
           <ExportButton id={view.id} startedAt={view.startedAt} />
+          <a href={`/evacuation/${view.id}`}>Record and incident reports</a>
         </p>
       </Section>
       <Section title="Mustering list">
@@ -204,7 +225,7 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
                 <button type="button" class="danger" disabled={end.busy} onClick={() => void end.run()}>
                   Yes, end it
                 </button>
-                <button type="button" onClick={() => setConfirmEnd(false)}>
+                <button type="button" ref={keepGoing} onClick={() => setConfirmEnd(false)}>
                   Cancel
                 </button>
               </div>
@@ -221,6 +242,15 @@ function Mustering(props: { view: EvacuationView; mayAct: boolean }): JSX.Elemen
       ) : null}
     </>
   );
+}
+
+/** A confirmation takes the keyboard focus to its safe choice (Cancel), so Enter twice does not act. */
+function useFocusWhen(shown: boolean): { current: HTMLButtonElement | null } {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (shown) ref.current?.focus();
+  }, [shown]);
+  return ref;
 }
 
 /** Area names for ids (the list journals ids); an area deleted since shows its id. */
@@ -248,7 +278,7 @@ function ExportButton(props: { id: string; startedAt: string }): JSX.Element {
 }
 
 /** Evacuations from the journal (newest first), each with its list. */
-function PastEvacuations(): JSX.Element | null {
+function PastEvacuations(props: { linked: boolean }): JSX.Element | null {
   const [started, setStarted] = useState<readonly JournalEvent[] | null>(null);
   const state = useEvacuation();
   useEffect(() => {
@@ -262,7 +292,8 @@ function PastEvacuations(): JSX.Element | null {
           const id = String(event.data.evacuation);
           return (
             <li key={event.seq}>
-              <a href={`/evacuation/${id}`}>{dateTime(event.time)}</a> · {String(event.data.count ?? 0)} people on the list · {event.reason === 'fire-alarm' ? 'fire alarm' : `started by ${String(event.data.by ?? 'the API')}`}
+              {/* Each list is for security staff, as the API decides: viewers see when, not who. */}
+              {props.linked ? <a href={`/evacuation/${id}`}>{dateTime(event.time)}</a> : dateTime(event.time)} · {String(event.data.count ?? 0)} people on the list · {event.reason === 'fire-alarm' ? 'fire alarm' : `started by ${String(event.data.by ?? 'the API')}`}
             </li>
           );
         })}
@@ -276,6 +307,7 @@ function PastEvacuation(props: { id: string }): JSX.Element {
   const [view, setView] = useState<EvacuationView | null>(null);
   const live = useLive();
   const areaName = useAreaNames();
+  const triggerText = useTriggerText();
   const placeName = (id: string | null): string => (id === null ? '' : (live.doors.find((door) => door.id === id)?.name ?? live.devices.find((device) => device.id === id)?.name ?? id));
   const [alarms, setAlarms] = useState<readonly JournalEvent[]>([]);
   const load = useAction(async () => {
@@ -354,10 +386,17 @@ function PastEvacuation(props: { id: string }): JSX.Element {
  */
 export function EvacuationTakeover(props: { role: Role }): JSX.Element | null {
   const { brief } = useEvacuation();
+  const triggerText = useTriggerText();
   const path = usePath();
   const [hidden, setHidden] = useState<ReadonlySet<string>>(new Set());
   const onScreen = path === '/evacuation';
   const modal = brief !== null && !hidden.has(brief.id) && !onScreen;
+  // The tone sounds until someone opens the list or hides the notice: an evacuation started from
+  // the console (a bomb threat) has no fire sounders to announce it.
+  useEffect(() => {
+    soundFor('evacuation', modal);
+    return () => soundFor('evacuation', false);
+  }, [modal]);
   useEffect(() => {
     if (!modal) return;
     setInertBehind('evacuation', true);
@@ -401,6 +440,7 @@ export function EvacuationTakeover(props: { role: Role }): JSX.Element | null {
         </p>
         <p data-testid="takeover-counts">{counts}</p>
         {mayList ? null : <p class="muted">Marking people safe and the list of who is missing are for security staff.</p>}
+        <p class="muted">Hide or open the list to silence this console.</p>
         <footer class="button-row">
           <button type="button" class="primary" onClick={open}>
             {mayList ? 'Open the mustering list' : 'Open the Evacuation screen'}
