@@ -20,7 +20,6 @@ import { SiteService } from './site/siteService.js';
 import { DeviceBindings, endOsdpInstallMode } from './site/deviceBindings.js';
 import { ThreatManagement } from './threat/service.js';
 import { realTimers } from './doors/timers.js';
-import { canonicalCardNumber } from './access/credentials.js';
 import { createOnoffBackend, type GpioBackend } from './transports/gpio.js';
 import { Topics } from './site/topics.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -212,7 +211,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       metrics,
       clock,
       timers: realTimers,
-      cardholderOfCard: (card) => startedRuntime.site.access.credentialsByCard.get(canonicalCardNumber(card))?.cardholderId ?? null,
+      // [SEC-CARD-DIGEST] the index is keyed by card digests.
+      cardholderOfCard: (card) => (store.cardDigests === null ? null : (startedRuntime.site.access.credentialsByCard.get(store.cardDigests.ofCard(card))?.cardholderId ?? null)),
       claimReaders: (claims) => startedRuntime.claimReaders(claims),
       setFullAreaEntryDoors: (doors) => startedRuntime.setFullAreaEntryDoors(doors),
       command: (deviceId, command) => startedRuntime.command(deviceId, command),

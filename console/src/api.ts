@@ -148,19 +148,8 @@ export const isMissingRoute = (error: unknown): boolean => error instanceof ApiE
 
 // ---- The API's shapes (src/api/routes/*.ts) ----
 
-export interface JournalEvent {
-  readonly id: string;
-  readonly seq: number;
-  readonly time: string;
-  readonly type: string;
-  readonly severity: string;
-  readonly site: string;
-  readonly door: string | null;
-  readonly device: string | null;
-  readonly cardholder: string | null;
-  readonly reason: string | null;
-  readonly data: Readonly<Record<string, unknown>>;
-}
+/** The journal's own event shape, shared type-only with the gateway (src/journal/events.ts: no DOM, no node). */
+export type { JournalEvent } from '../../src/journal/events.js';
 
 export type Availability = 'online' | 'offline' | 'unknown';
 
@@ -231,8 +220,10 @@ export interface ThreatLevel {
 
 export interface Credential {
   id?: string;
+  /** As read: masked (`********42`); sent back as shown, the card is kept. Sent new: the whole number. */
   card?: string;
-  wiegand?: { format: string; facility: number; number: number };
+  /** As read: the masked text (`h10301:12:***45`); sent new: the format, facility and number. */
+  wiegand?: string | { format: string; facility: number; number: number };
   status: 'active' | 'suspended' | 'lost' | 'expired';
   validFrom?: string;
   validUntil?: string;

@@ -1,4 +1,3 @@
-import { canonicalCardNumber } from './credentials.js';
 import { ByteStrings, KeyTable, arrayOf, grown, numberOf, type IndexImage } from './keyTable.js';
 import type { CardholderLookup, Credential, CredentialLookup, CredentialStatus, EscortRule, IndexedCardholder, PinLookup } from './types.js';
 
@@ -22,8 +21,12 @@ export interface CardIndexSizes {
   readonly credentialKeyBytes: number;
 }
 
-/** The index key of a credential: canonical decimal digits for a card, `<format>:<facility>:<number>` for Wiegand. */
-export const credentialKey = (credential: Pick<Credential, 'kind' | 'number'>): string => (credential.kind === 'card' ? canonicalCardNumber(credential.number) : credential.number);
+/**
+ * The index key of a credential: its keyed digest as stored [SEC-CARD-DIGEST] (CardDigester: the
+ * canonical decimal digits of a card, or `<format>:<facility>:<number>` for Wiegand, digested
+ * before the index ever sees them). The index holds no card number.
+ */
+export const credentialKey = (credential: Pick<Credential, 'kind' | 'number'>): string => credential.number;
 
 const CREDENTIAL_STATUSES: readonly CredentialStatus[] = ['active', 'suspended', 'lost', 'expired'];
 const HOLDER_ACTIVE = 0;

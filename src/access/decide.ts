@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { canonicalCardNumber } from './credentials.js';
 import { localTimeAt, type LocalTime } from './localTime.js';
 import { presenceKey, type RuleState } from './ruleState.js';
 import { scheduleOpenAt } from './schedule.js';
@@ -60,7 +59,8 @@ export function decide(
   let holder: IndexedCardholder | undefined;
   let pinOnly = false;
   if (request.credential.kind === 'card') {
-    credential = state.credentialsByCard.get(canonicalCardNumber(request.credential.number));
+    // [SEC-CARD-DIGEST] the key as presented: the access path digested the canonical number.
+    credential = state.credentialsByCard.get(request.credential.number);
     holder = credential === undefined ? undefined : state.cardholders.get(credential.cardholderId);
   } else {
     pinOnly = true;

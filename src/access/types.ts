@@ -16,7 +16,10 @@ export interface Credential {
   readonly cardholderId: string;
   /** `card`: a raw number as readers send it; `wiegand`: a facility code + number in a format. */
   readonly kind: 'card' | 'wiegand';
-  /** Index key: canonical decimal digits for a card, `<format>:<facility>:<number>` for Wiegand. */
+  /**
+   * Index key [SEC-CARD-DIGEST]: the keyed digest (CardDigester) of the canonical decimal digits
+   * of a card or of `<format>:<facility>:<number>` for Wiegand; never the number itself.
+   */
   readonly number: string;
   readonly status: CredentialStatus;
   readonly validFromMs: number | null;
@@ -207,6 +210,7 @@ export interface PresentedPin {
   readonly undoOffsetDigest: Uint8Array | null;
 }
 
+/** A card as its index key (the access path digests what the reader sent; decide() never sees a number). */
 export type PresentedCredential = { readonly kind: 'card'; readonly number: string } | { readonly kind: 'pin' };
 
 export interface AccessRequest {

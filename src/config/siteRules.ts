@@ -46,12 +46,17 @@ export function siteProblems(site: SiteData): Problem[] {
       if (otherId !== undefined) add(`${path}.id`, `duplicate id "${cred.id}" (also at ${otherId})`);
       else credentialIds.set(cred.id, path);
       // [ACC-WIEGAND] a credential is a raw card number or a Wiegand card, exactly one.
-      if ((cred.card === undefined) === (cred.wiegand === undefined)) add(path, 'give exactly one of card or wiegand');
+      // [SEC-CARD-DIGEST] or its digest, as stored and exported.
+      const forms = [cred.card, cred.wiegand, cred.cardDigest, cred.wiegandDigest].filter((form) => form !== undefined).length;
+      if (forms !== 1) add(path, 'give exactly one of card or wiegand (or, as exported, cardDigest or wiegandDigest)');
+      if (cred.masked !== undefined && cred.cardDigest === undefined && cred.wiegandDigest === undefined) add(`${path}.masked`, 'goes with cardDigest or wiegandDigest only (the mask of a card given by number is made from it)');
       if (cred.wiegand !== undefined && !wiegandFormats.has(cred.wiegand.format)) add(`${path}.wiegand.format`, `unknown Wiegand format "${cred.wiegand.format}"`);
       // Readers may or may not send leading zeros, so 0001001 and 1001 are the same card.
-      const number = cred.card !== undefined ? cred.card.replace(/^0+(?=\d)/, '') : cred.wiegand !== undefined ? `${cred.wiegand.format}:${cred.wiegand.facility}:${cred.wiegand.number}` : undefined;
+      const number = cred.card !== undefined ? cred.card.replace(/^0+(?=\d)/, '') : cred.wiegand !== undefined ? `${cred.wiegand.format}:${cred.wiegand.facility}:${cred.wiegand.number}` : (cred.cardDigest ?? cred.wiegandDigest);
       const holderPath = number === undefined ? undefined : cards.get(number);
-      if (holderPath !== undefined) add(`${path}.${cred.card !== undefined ? 'card' : 'wiegand'}`, `this card is already held by ${holderPath}`); // no number: stderr ends up in logs
+      // A digest was a number where the admin typed it (API, CSV): the card is what is held twice.
+      const field = cred.card !== undefined || cred.cardDigest !== undefined ? 'card' : 'wiegand';
+      if (holderPath !== undefined) add(`${path}.${field}`, `this card is already held by ${holderPath}`); // no number: stderr ends up in logs
       else if (number !== undefined) cards.set(number, path);
       if (cred.validFrom !== undefined && cred.validUntil !== undefined && Date.parse(cred.validUntil) <= Date.parse(cred.validFrom)) {
         add(`${path}.validUntil`, 'validUntil must be after validFrom');

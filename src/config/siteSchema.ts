@@ -292,6 +292,13 @@ export const CredentialSchema = Strict({
   card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$', expected: '1 to 20 decimal digits' })),
   /** A Wiegand card: format id (built-in h10301, h10304, c1000-35, or a site format), facility code, number. */
   wiegand: Type.Optional(Strict({ format: Id(), facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) })),
+  /**
+   * [SEC-CARD-DIGEST] How a card is kept and exported: its keyed digest (made with the site's card
+   * key, see SECURITY.md) instead of `card` or `wiegand`, with the masked form people see.
+   */
+  cardDigest: Type.Optional(Type.String({ pattern: '^gpcd1:[0-9a-f]{8}:[0-9a-f]{32}$', expected: 'a card digest gpcd1:<key id>:<32 hex digits>, as an export writes it' })),
+  wiegandDigest: Type.Optional(Type.String({ pattern: '^gpcd1:[0-9a-f]{8}:[0-9a-f]{32}$', expected: 'a card digest gpcd1:<key id>:<32 hex digits>, as an export writes it' })),
+  masked: Type.Optional(Type.String({ pattern: '^[a-z0-9:*-]{1,64}$', expected: 'the masked card number, e.g. ********42' })),
   /** Defaults to <cardholderId>-card-<index+1>. */
   id: Type.Optional(Id()),
   status: Type.Union([Type.Literal('active'), Type.Literal('suspended'), Type.Literal('lost'), Type.Literal('expired')], { default: 'active' }),

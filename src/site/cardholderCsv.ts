@@ -1,5 +1,7 @@
 import { parse } from 'csv-parse/sync';
+import type { CardDigester } from '../access/cardDigest.js';
 import type { SiteCardholder, SiteData } from '../config/siteSchema.js';
+import { sealCredential } from '../store/cardCredentials.js';
 import { GuardpostError } from '../errors.js';
 
 /**
@@ -26,7 +28,7 @@ export interface ParsedCsv {
 const list = (cell: string | undefined): string[] => (cell ?? '').split(';').map((item) => item.trim()).filter((item) => item !== '');
 
 /** Turns the file into cardholder entities merged onto the current ones; row errors are collected, not thrown. */
-export function parseCardholderCsv(text: string, current: SiteData | ((id: string) => SiteCardholder | undefined)): ParsedCsv {
+export function parseCardholderCsv(text: string, current: SiteData | ((id: string) => SiteCardholder | undefined), digests: CardDigester | null = null): ParsedCsv {
   let records: Record<string, string>[];
   try {
     records = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true }) as Record<string, string>[];
@@ -64,8 +66,12 @@ export function parseCardholderCsv(text: string, current: SiteData | ((id: strin
       cards.length === 0
         ? (before?.credentials ?? [])
         : cards.map((card, position) => {
-            const kept = before?.credentials.find((credential) => credential.card === card);
-            return { ...(kept ?? {}), card, id: kept?.id ?? `${id}-card-${position + 1}`, ...window };
+            // [SEC-CARD-DIGEST] kept as a digest from here on; a number already held keeps its credential (matched by digest).
+            const problems: { field: string; message: string }[] = [];
+            const sealed = sealCredential(digests, { card }, `credentials[${position}]`, problems) as { card?: string; cardDigest?: string; masked?: string };
+            for (const problem of problems) errors.push({ row, id, message: `${problem.field}: ${problem.message}` });
+            const kept = sealed.cardDigest === undefined ? undefined : before?.credentials.find((credential) => credential.cardDigest === sealed.cardDigest);
+            return { ...(kept ?? {}), ...sealed, id: kept?.id ?? `${id}-card-${position + 1}`, ...window };
           });
     const holder: Record<string, unknown> = {
       ...(before ?? {}),

@@ -36,6 +36,8 @@ export interface SiteRuntimeDeps {
 export class SiteRuntime {
   private index: SiteIndex;
   private readonly availability = new Map<string, 'online' | 'offline'>();
+  /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
+  availabilityGeneration = 0;
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
@@ -452,6 +454,7 @@ export class SiteRuntime {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
+    this.availabilityGeneration += 1;
     if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }

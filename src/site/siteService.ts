@@ -1,7 +1,7 @@
-import { canonicalCardNumber, maskCardNumber } from '../access/credentials.js';
-import { wiegandKey } from '../access/wiegand.js';
+import { isMasked } from '../access/cardDigest.js';
+import { sealCardholderCredentials, sealCardholderList, storedCardOf, type CredentialProblem } from '../store/cardCredentials.js';
 import { parseSiteData } from '../config/load.js';
-import type { SiteCardholder, SiteData } from '../config/siteSchema.js';
+import type { SiteCardholder, SiteCredential, SiteData } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
 import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
@@ -98,6 +98,46 @@ const singular: Record<EditableCollection, string> = {
 /** Audit actions are `<entity>.created|updated|deleted`. */
 const actionOf = (collection: EditableCollection): string => singular[collection].replace(/ (\w)/g, (_match, letter: string) => letter.toUpperCase());
 
+/**
+ * [SEC-CARD-DIGEST] A credential as the API shows it, to admins too: the mask in place of the
+ * number (`card: "********42"`, or `wiegand: "h10301:12:***45"`), never the digest. Sent back as
+ * shown, the mask keeps the card the credential holds (`keepShownCards`).
+ */
+export function shownCredential(credential: SiteCredential): SiteCredential {
+  const { cardDigest, wiegandDigest, masked, card, wiegand, id, ...rest } = credential;
+  if (cardDigest !== undefined) return { id, card: masked ?? '********', ...rest } as SiteCredential;
+  if (wiegandDigest !== undefined) return { id, wiegand: masked ?? '********', ...rest } as unknown as SiteCredential;
+  // Never stored in this form (see store/cardCredentials.ts); masked all the same.
+  return { id, ...(card === undefined ? {} : { card: '********' }), ...(wiegand === undefined ? {} : { wiegand: '********' }), ...rest } as unknown as SiteCredential;
+}
+
+type Raw = Record<string, unknown>;
+const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A cardholder PUT back as the API showed it carries masks, not numbers: a credential whose `card`
+ * (or `wiegand`) is the mask of the card it already holds keeps that card; any other mask is an
+ * error, since a mask cannot enrol a card.
+ */
+function keepShownCards(before: SiteCardholder | undefined, body: Raw, problems: string[]): Raw {
+  if (!Array.isArray(body.credentials)) return body;
+  const credentials = (body.credentials as unknown[]).map((raw, j) => {
+    if (!isObject(raw)) return raw;
+    const field = typeof raw.card === 'string' && isMasked(raw.card) ? 'card' : typeof raw.wiegand === 'string' ? 'wiegand' : undefined;
+    if (field === undefined) return raw;
+    const shown = raw[field] as string;
+    const held = before?.credentials ?? [];
+    const stored = raw.id !== undefined ? held.find((credential) => credential.id === raw.id) : held.filter((credential) => credential.masked === shown).length === 1 ? held.find((credential) => credential.masked === shown) : undefined;
+    const { card: _card, wiegand: _wiegand, ...rest } = raw;
+    if (stored === undefined || stored.masked !== shown || (stored.cardDigest ?? stored.wiegandDigest) === undefined) {
+      problems.push(`body.credentials[${j}].${field}: "${shown}" is a masked number, which only keeps the card this credential already holds; give the whole card number to enrol a card`);
+      return raw;
+    }
+    return { ...rest, id: stored.id, ...(stored.cardDigest !== undefined ? { cardDigest: stored.cardDigest } : { wiegandDigest: stored.wiegandDigest }), masked: stored.masked };
+  });
+  return { ...body, credentials };
+}
+
 /** Audit copies never hold secrets or whole card numbers. */
 function forAudit(collection: EditableCollection, item: unknown): unknown {
   if (item === undefined || item === null) return item;
@@ -112,7 +152,7 @@ function forAudit(collection: EditableCollection, item: unknown): unknown {
   if (collection === 'cardholders') {
     const holder = item as SiteCardholder;
     const { pin: _pin, duressPin: _duressPin, ...rest } = holder;
-    return { ...rest, credentials: holder.credentials.map((credential) => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) })) };
+    return { ...rest, credentials: holder.credentials.map(shownCredential) };
   }
   return item;
 }
@@ -196,21 +236,24 @@ export class SiteService {
   private putCardholder(id: string, body: Record<string, unknown>, by: ChangeActor): { item: SiteCardholder; created: boolean } {
     const { store, clock } = this.deps;
     const before = store.documents.get('cardholders', id) as SiteCardholder | undefined;
+    // [SEC-CARD-DIGEST] numbers become digests before anything is checked or kept.
+    const shownProblems: string[] = [];
+    const sealProblems: CredentialProblem[] = [];
+    const sealed = sealCardholderCredentials(store.cardDigests, keepShownCards(before, { ...body, id }, shownProblems), sealProblems);
+    shownProblems.push(...sealProblems.map((problem) => `body.${problem.field}: ${problem.message}`));
+    if (shownProblems.length > 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', shownProblems.join('; '), shownProblems);
     const rules = exportSiteData(store, { withoutCardholders: true });
     const watchList = rules.watchList;
     rules.watchList = [];
-    rules.cardholders = [{ ...body, id } as unknown as SiteCardholder];
+    rules.cardholders = [sealed as unknown as SiteCardholder];
     const item = this.validate(rules, 'cardholders', 0).cardholders[0]!;
     const problems: string[] = [];
     item.credentials.forEach((credential, j) => {
       const path = `body.credentials[${j}]`;
       const sameId = store.cardholders.credentialHolderOf(credential.id);
       if (sameId !== undefined && sameId !== id) problems.push(`${path}.id: duplicate id "${credential.id}" (a credential of cardholder "${sameId}")`);
-      const wiegand = credential.wiegand;
-      const holder = wiegand === undefined
-        ? store.cardholders.holderOfNumber('card', canonicalCardNumber(String(credential.card)))
-        : store.cardholders.holderOfNumber('wiegand', wiegandKey(wiegand.format, wiegand.facility, wiegand.number));
-      if (holder !== undefined && holder.cardholderId !== id) problems.push(`${path}.${wiegand === undefined ? 'card' : 'wiegand'}: this card is already held by credential "${holder.credentialId}" of cardholder "${holder.cardholderId}"`);
+      const holder = this.holderOfCard(credential);
+      if (holder !== undefined && holder.cardholderId !== id) problems.push(`${path}.${credential.cardDigest !== undefined ? 'card' : 'wiegand'}: this card is already held by credential "${holder.credentialId}" of cardholder "${holder.cardholderId}"`);
     });
     const kept = new Set(item.credentials.map((credential) => credential.id));
     problems.push(...this.watchListBreaks(watchList, id, (credentialId) => !kept.has(credentialId), false));
@@ -220,6 +263,19 @@ export class SiteService {
       store.audit.record({ ...by, action: `cardholder.${before === undefined ? 'created' : 'updated'}`, target: id, before: forAudit('cardholders', before), after: forAudit('cardholders', item) }, clock());
     });
     return { item, created: before === undefined };
+  }
+
+  /** Who holds this (kept-form) card, through the store's unique index of digests. */
+  private holderOfCard(credential: SiteCredential): { credentialId: string; cardholderId: string } | undefined {
+    const stored = storedCardOf(this.deps.store.cardDigests, credential);
+    return this.deps.store.cardholders.holderOfDigest(stored.kind, stored.digest);
+  }
+
+  /** [SEC-CARD-DIGEST] The cardholder holding this card number, if any (`?card=` searches). */
+  cardholderOf(number: string): string | undefined {
+    const digests = this.deps.store.cardDigests;
+    if (digests === null || !/^[0-9]{1,20}$/.test(number)) return undefined;
+    return this.deps.store.cardholders.holderOfDigest('card', digests.ofCard(number))?.cardholderId;
   }
 
   private deleteCardholder(id: string, by: ChangeActor): void {
@@ -310,6 +366,8 @@ export class SiteService {
    * per change, in one transaction.
    */
   replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
+    // [SEC-CARD-DIGEST] an export's digests and a site file's numbers alike, compared as digests.
+    if (isObject(raw) && Array.isArray(raw.cardholders)) raw = { ...raw, cardholders: sealCardholderList(this.deps.store.cardDigests, raw.cardholders as unknown[]) };
     const result = parseSiteData(raw);
     if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
     const next = result.site;
@@ -359,7 +417,7 @@ export class SiteService {
     const { store, clock } = this.deps;
     // Incremental like one-person edits [ACC-INDEX]: the rows against the site without its people,
     // then against the store's unique indexes; never the whole population.
-    const { rows, holders, errors } = parseCardholderCsv(text, (id) => store.documents.get('cardholders', id) as SiteCardholder | undefined);
+    const { rows, holders, errors } = parseCardholderCsv(text, (id) => store.documents.get('cardholders', id) as SiteCardholder | undefined, store.cardDigests);
     const before = new Map(holders.map(({ holder }) => [String(holder.id), store.documents.get('cardholders', String(holder.id)) as SiteCardholder | undefined]));
     const rules = exportSiteData(store, { withoutCardholders: true });
     const watchList = rules.watchList;
@@ -383,14 +441,19 @@ export class SiteService {
       const row = rowOf(position) ?? 0;
       if (!Array.isArray(holder.credentials)) return;
       holder.credentials.forEach((credential, j) => {
-        if (typeof credential.id !== 'string' || (typeof credential.card !== 'string' && credential.wiegand === undefined)) return;
+        if (typeof credential.id !== 'string' || (typeof credential.cardDigest !== 'string' && typeof credential.wiegandDigest !== 'string')) return;
         const owner = store.cardholders.credentialHolderOf(credential.id);
         if (owner !== undefined && owner !== holder.id && !inFile.has(owner)) errors.push({ row, id: holder.id, message: `credentials[${j}].id: duplicate id "${credential.id}" (a credential of cardholder "${owner}")` });
-        const wiegand = credential.wiegand;
-        const held = wiegand === undefined ? store.cardholders.holderOfNumber('card', canonicalCardNumber(String(credential.card))) : store.cardholders.holderOfNumber('wiegand', wiegandKey(wiegand.format, wiegand.facility, wiegand.number));
+        // [SEC-CARD-DIGEST] by digest: the file's numbers were digested as it was read.
+        let held: { credentialId: string; cardholderId: string } | undefined;
+        try {
+          held = this.holderOfCard(credential);
+        } catch {
+          return; // a digest of another key: reported by the validation above
+        }
         // A card moving between two people of this file is checked within the file above.
         if (held !== undefined && held.cardholderId !== holder.id && !inFile.has(held.cardholderId)) {
-          errors.push({ row, id: holder.id, message: `credentials[${j}].${wiegand === undefined ? 'card' : 'wiegand'}: this card is already held by credential "${held.credentialId}" of cardholder "${held.cardholderId}"` });
+          errors.push({ row, id: holder.id, message: `credentials[${j}].${credential.cardDigest !== undefined ? 'card' : 'wiegand'}: this card is already held by credential "${held.credentialId}" of cardholder "${held.cardholderId}"` });
         }
       });
       const kept = new Set(holder.credentials.map((credential) => credential.id));

@@ -6,7 +6,9 @@ interface CredentialRow {
   id: string;
   cardholder_id: string;
   kind: Credential['kind'];
-  number: string;
+  /** [SEC-CARD-DIGEST] keyed digest of the canonical key, never the number (migration 12). */
+  digest: string;
+  masked: string;
   status: CredentialStatus;
   valid_from_ms: number | null;
   valid_until_ms: number | null;
@@ -70,7 +72,7 @@ export class CardholdersRepository {
         id: row.id,
         cardholderId: shareHolderId(row.cardholder_id),
         kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
-        number: row.number,
+        number: row.digest,
         // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
         status: statuses[row.status] ?? 'suspended',
         validFromMs: row.valid_from_ms,
@@ -80,12 +82,12 @@ export class CardholdersRepository {
     return credentials;
   }
 
-  /** How much the index will hold (rows and bytes of ids and card numbers), so it is allocated once instead of grown. */
+  /** How much the index will hold (rows and bytes of ids and card digests), so it is allocated once instead of grown. */
   sizesForIndex(): { cardholders: number; cardholderIdBytes: number; memberships: number; credentials: number; credentialIdBytes: number; credentialKeyBytes: number } {
     const [holders, links, credentials] = this.withSmallCache(() => [
       this.db.prepare<[], { n: number; bytes: number | null }>('SELECT count(*) AS n, sum(length(id)) AS bytes FROM cardholders').get(),
       this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM cardholder_groups').get(),
-      this.db.prepare<[], { n: number; ids: number | null; numbers: number | null }>('SELECT count(*) AS n, sum(length(id)) AS ids, sum(length(number)) AS numbers FROM credentials').get(),
+      this.db.prepare<[], { n: number; ids: number | null; numbers: number | null }>('SELECT count(*) AS n, sum(length(id)) AS ids, sum(length(digest)) AS numbers FROM credentials').get(),
     ] as const);
     return {
       cardholders: holders?.n ?? 0,
@@ -135,7 +137,7 @@ export class CardholdersRepository {
       )
       .raw();
     for (const row of holders.iterate() as IterableIterator<[string, string, string | null, Buffer | null, Buffer | null]>) holder(row[0], row[1], row[2], row[3], row[4]);
-    const credentials = this.db.prepare('SELECT id, cardholder_id, kind, number, status, valid_from_ms, valid_until_ms FROM credentials').raw();
+    const credentials = this.db.prepare('SELECT id, cardholder_id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials').raw();
     for (const row of credentials.iterate() as IterableIterator<[string, string, string, string, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
   }
 
@@ -183,7 +185,7 @@ export class CardholdersRepository {
       .get(id) as [string, Buffer | null, Buffer | null, string | null, number | null] | undefined;
     if (holder === undefined) return undefined;
     const groupIds = this.statement('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ?').pluck().all(id) as string[];
-    const credentials = this.statement('SELECT id, kind, number, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
+    const credentials = this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
     const [status, pinDigest, duressDigest, escortGroups, escortWindowMs] = holder;
     return {
       status,
@@ -200,9 +202,9 @@ export class CardholdersRepository {
     return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
   }
 
-  /** The credential holding this canonical number (a card's digits or a Wiegand key), through the unique index. */
-  holderOfNumber(kind: Credential['kind'], number: string): { credentialId: string; cardholderId: string } | undefined {
-    const row = this.db.prepare<[string, string], { id: string; cardholder_id: string }>('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND number = ?').get(kind, number);
+  /** The credential holding this card, by its digest (CardDigester), through the unique index. */
+  holderOfDigest(kind: Credential['kind'], digest: string): { credentialId: string; cardholderId: string } | undefined {
+    const row = this.statement('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND digest = ?').get(kind, digest) as { id: string; cardholder_id: string } | undefined;
     return row === undefined ? undefined : { credentialId: row.id, cardholderId: row.cardholder_id };
   }
 
@@ -219,7 +221,7 @@ export class CardholdersRepository {
     return this.db
       .prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id')
       .all(cardholderId)
-      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.number, status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
+      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.digest, status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
   }
 
   upsert(holder: Cardholder): void {
@@ -231,15 +233,16 @@ export class CardholdersRepository {
     })();
   }
 
-  upsertCredential(credential: Credential): void {
+  /** `credential.number` is the card's digest (CardDigester), `masked` what people see of it. */
+  upsertCredential(credential: Credential, masked: string): void {
     this
       .statement(
-        `INSERT INTO credentials (id, cardholder_id, kind, number, status, valid_from_ms, valid_until_ms)
-         VALUES (@id, @cardholderId, @kind, @number, @status, @validFromMs, @validUntilMs)
-         ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, number = excluded.number,
+        `INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status, valid_from_ms, valid_until_ms)
+         VALUES (@id, @cardholderId, @kind, @number, @masked, @status, @validFromMs, @validUntilMs)
+         ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, digest = excluded.digest, masked = excluded.masked,
            status = excluded.status, valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms`,
       )
-      .run(credential);
+      .run({ ...credential, masked });
   }
 
   delete(id: string): void {

@@ -4,6 +4,10 @@ import Database from 'better-sqlite3';
 import { GuardpostError } from '../errors.js';
 import { migrations as allMigrations, type Migration } from './migrations/index.js';
 import { fileTimestamp, snapshotSync } from './backupFile.js';
+import { maskedCard, maskedWiegand, type CardDigester } from '../access/cardDigest.js';
+import { maskCardNumber } from '../access/credentials.js';
+import { sealCardholderDocument } from './cardCredentials.js';
+import { PinHasher } from './pinKey.js';
 
 export type Db = Database.Database;
 
@@ -28,7 +32,10 @@ export function openDatabase(stateDir: string, migrations: readonly Migration[] 
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     backupBeforeMigrating(db, stateDir, migrations);
-    migrate(db, migrations);
+    if (migrate(db, migrations, stateDir) > 0) {
+      // What the migrations replaced (whole card numbers, migration 12) must not linger in the WAL.
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    }
     return db;
   } catch (error) {
     db?.close();
@@ -62,14 +69,45 @@ function backupBeforeMigrating(db: Db, stateDir: string, migrations: readonly Mi
   }
 }
 
-export function migrate(db: Db, migrations: readonly Migration[]): void {
+/**
+ * SQL functions migrations call where SQL alone cannot do the work: card digests need the
+ * state directory's key [SEC-CARD-DIGEST]. The key is read only when a row needs it; without a
+ * state directory (an in-memory database) a migration that meets a card fails.
+ */
+function registerMigrationFunctions(db: Db, stateDir: string | undefined): void {
+  let digester: CardDigester | undefined;
+  const cards = (): CardDigester => {
+    if (stateDir === undefined) throw new Error('card digests need the state directory\'s key');
+    return (digester ??= PinHasher.forStateDir(stateDir).cardDigester());
+  };
+  const text = (value: unknown): string => (typeof value === 'string' ? value : String(value));
+  db.function('gp_credential_digest', { deterministic: true }, (kind: unknown, number: unknown) => (kind === 'card' ? cards().ofCard(text(number)) : cards().ofKey(text(number))));
+  db.function('gp_credential_mask', { deterministic: true }, (kind: unknown, number: unknown) => {
+    const wiegand = /^([a-z0-9-]+):(\d+):(\d+)$/.exec(text(number));
+    return kind === 'card' ? maskedCard(text(number)) : wiegand !== null ? maskedWiegand(wiegand[1]!, Number(wiegand[2]), Number(wiegand[3])) : maskCardNumber(text(number));
+  });
+  db.function('gp_cardholder_document', { deterministic: true }, (json: unknown) => sealCardholderDocument(cards(), text(json)));
+}
+
+/** Applies the migrations the database lacks; returns how many. */
+export function migrate(db: Db, migrations: readonly Migration[], stateDir?: string): number {
   checkVersion(db, migrations);
+  registerMigrationFunctions(db, stateDir);
   const current = db.pragma('user_version', { simple: true }) as number;
-  for (const migration of migrations) {
-    if (migration.version <= current) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
+  const pending = migrations.filter((migration) => migration.version > current);
+  if (pending.length === 0) return 0;
+  // Rows a migration rewrites leave nothing of their old content in freed space [SEC-CARD-DIGEST].
+  const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    for (const migration of pending) {
+      db.transaction(() => {
+        db.exec(migration.sql);
+        db.pragma(`user_version = ${migration.version}`);
+      })();
+    }
+  } finally {
+    db.pragma(`secure_delete = ${secureDelete}`);
   }
+  return pending.length;
 }

@@ -10,9 +10,10 @@ import { MetaRepository } from './meta.js';
 import { AuditRepository } from './audit.js';
 import { UsersRepository } from './users.js';
 import { SiteDocumentsRepository } from './siteDocuments.js';
-import { sealedDevice, writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
+import { sealedCardholders, sealedDevice, writeAllDocuments, writeCardholder, writeDevice, writeDoor, writeGroup, writeSchedulesAndLevels, writeSiteInfo, writeSiteRules } from './siteWrites.js';
 import { SafetyRepository } from './safety.js';
 import { OsdpKeyVault, sealStoredOsdpKeys } from './osdpKeys.js';
+import type { CardDigester } from '../access/cardDigest.js';
 
 export type { Db } from './db.js';
 export type { DeviceKind, DeviceRecord } from './devices.js';
@@ -54,6 +55,8 @@ export class Store {
   readonly cardholderRules: CardholderRulesRepository;
   readonly ruleState: RuleStateRepository;
   readonly safety: SafetyRepository;
+  /** [SEC-CARD-DIGEST] digests card numbers with the site's card key (from `pins`); null = cards cannot be enrolled. */
+  readonly cardDigests: CardDigester | null;
 
   /** `pins` hashes PINs with the site's key; without it, importing a PIN is refused. */
   /** `osdpKeys` seals OSDP reader keys at rest; without it, storing a reader key is refused. */
@@ -72,6 +75,7 @@ export class Store {
     this.audit = new AuditRepository(db);
     this.documents = new SiteDocumentsRepository(db);
     this.safety = new SafetyRepository(db);
+    this.cardDigests = pins?.cardDigester() ?? null;
   }
 
   static open(stateDir: string): Store {
@@ -110,7 +114,7 @@ export class Store {
   /** Imports validated site data in one transaction: all of it or nothing. */
   importSiteData(data: SiteData): void {
     // Sealed once up front, so the device row and its document hold the same sealed key.
-    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)) };
+    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)), cardholders: sealedCardholders(this, data.cardholders) };
     this.db.transaction(() => {
       writeSiteInfo(this, data.site);
       for (const device of data.devices) writeDevice(this, device);

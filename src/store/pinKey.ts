@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CardDigester } from '../access/cardDigest.js';
 import { GuardpostError } from '../errors.js';
 
 export const PIN_KEY_FILE = 'pin.key';
@@ -42,5 +43,13 @@ export class PinHasher {
 
   digest(pin: string): Buffer {
     return createHmac('sha256', this.key).update(pin, 'utf8').digest();
+  }
+
+  /**
+   * [SEC-CARD-DIGEST] The card key, derived from the same site secret with its own label: one
+   * file to keep and back up (backups carry pin.key), and a card digest is never a PIN digest.
+   */
+  cardDigester(): CardDigester {
+    return new CardDigester(createHmac('sha256', this.key).update('guardpost card digest v1').digest());
   }
 }

@@ -1,5 +1,4 @@
-import { canonicalCardNumber } from '../access/credentials.js';
-import { wiegandKey } from '../access/wiegand.js';
+import { sealCardholderList, storedCardOf } from './cardCredentials.js';
 import { BINDING_FIELDS, type DeviceBinding, type SiteCardholder, type SiteData, type SiteDevice, type SiteDoor, type SiteGroup } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
 import type { AccessSettings, SiteIdentity, Store } from './index.js';
@@ -21,7 +20,12 @@ function bindingOf(device: SiteDevice): { binding?: DeviceBinding } {
   return Object.keys(binding).length === 0 ? {} : { binding };
 }
 
-/** What of a cardholder is kept as a document: never PIN digits. */
+/** [SEC-CARD-DIGEST] Cardholders with every card as its keyed digest and mask (idempotent); a digest of another site's key is refused. */
+export function sealedCardholders(store: Store, holders: readonly SiteCardholder[]): SiteCardholder[] {
+  return sealCardholderList(store.cardDigests, holders);
+}
+
+/** What of a cardholder is kept as a document: never PIN digits, never a whole card number. */
 export function cardholderDocument(holder: SiteCardholder): SiteCardholder {
   const { pin: _pin, duressPin: _duressPin, ...rest } = holder;
   return rest as SiteCardholder;
@@ -85,6 +89,7 @@ export function writeGroup(store: Store, group: SiteGroup): void {
 
 /** The holder, their groups, PIN and escort rule, and exactly the credentials given. */
 export function writeCardholder(store: Store, holder: SiteCardholder): void {
+  [holder] = sealedCardholders(store, [holder]) as [SiteCardholder];
   store.cardholders.upsert({ id: holder.id, name: holder.name, status: holder.status, groupIds: holder.groups });
   if (holder.pin !== undefined) {
     if (store.pins === null) throw new GuardpostError('GP_ERR_STORE', 'cannot import PINs without the site PIN key');
@@ -93,16 +98,11 @@ export function writeCardholder(store: Store, holder: SiteCardholder): void {
   if (holder.escort !== undefined) store.cardholderRules.setEscort(holder.id, holder.escort.groups, holder.escort.withinSeconds * 1000);
   store.cardholders.deleteCredentialsExcept(holder.id, holder.credentials.map((credential) => credential.id));
   for (const credential of holder.credentials) {
-    const wiegand = credential.wiegand;
-    store.cardholders.upsertCredential({
-      id: credential.id,
-      cardholderId: holder.id,
-      kind: wiegand === undefined ? 'card' : 'wiegand',
-      number: wiegand === undefined ? canonicalCardNumber(String(credential.card)) : wiegandKey(wiegand.format, wiegand.facility, wiegand.number),
-      status: credential.status,
-      validFromMs: toMs(credential.validFrom),
-      validUntilMs: toMs(credential.validUntil),
-    });
+    const stored = storedCardOf(store.cardDigests, credential);
+    store.cardholders.upsertCredential(
+      { id: credential.id, cardholderId: holder.id, kind: stored.kind, number: stored.digest, status: credential.status, validFromMs: toMs(credential.validFrom), validUntilMs: toMs(credential.validUntil) },
+      stored.masked,
+    );
   }
   store.documents.put('cardholders', holder.id, cardholderDocument(holder));
 }

@@ -53,9 +53,9 @@ describe('the People screen', () => {
       const pulse = await strike.next((message) => message.json.type === 'strike' && message.json.action === 'pulse', mark);
       expect(pulse.topic).toBe('guardpost/devices/main-entrance-strike/output');
 
-      // Lost: two clicks, and the card is refused from the next read.
-      await row.getByRole('button', { name: 'Card 5005 of Erin Evans is lost' }).click();
-      await row.getByRole('button', { name: 'Suspend card 5005' }).click();
+      // Lost: two clicks, and the card is refused from the next read. The card shows masked [SEC-CARD-DIGEST].
+      await row.getByRole('button', { name: 'Card ***5 of Erin Evans is lost' }).click();
+      await row.getByRole('button', { name: 'Suspend card ***5' }).click();
       await row.getByText('lost', { exact: true }).waitFor();
       const [stored] = (await adminGet<{ credentials: { status: string }[] }>(gw, '/api/v1/cardholders/erin-evans')).credentials;
       expect(stored?.status).toBe('lost');

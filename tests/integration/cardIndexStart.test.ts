@@ -49,7 +49,7 @@ function panelStateDir(): string {
       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${PEOPLE})
       INSERT INTO cardholders (id, name, status) SELECT 'holder-' || i, 'Holder ' || i, 'active' FROM n;
       INSERT INTO cardholder_groups (cardholder_id, group_id) SELECT id, 'staff' FROM cardholders WHERE id LIKE 'holder-%';
-      INSERT INTO credentials (id, cardholder_id, kind, number, status) SELECT id || '-card', id, 'card', CAST(20000000 + substr(id, 8) AS TEXT), 'active' FROM cardholders WHERE id LIKE 'holder-%';
+      INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) SELECT id || '-card', id, 'card', gp_credential_digest('card', CAST(20000000 + substr(id, 8) AS TEXT)), '******' || substr(id, -2), 'active' FROM cardholders WHERE id LIKE 'holder-%';
     `);
   } finally {
     store.close();
@@ -95,7 +95,7 @@ describe('a panel-scale start', () => {
 
     changeWhileStopped(stateDir, `
       UPDATE cardholders SET status = 'suspended' WHERE id = 'holder-17';
-      UPDATE credentials SET number = '4242' WHERE id = 'holder-18-card';
+      UPDATE credentials SET digest = gp_credential_digest('card', '4242') WHERE id = 'holder-18-card';
     `);
     const reads = vi.spyOn(CardholdersRepository.prototype, 'readForIndex');
     const scans = vi.spyOn(CardholdersRepository.prototype, 'scanForIndex');

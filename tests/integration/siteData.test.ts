@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { cli } from '../support/cli.js';
 import { connect, connectDevice, demoConfigFile, seedUser, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 
@@ -82,7 +83,8 @@ describe('changing site data through the API', () => {
   it('creates a cardholder whose new card opens the main entrance at once', async () => {
     const created = await api('POST', '/cardholders', admin, { id: 'erin-evans', name: 'Erin Evans', groups: ['staff'], credentials: [{ card: '20260001' }] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: 'erin-evans', status: 'active', credentials: [{ id: 'erin-evans-card-1', card: '20260001', status: 'active' }] });
+    expect(created.body).toMatchObject({ id: 'erin-evans', status: 'active', credentials: [{ id: 'erin-evans-card-1', card: '******01', status: 'active' }] });
+    expect(JSON.stringify(created.body)).not.toContain('20260001');
     expect(await badge(mainReader, 'main-entrance-reader', '20260001')).toMatchObject({ type: 'access.granted', cardholder: 'erin-evans' });
     expect((await api('POST', '/cardholders', admin, { id: 'erin-evans', name: 'Again' })).status).toBe(409);
   });
@@ -93,12 +95,21 @@ describe('changing site data through the API', () => {
     expect(String(result.body?.message)).toContain('body.credentials[0].card: this card is already held by');
   });
 
-  it('shows security staff masked card numbers and admins whole ones', async () => {
+  it('shows everyone masked card numbers, admins too, and keeps a card an admin sends back as shown [SEC-CARD-DIGEST]', async () => {
     const asSecurity = (await api('GET', '/cardholders/alice-adams', security)).body as { credentials: { card: string }[] };
     expect(asSecurity.credentials[0]!.card).toBe('***1');
-    const asAdmin = (await api('GET', '/cardholders/alice-adams')).body as { credentials: { card: string }[] };
-    expect(asAdmin.credentials[0]!.card).toBe('1001');
+    const asAdmin = (await api('GET', '/cardholders/alice-adams')).body as { name: string; credentials: { card: string }[] };
+    expect(asAdmin.credentials[0]!.card).toBe('***1');
+    expect(JSON.stringify(asAdmin)).not.toContain('gpcd1');
     expect((await api('PUT', '/cardholders/alice-adams', security, asAdmin)).status).toBe(403);
+    // The console's edit: the whole cardholder back with the mask; the card stays Alice's.
+    const renamed = await api('PUT', '/cardholders/alice-adams', admin, { ...asAdmin, name: 'Alice A. Adams' });
+    expect(renamed.status).toBe(200);
+    expect(await badge(mainReader, 'main-entrance-reader', '1001')).toMatchObject({ type: 'access.granted', cardholder: 'alice-adams' });
+    // A mask cannot enrol a card: it only keeps the one the credential holds.
+    const guessed = await api('PUT', '/cardholders/alice-adams', admin, { ...asAdmin, credentials: [{ ...asAdmin.credentials[0], card: '***7' }] });
+    expect(guessed.status).toBe(400);
+    expect(String(guessed.body?.message)).toContain('body.credentials[0].card: "***7" is a masked number');
   });
 
   it('never shows a device password hash', async () => {
@@ -173,7 +184,14 @@ describe('the whole site as code', () => {
     const exported = await cli('export', '--config', demoConfigFile, '--state-dir', gw.stateDir);
     expect(exported.code).toBe(0);
     const file = path.join(tempDir(), 'site.yaml');
-    fs.writeFileSync(file, exported.out.join('\n').replace("card: '1001'", "card: '7771001'").replace('card: "1001"', 'card: "7771001"'));
+    const text = exported.out.join('\n');
+    // The export holds digests and masks, never a whole number [SEC-CARD-DIGEST]; Alice gets a new card by number.
+    expect(text).toContain('cardDigest: gpcd1:');
+    expect(text).not.toMatch(/\b1001\b/);
+    const site = parse(text) as { cardholders: { id: string; credentials: Record<string, unknown>[] }[] };
+    const alice = site.cardholders.find((holder) => holder.id === 'alice-adams')!;
+    alice.credentials = [{ id: alice.credentials[0]!.id, card: '7771001' }];
+    fs.writeFileSync(file, stringify(site));
     const changed = observer.nextEvent((event) => event.type === 'config.changed' && event.data.by === 'another process', observer.mark(), 10_000);
     const result = await cli('import', file, '--config', demoConfigFile, '--state-dir', gw.stateDir);
     expect(result).toMatchObject({ code: 0, out: ['updated cardholders: alice-adams'] });

@@ -16,7 +16,13 @@ interface AccessLevel {
 const SHOWN_ROWS = 200;
 
 const cardText = (credential: Credential): string =>
-  credential.card !== undefined ? credential.card : credential.wiegand !== undefined ? `${credential.wiegand.format}:${credential.wiegand.facility}:${credential.wiegand.number}` : (credential.id ?? 'credential');
+  credential.card !== undefined
+    ? credential.card
+    : typeof credential.wiegand === 'string'
+      ? credential.wiegand
+      : credential.wiegand !== undefined
+        ? `${credential.wiegand.format}:${credential.wiegand.facility}:${credential.wiegand.number}`
+        : (credential.id ?? 'credential');
 
 /** People: cardholders and their cards, groups and access levels, CSV import. */
 export function PeopleScreen(props: { role: Role }): JSX.Element {

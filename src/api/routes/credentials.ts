@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskCardNumber } from '../../access/credentials.js';
 import { actorOf } from '../../auth/service.js';
 import type { SiteCardholder, SiteCredential } from '../../config/siteSchema.js';
 import { GuardpostError } from '../../errors.js';
+import { shownCredential } from '../../site/siteService.js';
 import type { ApiDeps } from '../app.js';
 
 const Id = Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 });
@@ -14,8 +14,10 @@ const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended'), Ty
 const NewCredential = Type.Object(
   {
     id: Type.Optional(Id),
-    card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$' })),
-    wiegand: Type.Optional(Type.Object({ format: Id, facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) }, { additionalProperties: false })),
+    card: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$', description: 'The whole card number in decimal, as typed from the card. Kept only as a keyed digest; every answer shows it masked ("********42").' })),
+    wiegand: Type.Optional(
+      Type.Object({ format: Id, facility: Type.Integer({ minimum: 0 }), number: Type.Integer({ minimum: 0 }) }, { additionalProperties: false, description: 'A Wiegand card. Kept only as a keyed digest; answers show it as masked text ("h10301:12:****7").' }),
+    ),
     status: Type.Optional(Status),
     validFrom: Type.Optional(Type.String({ format: 'date-time' })),
     validUntil: Type.Optional(Type.String({ format: 'date-time' })),
@@ -34,14 +36,14 @@ const CredentialChange = Type.Object(
 /**
  * A cardholder's cards as a sub-resource: issue a card, or report one lost, suspend or
  * reactivate it in one request. Every change goes through the site service (validated by the
- * site rules, audited as `cardholder.updated`, patched into the live index at once). Whole card
- * numbers are shown to admins only.
+ * site rules, audited as `cardholder.updated`, patched into the live index at once). Card
+ * numbers are taken whole and kept as keyed digests: every answer, an admin's too, shows the mask
+ * [SEC-CARD-DIGEST].
  */
 export function registerCredentialRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { site } = deps;
   const base = '/api/v1/cardholders/:id/credentials';
-  const shown = (request: FastifyRequest, credential: SiteCredential): SiteCredential =>
-    request.principal?.role === 'admin' || credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) };
+  const shown = (_request: FastifyRequest, credential: SiteCredential): SiteCredential => shownCredential(credential);
   const holderOf = (id: string): SiteCardholder => site.get('cardholders', id) as SiteCardholder;
   const find = (holder: SiteCardholder, credentialId: string): SiteCredential => {
     const credential = holder.credentials.find((candidate) => candidate.id === credentialId);

@@ -1,12 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskCardNumber } from '../../access/credentials.js';
 import type { Principal } from '../../auth/service.js';
 import { actorOf } from '../../auth/service.js';
 import { GuardpostError } from '../../errors.js';
 import type { SiteCardholder, SiteData } from '../../config/siteSchema.js';
-import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, type EditableCollection } from '../../site/siteService.js';
+import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, shownCredential, type EditableCollection, type SiteService } from '../../site/siteService.js';
 import type { Role } from '../../store/index.js';
+import { storeChangeMark } from '../../store/apiQueries.js';
+import { AnswerCache } from '../answerCache.js';
 import type { ApiDeps } from '../app.js';
 import { applyListQuery, fieldIs, listQuerySchema, sendPage, type ListQuery, type ListSpec } from '../listQuery.js';
 
@@ -60,9 +61,16 @@ const listSpecs: Record<Exclude<EditableCollection, 'cardholders'>, ListSpec<Any
   areas: { sortable: ['id', 'name', 'passback'], text, filters: { passback: fieldIs('passback'), door: (area, door) => [...(area.entryDoors as string[]), ...(area.exitDoors as string[])].includes(door) } },
 };
 
-/** Cardholders: `q` finds a name or id, or the digits a masked card shows (whole numbers for admins). */
-function cardholderSpec(principal: Principal | null): ListSpec<SiteCardholder> {
-  const admin = principal?.role === 'admin';
+/**
+ * Cardholders: `q` finds a name or id, or the digits a masked card shows; `card` finds the holder
+ * of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is kept to search through).
+ */
+function cardholderSpec(_principal: Principal | null, site: SiteService | null): ListSpec<SiteCardholder> {
+  let query: { number: string; holder: string | undefined } | undefined;
+  const holderOf = (number: string): string | undefined => {
+    if (query?.number !== number) query = { number, holder: site?.cardholderOf(number) };
+    return query.holder;
+  };
   return {
     sortable: ['id', 'name', 'status'],
     filters: {
@@ -70,19 +78,17 @@ function cardholderSpec(principal: Principal | null): ListSpec<SiteCardholder> {
       status: (holder, status) => holder.status === status,
       state: (holder, status) => holder.status === status,
       credentialStatus: (holder, status) => holder.credentials.some((credential) => credential.status === status),
+      card: (holder, number) => holderOf(number) === holder.id,
     },
     text: (holder) => [holder.id, holder.name, ...holder.credentials.map((credential) => credential.id)],
-    // A non-admin searches only what the mask shows, so search cannot be used to guess numbers.
-    matches: (holder, q) =>
-      /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.card !== undefined && (admin ? credential.card.includes(q) : maskCardNumber(credential.card).endsWith(q))),
+    // Only what the mask shows, so search cannot be used to guess numbers.
+    matches: (holder, q) => /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.masked !== undefined && credential.masked.endsWith(q)),
   };
 }
 // The cardholder filters, for the querystring schema (the spec itself depends on the caller).
-const cardholderFilters = cardholderSpec(null);
+const cardholderFilters = cardholderSpec(null, null);
 
-const maskCredential = <C extends { card?: string }>(credential: C): C => (credential.card === undefined ? credential : { ...credential, card: maskCardNumber(credential.card) });
-
-/** What a caller sees of an item: never a password hash; whole card numbers for admins only. */
+/** What a caller sees of an item: never a password hash, never a whole card number or its digest. */
 function present(collection: EditableCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
   switch (collection) {
     case 'devices': {
@@ -98,8 +104,7 @@ function present(collection: EditableCollection, item: unknown, principal: Princ
       // [SEC-PRIVACY] PIN digits never leave, not even to the admin who just set them (a write
       // answers with what it was given); stored PINs are digests and never shown at all.
       const { pin: _pin, duressPin: _duressPin, ...holder } = item as SiteCardholder;
-      if (principal?.role === 'admin') return holder;
-      return { ...holder, credentials: holder.credentials.map(maskCredential) };
+      return { ...holder, credentials: holder.credentials.map(shownCredential) };
     }
     case 'cameras': {
       // A camera's password (in its URL) never leaves; the mask stands in for it on a PUT.
@@ -146,6 +151,11 @@ function restoreCameraPassword(body: Any, stored: SiteData['cameras'][number] | 
 export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { site } = deps;
   const actor = (request: FastifyRequest) => actorOf(request.principal!, request.ip);
+  // Doors and devices lists (what a console polls) are kept serialized against the site data
+  // (the database's change mark) and the devices' availability they show.
+  const storeVersion = storeChangeMark(deps.store.db);
+  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache(), devices: new AnswerCache() };
+  app.decorate('doorsCache', cachedLists.doors!);
 
   for (const collection of [...SiteCollections, ...RuleCollections]) {
     const base = `/api/v1/${collectionPath(collection)}`;
@@ -155,10 +165,14 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const prepare = (request: FastifyRequest<{ Body: Any }>, id: string): Any =>
       collection === 'cameras' ? restoreCameraPassword(request.body, site.list('cameras').find((camera) => camera.id === id)) : request.body;
 
+    const cache = cachedLists[collection];
     app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
-      const spec = collection === 'cardholders' ? (cardholderSpec(request.principal) as unknown as ListSpec<Any>) : listSpecs[collection];
-      const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
-      return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+      const answer = () => {
+        const spec = collection === 'cardholders' ? (cardholderSpec(request.principal, site) as unknown as ListSpec<Any>) : listSpecs[collection];
+        const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
+        return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+      };
+      return cache === undefined ? answer() : cache.send(request, reply, `${storeVersion()}|${deps.runtime.availabilityGeneration}`, answer);
     });
     app.get<{ Params: Static<typeof Params> }>(`${base}/:id`, { config: read, schema: { params: Params } }, async (request) =>
       present(collection, site.get(collection, request.params.id), request.principal, deps),
@@ -181,5 +195,12 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
       site.delete(collection, request.params.id, actor(request));
       return reply.status(204).send();
     });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The doors list's answer cache (tests read its hit count). */
+    doorsCache: AnswerCache;
   }
 }

