@@ -1,4 +1,4 @@
-import { ByteStrings, KeyTable, arrayOf, grown, numberOf, type IndexImage } from './keyTable.js';
+import { ByteStrings, KeyTable, arrayOf, grown, numberOf, withFreeTail, type IndexImage } from './keyTable.js';
 import type { CardholderLookup, Credential, CredentialLookup, CredentialStatus, EscortRule, IndexedCardholder, PinLookup } from './types.js';
 
 /** A cardholder as the index takes it: no name (decide() never reads it), groups by id. */
@@ -108,7 +108,7 @@ export class CardIndex {
     this.holderCredentials = new Uint16Array(holders);
     this.groupStart = new Uint32Array(holders);
     this.groupCount = new Uint16Array(holders);
-    this.groupPool = new Uint32Array(Math.max(64, sizes.memberships ?? 0));
+    this.groupPool = new Uint32Array(Math.max(64, withFreeTail(sizes.memberships ?? 0)));
     this.credentialKeys = new KeyTable(credentials, sizes.credentialKeyBytes ?? 16 * credentials);
     this.credentialIds = new ByteStrings(credentials, sizes.credentialIdBytes ?? 16 * credentials);
     this.credentialHolder = new Int32Array(credentials);
@@ -319,7 +319,8 @@ export class CardIndex {
     image.arrays.set('holderCredentials', this.holderCredentials);
     image.arrays.set('groupStart', this.groupStart);
     image.arrays.set('groupCount', this.groupCount);
-    image.arrays.set('groupPool', this.groupPool.subarray(0, this.groupPoolUsed));
+    // With its free tail, so the first edits after a load append in place (see withFreeTail).
+    image.arrays.set('groupPool', this.groupPool.subarray(0, Math.min(this.groupPool.length, withFreeTail(this.groupPoolUsed))));
     this.pinDigests.saveTo(image, 'pinDigests');
     this.credentialKeys.saveTo(image, 'credentialKeys');
     this.credentialIds.saveTo(image, 'credentialIds');
@@ -332,6 +333,7 @@ export class CardIndex {
     image.arrays.set('pinOwner', this.pinOwner);
     Object.assign(image.scalars, {
       groupPoolGarbage: this.groupPoolGarbage,
+      groupPoolUsed: this.groupPoolUsed,
       groupNames: this.groupNames.map((name) => name ?? null),
       escorts: [...this.escorts],
       validityFree: this.validityFree,
@@ -349,7 +351,9 @@ export class CardIndex {
     index.groupStart = arrayOf(image, 'groupStart', Uint32Array);
     index.groupCount = arrayOf(image, 'groupCount', Uint16Array);
     index.groupPool = arrayOf(image, 'groupPool', Uint32Array);
-    index.groupPoolUsed = index.groupPool.length;
+    const poolUsed = image.scalars.groupPoolUsed;
+    if (poolUsed !== undefined && (typeof poolUsed !== 'number' || !Number.isSafeInteger(poolUsed) || poolUsed < 0 || poolUsed > index.groupPool.length)) throw new Error('snapshot value groupPoolUsed is out of range');
+    index.groupPoolUsed = poolUsed ?? index.groupPool.length;
     index.groupPoolGarbage = numberOf(image, 'groupPoolGarbage');
     index.pinDigests.loadFrom(image, 'pinDigests');
     index.credentialKeys.loadFrom(image, 'credentialKeys');
@@ -502,7 +506,7 @@ export class CardIndex {
 
   private compactGroupPool(): void {
     if (this.groupPoolGarbage === 0 && this.groupPool.length <= this.groupPoolUsed + (this.groupPoolUsed >> 3) + 16) return;
-    const next = new Uint32Array(Math.max(16, this.groupPoolUsed - this.groupPoolGarbage));
+    const next = new Uint32Array(Math.max(16, withFreeTail(this.groupPoolUsed - this.groupPoolGarbage)));
     let at = 0;
     for (let ordinal = 0; ordinal < this.holderIds.ordinalLimit; ordinal++) {
       const count = this.groupCount[ordinal] ?? 0;

@@ -40,10 +40,24 @@ export interface IndexImage {
   readonly scalars: Record<string, unknown>;
 }
 
-/** Grows a typed array to at least `needed` elements (1.5× steps), keeping its contents. */
+/** An arena larger than this keeps a free tail of 1/16 through compaction and snapshots. */
+const LARGE_ARENA = 1 << 20;
+/** A large arena's length with its free tail. */
+export function withFreeTail(used: number): number {
+  return used + (used > LARGE_ARENA ? used >> 4 : 0);
+}
+
+/** Past this many elements an array grows by 1/8, not by half: see `grown`. */
+const LARGE_ARRAY = 1 << 22;
+
+/**
+ * Grows a typed array to at least `needed` elements, keeping its contents: 1.5× steps, but 1/8
+ * steps for large ones, since a panel-scale index loaded from a snapshot is exactly full and its
+ * first edit would otherwise add half of a 100 MB arena to the process's memory [ACC-INDEX].
+ */
 export function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(array: T, needed: number, fill?: number): T {
   if (needed <= array.length) return array;
-  const next = new (array.constructor as new (length: number) => T)(Math.max(needed, Math.ceil(array.length * 1.5), 16));
+  const next = new (array.constructor as new (length: number) => T)(Math.max(needed, Math.ceil(array.length * (array.length > LARGE_ARRAY ? 1.125 : 1.5)), 16));
   next.set(array);
   if (fill !== undefined) next.fill(fill, array.length);
   return next;
@@ -63,7 +77,7 @@ export class ByteStrings {
 
   /** Sized for a bulk load up front: growing by copies would leave garbage arrays behind. */
   constructor(expectedOrdinals = 16, expectedBytes = 1024) {
-    this.bytes = new Uint8Array(Math.max(16, expectedBytes));
+    this.bytes = new Uint8Array(Math.max(16, withFreeTail(expectedBytes)));
     this.start = new Uint32Array(Math.max(16, expectedOrdinals));
     this.length = new Uint16Array(Math.max(16, expectedOrdinals));
   }
@@ -130,7 +144,9 @@ export class ByteStrings {
   compact(): void {
     // Not worth a copy (and the garbage array it leaves) for a little slack.
     if (this.garbage === 0 && this.bytes.length <= this.used + (this.used >> 3) + 16) return;
-    const next = new Uint8Array(Math.max(16, this.used - this.garbage));
+    // A large arena keeps 1/16 free (and its snapshot keeps it too): the first edits after a load
+    // then append in place instead of copying a 100 MB arena beside the snapshot's buffer.
+    const next = new Uint8Array(Math.max(16, withFreeTail(this.used - this.garbage)));
     let at = 0;
     for (let ordinal = 0; ordinal < this.length.length; ordinal++) {
       const size = this.length[ordinal] ?? 0;
@@ -146,15 +162,19 @@ export class ByteStrings {
   }
 
   saveTo(image: IndexImage, prefix: string): void {
-    image.arrays.set(`${prefix}.bytes`, this.bytes.subarray(0, this.used));
+    image.arrays.set(`${prefix}.bytes`, this.bytes.subarray(0, Math.min(this.bytes.length, withFreeTail(this.used))));
     image.arrays.set(`${prefix}.start`, this.start);
     image.arrays.set(`${prefix}.length`, this.length);
     image.scalars[`${prefix}.garbage`] = this.garbage;
+    image.scalars[`${prefix}.used`] = this.used;
   }
 
   loadFrom(image: IndexImage, prefix: string): void {
     this.bytes = arrayOf(image, `${prefix}.bytes`, Uint8Array);
-    this.used = this.bytes.length;
+    // Snapshots before the free tail was kept have no `used`: their arena is exactly full.
+    const used = image.scalars[`${prefix}.used`];
+    if (used !== undefined && (typeof used !== 'number' || !Number.isSafeInteger(used) || used < 0 || used > this.bytes.length)) throw new Error(`snapshot value ${prefix}.used is out of range`);
+    this.used = used ?? this.bytes.length;
     this.start = arrayOf(image, `${prefix}.start`, Uint32Array);
     this.length = arrayOf(image, `${prefix}.length`, Uint16Array);
     this.garbage = numberOf(image, `${prefix}.garbage`);
