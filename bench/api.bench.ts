@@ -10,6 +10,8 @@
  * Both API routes are authenticated with a session token of the seeded admin (a viewer would do:
  * auth costs the same). The journal is filled with `--events` badge reads first, so the events
  * page is a real query rather than an empty table.
+ * Badge latency is measured quiet, under both API loads, and under the same two load generators
+ * aimed at the bare server: that row is what the shared cores alone cost a badge.
  *
  * Flags: --seconds N (5 per autocannon run), --connections N (10), --reads N (2000 badges per
  * latency row), --events N (2000). The process exits 0 whatever the ratios (a benchmark is never
@@ -184,18 +186,26 @@ async function main(): Promise<number> {
     const bareLast = await run('bare fastify GET /bare (again)', `http://127.0.0.1:${bare.port}/bare`);
     const floor = (bareFirst.requestsPerSecond + bareLast.requestsPerSecond) / 2;
 
-    // Badge latency quiet, then under both API loads at once, then quiet again.
+    // Badge latency quiet, then under both API loads at once, then quiet again. Between them, the
+    // same two load generators aimed at the bare server instead: what the box's two cores cost a
+    // badge when the gateway itself serves no API (the floor of the loaded row).
+    const underLoad = async (urls: readonly string[], headers?: Record<string, string>): Promise<bigint[]> => {
+      const loads = urls.map((target) => autocannon(target, { ...options, seconds: options.seconds * 4 }, headers));
+      children.push(...loads.map((load) => load.child));
+      // Give the load a moment to ramp up before measuring under it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const samples = await badges(reader, strike, options.reads);
+      for (const load of loads) load.child.kill('SIGINT');
+      await Promise.allSettled(loads.map((load) => load.done));
+      return samples;
+    };
     const quiet = await badges(reader, strike, options.reads);
-    const loads = [autocannon(`${api}/api/v1/events?limit=50`, { ...options, seconds: options.seconds * 4 }, auth), autocannon(`${api}/api/v1/doors`, { ...options, seconds: options.seconds * 4 }, auth)];
-    children.push(...loads.map((load) => load.child));
-    // Give the load a moment to ramp up before measuring under it.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const loaded = await badges(reader, strike, options.reads);
-    for (const load of loads) load.child.kill('SIGINT');
-    await Promise.allSettled(loads.map((load) => load.done));
+    const loaded = await underLoad([`${api}/api/v1/events?limit=50`, `${api}/api/v1/doors`], auth);
+    const bareLoaded = await underLoad([`http://127.0.0.1:${bare.port}/bare`, `http://127.0.0.1:${bare.port}/bare`]);
     const quietAgain = await badges(reader, strike, options.reads);
     const quietSummary: Summary = summarise([...quiet, ...quietAgain]);
     const loadedSummary = summarise(loaded);
+    const bareLoadedSummary = summarise(bareLoaded);
 
     const verdict = (ratio: number, target: number, atLeast: boolean): string =>
       `${ratio.toFixed(2)} (target ${atLeast ? '≥' : '≤'} ${target}: ${(atLeast ? ratio >= target : ratio <= target) ? 'PASS' : 'MISS'})`;
@@ -211,10 +221,11 @@ async function main(): Promise<number> {
       latencyTable([
         ['badge → strike, API quiet', quietSummary],
         ['badge → strike, API loaded', loadedSummary],
+        ['badge → strike, bare server loaded', bareLoadedSummary],
       ]),
     );
     console.log('');
-    console.log(`badge p99 loaded/quiet ${verdict(loadedSummary.p99 / quietSummary.p99, TARGET_P99, false)}`);
+    console.log(`badge p99 loaded/quiet ${verdict(loadedSummary.p99 / quietSummary.p99, TARGET_P99, false)}   (bare server loaded/quiet ${(bareLoadedSummary.p99 / quietSummary.p99).toFixed(2)}: the box's share)`);
     const failed = [events, doors, bareFirst, bareLast].some((result) => result.non2xx + result.errors > 0);
     if (failed) console.log('some API requests failed: see non-2xx');
     return failed ? 1 : 0;

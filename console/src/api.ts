@@ -148,19 +148,8 @@ export const isMissingRoute = (error: unknown): boolean => error instanceof ApiE
 
 // ---- The API's shapes (src/api/routes/*.ts) ----
 
-export interface JournalEvent {
-  readonly id: string;
-  readonly seq: number;
-  readonly time: string;
-  readonly type: string;
-  readonly severity: string;
-  readonly site: string;
-  readonly door: string | null;
-  readonly device: string | null;
-  readonly cardholder: string | null;
-  readonly reason: string | null;
-  readonly data: Readonly<Record<string, unknown>>;
-}
+/** The journal's own event shape, shared type-only with the gateway (src/journal/events.ts: no DOM, no node). */
+export type { JournalEvent } from '../../src/journal/events.js';
 
 export type Availability = 'online' | 'offline' | 'unknown';
 

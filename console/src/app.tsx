@@ -12,19 +12,29 @@ import { SchedulesScreen } from './screens/schedules.js';
 import { SettingsScreen } from './screens/settings.js';
 import { SignIn } from './screens/signIn.js';
 import { AlarmReportScreen } from './screens/report.js';
+import { EvacuationScreen, EvacuationTakeover } from './screens/evacuation.js';
+import { OccupancyScreen } from './screens/occupancy.js';
+import { ResponseTimesScreen } from './screens/responseTimes.js';
+import { VisitorsScreen } from './screens/visitors.js';
+import { evacuation } from './threat.js';
 
 interface Screen {
   readonly path: string;
   readonly title: string;
   /** The least role that may open the screen (what it reads from the API needs it). */
   readonly role: Role;
-  readonly render: (role: Role) => JSX.Element;
+  readonly render: (role: Role, path: string) => JSX.Element;
 }
 
 const screens: readonly Screen[] = [
   { path: '/live', title: 'Live', role: 'viewer', render: (role) => <LiveScreen role={role} /> },
   { path: '/doors', title: 'Doors', role: 'viewer', render: (role) => <DoorsScreen role={role} /> },
   { path: '/people', title: 'People', role: 'security', render: (role) => <PeopleScreen role={role} /> },
+  { path: '/occupancy', title: 'Occupancy', role: 'security', render: (role) => <OccupancyScreen role={role} /> },
+  // Every role hears of an evacuation; who is missing, and marking people safe, is for security.
+  { path: '/evacuation', title: 'Evacuation', role: 'viewer', render: (role, path) => <EvacuationScreen role={role} evacuationId={/^\/evacuation\/([0-9a-f-]{36})$/.exec(path)?.[1]} /> },
+  { path: '/visitors', title: 'Visitors', role: 'security', render: (role) => <VisitorsScreen role={role} /> },
+  { path: '/response-times', title: 'Response times', role: 'security', render: (role) => <ResponseTimesScreen role={role} /> },
   { path: '/schedules', title: 'Schedules', role: 'viewer', render: (role) => <SchedulesScreen role={role} /> },
   { path: '/history', title: 'History', role: 'viewer', render: (role) => <HistoryScreen role={role} /> },
   { path: '/settings', title: 'Settings', role: 'viewer', render: (role) => <SettingsScreen role={role} /> },
@@ -57,6 +67,11 @@ function SignedIn(props: { session: Session }): JSX.Element {
   }, [props.session.token]);
 
   const role = me?.role ?? props.session.role;
+  // The evacuation under way: the list for security, the counts for everyone.
+  useEffect(() => {
+    evacuation.start(role);
+    return () => evacuation.stop();
+  }, [props.session.token, role]);
   const visible = screens.filter((screen) => roleAllows(role, screen.role));
   const reportMatch = /^\/alarms\/([a-z0-9-]+)\/report$/.exec(path);
   const screen = visible.find((candidate) => path === candidate.path || path.startsWith(`${candidate.path}/`));
@@ -109,11 +124,12 @@ function SignedIn(props: { session: Session }): JSX.Element {
         </span>
       </header>
       <AlarmTakeover role={role} />
+      <EvacuationTakeover role={role} />
       <main id="main" tabIndex={-1}>
         {reportMatch !== null && roleAllows(role, 'security') ? (
           <AlarmReportScreen alarmId={reportMatch[1]!} />
         ) : screen !== undefined ? (
-          screen.render(role)
+          screen.render(role, path)
         ) : (
           <NotAllowed path={path} role={role} />
         )}

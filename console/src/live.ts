@@ -28,6 +28,7 @@ const empty: LiveState = { doors: [], doorStates: {}, lastEventByDoor: {}, devic
 export class LiveStore {
   private state: LiveState = empty;
   private readonly listeners = new Set<(state: LiveState) => void>();
+  private readonly eventListeners = new Set<(event: JournalEvent) => void>();
   private stopStream: (() => void) | null = null;
   private readonly refreshing = new Map<string, Promise<void>>();
 
@@ -38,6 +39,15 @@ export class LiveStore {
   subscribe(listener: (state: LiveState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Hears every new event of the stream once (after the feed dropped repeats), so a screen can
+   * refresh what the event changed; unlike watching `feed[0]`, no event of a burst is missed.
+   */
+  subscribeEvents(listener: (event: JournalEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
   }
 
   private set(change: Partial<LiveState>): void {
@@ -86,6 +96,13 @@ export class LiveStore {
     // A lockdown or a threat level can change many doors at once.
     if (event.type.startsWith('door.lockdown') || family === 'threat' || event.type === 'door.released') this.once('door-states', () => this.refreshDoorStates());
     else if (event.door !== null) this.once(`door:${event.door}`, () => this.refreshDoorState(event.door!));
+    for (const listener of this.eventListeners) {
+      try {
+        listener(event);
+      } catch {
+        // One screen's mistake must not stop the feed for the others.
+      }
+    }
   }
 
   /** Runs one refresh of a kind at a time; a burst of events costs one request, not one each. */

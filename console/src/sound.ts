@@ -48,3 +48,15 @@ export function stopAlarmSound(): void {
 }
 
 export const alarmSoundPlaying = (): boolean => timer !== null;
+
+/**
+ * Several takeovers may want the tone at once (a panic alarm during an evacuation): it plays while
+ * any of them asks, so one going quiet does not silence the other.
+ */
+const wanting = new Set<string>();
+export function soundFor(holder: string, on: boolean): void {
+  if (on) wanting.add(holder);
+  else wanting.delete(holder);
+  if (wanting.size > 0) startAlarmSound();
+  else stopAlarmSound();
+}

@@ -172,3 +172,15 @@ export function severityClass(severity: string): string {
 export function StatusBadge(props: { value: string; tone?: 'ok' | 'bad' | 'warn' | 'neutral' }): JSX.Element {
   return <span class={`badge badge-${props.tone ?? 'neutral'}`}>{props.value}</span>;
 }
+
+/**
+ * Takeovers (an alarm, an evacuation) make the page behind them inert; two may be open at once,
+ * so the page comes back only when neither is.
+ */
+const inertHolders = new Set<string>();
+export function setInertBehind(holder: string, on: boolean): void {
+  if (on) inertHolders.add(holder);
+  else inertHolders.delete(holder);
+  const inert = inertHolders.size > 0;
+  for (const element of [document.querySelector('.topbar'), document.getElementById('main'), document.querySelector('.evacuation-banner')]) element?.toggleAttribute('inert', inert);
+}

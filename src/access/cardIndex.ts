@@ -92,6 +92,8 @@ export class CardIndex {
   /** The holder of the credential looked up last: decide() asks for that holder next, by this same id. */
   private recentHolderId: string | null = null;
   private recentHolder = -1;
+  /** Counts every change to the index, so a copy taken in steps can tell whether it was changed meanwhile. */
+  changeCount = 0;
   /** The store's people generation this index reflects; null = unknown (then no snapshot is written). */
   generation: number | null = null;
   /** The generation of the snapshot file last written or read for this index. */
@@ -134,6 +136,11 @@ export class CardIndex {
     return count;
   }
 
+  /** Cardholder ids held (present ones and ids that credentials still name): O(1), for sizing decisions. */
+  get cardholderIdCount(): number {
+    return this.holderIds.size;
+  }
+
   get credentialCount(): number {
     return this.credentialKeys.size;
   }
@@ -167,11 +174,8 @@ export class CardIndex {
     this.groupCount[ordinal] = count;
     for (const groupId of holder.groupIds) this.groupPool[this.groupPoolUsed++] = this.groupOrdinal(groupId);
 
-    for (const [slot, digest] of [[0, holder.pinDigest], [1, holder.duressPinDigest]] as const) {
-      if (digest == null) continue;
-      this.pinDigests.set(2 * ordinal + slot, digest);
-      this.indexPin(digest, ordinal);
-    }
+    if (holder.pinDigest != null) this.setPin(ordinal, 0, holder.pinDigest);
+    if (holder.duressPinDigest != null) this.setPin(ordinal, 1, holder.duressPinDigest);
     if (holder.escort != null) {
       this.escorts.set(ordinal, holder.escort);
       this.refreshEscortGroups();
@@ -195,9 +199,13 @@ export class CardIndex {
   /** `putCredential` without the object, for bulk loads of millions of rows; `key` as `credentialKey` gives it. */
   putCredentialFields(id: string, cardholderId: string, kind: string, key: string, status: string, validFromMs: number | null, validUntilMs: number | null): void {
     this.forgetRecent();
-    const existing = this.credentialKeys.find(key);
-    if (existing !== -1) this.removeCredentialAt(existing, key);
-    const ordinal = this.credentialKeys.add(key);
+    // One probe when the key is new (a bulk load): a key already held is replaced whole.
+    const held = this.credentialKeys.size;
+    let ordinal = this.credentialKeys.add(key);
+    if (this.credentialKeys.size === held) {
+      this.removeCredentialAt(ordinal, key);
+      ordinal = this.credentialKeys.add(key);
+    }
     this.ensureCredential(ordinal);
     const holder = this.holderIds.add(cardholderId);
     this.ensureHolder(holder);
@@ -229,12 +237,40 @@ export class CardIndex {
   }
 
   /**
+   * Removes every credential these cardholders hold in the index, whatever its key: for changes
+   * made by another process, whose credentials before the change no one read [ACC-INDEX]. One
+   * pass over the credential array (a few ms at 4,000,000 credentials) for the whole batch.
+   * Returns how many were removed.
+   */
+  removeCredentialsOf(cardholderIds: Iterable<string>): number {
+    const marked = new Uint8Array(this.holderIds.ordinalLimit);
+    let any = false;
+    for (const id of cardholderIds) {
+      const ordinal = this.holderIds.find(id);
+      if (ordinal === -1) continue;
+      marked[ordinal] = 1;
+      any = true;
+    }
+    if (!any) return 0;
+    let removed = 0;
+    const limit = this.credentialKeys.ordinalLimit;
+    for (let ordinal = 0; ordinal < limit; ordinal++) {
+      const holder = this.credentialHolder[ordinal] ?? -1;
+      if (holder < 0 || marked[holder] !== 1 || !this.credentialKeys.isLive(ordinal)) continue;
+      this.removeCredentialAt(ordinal, this.credentialKeys.keyOf(ordinal));
+      removed++;
+    }
+    return removed;
+  }
+
+  /**
    * A group the site no longer has: no one is a member any more, so a group later created under
    * the same id starts empty, as it does in the database (memberships cascade on delete).
    */
   removeGroup(groupId: string): void {
     const ordinal = this.groupOrdinals.get(groupId);
     if (ordinal === undefined) return;
+    this.forgetRecent();
     this.groupOrdinals.delete(groupId);
     this.groupNames[ordinal] = undefined;
     for (let i = 0; i < this.groupPoolUsed; i++) if (this.groupPool[i] === ordinal) this.groupPool[i] = NO_GROUP;
@@ -369,6 +405,7 @@ export class CardIndex {
 
   /** Any change may free or reuse an ordinal. */
   private forgetRecent(): void {
+    this.changeCount++;
     this.recentHolderId = null;
     this.recentHolder = -1;
   }
@@ -391,6 +428,11 @@ export class CardIndex {
     if (entry === -1) return undefined;
     const ordinal = this.pinOwner[entry] ?? -1;
     return ordinal === -1 || this.holderStatus[ordinal] === HOLDER_ABSENT ? undefined : this.holderIds.keyOf(ordinal);
+  }
+
+  private setPin(ordinal: number, slot: 0 | 1, digest: Uint8Array): void {
+    this.pinDigests.set(2 * ordinal + slot, digest);
+    this.indexPin(digest, ordinal);
   }
 
   private indexPin(digest: Uint8Array, holder: number): void {
@@ -430,6 +472,8 @@ export class CardIndex {
     this.credentialValidity[ordinal] = -1;
     this.credentialIds.clear(ordinal);
     this.credentialKeys.remove(key);
+    // No holder for a freed ordinal: a later pass by holder (removeCredentialsOf) skips it.
+    this.credentialHolder[ordinal] = -1;
     this.holderCredentials[holder] = Math.max(0, (this.holderCredentials[holder] ?? 1) - 1);
     if (this.holderStatus[holder] === HOLDER_ABSENT) this.releaseHolderIfUnused(holder, this.holderIds.keyOf(holder));
   }

@@ -213,20 +213,40 @@ export class KeyTable {
     }
   }
 
-  /** The key's ordinal, adding the key if it is new. */
+  /** The key's ordinal, adding the key if it is new. One probe sequence and one hash: bulk loads call this millions of times. */
   add(key: string): number {
-    const known = this.find(key);
-    if (known !== -1) return known;
-    const ordinal = this.free.pop() ?? this.next++;
     if (!fitsArena(key)) {
+      const known = this.odd.get(key);
+      if (known !== undefined) return known;
+      const ordinal = this.free.pop() ?? this.next++;
       this.odd.set(key, ordinal);
       this.oddKeys.set(ordinal, key);
       return ordinal;
     }
-    if ((this.occupied + 1) * 10 > this.slots.length * 7) this.rehash(this.live + 1);
+    const hash = hashString(key);
+    const slots = this.slots;
+    let at = hash & this.mask;
+    let tombstone = -1;
+    for (;;) {
+      const found = slots[at] ?? EMPTY;
+      if (found === EMPTY) break;
+      if (found === DELETED) {
+        if (tombstone === -1) tombstone = at;
+      } else if (this.keys.equals(found, key)) return found;
+      at = (at + 1) & this.mask;
+    }
+    const ordinal = this.free.pop() ?? this.next++;
     this.keys.set(ordinal, key);
-    this.place(ordinal, hashString(key));
     this.live++;
+    if ((this.occupied + 1) * 10 > this.slots.length * 7) {
+      this.rehash(this.live);
+      this.place(ordinal, hash);
+    } else if (tombstone !== -1) {
+      this.slots[tombstone] = ordinal;
+    } else {
+      this.slots[at] = ordinal;
+      this.occupied++;
+    }
     return ordinal;
   }
 
@@ -257,6 +277,13 @@ export class KeyTable {
 
   keyOf(ordinal: number): string {
     return this.oddKeys.get(ordinal) ?? this.keys.text(ordinal);
+  }
+
+  /** Whether the ordinal holds a key now (freed ordinals do not). */
+  isLive(ordinal: number): boolean {
+    if (ordinal < 0 || ordinal >= this.next) return false;
+    const key = this.oddKeys.get(ordinal) ?? (this.keys.sizeOf(ordinal) === 0 ? undefined : this.keys.text(ordinal));
+    return key !== undefined && this.find(key) === ordinal;
   }
 
   /** Drops build-time slack once a bulk load is done. */

@@ -1,5 +1,4 @@
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +37,7 @@ import { registerReportRoutes } from './routes/reports.js';
 import { registerVisitorRoutes } from './routes/visitors.js';
 import type { ThreatManagement } from '../threat/service.js';
 import { registerConsole } from './console.js';
+import { registerSecurityHeaders } from './securityHeaders.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -89,6 +89,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     ...(deps.tls === undefined ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
     loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No pino child per request: requests are not logged, and the API logs its errors itself.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: 64 * 1024,
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
@@ -129,7 +131,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
-  await app.register(helmet, { global: true });
+  // Helmet's default headers, computed once (see securityHeaders.ts).
+  await registerSecurityHeaders(app);
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
     // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
     await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });

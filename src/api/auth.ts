@@ -41,27 +41,53 @@ export function registerAuth(app: FastifyInstance, auth: AuthService, demo: bool
     for (const method of [route.method].flat()) if (method !== 'HEAD') rules.push({ method, url: route.url, auth: rule });
   });
 
-  app.addHook('onRequest', async (request) => {
+  // Callback style with a synchronous path: a session or a verified token is checked from memory
+  // without a promise; only an API token not yet verified waits for argon2.
+  app.addHook('onRequest', (request, _reply, done) => {
     const rule = request.routeOptions.config.auth;
-    if (rule === undefined) return;
-    request.principal = await principalOf(request, auth, demo);
-    if (rule === 'public') return;
-    if (request.principal === null) throw new GuardpostError('GP_ERR_UNAUTHORIZED', 'authentication required: send Authorization: Bearer <token>');
-    if (!roleAllows(request.principal.role, rule)) {
-      throw new GuardpostError('GP_ERR_FORBIDDEN', `the ${request.principal.role} role may not do this; it needs ${rule}`);
+    if (rule === undefined) return done();
+    const check = (principal: Principal | null): void => {
+      request.principal = principal;
+      done(refusal(principal, rule));
+    };
+    let known: Principal | null | undefined;
+    try {
+      known = principalFromMemory(request, auth, demo);
+    } catch (error) {
+      return done(error as Error);
     }
+    if (known !== undefined) return check(known);
+    auth.authenticate(bearerToken(request.headers.authorization)!).then(
+      (principal) => (principal === null ? done(unknownToken()) : check(principal)),
+      (error: unknown) => done(error as Error),
+    );
   });
   return rules;
 }
 
-async function principalOf(request: FastifyRequest, auth: AuthService, demo: boolean): Promise<Principal | null> {
-  const header = request.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match === null) throw new GuardpostError('GP_ERR_UNAUTHORIZED', 'Authorization: expected "Bearer <token>"');
-    const principal = await auth.authenticate(match[1]!);
+function refusal(principal: Principal | null, rule: AuthRule): GuardpostError | undefined {
+  if (rule === 'public') return undefined;
+  if (principal === null) return new GuardpostError('GP_ERR_UNAUTHORIZED', 'authentication required: send Authorization: Bearer <token>');
+  if (!roleAllows(principal.role, rule)) return new GuardpostError('GP_ERR_FORBIDDEN', `the ${principal.role} role may not do this; it needs ${rule}`);
+  return undefined;
+}
+
+const unknownToken = (): GuardpostError => new GuardpostError('GP_ERR_UNAUTHORIZED', 'the token is unknown, expired or revoked');
+
+function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (match === null) throw new GuardpostError('GP_ERR_UNAUTHORIZED', 'Authorization: expected "Bearer <token>"');
+  return match[1]!;
+}
+
+/** The caller, or undefined when only argon2 can tell (an API token seen for the first time). */
+function principalFromMemory(request: FastifyRequest, auth: AuthService, demo: boolean): Principal | null | undefined {
+  const token = bearerToken(request.headers.authorization);
+  if (token !== undefined) {
+    const principal = auth.authenticateFromMemory(token);
     // A bad token is refused even in demo mode: it is a mistake worth reporting.
-    if (principal === null) throw new GuardpostError('GP_ERR_UNAUTHORIZED', 'the token is unknown, expired or revoked');
+    if (principal === null) throw unknownToken();
     return principal;
   }
   return demo ? { kind: 'anonymous', id: 'anonymous', role: 'viewer' } : null;

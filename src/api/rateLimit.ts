@@ -30,11 +30,12 @@ function classOf(request: FastifyRequest): RouteClass {
 export function registerRateLimits(app: FastifyInstance, limits: RateLimits, clock: () => number = Date.now): void {
   const buckets = new Map<string, { tokens: number; atMs: number }>();
   const perMinute: Record<RouteClass, number> = { read: limits.readPerMinute, write: limits.writePerMinute, export: limits.exportPerMinute };
-  app.addHook('preHandler', async (request, reply) => {
-    if (!request.url.startsWith('/api/') || request.url.startsWith('/api/v1/events/stream')) return;
+  // Callback style: a hook on every request should not cost a promise when it lets it through.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (!request.url.startsWith('/api/') || request.url.startsWith('/api/v1/events/stream')) return done();
     const kind = classOf(request);
     const max = perMinute[kind];
-    if (max === 0) return;
+    if (max === 0) return done();
     const caller = request.principal !== null && request.principal.kind !== 'anonymous' ? `${request.principal.kind}:${request.principal.id}` : `address:${request.ip}`;
     const key = `${caller}|${kind}`;
     const nowMs = clock();
@@ -44,11 +45,12 @@ export function registerRateLimits(app: FastifyInstance, limits: RateLimits, clo
     if (bucket.tokens < 1) {
       const retryAfterSeconds = Math.max(1, Math.ceil(((1 - bucket.tokens) * WINDOW_MS) / max / 1000));
       void reply.header('retry-after', String(retryAfterSeconds));
-      throw new GuardpostError('GP_ERR_RATE_LIMITED', `more than ${max} ${kind} requests a minute from ${caller.startsWith('address:') ? 'this address' : 'this caller'}; retry in ${retryAfterSeconds} s`);
+      return done(new GuardpostError('GP_ERR_RATE_LIMITED', `more than ${max} ${kind} requests a minute from ${caller.startsWith('address:') ? 'this address' : 'this caller'}; retry in ${retryAfterSeconds} s`));
     }
     bucket.tokens -= 1;
     buckets.set(key, bucket);
     // Callers come and go: forget full buckets now and then so the map stays small.
     if (buckets.size > 10_000) for (const [name, held] of buckets) if (held.tokens >= max - 1) buckets.delete(name);
+    done();
   });
 }

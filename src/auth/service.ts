@@ -47,8 +47,11 @@ export const SESSION_IDLE_MS = 60 * 60_000;
 export const SESSION_MAX_MS = 12 * 60 * 60_000;
 /** How long a verified API token is trusted without running argon2 again (revocation clears it). */
 const TOKEN_CACHE_MS = 5 * 60_000;
+/** How often a request looks whether another process (the CLI) committed to the store. */
+const EXTERNAL_CHECK_MS = 1_000;
 
 const USER_ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const API_TOKEN = /^gpt_([a-z0-9]{8,32})\.([A-Za-z0-9_-]{20,100})$/;
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 const publicUser = (user: UserRecord): PublicUser => ({ id: user.id, role: user.role, disabled: user.disabled, created: new Date(user.createdMs).toISOString() });
@@ -78,6 +81,14 @@ export interface AuthServiceDeps {
 export class AuthService {
   private readonly sessions = new Map<string, Session>();
   private readonly tokenCache = new Map<string, { tokenId: string; role: Role; untilMs: number }>();
+  /**
+   * Each signed-in user's role and state, read from the store once: a request is checked from
+   * memory in microseconds. Every user change here clears it; another process's commit (SQLite's
+   * data_version, looked at no more than once a second) clears it and the token cache.
+   */
+  private readonly userCache = new Map<string, { readonly role: Role; readonly disabled: boolean } | null>();
+  private externalVersion: number | undefined;
+  private externalCheckedMs = Number.NEGATIVE_INFINITY;
   private readonly throttle: LoginThrottle;
   /** A real hash of a secret nobody knows, verified for unknown users so timing reveals nothing. */
   private dummyHash: Promise<string> | undefined;
@@ -107,6 +118,7 @@ export class AuthService {
       store.users.insert(user);
       store.audit.record({ ...by, action: 'user.created', target: user.id, after: publicUser(user) }, clock());
     })();
+    this.userCache.delete(user.id);
     return publicUser(user);
   }
 
@@ -124,6 +136,7 @@ export class AuthService {
       const after = { ...publicUser(updated), passwordChanged: passwordHash !== undefined };
       store.audit.record({ ...by, action: 'user.updated', target: id, before: publicUser(before), after }, clock());
     })();
+    this.userCache.delete(id);
     // A changed password or a disabled user ends every session of that user at once.
     if (change.password !== undefined || change.disabled === true) this.endSessionsOf(id);
     return publicUser(updated!);
@@ -138,6 +151,7 @@ export class AuthService {
       if (store.users.countActiveAdmins() === 0) throw new GuardpostError('GP_ERR_CONFLICT', 'the site must keep at least one active admin');
       store.audit.record({ ...by, action: 'user.deleted', target: id, before: publicUser(before) }, clock());
     })();
+    this.userCache.delete(id);
     this.endSessionsOf(id);
   }
 
@@ -172,10 +186,24 @@ export class AuthService {
     this.sessions.delete(sha256(token));
   }
 
-  /** The principal behind a bearer token, or null. Role comes from the store at every request. */
+  /**
+   * The principal behind a bearer token, or null. A session or an already verified API token is
+   * answered from memory (no SQL, no argon2); the user's current role and state come from the
+   * user cache, which every change clears, so a demotion or a disabled user counts at once.
+   */
   async authenticate(token: string): Promise<Principal | null> {
-    const { store, clock } = this.deps;
-    const now = clock();
+    const known = this.authenticateFromMemory(token);
+    return known !== undefined ? known : this.verifyToken(token);
+  }
+
+  /**
+   * What memory alone says of a bearer token: its principal, null when it is refused, or
+   * undefined for an API token not verified yet (argon2 must look at it: `authenticate`).
+   * Synchronous, so the API's auth hook costs no promise on the hot path.
+   */
+  authenticateFromMemory(token: string): Principal | null | undefined {
+    const now = this.deps.clock();
+    this.noticeExternalChanges(now);
     const key = sha256(token);
     if (token.startsWith('gps_')) {
       const session = this.sessions.get(key);
@@ -184,22 +212,28 @@ export class AuthService {
         this.sessions.delete(key);
         return null;
       }
-      const user = store.users.get(session.userId);
-      if (user === undefined || user.disabled) return null;
+      const user = this.cachedUser(session.userId);
+      if (user === null || user.disabled) return null;
       session.lastUsedMs = now;
-      return { kind: 'user', id: user.id, role: user.role };
+      return { kind: 'user', id: session.userId, role: user.role };
     }
-    const match = /^gpt_([a-z0-9]{8,32})\.([A-Za-z0-9_-]{20,100})$/.exec(token);
+    if (!API_TOKEN.test(token)) return null;
+    const cached = this.tokenCache.get(key);
+    return cached !== undefined && cached.untilMs > now ? { kind: 'token', id: cached.tokenId, role: cached.role } : undefined;
+  }
+
+  /** An API token memory does not vouch for: looked up and checked with argon2, then cached. */
+  private async verifyToken(token: string): Promise<Principal | null> {
+    const { store, clock } = this.deps;
+    const match = API_TOKEN.exec(token);
     if (match === null) return null;
     const [, tokenId, secret] = match as unknown as [string, string, string];
-    const cached = this.tokenCache.get(key);
-    if (cached !== undefined && cached.untilMs > now) return { kind: 'token', id: cached.tokenId, role: cached.role };
     const record = store.users.getToken(tokenId);
     if (record === undefined || record.revokedMs !== null) return null;
     if (!(await verifySecret(record.secretHash, secret))) return null;
     // Revoked while argon2 ran? Check again before trusting it.
     if (store.users.getToken(tokenId)?.revokedMs !== null) return null;
-    this.tokenCache.set(key, { tokenId, role: record.role, untilMs: now + TOKEN_CACHE_MS });
+    this.tokenCache.set(sha256(token), { tokenId, role: record.role, untilMs: clock() + TOKEN_CACHE_MS });
     return { kind: 'token', id: tokenId, role: record.role };
   }
 
@@ -246,6 +280,28 @@ export class AuthService {
     const generatedPassword = randomSecret(18);
     await this.addUser({ id: store.users.get('admin') === undefined ? 'admin' : `admin-${randomBytes(3).toString('hex')}`, role: 'admin', password: generatedPassword }, { actor: 'system', source: 'startup' });
     return { generatedPassword };
+  }
+
+  private cachedUser(id: string): { readonly role: Role; readonly disabled: boolean } | null {
+    let user = this.userCache.get(id);
+    if (user === undefined) {
+      const record = this.deps.store.users.get(id);
+      user = record === undefined ? null : { role: record.role, disabled: record.disabled };
+      this.userCache.set(id, user);
+    }
+    return user;
+  }
+
+  /** Another process (`guardpost user add`, a hand edit) committed: forget what was read before. */
+  private noticeExternalChanges(nowMs: number): void {
+    if (nowMs - this.externalCheckedMs < EXTERNAL_CHECK_MS && nowMs >= this.externalCheckedMs) return;
+    this.externalCheckedMs = nowMs;
+    const version = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+    if (this.externalVersion !== undefined && version !== this.externalVersion) {
+      this.userCache.clear();
+      this.tokenCache.clear();
+    }
+    this.externalVersion = version;
   }
 
   private endSessionsOf(userId: string): void {

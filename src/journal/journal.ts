@@ -60,6 +60,21 @@ export const fromRow = (row: EventRow): JournalEvent => ({
   data: JSON.parse(row.data) as Record<string, unknown>,
 });
 
+const jsonOrNull = (text: string | null): string => (text === null ? 'null' : JSON.stringify(text));
+
+/**
+ * The JSON text `JSON.stringify(fromRow(row))` gives, built around the stored `data` text (which
+ * append() wrote with JSON.stringify) instead of parsing it and writing it again: what an events
+ * page costs when it has to be computed afresh.
+ */
+export function eventJsonFromRow(row: EventRow): string {
+  return (
+    `{"id":${JSON.stringify(row.id)},"seq":${row.seq},"time":"${isoTime(row.time_ms)}","type":${JSON.stringify(row.type)},"severity":${JSON.stringify(row.severity)},` +
+    `"site":${JSON.stringify(row.site)},"door":${jsonOrNull(row.door)},"device":${jsonOrNull(row.device)},"cardholder":${jsonOrNull(row.cardholder)},` +
+    `"reason":${jsonOrNull(row.reason)},"data":${row.data}}`
+  );
+}
+
 /**
  * The append-only journal, which is also the outbox: forwarders read forward from their own
  * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable.
@@ -69,6 +84,8 @@ export class Journal {
   private readonly syncFull;
   private readonly syncNormal;
   private readonly listeners = new Set<AppendListener>();
+  /** Query statements by SQL text, prepared once: one per combination of filters in use (bounded). */
+  private readonly queryStatements = new Map<string, Database.Statement<(string | number)[], EventRow>>();
   /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
   private lastIdMs = 0;
   private lastIdSeq = 0;
@@ -173,13 +190,24 @@ export class Journal {
   }
 
   query(query: EventQuery): JournalEvent[] {
+    return this.queryRows(query).map(fromRow);
+  }
+
+  /** What `JSON.stringify(query(query))` gives, without parsing each event's data. */
+  queryJson(query: EventQuery): string {
+    return `[${this.queryRows(query).map(eventJsonFromRow).join(',')}]`;
+  }
+
+  private queryRows(query: EventQuery): EventRow[] {
     const { where, params } = this.whereOf(query);
     const order = query.afterSeq !== undefined ? 'ASC' : 'DESC';
     const sql = `SELECT * FROM events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${order} LIMIT ?`;
-    return this.db
-      .prepare<(string | number)[], EventRow>(sql)
-      .all(...params, query.limit)
-      .map(fromRow);
+    let statement = this.queryStatements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<(string | number)[], EventRow>(sql);
+      this.queryStatements.set(sql, statement);
+    }
+    return statement.all(...params, query.limit);
   }
 
   /** Every event matching `filter`, oldest first, read a page at a time so memory stays flat. */

@@ -13,7 +13,10 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, saveCardSnapshot, writePeople, type SiteIndex } from './siteIndex.js';
+import { scanCardIndexInWorker } from './cardIndexScan.js';
+import { catchUpCardIndex } from './peopleChanges.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, writePeople, type SiteIndex } from './siteIndex.js';
+import { SnapshotKeeper } from './snapshotKeeper.js';
 import type { Topics } from './topics.js';
 
 export interface SiteRuntimeDeps {
@@ -33,10 +36,17 @@ export interface SiteRuntimeDeps {
 export class SiteRuntime {
   private index: SiteIndex;
   private readonly availability = new Map<string, 'online' | 'offline'>();
+  /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
+  availabilityGeneration = 0;
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
+  /** A full read of the people on a worker thread, while the live index keeps deciding. */
+  private backgroundScan: Promise<void> | null = null;
+  private stopped = false;
+  /** Writes the card index snapshot after people changes, in the background [ACC-INDEX]. */
+  private readonly snapshots: SnapshotKeeper;
   /** Door state machines (issue 5). */
   readonly doors: DoorService;
   /** Alarms, lockdowns, threat level, cameras, supervision (issue 5). */
@@ -56,7 +66,11 @@ export class SiteRuntime {
     // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
     const cards = openCardIndex(deps.store);
     if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
+    if (cards.changedSince > 0) deps.logger.info({ from: cards.from, cardholders: cards.changedSince, generation: cards.cards.generation }, `card index: snapshot brought up to date with ${cards.changedSince} cardholders changed since it was written`);
     this.index = buildSiteIndex(deps.store, cards.cards);
+    this.snapshots = new SnapshotKeeper({ store: deps.store, logger: deps.logger, cards: () => this.index.cards });
+    // Read from the database or caught up from the change log: the next start should not have to.
+    if (cards.cards.snapshotGeneration !== cards.cards.generation) this.snapshots.changed();
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -134,18 +148,16 @@ export class SiteRuntime {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
       if (now === version) return;
       version = now;
-      // [ACC-INDEX] people untouched (the generation the index reflects): keep the card index.
-      const peopleUnchanged = this.deps.store.cardholders.generation() === this.index.cards.generation;
-      if (peopleUnchanged) this.reloadRules({ by: 'another process', what: 'site data' });
-      else this.reload({ by: 'another process', what: 'site data' });
+      this.externalChange();
     }, intervalMs);
     this.watcher.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.watcher !== undefined) clearInterval(this.watcher);
     this.schedules.stop();
-    const snapshotProblem = saveCardSnapshot(this.deps.store, this.index.cards);
+    const snapshotProblem = this.snapshots.stop();
     if (snapshotProblem !== null) this.deps.logger.warn(snapshotProblem);
     this.doors.stop();
     this.safety.stop();
@@ -155,6 +167,7 @@ export class SiteRuntime {
   /** Re-reads site data after a change; the next read decides on the new data. */
   reload(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store);
+    if (this.index.cards.snapshotGeneration !== this.index.cards.generation) this.snapshots.changed();
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
@@ -167,6 +180,49 @@ export class SiteRuntime {
    * keeps the card index: at panel scale re-reading every cardholder takes seconds [ACC-INDEX].
    */
   reloadRules(change: { readonly by: string; readonly what: string }): void {
+    // People written meanwhile (a deleted group's memberships, another process): from the change
+    // log; while a background full read runs, it brings them.
+    if (this.backgroundScan === null && !this.catchUpPeople()) return this.reload(change);
+    this.rebuildRules(change);
+  }
+
+  /**
+   * Another connection committed [ACC-INDEX]: people untouched (the generation the index reflects)
+   * keep the card index; people changed are re-read from the change log; if only a full read will
+   * do, it runs on a worker thread while the live index keeps deciding, and is swapped in when done.
+   */
+  private externalChange(): void {
+    const change = { by: 'another process', what: 'site data' };
+    if (this.backgroundScan !== null || this.catchUpPeople()) return this.rebuildRules(change);
+    this.rebuildRules(change);
+    this.deps.logger.warn('card index: reading every cardholder again on a worker thread; decisions use the index as it is until then');
+    const startedMs = performance.now();
+    this.backgroundScan = scanCardIndexInWorker(this.deps.store.db.name).then(
+      (cards) => {
+        this.backgroundScan = null;
+        if (this.stopped) return;
+        // People written while it read come from the change log, as at a start.
+        const caughtUp = catchUpCardIndex(this.deps.store, cards);
+        if (caughtUp.kind === 'full-read') {
+          this.deps.logger.warn({ reason: caughtUp.reason }, 'card index: the background read is behind already; reading again here');
+          return this.reload({ by: 'another process', what: 'people' });
+        }
+        this.index = { ...this.index, cards };
+        this.deps.logger.info({ ms: Math.round(performance.now() - startedMs), generation: cards.generation }, 'card index: read again on a worker thread and swapped in');
+        this.rebuildRules({ by: 'another process', what: 'people read again in the background' });
+        this.snapshots.changed();
+      },
+      (error: unknown) => {
+        this.backgroundScan = null;
+        if (this.stopped) return;
+        this.deps.logger.error({ err: error }, 'card index: the background read failed; reading here');
+        this.reload({ by: 'another process', what: 'people' });
+      },
+    );
+  }
+
+  /** Rebuilds doors, schedules, levels, groups and rules around the current card index. */
+  private rebuildRules(change: { readonly by: string; readonly what: string }): void {
     this.index = buildSiteIndex(this.deps.store, this.index.cards);
     this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
@@ -184,7 +240,35 @@ export class SiteRuntime {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
     writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
+    // Someone else wrote people too since the index was read: bring theirs in now.
+    if (this.index.cards.generation !== this.deps.store.cardholders.generation()) this.catchUpPeople();
+    this.snapshots.changed();
     this.deps.journal.append({ type: 'config.changed', data: change });
+  }
+
+  /**
+   * Brings the card index up to the database's people generation from the change log, re-reading
+   * only the cardholders changed since [ACC-INDEX]. False when only a full read will do (logged
+   * with the reason); the caller then reloads.
+   */
+  private catchUpPeople(): boolean {
+    const startedMs = performance.now();
+    const caughtUp = catchUpCardIndex(this.deps.store, this.index.cards);
+    switch (caughtUp.kind) {
+      case 'current':
+        return true;
+      case 'patched':
+        this.deps.logger.info({ cardholders: caughtUp.cardholders, from: caughtUp.from, generation: caughtUp.generation, ms: Math.round(performance.now() - startedMs) }, 'card index: people changed elsewhere re-read from the change log');
+        this.snapshots.changed();
+        return true;
+      case 'full-read':
+        this.deps.logger.warn({ reason: caughtUp.reason }, `card index: reading every cardholder again: ${caughtUp.reason}`);
+        return false;
+      default: {
+        const unreachable: never = caughtUp;
+        return unreachable;
+      }
+    }
   }
 
   /** Replaces the live conditions (threat level, lockdowns); the next read decides on them. */
@@ -370,6 +454,7 @@ export class SiteRuntime {
     if (state === 'online') this.safety.heardFrom(deviceId);
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
+    this.availabilityGeneration += 1;
     if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }

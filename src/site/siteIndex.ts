@@ -7,7 +7,9 @@ import type { CardFormat } from '../access/credentials.js';
 import type { AccessState } from '../access/types.js';
 import { BUILT_IN_WIEGAND_FORMATS, type WiegandFormat } from '../access/wiegand.js';
 import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
-import { CARD_SNAPSHOT_FILE, readCardSnapshot, writeCardSnapshot } from './cardSnapshot.js';
+import { CARD_SNAPSHOT_FILE, readCardSnapshot, writeCardSnapshot, type SnapshotStamp } from './cardSnapshot.js';
+import { catchUpCardIndex } from './peopleChanges.js';
+import { scanCardIndexFrom } from './cardIndexScan.js';
 
 /**
  * Everything the critical path reads, in memory: decisions never wait for the disk. The small
@@ -35,6 +37,8 @@ export const SNAPSHOT_MIN_CARDHOLDERS = 10_000;
 export interface CardIndexLoad {
   readonly cards: CardIndex;
   readonly from: 'snapshot' | 'database';
+  /** Cardholders re-read from the change log after a snapshot older than the database (0 otherwise). */
+  readonly changedSince: number;
   /** Why a snapshot was not used, or could not be written; null when all went as planned. */
   readonly note: string | null;
 }
@@ -44,41 +48,65 @@ export function loadCardIndex(store: Store): CardIndex {
   return openCardIndex(store).cards;
 }
 
-export function openCardIndex(store: Store): CardIndexLoad {
+/**
+ * The card index from the snapshot file, brought up to date with the cardholders the change log
+ * names since it was written; from the whole database when there is no usable snapshot or the log
+ * does not reach back to it (`note` says why). A snapshot is then due: `save: 'now'` writes it
+ * before returning (tests, the bench); the runtime writes it in the background instead.
+ */
+export function openCardIndex(store: Store, options: { readonly save?: 'now' | 'later' } = {}): CardIndexLoad {
   const file = snapshotFileOf(store);
   let note: string | null = null;
   if (file !== null) {
-    const stamp = { databaseId: databaseIdOf(store), generation: store.cardholders.generation() };
-    const read = readCardSnapshot(file, stamp);
+    const databaseId = databaseIdOf(store);
+    const generation = store.cardholders.generation();
+    const read = readCardSnapshot(file, (stamp) => {
+      if (stamp.databaseId !== databaseId) return 'snapshot of another database';
+      if (stamp.generation > generation) return `snapshot at people generation ${stamp.generation}, newer than the database's ${generation} (a restored backup?)`;
+      return null;
+    });
     if (read.ok) {
       try {
         const cards = CardIndex.fromImage(read.image);
-        cards.generation = stamp.generation;
-        cards.snapshotGeneration = stamp.generation;
-        return { cards, from: 'snapshot', note: null };
+        cards.generation = read.stamp.generation;
+        cards.snapshotGeneration = read.stamp.generation;
+        const caughtUp = catchUpCardIndex(store, cards);
+        if (caughtUp.kind !== 'full-read') return { cards, from: 'snapshot', changedSince: caughtUp.kind === 'patched' ? caughtUp.cardholders : 0, note: null };
+        note = caughtUp.reason;
       } catch (error) {
         note = `unusable snapshot: ${(error as Error).message}`;
       }
     } else if (fs.existsSync(file)) note = read.reason;
   }
   const cards = scanCardIndex(store);
-  const saved = saveCardSnapshot(store, cards);
-  return { cards, from: 'database', note: saved ?? note };
+  const saved = options.save === 'now' ? saveCardSnapshot(store, cards) : null;
+  return { cards, from: 'database', changedSince: 0, note: saved ?? note };
+}
+
+/** Where the snapshot of this store's card index lives; null for a database in memory. */
+export function cardSnapshotFileOf(store: Store): string | null {
+  return snapshotFileOf(store);
+}
+
+/** The snapshot's stamp for an index at `generation`. */
+export function snapshotStampOf(store: Store, generation: number): SnapshotStamp {
+  return { databaseId: databaseIdOf(store), generation };
 }
 
 /**
  * Writes the snapshot if the index is the database's current state and the file is not already
  * of it (the runtime calls this on stop). Returns a problem to log, or null; never throws: the
- * snapshot is only a faster start.
+ * snapshot is only a faster start. Blocks while it writes (about a second at 2,000,000 people).
  */
 export function saveCardSnapshot(store: Store, cards: CardIndex): string | null {
   const file = snapshotFileOf(store);
-  if (file === null || !store.db.open || cards.cardholderCount < SNAPSHOT_MIN_CARDHOLDERS) return null;
+  if (file === null || !store.db.open || cards.cardholderIdCount < SNAPSHOT_MIN_CARDHOLDERS) return null;
   try {
     const generation = store.cardholders.generation();
     if (cards.generation !== generation || cards.snapshotGeneration === generation) return null;
     writeCardSnapshot(file, cards, { databaseId: databaseIdOf(store), generation });
     cards.snapshotGeneration = generation;
+    pruneChangeLog(store, generation);
     return null;
   } catch (error) {
     return `cannot write the card index snapshot: ${(error as Error).message}`;
@@ -86,9 +114,22 @@ export function saveCardSnapshot(store: Store, cards: CardIndex): string | null 
 }
 
 /**
- * Runs a write to the people tables in one transaction and keeps track of whether the index still
- * reflects the database: only if nobody else wrote people since the index was read (their change
- * reaches it by a full reload) does it take the generation our write leaves.
+ * Forgets the change log a snapshot at `generation` covers, up to `maxRows` rows (stop must not
+ * wait long; what is left goes with the next snapshot). The runtime prunes in small steps instead.
+ */
+export function pruneChangeLog(store: Store, generation: number, maxRows = 200_000): number {
+  let pruned = 0;
+  for (;;) {
+    const step = store.cardholders.pruneChanges(generation, Math.min(20_000, maxRows - pruned));
+    pruned += step;
+    if (step === 0 || pruned >= maxRows) return pruned;
+  }
+}
+
+/**
+ * Runs a write to the people tables in one transaction. The index takes the generation the write
+ * leaves only if nobody else wrote people since it was read; otherwise it keeps its generation, and
+ * the change log brings it the other writes (ours again too, harmlessly) at the next catch-up.
  */
 export function writePeople(store: Store, cards: CardIndex, write: () => void): void {
   let after: number | null = null;
@@ -97,7 +138,7 @@ export function writePeople(store: Store, cards: CardIndex, write: () => void): 
     write();
     after = cards.generation === before ? store.cardholders.generation() : null;
   })();
-  cards.generation = after;
+  if (after !== null) cards.generation = after;
 }
 
 function snapshotFileOf(store: Store): string | null {
@@ -114,26 +155,9 @@ function databaseIdOf(store: Store): string {
   return id;
 }
 
-/**
- * Reads every cardholder and credential into a compact index, row by row without an object per
- * row, in one read transaction with the generation it reflects. ~1 s per 100,000 people here.
- */
+/** The full read (see cardIndexScan.ts), on this thread: at start, and whenever a caller must have it now. */
 function scanCardIndex(store: Store): CardIndex {
-  let cards: CardIndex | undefined;
-  store.db.transaction(() => {
-    const generation = store.cardholders.generation();
-    cards = new CardIndex(store.cardholders.sizesForIndex());
-    const index = cards;
-    const escorts = new Map(store.cardholderRules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
-    const noGroups: readonly string[] = [];
-    store.cardholders.scanForIndex(
-      (id, status, groups, pinDigest, duressDigest) => index.putCardholder({ id, status, groupIds: groups === null ? noGroups : groups.split(','), pinDigest, duressPinDigest: duressDigest, escort: escorts.get(id) ?? null }),
-      (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => index.putCredentialFields(id, cardholderId, kind, number, status, validFromMs, validUntilMs),
-    );
-    index.trim();
-    index.generation = generation;
-  })();
-  return cards as CardIndex;
+  return scanCardIndexFrom(store.db, store.cardholders, store.cardholderRules);
 }
 
 /**

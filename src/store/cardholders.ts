@@ -14,6 +14,16 @@ interface CredentialRow {
   valid_until_ms: number | null;
 }
 
+/** One cardholder's rows for the card index; credentials as raw rows (id, kind, number, status, valid from, valid until). */
+export interface IndexedHolderRow {
+  readonly status: string;
+  readonly groupIds: string[];
+  readonly pinDigest: Buffer | null;
+  readonly duressDigest: Buffer | null;
+  readonly escort: { readonly groupIds: string[]; readonly windowMs: number } | null;
+  readonly credentials: [id: string, kind: string, number: string, status: string, validFromMs: number | null, validUntilMs: number | null][];
+}
+
 /** Cardholders with their group memberships, and their credentials (one aggregate). */
 export class CardholdersRepository {
   // Prepared once: an import of a panel-scale site runs these millions of times.
@@ -135,6 +145,57 @@ export class CardholdersRepository {
   /** Bumped by triggers on every write to the people tables, by any connection (migration 9). */
   generation(): number {
     return this.statement('SELECT value FROM people_generation WHERE id = 1').pluck().get() as number;
+  }
+
+  /**
+   * The cardholders whose rows were written after generation `since`, from the change log that
+   * migration 11's triggers keep, with the generation read in the same statement's snapshot (call
+   * inside a transaction to read people consistently with it). `complete` is false when the log no
+   * longer holds every change since (pruned past `since`, or rows deleted by hand): then only a
+   * full read is right. Reads nothing when more than `maxChanges` rows were written since.
+   */
+  changesSince(since: number, maxChanges: number): { generation: number; changes: number; complete: boolean; cardholderIds: string[] } {
+    const generation = this.generation();
+    const changes = generation - since;
+    if (changes <= 0 || changes > maxChanges) return { generation, changes, complete: changes === 0, cardholderIds: [] };
+    const ids = new Set<string>();
+    let rows = 0;
+    let expected = since + 1;
+    let inOrder = true;
+    for (const [logged, id] of this.statement('SELECT generation, cardholder_id FROM people_changes WHERE generation > ? ORDER BY generation').raw().iterate(since) as IterableIterator<[number, string]>) {
+      if (logged !== expected++) inOrder = false;
+      rows++;
+      ids.add(id);
+    }
+    return { generation, changes, complete: inOrder && rows === changes, cardholderIds: [...ids] };
+  }
+
+  /** Forgets the change log up to a generation a snapshot now covers, at most `limit` rows; returns how many went. */
+  pruneChanges(upTo: number, limit: number): number {
+    return this.statement('DELETE FROM people_changes WHERE generation IN (SELECT generation FROM people_changes WHERE generation <= ? ORDER BY generation LIMIT ?)').run(upTo, limit).changes;
+  }
+
+  /**
+   * One cardholder as the index holds them (status, groups, PIN digests, escort rule, credentials)
+   * through statements prepared once: a catch-up re-reads thousands of people in a row. Undefined
+   * for a cardholder who no longer exists.
+   */
+  readForIndex(id: string): IndexedHolderRow | undefined {
+    const holder = this.statement('SELECT c.status, p.pin_digest, p.duress_digest, e.groups, e.window_ms FROM cardholders c LEFT JOIN cardholder_pins p ON p.cardholder_id = c.id LEFT JOIN cardholder_escorts e ON e.cardholder_id = c.id WHERE c.id = ?')
+      .raw()
+      .get(id) as [string, Buffer | null, Buffer | null, string | null, number | null] | undefined;
+    if (holder === undefined) return undefined;
+    const groupIds = this.statement('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ?').pluck().all(id) as string[];
+    const credentials = this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
+    const [status, pinDigest, duressDigest, escortGroups, escortWindowMs] = holder;
+    return {
+      status,
+      groupIds,
+      pinDigest,
+      duressDigest,
+      escort: escortGroups === null || escortWindowMs === null ? null : { groupIds: JSON.parse(escortGroups) as string[], windowMs: escortWindowMs },
+      credentials,
+    };
   }
 
   /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */

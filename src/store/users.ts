@@ -52,51 +52,72 @@ const tokenFromRow = (row: TokenRow): ApiTokenRecord => ({
 
 /** People who use the API and console, and the long-lived tokens of integrations. */
 export class UsersRepository {
-  constructor(private readonly db: Db) {}
+  // Prepared once: sign-ins and the API's user and token screens read these.
+  private readonly listStatement;
+  private readonly getStatement;
+  private readonly countAdminsStatement;
+  private readonly insertStatement;
+  private readonly updateStatement;
+  private readonly deleteStatement;
+  private readonly listTokensStatement;
+  private readonly getTokenStatement;
+  private readonly insertTokenStatement;
+  private readonly revokeTokenStatement;
+
+  constructor(db: Db) {
+    this.listStatement = db.prepare<[], UserRow>('SELECT * FROM users ORDER BY id');
+    this.getStatement = db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?');
+    this.countAdminsStatement = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0");
+    this.insertStatement = db.prepare<[string, Role, string, number, number]>('INSERT INTO users (id, role, password_hash, disabled, created_ms) VALUES (?, ?, ?, ?, ?)');
+    this.updateStatement = db.prepare<[Role, string, number, string]>('UPDATE users SET role = ?, password_hash = ?, disabled = ? WHERE id = ?');
+    this.deleteStatement = db.prepare<[string]>('DELETE FROM users WHERE id = ?');
+    this.listTokensStatement = db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_ms, id');
+    this.getTokenStatement = db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE id = ?');
+    this.insertTokenStatement = db.prepare<[string, string, Role, string, string, number, number | null]>(
+      'INSERT INTO api_tokens (id, name, role, secret_hash, created_by, created_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.revokeTokenStatement = db.prepare<[number, string]>('UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL');
+  }
 
   list(): UserRecord[] {
-    return this.db.prepare<[], UserRow>('SELECT * FROM users ORDER BY id').all().map(userFromRow);
+    return this.listStatement.all().map(userFromRow);
   }
 
   get(id: string): UserRecord | undefined {
-    const row = this.db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?').get(id);
+    const row = this.getStatement.get(id);
     return row === undefined ? undefined : userFromRow(row);
   }
 
   countActiveAdmins(): number {
-    return this.db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled = 0").get()?.n ?? 0;
+    return this.countAdminsStatement.get()?.n ?? 0;
   }
 
   insert(user: UserRecord): void {
-    this.db
-      .prepare('INSERT INTO users (id, role, password_hash, disabled, created_ms) VALUES (?, ?, ?, ?, ?)')
-      .run(user.id, user.role, user.passwordHash, user.disabled ? 1 : 0, user.createdMs);
+    this.insertStatement.run(user.id, user.role, user.passwordHash, user.disabled ? 1 : 0, user.createdMs);
   }
 
   update(user: UserRecord): void {
-    this.db.prepare('UPDATE users SET role = ?, password_hash = ?, disabled = ? WHERE id = ?').run(user.role, user.passwordHash, user.disabled ? 1 : 0, user.id);
+    this.updateStatement.run(user.role, user.passwordHash, user.disabled ? 1 : 0, user.id);
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM users WHERE id = ?').run(id);
+    this.deleteStatement.run(id);
   }
 
   listTokens(): ApiTokenRecord[] {
-    return this.db.prepare<[], TokenRow>('SELECT * FROM api_tokens ORDER BY created_ms, id').all().map(tokenFromRow);
+    return this.listTokensStatement.all().map(tokenFromRow);
   }
 
   getToken(id: string): ApiTokenRecord | undefined {
-    const row = this.db.prepare<[string], TokenRow>('SELECT * FROM api_tokens WHERE id = ?').get(id);
+    const row = this.getTokenStatement.get(id);
     return row === undefined ? undefined : tokenFromRow(row);
   }
 
   insertToken(token: ApiTokenRecord): void {
-    this.db
-      .prepare('INSERT INTO api_tokens (id, name, role, secret_hash, created_by, created_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(token.id, token.name, token.role, token.secretHash, token.createdBy, token.createdMs, token.revokedMs);
+    this.insertTokenStatement.run(token.id, token.name, token.role, token.secretHash, token.createdBy, token.createdMs, token.revokedMs);
   }
 
   revokeToken(id: string, revokedMs: number): void {
-    this.db.prepare('UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL').run(revokedMs, id);
+    this.revokeTokenStatement.run(revokedMs, id);
   }
 }

@@ -1,4 +1,4 @@
-import type { JournalEvent } from '../journal/index.js';
+import type { JournalEvent } from '../journal/events.js';
 
 /**
  * Response-time figures the security team reviews, pure: from alarm.* events to, per alarm, the

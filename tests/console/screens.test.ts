@@ -174,7 +174,7 @@ describe('on a phone', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
       // Viewers see only the screens the viewer role may use.
       const nav = page.getByRole('navigation', { name: 'Screens' });
-      expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Schedules', 'History', 'Settings']);
+      expect(await nav.getByRole('link').allTextContents()).toEqual(['Live', 'Doors', 'Evacuation', 'Schedules', 'History', 'Settings']);
       await screenshot(page, 'live-phone');
     } finally {
       await context.close();

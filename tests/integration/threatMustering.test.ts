@@ -38,7 +38,7 @@ threatRules:
 
 interface Occupancy {
   total: number;
-  areas: { area: string; count: number; max: number | null; people: { cardholder: string; lastSeenDoor: string | null }[] }[];
+  areas: { area: string; count: number; max: number | null; people: { cardholder: string; name: string; lastSeenDoor: string | null }[] }[];
 }
 interface EvacuationView {
   id: string;
@@ -91,6 +91,8 @@ describe('occupancy and mustering', () => {
     expect(inside(json, 'floor')).toEqual(['alice', 'bob']);
     expect(inside(json, 'lab')).toEqual(['bob']);
     expect(json.total).toBe(2);
+    // Named for the console: people read names, not ids.
+    expect(json.areas.find((entry) => entry.area === 'floor')?.people.map((person) => person.name)).toEqual(['Alice Archer', 'Bob Baker']);
   });
 
   it('refuses entry to a full area, lets security through and journals the excess [THR-CAPACITY]', async () => {
@@ -150,6 +152,20 @@ describe('occupancy and mustering', () => {
     const stored = await api<EvacuationView>('GET', `/api/v1/evacuations/${current.json.id}`);
     expect(stored.json.endedAt).not.toBeNull();
     expect(stored.json.people.map((person) => [person.cardholder, person.safe?.via ?? 'missing'])).toEqual([['alice', 'api'], ['bob', 'reader'], ['sam', 'missing'], ['dave', 'api'], ['carol', 'reader']]);
+    // The mustering list exported for the incident file: one row per person, how each was accounted for.
+    const csv = await fetch(`${gw.httpUrl}/api/v1/evacuations/${current.json.id}?format=csv`, { headers: await gw.adminHeaders() });
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="mustering-\d{4}-\d\d-\d\d-[0-9a-f-]{36}\.csv"$/);
+    const rows = (await csv.text()).trim().split('\r\n');
+    expect(rows[0]).toBe('cardholder,name,areas,lastSeenAt,lastSeenDoor,status,safeAt,safeBy,safeVia,safePoint');
+    expect(rows.slice(1).map((row) => row.split(','))).toEqual([
+      ['alice', 'Alice Archer', 'floor', expect.any(String), expect.any(String), 'safe', expect.any(String), 'admin', 'api', ''],
+      ['bob', 'Bob Baker', 'floor lab', expect.any(String), 'lab', 'safe', expect.any(String), 'bob', 'reader', 'car-park-reader'],
+      ['sam', 'Sam Guard', 'lab', expect.any(String), 'lab', 'missing', '', '', '', ''],
+      ['dave', 'Dave Dunn', '', expect.any(String), '', 'safe', expect.any(String), 'admin', 'api', ''],
+      ['carol', 'Carol Cole', '', expect.any(String), '', 'safe', expect.any(String), 'carol', 'reader', 'car-park-reader'],
+    ]);
+    expect((await fetch(`${gw.httpUrl}/api/v1/evacuations/${current.json.id}?format=xml`, { headers: await gw.adminHeaders() })).status).toBe(400);
     // Everyone left by the fire exits: the count starts afresh.
     expect((await api<Occupancy>('GET', '/api/v1/occupancy')).json.total).toBe(0);
 

@@ -3,8 +3,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, roleAllows, type Alarm, type JournalEvent, type Role } from '../api.js';
 import { live, useLive } from '../live.js';
 import { navigate } from '../router.js';
-import { startAlarmSound, stopAlarmSound } from '../sound.js';
-import { clock, describeEvent, ErrorText, StatusBadge, useAction } from '../ui.js';
+import { soundFor } from '../sound.js';
+import { clock, describeEvent, ErrorText, setInertBehind, StatusBadge, useAction } from '../ui.js';
 import { alarmTitle } from './live.js';
 
 const OPEN_EVENT = 'guardpost:open-alarm';
@@ -39,19 +39,15 @@ export function AlarmTakeover(props: { role: Role }): JSX.Element | null {
   const sounding = alarms.some((alarm) => alarm.state === 'raised' && !alarm.silent && !silenced.has(versionOf(alarm)));
 
   useEffect(() => {
-    if (sounding) startAlarmSound();
-    else stopAlarmSound();
+    soundFor('alarm', sounding);
   }, [sounding]);
-  useEffect(() => () => stopAlarmSound(), []);
+  useEffect(() => () => soundFor('alarm', false), []);
 
   // A modal: the page behind it takes no focus or clicks while it is open.
   const open = shown !== undefined;
   useEffect(() => {
-    const behind = [document.querySelector('.topbar'), document.getElementById('main')];
-    for (const element of behind) element?.toggleAttribute('inert', open);
-    return () => {
-      for (const element of behind) element?.removeAttribute('inert');
-    };
+    setInertBehind('alarm', open);
+    return () => setInertBehind('alarm', false);
   }, [open]);
 
   if (shown === undefined) return null;

@@ -2,6 +2,8 @@ import { Type, type Static, type TObject } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../../errors.js';
 import type { JournalFilter } from '../../journal/index.js';
+import { storeChangeMark } from '../../store/apiQueries.js';
+import { AnswerCache } from '../answerCache.js';
 import type { ApiDeps } from '../app.js';
 
 /** The filters every journal query shares (listing, exports). */
@@ -46,8 +48,22 @@ export function journalFilter(query: Static<TObject<typeof EventFilterFields>>):
 }
 
 export function registerEventRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { config: { auth: 'viewer' }, schema: { querystring: EventsQuery } }, async (request) => {
-    const query = request.query;
-    return deps.journal.query({ limit: query.limit, afterSeq: query.after, beforeSeq: query.before, ...journalFilter(query) });
-  });
+  // A page of history changes only when the journal does (an append, a prune, another process's
+  // commit): the serialized page is kept against the database's change mark.
+  const cache = new AnswerCache();
+  const version = storeChangeMark(deps.store.db);
+  app.decorate('eventsCache', cache);
+  app.get<{ Querystring: Static<typeof EventsQuery> }>('/api/v1/events', { config: { auth: 'viewer' }, schema: { querystring: EventsQuery } }, async (request, reply) =>
+    cache.send(request, reply, version(), () => {
+      const query = request.query;
+      return deps.journal.queryJson({ limit: query.limit, afterSeq: query.after, beforeSeq: query.before, ...journalFilter(query) });
+    }, String),
+  );
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The events page's answer cache (tests read its hit count). */
+    eventsCache: AnswerCache;
+  }
 }

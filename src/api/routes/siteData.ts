@@ -6,6 +6,8 @@ import { GuardpostError } from '../../errors.js';
 import type { SiteCardholder, SiteData } from '../../config/siteSchema.js';
 import { MASKED_PASSWORD, RuleCollections, SiteCollections, maskUrlPassword, shownCredential, type EditableCollection, type SiteService } from '../../site/siteService.js';
 import type { Role } from '../../store/index.js';
+import { storeChangeMark } from '../../store/apiQueries.js';
+import { AnswerCache } from '../answerCache.js';
 import type { ApiDeps } from '../app.js';
 import { applyListQuery, fieldIs, listQuerySchema, sendPage, type ListQuery, type ListSpec } from '../listQuery.js';
 
@@ -149,6 +151,11 @@ function restoreCameraPassword(body: Any, stored: SiteData['cameras'][number] | 
 export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { site } = deps;
   const actor = (request: FastifyRequest) => actorOf(request.principal!, request.ip);
+  // Doors and devices lists (what a console polls) are kept serialized against the site data
+  // (the database's change mark) and the devices' availability they show.
+  const storeVersion = storeChangeMark(deps.store.db);
+  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache(), devices: new AnswerCache() };
+  app.decorate('doorsCache', cachedLists.doors!);
 
   for (const collection of [...SiteCollections, ...RuleCollections]) {
     const base = `/api/v1/${collectionPath(collection)}`;
@@ -158,10 +165,14 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const prepare = (request: FastifyRequest<{ Body: Any }>, id: string): Any =>
       collection === 'cameras' ? restoreCameraPassword(request.body, site.list('cameras').find((camera) => camera.id === id)) : request.body;
 
+    const cache = cachedLists[collection];
     app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
-      const spec = collection === 'cardholders' ? (cardholderSpec(request.principal, site) as unknown as ListSpec<Any>) : listSpecs[collection];
-      const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
-      return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+      const answer = () => {
+        const spec = collection === 'cardholders' ? (cardholderSpec(request.principal, site) as unknown as ListSpec<Any>) : listSpecs[collection];
+        const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
+        return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+      };
+      return cache === undefined ? answer() : cache.send(request, reply, `${storeVersion()}|${deps.runtime.availabilityGeneration}`, answer);
     });
     app.get<{ Params: Static<typeof Params> }>(`${base}/:id`, { config: read, schema: { params: Params } }, async (request) =>
       present(collection, site.get(collection, request.params.id), request.principal, deps),
@@ -184,5 +195,12 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
       site.delete(collection, request.params.id, actor(request));
       return reply.status(204).send();
     });
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The doors list's answer cache (tests read its hit count). */
+    doorsCache: AnswerCache;
   }
 }

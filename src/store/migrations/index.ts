@@ -8,6 +8,7 @@ import { deviceBindings } from './005-devices.js';
 import { panelScaleIndexes } from './008-panel-scale-indexes.js';
 import { cardFormat } from './009-card-format.js';
 import { visitorsWatchlist } from './010-visitors-watchlist.js';
+import { peopleChanges } from './011-people-changes.js';
 import { cardDigests } from './012-card-digests.js';
 import type { Migration } from './types.js';
 
@@ -17,4 +18,4 @@ export type { Migration } from './types.js';
  * Numbered schema migrations, applied in order inside one transaction each and recorded in
  * `PRAGMA user_version`. Never edit a released migration: add the next one, one file each.
  */
-export const migrations: readonly Migration[] = [siteAndJournal, accessRules, doorsAlarms, forwarderCursors, deviceBindings, usersAndAudit, siteDocuments, panelScaleIndexes, cardFormat, visitorsWatchlist, cardDigests];
+export const migrations: readonly Migration[] = [siteAndJournal, accessRules, doorsAlarms, forwarderCursors, deviceBindings, usersAndAudit, siteDocuments, panelScaleIndexes, cardFormat, visitorsWatchlist, peopleChanges, cardDigests];

@@ -68,6 +68,8 @@ describe('the compact card index [ACC-INDEX]', () => {
       fc.record({ op: fc.constant('drop-holder' as const), id: fc.constantFrom(...ids) }),
       fc.record({ op: fc.constant('card' as const), id: fc.constantFrom('c1', 'c2', 'c3', 'c4', 'c5'), holder: fc.constantFrom(...ids), number: fc.constantFrom('1', '2', '3', '4', '05'), until: fc.option(fc.integer({ min: 0, max: 9 }), { nil: null }) }),
       fc.record({ op: fc.constant('drop-card' as const), number: fc.constantFrom('1', '2', '3', '4', '5') }),
+      // Another process changed these people: every credential they hold goes, whatever its key.
+      fc.record({ op: fc.constant('drop-cards-of' as const), holders: fc.subarray(ids) }),
     );
     fc.assert(
       fc.property(fc.array(edit, { maxLength: 60 }), (edits) => {
@@ -96,6 +98,12 @@ describe('the compact card index [ACC-INDEX]', () => {
               credentials.delete(change.number);
               cards.removeCredential(change.number);
               break;
+            case 'drop-cards-of': {
+              const expected = [...credentials].filter(([, credential]) => change.holders.includes(credential.cardholderId)).length;
+              for (const [key, credential] of credentials) if (change.holders.includes(credential.cardholderId)) credentials.delete(key);
+              expect(cards.removeCredentialsOf(change.holders)).toBe(expected);
+              break;
+            }
           }
         }
         const rebuilt = CardIndex.from(holders.values(), credentials.values());
