@@ -186,7 +186,10 @@ export class CardholdersRepository {
       .get(id) as [string, Buffer | null, Buffer | null, string | null, number | null] | undefined;
     if (holder === undefined) return undefined;
     const groupIds = this.statement('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ?').pluck().all(id) as string[];
-    const credentials = this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
+    // Digests are 16-byte BLOBs; the index keys them as one-byte-per-character strings [SEC-CARD-DIGEST].
+    const credentials = (this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as [string, string, Buffer, string, number | null, number | null][]).map(
+      ([credentialId, kind, digest, status, validFromMs, validUntilMs]): IndexedHolderRow['credentials'][number] => [credentialId, kind, digest.toString('latin1'), status, validFromMs, validUntilMs],
+    );
     const [status, pinDigest, duressDigest, escortGroups, escortWindowMs] = holder;
     return {
       status,
