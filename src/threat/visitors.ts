@@ -26,7 +26,7 @@ export interface VisitorRecord {
   readonly photoUrl: string | null;
   readonly escorted: boolean;
   readonly status: VisitorStatus;
-  /** Masked: the whole number lives only in the credential. */
+  /** Masked: the gateway keeps only the credential's keyed digest [SEC-CARD-DIGEST]; reception knows the card by these last digits. */
   readonly card: string;
   readonly credential: string;
   readonly validFrom: string;
