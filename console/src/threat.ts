@@ -38,29 +38,8 @@ export interface Occupancy {
   readonly areas: readonly AreaOccupancy[];
 }
 
-/** GET /api/v1/visitors (src/threat/visitors.ts VisitorRecord). */
-export type VisitorStatus = 'active' | 'blocked' | 'checked_out' | 'expired';
-
-export interface Visitor {
-  readonly id: string;
-  readonly cardholder: string;
-  readonly name: string;
-  readonly company: string | null;
-  readonly host: string;
-  readonly expectedAt: string;
-  readonly photoUrl: string | null;
-  readonly escorted: boolean;
-  readonly status: VisitorStatus;
-  readonly card: string;
-  readonly validFrom: string;
-  readonly validUntil: string;
-  readonly registeredBy: string | null;
-  readonly registeredAt: string;
-  readonly matches: readonly ScreeningMatch[];
-  readonly approvedBy: string | null;
-  readonly endedAt: string | null;
-  readonly endedBy: string | null;
-}
+/** GET /api/v1/visitors. */
+export type { VisitorRecord as Visitor, VisitorStatus } from '../../src/threat/visitorRecord.js';
 
 export interface EvacuationState {
   readonly brief: EvacuationBrief | null;

@@ -24,9 +24,12 @@ export class CardDigester {
     this.keyId = createHmac('sha256', key).update('guardpost card key id').digest('hex').slice(0, 8);
   }
 
-  /** The index key of a canonical credential key: 32 hex digits. */
+  /**
+   * The index key of a canonical credential key: the 16 digest bytes as a one-byte-per-character
+   * string (what the compact index and the PIN index hold; stored as a 16-byte BLOB).
+   */
   ofKey(canonicalKey: string): string {
-    return createHmac('sha256', this.key).update(canonicalKey, 'latin1').digest().toString('hex', 0, DIGEST_BYTES);
+    return createHmac('sha256', this.key).update(canonicalKey, 'latin1').digest().toString('latin1', 0, DIGEST_BYTES);
   }
 
   /** A card number as enrolled or read in decimal: leading zeros carry no meaning. */
@@ -38,9 +41,9 @@ export class CardDigester {
     return this.ofKey(`${format}:${facility}:${number}`);
   }
 
-  /** The form kept in documents and exports, naming this key. */
+  /** The form kept in documents and exports, naming this key: text, 32 hex digits. */
   seal(digest: string): string {
-    return `gpcd1:${this.keyId}:${digest}`;
+    return `gpcd1:${this.keyId}:${Buffer.from(digest, 'latin1').toString('hex')}`;
   }
 
   /** The digest inside a sealed form, if it was made with this key; else why not. */
@@ -50,7 +53,7 @@ export class CardDigester {
     if (match[1] !== this.keyId) {
       return { ok: false, message: `was made with another site's card key (${match[1]}, this gateway's is ${this.keyId}): restore that gateway's pin.key into the state directory, or enrol the card again by its number` };
     }
-    return { ok: true, digest: match[2]! };
+    return { ok: true, digest: Buffer.from(match[2]!, 'hex').toString('latin1') };
   }
 }
 

@@ -3,12 +3,14 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { GuardpostError } from '../errors.js';
 import type { Db } from './db.js';
+import { OSDP_KEY_FILE } from './osdpKeys.js';
 import { PIN_KEY_FILE } from './pinKey.js';
 
 /**
  * A guardpost backup is ONE SQLite file: a consistent copy of the state directory's database
- * plus, in two extra tables, what else the state directory needs to be whole — today the PIN
- * key (without it every stored PIN is useless). One file is easy to copy off the box and cannot
+ * plus, in two extra tables, what else the state directory needs to be whole — the PIN key
+ * (without it every stored PIN and card digest is useless) and the OSDP key (without it no sealed
+ * OSDP Secure Channel key opens, and those readers go dark). One file is easy to copy off the box and cannot
  * be restored half. It is written 0600: it holds the PIN key, so keep it as safe as the state
  * directory. `guardpost restore` takes the key back out and drops both tables.
  */
@@ -16,7 +18,7 @@ export const BACKUP_INFO_TABLE = 'guardpost_backup_info';
 export const BACKUP_FILES_TABLE = 'guardpost_backup_files';
 
 /** Files of the state directory carried inside a backup (beside the database itself). */
-export const STATE_KEY_FILES: readonly string[] = [PIN_KEY_FILE];
+export const STATE_KEY_FILES: readonly string[] = [PIN_KEY_FILE, OSDP_KEY_FILE];
 
 export interface BackupInfo {
   readonly takenMs: number;

@@ -6,8 +6,8 @@ interface CredentialRow {
   id: string;
   cardholder_id: string;
   kind: Credential['kind'];
-  /** [SEC-CARD-DIGEST] keyed digest of the canonical key, never the number (migration 12). */
-  digest: string;
+  /** [SEC-CARD-DIGEST] keyed digest of the canonical key (16 bytes), never the number (migration 12). */
+  digest: Buffer;
   masked: string;
   status: CredentialStatus;
   valid_from_ms: number | null;
@@ -72,7 +72,7 @@ export class CardholdersRepository {
         id: row.id,
         cardholderId: shareHolderId(row.cardholder_id),
         kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
-        number: row.digest,
+        number: row.digest.toString('latin1'),
         // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
         status: statuses[row.status] ?? 'suspended',
         validFromMs: row.valid_from_ms,
@@ -138,7 +138,8 @@ export class CardholdersRepository {
       .raw();
     for (const row of holders.iterate() as IterableIterator<[string, string, string | null, Buffer | null, Buffer | null]>) holder(row[0], row[1], row[2], row[3], row[4]);
     const credentials = this.db.prepare('SELECT id, cardholder_id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials').raw();
-    for (const row of credentials.iterate() as IterableIterator<[string, string, string, string, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3], row[4], row[5], row[6]);
+    // Digests are 16-byte BLOBs; the index keys them as one-byte-per-character strings.
+    for (const row of credentials.iterate() as IterableIterator<[string, string, string, Buffer, string, number | null, number | null]>) credential(row[0], row[1], row[2], row[3].toString('latin1'), row[4], row[5], row[6]);
   }
 
   /** Bumped by triggers on every write to the people tables, by any connection (migration 9). */
@@ -185,7 +186,10 @@ export class CardholdersRepository {
       .get(id) as [string, Buffer | null, Buffer | null, string | null, number | null] | undefined;
     if (holder === undefined) return undefined;
     const groupIds = this.statement('SELECT group_id FROM cardholder_groups WHERE cardholder_id = ?').pluck().all(id) as string[];
-    const credentials = this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as IndexedHolderRow['credentials'];
+    // Digests are 16-byte BLOBs; the index keys them as one-byte-per-character strings [SEC-CARD-DIGEST].
+    const credentials = (this.statement('SELECT id, kind, digest, status, valid_from_ms, valid_until_ms FROM credentials WHERE cardholder_id = ?').raw().all(id) as [string, string, Buffer, string, number | null, number | null][]).map(
+      ([credentialId, kind, digest, status, validFromMs, validUntilMs]): IndexedHolderRow['credentials'][number] => [credentialId, kind, digest.toString('latin1'), status, validFromMs, validUntilMs],
+    );
     const [status, pinDigest, duressDigest, escortGroups, escortWindowMs] = holder;
     return {
       status,
@@ -204,7 +208,7 @@ export class CardholdersRepository {
 
   /** The credential holding this card, by its digest (CardDigester), through the unique index. */
   holderOfDigest(kind: Credential['kind'], digest: string): { credentialId: string; cardholderId: string } | undefined {
-    const row = this.statement('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND digest = ?').get(kind, digest) as { id: string; cardholder_id: string } | undefined;
+    const row = this.statement('SELECT id, cardholder_id FROM credentials WHERE kind = ? AND digest = ?').get(kind, Buffer.from(digest, 'latin1')) as { id: string; cardholder_id: string } | undefined;
     return row === undefined ? undefined : { credentialId: row.id, cardholderId: row.cardholder_id };
   }
 
@@ -221,7 +225,7 @@ export class CardholdersRepository {
     return this.db
       .prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id')
       .all(cardholderId)
-      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.digest, status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
+      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.digest.toString('latin1'), status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
   }
 
   upsert(holder: Cardholder): void {
@@ -242,7 +246,7 @@ export class CardholdersRepository {
          ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, digest = excluded.digest, masked = excluded.masked,
            status = excluded.status, valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms`,
       )
-      .run({ ...credential, masked });
+      .run({ ...credential, number: Buffer.from(credential.number, 'latin1'), masked });
   }
 
   delete(id: string): void {

@@ -81,7 +81,8 @@ function registerMigrationFunctions(db: Db, stateDir: string | undefined): void 
     return (digester ??= PinHasher.forStateDir(stateDir).cardDigester());
   };
   const text = (value: unknown): string => (typeof value === 'string' ? value : String(value));
-  db.function('gp_credential_digest', { deterministic: true }, (kind: unknown, number: unknown) => (kind === 'card' ? cards().ofCard(text(number)) : cards().ofKey(text(number))));
+  // A 16-byte BLOB (the column keeps its TEXT declaration from the rename; BLOBs are stored as given).
+  db.function('gp_credential_digest', { deterministic: true }, (kind: unknown, number: unknown) => Buffer.from(kind === 'card' ? cards().ofCard(text(number)) : cards().ofKey(text(number)), 'latin1'));
   db.function('gp_credential_mask', { deterministic: true }, (kind: unknown, number: unknown) => {
     const wiegand = /^([a-z0-9-]+):(\d+):(\d+)$/.exec(text(number));
     return kind === 'card' ? maskedCard(text(number)) : wiegand !== null ? maskedWiegand(wiegand[1]!, Number(wiegand[2]), Number(wiegand[3])) : maskCardNumber(text(number));

@@ -11,33 +11,10 @@ import type { Metrics } from '../metrics.js';
 import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { screen, type ScreeningMatch, type WatchedPerson } from './screening.js';
+import type { VisitorRecord, VisitorStatus } from './visitorRecord.js';
 import type { ThreatSiteFacts } from './siteFacts.js';
 
-export type VisitorStatus = 'active' | 'blocked' | 'checked_out' | 'expired';
-
-export interface VisitorRecord {
-  readonly id: string;
-  /** The visitor's cardholder in site data (same id): its credential opens the visitor doors. */
-  readonly cardholder: string;
-  readonly name: string;
-  readonly company: string | null;
-  readonly host: string;
-  readonly expectedAt: string;
-  readonly photoUrl: string | null;
-  readonly escorted: boolean;
-  readonly status: VisitorStatus;
-  /** Masked: the whole number lives only in the credential. */
-  readonly card: string;
-  readonly credential: string;
-  readonly validFrom: string;
-  readonly validUntil: string;
-  readonly registeredBy: string | null;
-  readonly registeredAt: string;
-  readonly matches: readonly ScreeningMatch[];
-  readonly approvedBy: string | null;
-  readonly endedAt: string | null;
-  readonly endedBy: string | null;
-}
+export type { VisitorRecord, VisitorStatus } from './visitorRecord.js';
 
 export interface RegisterInput {
   readonly name: string;

@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NEWEST_SCHEMA, PID_FILE } from '../../src/ops/backup.js';
 import { BACKUP_INFO_TABLE } from '../../src/store/backupFile.js';
+import { OSDP_KEY_FILE } from '../../src/store/osdpKeys.js';
 import { PIN_KEY_FILE } from '../../src/store/pinKey.js';
 import { cli, finished, spawnGuardpost } from '../support/cli.js';
 import { nextJournalEvent } from '../support/journal.js';
@@ -40,8 +42,10 @@ function events(file: string): EventRow[] {
 }
 
 describe('guardpost backup and restore', () => {
-  it('takes a backup during a burst of badge reads that restores to a consistent database, with the PIN key, and the restored site grants as before', async () => {
+  it('takes a backup during a burst of badge reads that restores to a consistent database, with the PIN and OSDP keys, and the restored site grants as before', async () => {
     const liveDir = tempDir('gp-backup-live-');
+    // The key that seals OSDP readers' Secure Channel keys, as a site with OSDP readers has it.
+    fs.writeFileSync(path.join(liveDir, OSDP_KEY_FILE), crypto.randomBytes(32), { mode: 0o600 });
     const live = await gatewayOn(liveDir);
     const reader = await connectDevice(live.mqttUrl, 'main-entrance-reader');
     cleanups.push(() => reader.end());
@@ -84,6 +88,8 @@ describe('guardpost backup and restore', () => {
     expect(restored.out[0]).toMatch(/^restored .*site\.db \(site demo, schema \d+, \d+ events, taken \d{4}-.*Z\) into /);
     expect(fs.readFileSync(path.join(restoredDir, PIN_KEY_FILE))).toEqual(fs.readFileSync(path.join(liveDir, PIN_KEY_FILE)));
     expect(fs.statSync(path.join(restoredDir, PIN_KEY_FILE)).mode & 0o777).toBe(0o600);
+    expect(fs.readFileSync(path.join(restoredDir, OSDP_KEY_FILE))).toEqual(fs.readFileSync(path.join(liveDir, OSDP_KEY_FILE)));
+    expect(fs.statSync(path.join(restoredDir, OSDP_KEY_FILE)).mode & 0o777).toBe(0o600);
     await live.stop();
 
     const again = await gatewayOn(restoredDir);

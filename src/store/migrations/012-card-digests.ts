@@ -2,7 +2,7 @@ import type { Migration } from './types.js';
 
 /**
  * [SEC-CARD-DIGEST] Card numbers are no longer stored whole: each credential keeps a keyed digest
- * of its canonical key (the index key, unique) and a masked form, and cardholder documents keep
+ * of its canonical key (the index key, unique; a 16-byte BLOB) and a masked form, and cardholder documents keep
  * `cardDigest`/`wiegandDigest` + `masked` in place of `card`/`wiegand`. The digests need the
  * state directory's key, so the SQL calls functions `migrate()` registers (store/db.ts).
  * The column is renamed rather than the table rebuilt: dropping `credentials` would cascade to

@@ -47,9 +47,9 @@ describe('migration 12: card numbers become keyed digests [SEC-CARD-DIGEST]', ()
     try {
       const rows = store.db.prepare('SELECT id, kind, digest, masked FROM credentials ORDER BY id').all();
       expect(rows).toEqual([
-        { id: 'ann-card', kind: 'card', digest: cardKey(CARD), masked: '********42' },
-        { id: 'ben-card', kind: 'card', digest: cardKey(OTHER), masked: '********31' },
-        { id: 'ben-fob', kind: 'wiegand', digest: testCardDigests.ofWiegand('h10301', 12, 34567), masked: 'h10301:12:****7' },
+        { id: 'ann-card', kind: 'card', digest: Buffer.from(cardKey(CARD), 'latin1'), masked: '********42' },
+        { id: 'ben-card', kind: 'card', digest: Buffer.from(cardKey(OTHER), 'latin1'), masked: '********31' },
+        { id: 'ben-fob', kind: 'wiegand', digest: Buffer.from(testCardDigests.ofWiegand('h10301', 12, 34567), 'latin1'), masked: 'h10301:12:****7' },
       ]);
       expect(store.documents.get('cardholders', 'ann')).toEqual({ id: 'ann', name: 'Ann', status: 'active', groups: ['staff'], credentials: [{ id: 'ann-card', status: 'active', cardDigest: testCardDigests.seal(cardKey(CARD)), masked: '********42' }] });
       expect((store.documents.get('cardholders', 'ben') as { credentials: unknown[] }).credentials).toEqual([

@@ -143,10 +143,11 @@ describe('upgrading from every earlier schema version', () => {
             expect(found, `${table} row ${JSON.stringify(record)}`).toHaveLength(1);
           }
         }
-        // No whole number survives: each credential is its digest (32 hex digits) and a mask.
+        // No whole number survives: each credential is its digest (16 bytes) and a mask.
         for (const record of written.get('credentials') ?? []) {
-          const row = db.prepare<[string], { digest: string; masked: string }>('SELECT digest, masked FROM credentials WHERE id = ?').get(String(record.id));
-          expect(row?.digest).toMatch(/^[0-9a-f]{32}$/);
+          const row = db.prepare<[string], { digest: Buffer; masked: string }>('SELECT digest, masked FROM credentials WHERE id = ?').get(String(record.id));
+          expect(row?.digest).toBeInstanceOf(Buffer);
+          expect(row?.digest.byteLength).toBe(16);
           expect(row?.masked).not.toContain(String(record.number));
         }
         expect(db.pragma('integrity_check', { simple: true })).toBe('ok');

@@ -29,8 +29,7 @@ describe('exporting site data', () => {
       const digests = store.cardDigests!;
       const kept = { ...result.site, cardholders: result.site.cardholders.map((holder) => ({ ...holder, credentials: holder.credentials.map(({ card, wiegand, ...credential }) =>
         card !== undefined ? { ...credential, cardDigest: digests.seal(digests.ofCard(card)), masked: maskedCard(card) } : wiegand !== undefined ? { ...credential, wiegandDigest: digests.seal(digests.ofWiegand(wiegand.format, wiegand.facility, wiegand.number)), masked: maskedWiegand(wiegand.format, wiegand.facility, wiegand.number) } : credential) })) };
-      const { pin: _pin, ...sample } = result.site.cardholders[0]!;
-      expect(sample.credentials.length).toBeGreaterThan(0);
+      expect(result.site.cardholders.some((holder) => holder.credentials.some((credential) => credential.card !== undefined))).toBe(true);
       expect(sorted(exported)).toEqual(sorted(kept as typeof exported));
       for (const holder of result.site.cardholders) for (const credential of holder.credentials) if (credential.card !== undefined) expect(JSON.stringify(exported)).not.toContain(`"${credential.card}"`);
       // And what is exported is a valid site file in its own right.
