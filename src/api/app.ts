@@ -38,6 +38,7 @@ import { registerVisitorRoutes } from './routes/visitors.js';
 import type { ThreatManagement } from '../threat/service.js';
 import { registerConsole } from './console.js';
 import { registerSecurityHeaders } from './securityHeaders.js';
+import { registerLoopShare } from './loopShare.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -64,6 +65,9 @@ export interface ApiDeps {
   /** The built web console (default `<repo>/dist/console`). */
   readonly consoleDir?: string;
 }
+
+/** Requests that start their work in one event-loop turn; the rest wait a turn. */
+export const API_REQUESTS_PER_TURN = 2;
 
 const statusCodes: Partial<Record<ErrorCode, number>> = {
   GP_ERR_BAD_REQUEST: 400,
@@ -131,6 +135,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // First hook of all: the API's share of each event-loop turn, so badges are not queued behind
+  // a flood of requests (loopShare.ts; 2 measured best on the 2-core box, see design notes).
+  registerLoopShare(app, API_REQUESTS_PER_TURN);
   // Helmet's default headers, computed once (see securityHeaders.ts).
   await registerSecurityHeaders(app);
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
