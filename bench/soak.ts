@@ -17,6 +17,11 @@
  * the median of the last fifth of the run with the median of the first fifth after minute 1
  * (JIT, caches and the SQLite page cache warm up in minute 1); the raw minute-1 figures are
  * printed too.
+ *
+ * `--profile <dir>` runs the gateway under `node --cpu-prof --trace-gc` (the profile and its
+ * stdout, GC lines included, land in <dir>) and prints each minute the gateway's longest GC
+ * pause and the GC pauses so far from /metrics, to attribute event-loop delay. SOAK_NODE_ARGS
+ * passes further node flags to the gateway.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -30,7 +35,7 @@ import { Store } from '../src/store/index.js';
 import { repoRoot, startGatewayProcess, stopGatewayProcess } from './support.js';
 
 const DOORS = 20;
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'reads-per-second': { type: 'string', default: '50' }, clients: { type: 'string', default: '200' } }, strict: true });
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'reads-per-second': { type: 'string', default: '50' }, clients: { type: 'string', default: '200' }, profile: { type: 'string' } }, strict: true });
 const minutes = Number(values.minutes);
 const readsPerSecond = Number(values['reads-per-second']);
 const churnClients = Number(values.clients);
@@ -102,7 +107,12 @@ async function main(): Promise<number> {
   const seed = Store.open(stateDir);
   seed.users.insert({ id: 'soak-guard', role: 'security', passwordHash: await hashSecret(password), disabled: false, createdMs: Date.now() });
   seed.close();
-  const { child, mqttPort, httpPort } = await startGatewayProcess(configFile, stateDir);
+  const profileDir = values.profile === undefined ? undefined : path.resolve(values.profile);
+  if (profileDir !== undefined) fs.mkdirSync(profileDir, { recursive: true });
+  // SOAK_NODE_ARGS adds node flags of one's own (`--trace-gc-nvp`, `--max-semi-space-size=32`).
+  const nodeArgs = [...(profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--trace-gc']), ...(process.env.SOAK_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
+  const { child, mqttPort, httpPort } = await startGatewayProcess(configFile, stateDir, nodeArgs);
+  if (profileDir !== undefined) child.stdout?.pipe(fs.createWriteStream(path.join(profileDir, 'gateway.log')));
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`;
   const api = `http://127.0.0.1:${httpPort}`;
   console.log(`soak: ${minutes} min, ${readsPerSecond} badge reads/s over ${DOORS} doors, ${churnClients} MQTT clients churning, webhook failing 10%, pid ${child.pid}`);
@@ -163,7 +173,7 @@ async function main(): Promise<number> {
   // One scrape a minute: the event-loop delay gauge covers the time since the previous scrape.
   const scrape = async (): Promise<(name: string) => number> => {
     const text = await (await fetch(`${api}/metrics`, { headers })).text();
-    return (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+    return (name) => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
   };
   const rows: { minute: number; rssMb: number; heapMb: number; fds: number; loopP99Ms: number; badgeP99Ms: number; floorP99Ms: number }[] = [];
   console.log('minute  rss MB  heap MB  fds  loop p99 ms  badge p99 ms  reads  floor p99 ms  badge/floor');
@@ -190,6 +200,10 @@ async function main(): Promise<number> {
     console.log(
       `${String(minute).padStart(6)}  ${row.rssMb.toFixed(1).padStart(6)}  ${row.heapMb.toFixed(1).padStart(7)}  ${String(row.fds).padStart(3)}  ${row.loopP99Ms.toFixed(1).padStart(11)}  ${row.badgeP99Ms.toFixed(1).padStart(12)}  ${String(badgeLatenciesMs.length).padStart(5)}  ${row.floorP99Ms.toFixed(1).padStart(12)}  ${(row.badgeP99Ms / row.floorP99Ms).toFixed(2).padStart(11)}`,
     );
+    if (profileDir !== undefined) {
+      const pauses = (kind: string): number => metric(`nodejs_gc_duration_seconds_count{kind="${kind}"}`);
+      console.log(`        gc: longest pause ${(metric('nodejs_gc_pause_max_seconds') * 1000).toFixed(1)} ms; pauses so far minor ${pauses('minor')}, major ${pauses('major')}`);
+    }
     badgeLatenciesMs = [];
     floorLatenciesMs = [];
   }

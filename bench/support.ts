@@ -21,9 +21,12 @@ function compiledMain(): string {
   return path.join(repoRoot, 'dist/main.js');
 }
 
-/** `guardpost start` on ephemeral ports; resolves with the ports it logs once it is running. */
-export async function startGatewayProcess(configFile: string, stateDir: string): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [compiledMain(), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
+/**
+ * `guardpost start` on ephemeral ports; resolves with the ports it logs once it is running.
+ * `nodeArgs` go to node before the script (`--cpu-prof`, `--trace-gc`) for profiling a bench.
+ */
+export async function startGatewayProcess(configFile: string, stateDir: string, nodeArgs: readonly string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, compiledMain(), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });

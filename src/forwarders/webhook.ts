@@ -2,6 +2,7 @@ import type { ForwarderConfig } from '../config/forwardersSchema.js';
 import type { JournalEvent } from '../journal/index.js';
 import { parseRetryAfterMs } from './backoff.js';
 import { CLOUDEVENT_BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, toCloudEvent } from './cloudEvents.js';
+import { HttpPoster } from './httpPost.js';
 import { sign } from './signature.js';
 import type { DeliveryOutcome, Destination, Origin } from './types.js';
 
@@ -15,9 +16,9 @@ export class WebhookDestination implements Destination {
   readonly id: string;
   readonly batchSize: number;
   private readonly secret: string;
-  /** The URL without user info, which fetch refuses; user info becomes Basic authorization. */
-  private readonly endpoint: string;
   private readonly authorization: string | undefined;
+  /** Posts to the URL without its user info, which becomes Basic authorization here. */
+  private readonly poster: HttpPoster;
 
   constructor(
     private readonly config: ForwarderConfig,
@@ -33,12 +34,14 @@ export class WebhookDestination implements Destination {
       url.username === '' && url.password === '' ? undefined : `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     url.username = '';
     url.password = '';
-    this.endpoint = url.toString();
+    this.poster = new HttpPoster(url, config.timeoutMs);
   }
 
   async start(): Promise<void> {}
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.poster.close();
+  }
 
   async deliver(events: readonly JournalEvent[], signal: AbortSignal): Promise<DeliveryOutcome> {
     const first = events[0];
@@ -49,42 +52,24 @@ export class WebhookDestination implements Destination {
     // One event: its journal id, stable across retries. A batch: its first and last ids.
     const messageId = batched ? `${first.id}_${last.id}` : first.id;
     const timestampSeconds = Math.floor(this.clock() / 1000);
-    let response: Response;
-    // One controller per request, released when it settles: AbortSignal.any() on the loop's
-    // long-lived signal kept a listener per request alive (thousands during a catch-up).
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${this.config.timeoutMs} ms`, 'TimeoutError')), this.config.timeoutMs);
-    const onStop = (): void => controller.abort(new DOMException('stopped', 'AbortError'));
-    signal.addEventListener('abort', onStop, { once: true });
-    try {
-      response = await fetch(this.endpoint, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          'content-type': batched ? CLOUDEVENT_BATCH_CONTENT_TYPE : CLOUDEVENT_CONTENT_TYPE,
-          'webhook-id': messageId,
-          'webhook-timestamp': String(timestampSeconds),
-          'webhook-signature': sign(this.secret, messageId, timestampSeconds, body),
-          'user-agent': 'guardpost',
-          ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
-        },
-        body,
-        signal: controller.signal,
-      });
-    } catch (error) {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onStop);
-      return { kind: 'retry', reason: describeFetchError(error, this.config.timeoutMs) };
-    }
-    // Read (and so release) the body whatever the status, keeping a little for the error message.
-    const text = await response.text().catch(() => '');
-    clearTimeout(timer);
-    signal.removeEventListener('abort', onStop);
-    const status = response.status;
+    const answer = await this.poster.post(
+      body,
+      {
+        'content-type': batched ? CLOUDEVENT_BATCH_CONTENT_TYPE : CLOUDEVENT_CONTENT_TYPE,
+        'webhook-id': messageId,
+        'webhook-timestamp': String(timestampSeconds),
+        'webhook-signature': sign(this.secret, messageId, timestampSeconds, body),
+        'user-agent': 'guardpost',
+        ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
+      },
+      signal,
+    );
+    if (answer.kind === 'failed') return { kind: 'retry', reason: answer.reason };
+    const { status, text } = answer;
     if (status >= 200 && status < 300) return { kind: 'delivered' };
     const detail = `HTTP ${status}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 200)}`}`;
     if (status === 408 || status === 429 || status >= 500) {
-      return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after'), this.clock()) };
+      return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(answer.retryAfter ?? null, this.clock()) };
     }
     if (status >= 400) return { kind: 'rejected', reason: detail };
     // A redirect or 1xx means a misconfigured URL: keep the events and say so, never drop them.

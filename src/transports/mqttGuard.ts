@@ -158,6 +158,17 @@ export class GuardedConnection extends Duplex {
     this.raw.write(chunk, (error) => done(error ?? null));
   }
 
+  /**
+   * aedes (mqtt-packet) writes each packet in pieces — header, length, topic, payload — under
+   * cork(): hand them to the socket as one write, one syscall and one TCP segment, instead of
+   * one write per piece, each waiting for the previous one's callback.
+   */
+  override _writev(chunks: { chunk: Buffer }[], done: (error?: Error | null) => void): void {
+    if (this.raw.destroyed) return done();
+    const bytes = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map(({ chunk }) => chunk));
+    this.raw.write(bytes, (error) => done(error ?? null));
+  }
+
   override _final(done: (error?: Error | null) => void): void {
     this.raw.end(() => done());
   }

@@ -1,6 +1,9 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { ConnectionGate, DEFAULT_MQTT_LIMITS, PacketScanner, topicProblem } from '../../../src/transports/mqttGuard.js';
+import mqttPacket from 'mqtt-packet';
+import { describe, expect, it, vi } from 'vitest';
+import { ConnectionGate, DEFAULT_MQTT_LIMITS, GuardedConnection, PacketScanner, topicProblem } from '../../../src/transports/mqttGuard.js';
 
 const connect = [0x10, 0x0c, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, 0x02, 0x00, 0x3c, 0x00, 0x00];
 const pingreq = [0xc0, 0x00];
@@ -91,5 +94,36 @@ describe('topicProblem', () => {
     expect(topicProblem('a/'.repeat(20), DEFAULT_MQTT_LIMITS)).toBe('topic of 21 levels over the limit of 16');
     expect(topicProblem('x'.repeat(600), DEFAULT_MQTT_LIMITS)).toBe('topic of 600 bytes over the limit of 512');
     expect(topicProblem('guardpost/devices/door-1/input', DEFAULT_MQTT_LIMITS)).toBeNull();
+  });
+});
+
+describe('GuardedConnection', () => {
+  it('hands each packet the broker writes in pieces to the socket as one write, and the device reads it whole', async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const device = net.connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const [socket] = (await new Promise((resolve) => server.once('connection', (accepted: net.Socket) => resolve([accepted])))) as [net.Socket];
+    try {
+      const writes = vi.spyOn(socket, 'write');
+      const connection = new GuardedConnection(socket, '127.0.0.1', DEFAULT_MQTT_LIMITS.maxPacketBytes, () => undefined);
+      const command = { cmd: 'publish', topic: 'guardpost/devices/main-entrance-strike/output', payload: Buffer.from(JSON.stringify({ type: 'strike', action: 'pulse', durationMs: 5000 })), qos: 0, retain: false, dup: false } as const;
+      const expected = mqttPacket.generate(command);
+      const received: Buffer[] = [];
+      const whole = new Promise<void>((resolve) =>
+        device.on('data', (chunk: Buffer) => {
+          received.push(chunk);
+          if (Buffer.concat(received).length >= expected.length) resolve();
+        }),
+      );
+      // As aedes writes: mqtt-packet's writeToStream corks, writes the pieces, uncorks on the next tick.
+      mqttPacket.writeToStream(command, connection);
+      await whole;
+      expect(Buffer.concat(received).equals(expected)).toBe(true);
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      device.destroy();
+      socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
