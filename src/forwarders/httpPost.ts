@@ -6,6 +6,9 @@ export type PostResult =
   | { readonly kind: 'answered'; readonly status: number; readonly text: string; readonly retryAfter: string | undefined }
   | { readonly kind: 'failed'; readonly reason: string };
 
+/** How a kept connection closed by the receiver fails when reused (Node's own "socket hang up" is ECONNRESET). */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
 /** How much of an answer's body is kept (for an error message); the rest is read and dropped. */
 const KEPT_BODY_CHARS = 1_024;
 
@@ -33,10 +36,19 @@ export class HttpPoster {
     this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 4 }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
   }
 
-  post(body: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<PostResult> {
-    return new Promise<PostResult>((resolve) => {
+  async post(body: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<PostResult> {
+    const first = await this.attempt(body, headers, signal);
+    // A kept connection the receiver closed as we reused it fails at once with no answer: try
+    // again on a new one now, not after the loop's backoff (an alarm must not wait a second).
+    const result = first.kind === 'failed' && first.reusedSocket === true && !signal.aborted ? await this.attempt(body, headers, signal) : first;
+    return result.kind === 'failed' ? { kind: 'failed', reason: result.reason } : result;
+  }
+
+  private attempt(body: string, headers: Readonly<Record<string, string>>, signal: AbortSignal): Promise<PostResult & { readonly reusedSocket?: boolean }> {
+    return new Promise((resolve) => {
       let settled = false;
-      const settle = (result: PostResult): void => {
+      let answered = false;
+      const settle = (result: PostResult & { readonly reusedSocket?: boolean }): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
@@ -44,6 +56,7 @@ export class HttpPoster {
         resolve(result);
       };
       const request = this.request(this.url, { method: 'POST', agent: this.agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+        answered = true;
         let text = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
@@ -65,7 +78,10 @@ export class HttpPoster {
       };
       if (signal.aborted) return onStop();
       signal.addEventListener('abort', onStop, { once: true });
-      request.on('error', (error) => settle({ kind: 'failed', reason: connectionFailure(error) }));
+      request.on('error', (error) => {
+        const reusedSocket = request.reusedSocket && !answered && RESET_CODES.has(String((error as { code?: unknown }).code));
+        settle({ kind: 'failed', reason: connectionFailure(error), reusedSocket });
+      });
       request.end(body);
     });
   }

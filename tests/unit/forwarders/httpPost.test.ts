@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
 import { HttpPoster } from '../../../src/forwarders/httpPost.js';
@@ -78,6 +78,30 @@ describe('posting to an incident system over HTTP', () => {
     expect(answer.kind === 'answered' && answer.text.length).toBe(1_024);
     expect(await poster(new URL('/moved', url)).post('{}', {}, never)).toMatchObject({ kind: 'answered', status: 302 });
     expect(incidents.requests.map((request) => request.headers['content-length'])).toEqual(['2', '2']);
+  });
+
+  it('sends again at once on a new connection when the receiver closed the kept one just as it was reused', async () => {
+    // A receiver that answers the first request on a connection and drops the connection at the
+    // second, as a server whose keep-alive timeout ran out at that moment does.
+    let connections = 0;
+    let answered = 0;
+    const server = net.createServer((socket) => {
+      connections += 1;
+      let requests = 0;
+      socket.on('data', (bytes: Buffer) => {
+        if (!bytes.toString('latin1').includes('\r\n\r\n{}')) return;
+        requests += 1;
+        if (requests > 1) return void socket.destroy();
+        answered += 1;
+        socket.write('HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const client = poster(new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`));
+    expect(await client.post('{}', {}, never)).toMatchObject({ kind: 'answered', status: 204 });
+    expect(await client.post('{}', {}, never)).toMatchObject({ kind: 'answered', status: 204 });
+    expect({ connections, answered }).toEqual({ connections: 2, answered: 2 });
   });
 
   it('gives up on a receiver that never answers after the timeout, and says how long it waited', async () => {
