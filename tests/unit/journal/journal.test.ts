@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/journal/journal.js';
 import type { EventInput, JournalEvent } from '../../../src/journal/events.js';
 import { openDatabase, type Db } from '../../../src/store/db.js';
+import { useTempDatabase } from '../../support/tempDatabase.js';
 
 const START = Date.parse('2025-06-02T09:00:00.000Z');
 const SECOND = 1_000;
@@ -15,18 +13,7 @@ function manualClock(startMs = START): { now: () => number; set: (ms: number) =>
   return { now: () => current, set: (ms) => void (current = ms), advance: (ms) => void (current += ms) };
 }
 
-let dir: string;
-let db: Db;
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-unit-'));
-  db = openDatabase(dir);
-});
-
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempDatabase();
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -35,25 +22,25 @@ const uuidTimeMs = (id: string): number => parseInt(id.replace(/-/g, '').slice(0
 
 describe('Journal.append', () => {
   it('numbers events with a strictly increasing sequence', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const seqs = Array.from({ length: 20 }, () => journal.append({ type: 'access.granted' }).seq);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
     expect(journal.lastSeq()).toBe(seqs.at(-1));
   });
 
   it('gives ids that sort in append order even when many events share one millisecond', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const ids = Array.from({ length: 200 }, () => journal.append({ type: 'access.granted' }).id);
     expect([...ids].sort()).toEqual(ids);
   });
 
   it('reports lastSeq 0 for an empty journal', () => {
-    expect(new Journal(db, 'hq', manualClock().now).lastSeq()).toBe(0);
+    expect(new Journal(temp.db, 'hq', manualClock().now).lastSeq()).toBe(0);
   });
 
   it('gives every event a UUIDv7 id carrying the time it was observed', () => {
     const clock = manualClock();
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     const ids = new Set<string>();
     for (let i = 0; i < 10; i++) {
       const event = journal.append({ type: 'device.online', device: `reader-${i}` });
@@ -67,7 +54,7 @@ describe('Journal.append', () => {
 
   it('gives ids that sort in time order when events are observed at different times', () => {
     const clock = manualClock();
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     const events: JournalEvent[] = [];
     for (let i = 0; i < 25; i++) {
       events.push(journal.append({ type: 'access.denied' }));
@@ -79,7 +66,7 @@ describe('Journal.append', () => {
 
   it('stamps each event with the injected clock’s time as ISO-8601 UTC', () => {
     const clock = manualClock(Date.parse('2031-12-31T23:59:59.123Z'));
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     expect(journal.append({ type: 'system.started' }).time).toBe('2031-12-31T23:59:59.123Z');
     clock.set(Date.parse('2032-01-01T00:00:00.000Z'));
     expect(journal.append({ type: 'system.stopped' }).time).toBe('2032-01-01T00:00:00.000Z');
@@ -87,7 +74,7 @@ describe('Journal.append', () => {
 
   it('keeps the clock’s time even when the clock goes backwards, and still increases seq', () => {
     const clock = manualClock();
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     const first = journal.append({ type: 'access.granted' });
     clock.set(START - 60 * SECOND);
     const second = journal.append({ type: 'access.granted' });
@@ -96,7 +83,7 @@ describe('Journal.append', () => {
   });
 
   it('returns the full event: site, default severity, optional fields as null and empty data', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const event = journal.append({ type: 'alarm.raised' });
     expect(event).toMatchObject({
       type: 'alarm.raised',
@@ -111,13 +98,13 @@ describe('Journal.append', () => {
   });
 
   it('keeps a severity given explicitly instead of the type’s default', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     expect(journal.append({ type: 'access.denied', severity: 'high' }).severity).toBe('high');
     expect(journal.query({ limit: 1 })[0]?.severity).toBe('high');
   });
 
   it('reads back exactly what append returned', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const appended = journal.append({
       type: 'access.denied',
       door: 'front',
@@ -132,7 +119,7 @@ describe('Journal.append', () => {
 
 describe('Journal.onAppend', () => {
   it('tells each listener of every event, after the event can already be read back', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const seen: { event: JournalEvent; stored: JournalEvent[] }[] = [];
     journal.onAppend((event) => seen.push({ event, stored: journal.query({ limit: 1, afterSeq: event.seq - 1 }) }));
     const a = journal.append({ type: 'device.online', device: 'reader-1' });
@@ -142,7 +129,7 @@ describe('Journal.onAppend', () => {
   });
 
   it('still stores the event and tells later listeners when one listener throws', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const later: number[] = [];
     journal.onAppend(() => {
       throw new Error('console disconnected');
@@ -155,7 +142,7 @@ describe('Journal.onAppend', () => {
   });
 
   it('stops telling a listener once it unsubscribes', () => {
-    const journal = new Journal(db, 'hq', manualClock().now);
+    const journal = new Journal(temp.db, 'hq', manualClock().now);
     const seen: string[] = [];
     const unsubscribe = journal.onAppend((event) => seen.push(event.type));
     journal.append({ type: 'system.started' });
@@ -169,7 +156,7 @@ describe('Journal.query', () => {
   /** A morning at the front door and the lab, one event per second. */
   function morning(): { journal: Journal; events: JournalEvent[] } {
     const clock = manualClock();
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     const inputs: EventInput[] = [
       { type: 'system.started' },
       { type: 'device.online', device: 'reader-front' },
@@ -280,16 +267,16 @@ describe('Journal.query', () => {
 describe('Journal durability', () => {
   it('keeps every event, with its id and sequence, across closing and reopening the database', () => {
     const clock = manualClock();
-    const journal = new Journal(db, 'hq', clock.now);
+    const journal = new Journal(temp.db, 'hq', clock.now);
     const before: JournalEvent[] = [];
     for (let i = 0; i < 5; i++) {
       before.push(journal.append({ type: 'access.granted', door: 'front', data: { n: i } }));
       clock.advance(SECOND);
     }
-    db.close();
+    temp.db.close();
 
-    db = openDatabase(dir);
-    const reopened = new Journal(db, 'hq', clock.now);
+    temp.db = openDatabase(temp.dir);
+    const reopened = new Journal(temp.db, 'hq', clock.now);
     expect(reopened.query({ limit: 100, afterSeq: 0 })).toEqual(before);
     expect(reopened.lastSeq()).toBe(before.at(-1)!.seq);
     const next = reopened.append({ type: 'system.started' });

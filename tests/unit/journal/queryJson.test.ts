@@ -1,24 +1,10 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventTypes, type EventType } from '../../../src/journal/events.js';
 import { Journal } from '../../../src/journal/journal.js';
-import { openDatabase, type Db } from '../../../src/store/db.js';
+import { useTempDatabase } from '../../support/tempDatabase.js';
 
-let dir: string;
-let db: Db;
-
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-unit-'));
-  db = openDatabase(dir);
-});
-
-afterEach(() => {
-  if (db.open) db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const temp = useTempDatabase();
 
 const types = Object.keys(EventTypes) as EventType[];
 const id = fc.option(fc.stringMatching(/^[a-z0-9-]{1,12}$/), { nil: undefined });
@@ -33,9 +19,9 @@ describe('Journal.queryJson (the events page computed afresh)', () => {
         fc.integer({ min: 1, max: 25 }),
         fc.option(fc.constantFrom('access', 'door.forced', 'device'), { nil: undefined }),
         (inputs, limit, type) => {
-          db.exec('DELETE FROM events');
+          temp.db.exec('DELETE FROM events');
           let clockMs = Date.parse('2026-11-23T22:00:00.000Z');
-          const journal = new Journal(db, 'hq', () => (clockMs += 7));
+          const journal = new Journal(temp.db, 'hq', () => (clockMs += 7));
           for (const input of inputs) journal.append(input);
           for (const query of [{ limit }, { limit, type }, { limit, afterSeq: 0 }]) expect(journal.queryJson(query)).toBe(JSON.stringify(journal.query(query)));
         },

@@ -1,22 +1,19 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { Journal } from '../../../src/journal/journal.js';
 import { pruneJournal } from '../../../src/journal/retention.js';
-import { openDatabase, type Db } from '../../../src/store/db.js';
+import type { Db } from '../../../src/store/db.js';
+import { useTempDatabase } from '../../support/tempDatabase.js';
 
 const DAY = 86_400_000;
 const START = Date.parse('2026-01-01T00:00:00Z');
 
-let dir: string;
+const temp = useTempDatabase();
 let db: Db;
 let nowMs = START;
 let journal: Journal;
 
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-unit-'));
-  db = openDatabase(dir);
+  db = temp.db;
   nowMs = START;
   journal = new Journal(db, 'hq', () => nowMs);
   // One event a day for 30 days: seq n was journalled on day n-1.
@@ -24,11 +21,6 @@ beforeEach(() => {
     nowMs = START + day * DAY;
     journal.append({ type: 'access.granted', door: 'front', data: { day } });
   }
-});
-
-afterEach(() => {
-  db.close();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const seqs = (): number[] => journal.query({ afterSeq: 0, limit: 1_000 }).map((event) => event.seq);
