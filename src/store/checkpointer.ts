@@ -17,6 +17,8 @@ const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.betterSqlite3);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+// A checkpoint copies WAL frames to the database file; it needs no page cache of its own.
+db.pragma('cache_size = -256');
 const timer = setInterval(() => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage({ error: String(error) }); }
 }, workerData.intervalMs);

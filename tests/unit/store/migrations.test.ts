@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GuardpostError } from '../../../src/errors.js';
-import { DATABASE_FILE, migrate, openDatabase, type Db } from '../../../src/store/db.js';
+import { DATABASE_FILE, PAGE_CACHE_KIB, migrate, openDatabase, type Db } from '../../../src/store/db.js';
 import { migrations, type Migration } from '../../../src/store/migrations/index.js';
 
 /** Versions reserved for work in progress on branches (issue 12 holds 15). */
@@ -58,6 +58,11 @@ describe('openDatabase', () => {
     const db = open(tempDir());
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('bounds its page cache to 4 MiB, so a journal that grows all day does not grow the gateway with it', () => {
+    const db = open(tempDir());
+    expect(db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
   });
 
   it('brings a new database to the newest schema version, with the site and journal tables', () => {
