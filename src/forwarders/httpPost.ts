@@ -1,5 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
+import { parseRetryAfterMs } from './backoff.js';
+import type { DeliveryOutcome } from './types.js';
 
 /** What the receiver answered, or why there was no answer. */
 export type PostResult =
@@ -96,4 +98,21 @@ export class HttpPoster {
 function connectionFailure(error: Error): string {
   const code = (error as { code?: unknown }).code;
   return `connection failed: ${typeof code === 'string' ? code : error.message}`;
+}
+
+/**
+ * What a forwarder does with a receiver's answer: 2xx delivered; 408, 429 and 5xx retried
+ * (honouring Retry-After); any other 4xx rejected; a redirect or 1xx kept and retried, since it
+ * means a misconfigured URL and events are never dropped for it. `redact` takes secrets out of
+ * the receiver's text before it reaches a log or the forwarder's status.
+ */
+export function deliveryOutcome(answer: PostResult, nowMs: number, redact: (text: string) => string = (text) => text): DeliveryOutcome {
+  if (answer.kind === 'failed') return { kind: 'retry', reason: answer.reason };
+  const { status } = answer;
+  if (status >= 200 && status < 300) return { kind: 'delivered' };
+  const text = answer.text.trim();
+  const detail = `HTTP ${status}${text === '' ? '' : `: ${redact(text.slice(0, 200))}`}`;
+  if (status === 408 || status === 429 || status >= 500) return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(answer.retryAfter ?? null, nowMs) };
+  if (status >= 400) return { kind: 'rejected', reason: detail };
+  return { kind: 'retry', reason: `${detail} (not followed: fix the forwarder url)` };
 }

@@ -1,8 +1,7 @@
 import type { ForwarderConfig } from '../config/forwardersSchema.js';
 import type { JournalEvent, Severity } from '../journal/index.js';
-import { parseRetryAfterMs } from './backoff.js';
+import { HttpPoster, deliveryOutcome } from './httpPost.js';
 import type { DeliveryOutcome, Destination, Origin } from './types.js';
-import { describeFetchError } from './webhook.js';
 
 /** PagerDuty Events API v2 actions, from the alarm lifecycle. */
 export type PagerDutyAction = 'trigger' | 'acknowledge' | 'resolve';
@@ -76,7 +75,7 @@ export class PagerDutyDestination implements Destination {
   readonly kind = 'pagerduty';
   readonly id: string;
   readonly batchSize = 1;
-  private readonly endpoint: string;
+  private readonly poster: HttpPoster;
   private readonly routingKey: string;
 
   constructor(
@@ -87,39 +86,22 @@ export class PagerDutyDestination implements Destination {
     this.id = config.id;
     if (config.routingKey === undefined) throw new Error(`forwarder ${config.id}: pagerduty needs a routingKey`);
     this.routingKey = config.routingKey;
-    this.endpoint = `${config.url.replace(/\/+$/, '')}/v2/enqueue`;
+    this.poster = new HttpPoster(new URL(`${config.url.replace(/\/+$/, '')}/v2/enqueue`), config.timeoutMs);
   }
 
   async start(): Promise<void> {}
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.poster.close();
+  }
 
   async deliver(events: readonly JournalEvent[], signal: AbortSignal): Promise<DeliveryOutcome> {
     const event = events[0];
     if (event === undefined) return { kind: 'delivered' };
     const body = toPagerDuty(event, this.routingKey, this.origin);
     if ('error' in body) return { kind: 'rejected', reason: body.error };
-    let response: Response;
-    try {
-      response = await fetch(this.endpoint, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/json', 'user-agent': 'guardpost' },
-        body: JSON.stringify(body),
-        signal: AbortSignal.any([signal, AbortSignal.timeout(this.config.timeoutMs)]),
-      });
-    } catch (error) {
-      return { kind: 'retry', reason: describeFetchError(error, this.config.timeoutMs) };
-    }
-    const text = await response.text().catch(() => '');
-    const status = response.status;
-    if (status >= 200 && status < 300) return { kind: 'delivered' };
-    // PagerDuty echoes nothing secret, but keep messages short and free of the routing key anyway.
-    const detail = `HTTP ${status}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 200).replaceAll(this.routingKey, '[routing key]')}`}`;
-    if (status === 408 || status === 429 || status >= 500) {
-      return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after'), this.clock()) };
-    }
-    if (status >= 400) return { kind: 'rejected', reason: detail };
-    return { kind: 'retry', reason: `${detail} (not followed: fix the forwarder url)` };
+    const answer = await this.poster.post(JSON.stringify(body), { 'content-type': 'application/json', 'user-agent': 'guardpost' }, signal);
+    // PagerDuty echoes nothing secret, but keep messages free of the routing key anyway.
+    return deliveryOutcome(answer, this.clock(), (text) => text.replaceAll(this.routingKey, '[routing key]'));
   }
 }

@@ -1,8 +1,7 @@
 import type { ForwarderConfig } from '../config/forwardersSchema.js';
 import type { JournalEvent } from '../journal/index.js';
-import { parseRetryAfterMs } from './backoff.js';
 import { CLOUDEVENT_BATCH_CONTENT_TYPE, CLOUDEVENT_CONTENT_TYPE, toCloudEvent } from './cloudEvents.js';
-import { HttpPoster } from './httpPost.js';
+import { HttpPoster, deliveryOutcome } from './httpPost.js';
 import { sign } from './signature.js';
 import type { DeliveryOutcome, Destination, Origin } from './types.js';
 
@@ -64,24 +63,6 @@ export class WebhookDestination implements Destination {
       },
       signal,
     );
-    if (answer.kind === 'failed') return { kind: 'retry', reason: answer.reason };
-    const { status, text } = answer;
-    if (status >= 200 && status < 300) return { kind: 'delivered' };
-    const detail = `HTTP ${status}${text.trim() === '' ? '' : `: ${text.trim().slice(0, 200)}`}`;
-    if (status === 408 || status === 429 || status >= 500) {
-      return { kind: 'retry', reason: detail, retryAfterMs: parseRetryAfterMs(answer.retryAfter ?? null, this.clock()) };
-    }
-    if (status >= 400) return { kind: 'rejected', reason: detail };
-    // A redirect or 1xx means a misconfigured URL: keep the events and say so, never drop them.
-    return { kind: 'retry', reason: `${detail} (not followed: fix the forwarder url)` };
+    return deliveryOutcome(answer, this.clock());
   }
-}
-
-/** Names the cause (ECONNREFUSED, timeout) without the URL, which may carry credentials. */
-export function describeFetchError(error: unknown, timeoutMs: number): string {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
-  if (err.name === 'AbortError') return 'stopped';
-  const cause = err.cause?.code ?? err.cause?.message ?? err.message ?? String(error);
-  return `connection failed: ${cause}`;
 }

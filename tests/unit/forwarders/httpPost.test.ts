@@ -2,7 +2,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { HttpPoster } from '../../../src/forwarders/httpPost.js';
+import { HttpPoster, deliveryOutcome } from '../../../src/forwarders/httpPost.js';
 import { WebhookDestination } from '../../../src/forwarders/webhook.js';
 import type { JournalEvent } from '../../../src/journal/index.js';
 
@@ -124,5 +124,23 @@ describe('posting to an incident system over HTTP', () => {
     while (silent.requests.length === 0) await new Promise((resolve) => setImmediate(resolve));
     stop.abort();
     expect(await answer).toEqual({ kind: 'failed', reason: 'stopped' });
+  });
+});
+
+describe('deliveryOutcome: what a forwarder does with a receiver answer', () => {
+  const answered = (status: number, text = '', retryAfter?: string) => ({ kind: 'answered' as const, status, text, retryAfter });
+  it('delivers on 2xx, retries 408/429/5xx after Retry-After, rejects other 4xx, keeps events on a redirect, and retries a failed connection', () => {
+    const nowMs = Date.parse('2026-11-24T00:00:00Z');
+    expect(deliveryOutcome(answered(204), nowMs)).toEqual({ kind: 'delivered' });
+    expect(deliveryOutcome(answered(503, ' busy ', '7'), nowMs)).toEqual({ kind: 'retry', reason: 'HTTP 503: busy', retryAfterMs: 7_000 });
+    expect(deliveryOutcome(answered(429), nowMs)).toMatchObject({ kind: 'retry', reason: 'HTTP 429' });
+    expect(deliveryOutcome(answered(400, 'invalid event'), nowMs)).toEqual({ kind: 'rejected', reason: 'HTTP 400: invalid event' });
+    expect(deliveryOutcome(answered(302), nowMs)).toEqual({ kind: 'retry', reason: 'HTTP 302 (not followed: fix the forwarder url)' });
+    expect(deliveryOutcome({ kind: 'failed', reason: 'connection failed: ECONNREFUSED' }, nowMs)).toEqual({ kind: 'retry', reason: 'connection failed: ECONNREFUSED' });
+  });
+
+  it('takes a secret the receiver echoed out of the reason before it is logged', () => {
+    const outcome = deliveryOutcome(answered(400, 'unknown routing key R0UT1NGKEY'), 0, (text) => text.replaceAll('R0UT1NGKEY', '[routing key]'));
+    expect(outcome).toEqual({ kind: 'rejected', reason: 'HTTP 400: unknown routing key [routing key]' });
   });
 });
