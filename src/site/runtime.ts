@@ -38,6 +38,8 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
   availabilityGeneration = 0;
+  /** Told of every availability change (the HTTP front's cached device and door lists depend on it). */
+  readonly availabilityListeners = new Set<() => void>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
@@ -455,6 +457,7 @@ export class SiteRuntime {
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
     this.availabilityGeneration += 1;
+    for (const listener of this.availabilityListeners) listener();
     if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }
