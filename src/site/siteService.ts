@@ -5,6 +5,7 @@ import type { SiteCardholder, SiteCredential, SiteData } from '../config/siteSch
 import { GuardpostError } from '../errors.js';
 import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
+import type { CardholderListQuery } from '../store/cardholderList.js';
 import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
 import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
@@ -180,6 +181,17 @@ export class SiteService {
   /** One collection as stored (its documents), without exporting the whole site. */
   list<C extends EditableCollection>(collection: C): Item<C>[] {
     return this.deps.store.documents.list(collection) as Item<C>[];
+  }
+
+  /**
+   * A page of cardholders, filtered, searched and sorted in SQL along indexes [SITE-LIST]: a panel
+   * of millions is never loaded to show a hundred. `card` (a whole number) finds its holder by digest.
+   */
+  listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): { page: SiteCardholder[]; total: number } {
+    const { card, ...rest } = query;
+    const holderId = card === undefined ? undefined : (this.cardholderOf(card) ?? null);
+    const { json, total } = this.deps.store.cardholderList.page({ ...rest, ...(holderId === undefined ? {} : { holderId }) });
+    return { page: json.map((text) => JSON.parse(text) as SiteCardholder), total };
   }
 
   get<C extends EditableCollection>(collection: C, id: string): Item<C> {

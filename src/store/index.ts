@@ -2,6 +2,7 @@ import { AccessLevelsRepository, CardholderRulesRepository, RuleStateRepository,
 import { PinHasher } from './pinKey.js';
 import type { SiteData } from '../config/siteSchema.js';
 import { CardholdersRepository } from './cardholders.js';
+import { CardholderListRepository } from './cardholderList.js';
 import { openDatabase, type Db } from './db.js';
 import { DevicesRepository } from './devices.js';
 import { DoorsRepository } from './doors.js';
@@ -46,6 +47,8 @@ export class Store {
   readonly doors: DoorsRepository;
   readonly groups: GroupsRepository;
   readonly cardholders: CardholdersRepository;
+  /** The cardholder list, paged in SQL [SITE-LIST]. */
+  readonly cardholderList: CardholderListRepository;
   readonly users: UsersRepository;
   readonly audit: AuditRepository;
   readonly documents: SiteDocumentsRepository;
@@ -71,6 +74,7 @@ export class Store {
     this.doors = new DoorsRepository(db);
     this.groups = new GroupsRepository(db);
     this.cardholders = new CardholdersRepository(db);
+    this.cardholderList = new CardholderListRepository(db);
     this.users = new UsersRepository(db);
     this.audit = new AuditRepository(db);
     this.documents = new SiteDocumentsRepository(db);

@@ -38,7 +38,7 @@ function bigSite(stateDir: string): void {
   }
 }
 
-describe('the whole-site export at scale [SITE-STREAM]', () => {
+describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', () => {
   let gw: TestGateway;
   let token: string;
 
@@ -120,4 +120,50 @@ describe('the whole-site export at scale [SITE-STREAM]', () => {
     expect(fs.statSync(file).mode & 0o777).toBe(0o640);
     expect(fs.readdirSync(path.dirname(file))).toEqual(['site.yaml']);
   }, 60_000);
+
+  /** Every person as the store holds them, for the expected order of a sorted list. */
+  const everyone = () => gw.gateway.store.db.prepare<[], { id: string; name: string; status: string; position: number }>(`SELECT c.id, c.name, c.status, d.position FROM cardholders c JOIN site_documents d ON d.collection = 'cardholders' AND d.id = c.id`).all();
+  const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const list = async (query: string) => {
+    const response = await fetch(`${gw.httpUrl}/api/v1/cardholders?${query}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { id: string; name: string; credentials: { card?: string }[] }[];
+    return { ids: body.map((holder) => holder.id), body, total: Number(response.headers.get('x-total-count')), link: response.headers.get('link') };
+  };
+
+  it('pages, sorts and filters the cardholder list past the first page [SITE-LIST]', async () => {
+    const people = everyone();
+    const total = 4 + EXTRA_PEOPLE;
+    // By name, descending, deep in the list: ties by id, as the store's index orders them.
+    const byName = [...people].sort((a, b) => compare(b.name, a.name) || compare(b.id, a.id)).map((holder) => holder.id);
+    const deep = await list('sort=-name&limit=50&offset=20000');
+    expect(deep.total).toBe(total);
+    expect(deep.ids).toEqual(byName.slice(20000, 20050));
+    expect(deep.link).toBe('</api/v1/cardholders?sort=-name&limit=50&offset=20050>; rel="next"');
+    // The site file's order (no sort) to its very end.
+    const last = await list('limit=100&offset=29950');
+    expect(last.ids).toEqual([...people].sort((a, b) => a.position - b.position || compare(a.id, b.id)).slice(29950).map((holder) => holder.id));
+    expect(last.link).toBeNull();
+    // A group, by id, past its first page; a status; cards shown masked.
+    const staff = await list('group=it&sort=id&limit=2&offset=0');
+    expect(staff).toMatchObject({ ids: ['bob-brown'], total: 1 });
+    const inStaff = await list('group=staff&sort=id&limit=100&offset=15000');
+    const staffIds = gw.gateway.store.db.prepare<[], string>(`SELECT cardholder_id FROM cardholder_groups WHERE group_id = 'staff' ORDER BY cardholder_id`).pluck().all();
+    expect(inStaff.total).toBe(staffIds.length);
+    expect(inStaff.ids).toEqual(staffIds.slice(15000, 15100));
+    expect(inStaff.body[0]!.credentials[0]!.card).toMatch(/^\*+\d{2}$/);
+    const bySuspended = await list('status=suspended&sort=name');
+    expect(bySuspended.ids).toEqual(people.filter((holder) => holder.status === 'suspended').sort((a, b) => compare(a.name, b.name) || compare(a.id, b.id)).map((holder) => holder.id));
+  });
+
+  it('finds people by text and by card among tens of thousands [SITE-LIST]', async () => {
+    const found = await list('q=PERSON%202999%20&sort=id');
+    expect(found).toMatchObject({ ids: ['person-002999'], total: 1 });
+    const prefix = await list('q=person-00299&sort=-id&limit=3');
+    expect(prefix).toMatchObject({ ids: ['person-002999', 'person-002998', 'person-002997'], total: 10 });
+    // A whole card number finds its holder through the digest index; the digits a mask shows find theirs.
+    expect(await list(`card=${60_000_000 + 12_345}`)).toMatchObject({ ids: ['person-012345'], total: 1 });
+    const masked = await list('q=45&sort=id&limit=1000');
+    expect(masked.ids).toContain('person-012345');
+  });
 });
