@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { loadConfigFile } from '../config/load.js';
-import { readYamlFile } from '../config/yamlFile.js';
+import { readSiteFile } from '../site/siteFileReader.js';
 import { GuardpostError } from '../errors.js';
 import { SiteService, SiteCollections, type ImportReport } from '../site/siteService.js';
 import { Store } from '../store/index.js';
@@ -66,12 +66,13 @@ export function exportCommand(args: ParsedArgs, io: CliIo): number {
 export function importCommand(args: ParsedArgs, io: CliIo): number {
   const [file] = args.positionals;
   if (file === undefined) throw new GuardpostError('GP_ERR_USAGE', 'import needs a FILE');
-  const raw = readYamlFile(file, 'site');
+  // The people are read from the file as they are written, never all at once [SITE-IMPORT].
+  const content = readSiteFile(file);
   const store = openStore(args);
   try {
     // A running gateway notices the commit itself (PRAGMA data_version) and reloads.
     const service = new SiteService({ store, clock: Date.now, onChanged: () => undefined, changeCardholders: (_ids, _change, write) => store.db.transaction(write)() });
-    const report = service.replaceAll(raw, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true);
+    const report = service.importSite(content, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true);
     for (const line of describeReport(report)) io.out(line);
     return 0;
   } catch (error) {
@@ -87,8 +88,12 @@ export function importCommand(args: ParsedArgs, io: CliIo): number {
 function describeReport(report: ImportReport): string[] {
   const lines = SiteCollections.flatMap((collection) =>
     (['created', 'updated', 'deleted'] as const)
-      .filter((change) => report[change][collection].length > 0)
-      .map((change) => `${report.dryRun ? 'would be ' : ''}${change} ${collection}: ${report[change][collection].join(', ')}`),
+      .filter((change) => report.counts[change][collection] > 0)
+      .map((change) => {
+        // A panel's import names the first ids and counts the rest.
+        const more = report.counts[change][collection] - report[change][collection].length;
+        return `${report.dryRun ? 'would be ' : ''}${change} ${collection}: ${report[change][collection].join(', ')}${more > 0 ? ` and ${more} more (${report.counts[change][collection]} in all)` : ''}`;
+      }),
   );
   return lines.length === 0 ? ['no changes'] : lines;
 }

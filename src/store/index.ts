@@ -133,6 +133,23 @@ export class Store {
     })();
   }
 
+  /**
+   * Everything of a site but its people and watch list (which names people): a whole-site import
+   * writes those itself, a person at a time [SITE-IMPORT]. Call inside a transaction.
+   */
+  importSiteRules(data: SiteData): void {
+    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)) };
+    writeSiteInfo(this, data.site);
+    for (const device of data.devices) writeDevice(this, device);
+    for (const door of data.doors) writeDoor(this, door);
+    writeSchedulesAndLevels(this, data);
+    for (const group of data.groups) writeGroup(this, group);
+    writeSiteRules(this, data);
+    const { cardholders: _people, watchList: _watchList, ...documents } = data;
+    writeAllDocuments(this, documents as SiteData);
+    this.importSafetyData(data);
+  }
+
   /** Zones, cameras, panic buttons, alarm settings and threat-level lockdowns (door hardware and supervision go with doors and devices). */
   private importSafetyData(data: SiteData): void {
     for (const zone of data.zones) this.safety.upsertZone({ id: zone.id, name: zone.name, doorIds: zone.doors });

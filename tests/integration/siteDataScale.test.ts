@@ -166,4 +166,55 @@ describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', (
     const masked = await list('q=45&sort=id&limit=1000');
     expect(masked.ids).toContain('person-012345');
   });
+
+  /** What would show that anything changed: the audit log, the people generation, the people. */
+  const fingerprint = () => {
+    const { db } = gw.gateway.store;
+    return {
+      audit: db.prepare('SELECT count(*) FROM audit').pluck().get(),
+      generation: gw.gateway.store.cardholders.generation(),
+      people: db.prepare(`SELECT count(*) FROM cardholders`).pluck().get(),
+      documents: db.prepare(`SELECT group_concat(id) FROM (SELECT id FROM site_documents WHERE collection = 'cardholders' ORDER BY position LIMIT 5 OFFSET 20000)`).pluck().get(),
+    };
+  };
+  const exportFile = async () => {
+    const file = path.join(tempDir(), 'site.yaml');
+    expect((await cli('export', '--output', file, '--config', demoConfigFile, '--state-dir', gw.stateDir)).code).toBe(0);
+    return { file, lines: fs.readFileSync(file, 'utf8').split('\n') };
+  };
+  const importFile = (file: string, ...flags: string[]) => cli('import', file, ...flags, '--config', demoConfigFile, '--state-dir', gw.stateDir);
+
+  it('imports its own export back with no change, and reports a large change in counts and the first ids [SITE-IMPORT]', async () => {
+    const { file, lines } = await exportFile();
+    const before = fingerprint();
+    expect(await importFile(file)).toMatchObject({ code: 0, out: ['no changes'] });
+    expect(fingerprint()).toEqual(before);
+    // 11,111 people named "Person 1…" renamed: a dry run counts them all and names the first thousand.
+    fs.writeFileSync(file, lines.map((line) => line.replace(/^    name: Person 1/, '    name: Persona 1')).join('\n'));
+    const dry = await importFile(file, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.out).toHaveLength(1);
+    expect(dry.out[0]).toMatch(/^would be updated cardholders: person-000001, person-000010, .* and 10111 more \(11111 in all\)$/);
+    expect(fingerprint()).toEqual(before);
+  }, 120_000);
+
+  it('refuses a bad person deep in a big file, naming the line, and changes nothing [SITE-IMPORT]', async () => {
+    const { file, lines } = await exportFile();
+    const before = fingerprint();
+    // Person 25,000 (after the demo's four) joins a group the site does not have; person 10 appears twice.
+    const at = lines.indexOf('  - id: person-025000');
+    const group = lines.indexOf('      - staff', at);
+    lines[group] = '      - no-such-group';
+    const ten = lines.indexOf('  - id: person-000010');
+    const copy = lines.slice(ten, lines.indexOf('  - id: person-000011'));
+    const end = lines.findIndex((line, i) => i > at && /^[a-z]/.test(line));
+    lines.splice(end, 0, ...copy.map((line) => line.replace(/person-10-(card|fob)/, 'person-10-$1-again')));
+    fs.writeFileSync(file, lines.join('\n'));
+    const result = await importFile(file);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(`${file}: line ${at + 1}, cardholders[25004].groups[0]: unknown group "no-such-group"`);
+    expect(result.err.join('\n')).toContain(`line ${end + 1}, cardholders[30004].id: duplicate id "person-000010" (also at cardholders[14])`);
+    expect(result.err[0]).toMatch(/unknown group "no-such-group"; and 1 more problem\(s\); nothing was changed$/);
+    expect(fingerprint()).toEqual(before);
+  }, 120_000);
 });
