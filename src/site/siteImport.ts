@@ -70,7 +70,8 @@ export function importSite(store: Store, raw: { readonly rules: Record<string, u
   const parsedRules = parseSiteData({ ...rawRules, cardholders: [], watchList: [] });
   if (!parsedRules.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${parsedRules.problems.length} problem(s) in the site data`, parsedRules.problems);
   const rules = parsedRules.site;
-  const current = exportSiteData(store, { withoutCardholders: true });
+  // A store without site data yet (the CLI before a first start) has nothing to compare with.
+  const current: Pick<SiteData, 'site' | 'devices' | 'doors' | 'groups'> | undefined = store.hasSiteData() ? exportSiteData(store, { withoutCardholders: true }) : undefined;
 
   const report: ImportReport = {
     dryRun,
@@ -87,9 +88,9 @@ export function importSite(store: Store, raw: { readonly rules: Record<string, u
 
   try {
     store.db.transaction(() => {
-      if (!sameJson(current.site, rules.site)) audit({ action: 'site.updated', target: rules.site.id, before: current.site, after: rules.site });
+      if (!sameJson(current?.site, rules.site)) audit({ action: current === undefined ? 'site.created' : 'site.updated', target: rules.site.id, before: current?.site, after: rules.site });
       for (const collection of ['devices', 'doors', 'groups'] as const) {
-        const before = new Map((current[collection] as { id: string }[]).map((item) => [item.id, item]));
+        const before = new Map(((current?.[collection] ?? []) as { id: string }[]).map((item) => [item.id, item]));
         const after = new Set((rules[collection] as { id: string }[]).map((item) => item.id));
         for (const item of rules[collection] as { id: string }[]) {
           const old = before.get(item.id);
