@@ -86,15 +86,16 @@ export class CardholderListRepository {
       const join = query.status !== undefined ? ' JOIN cardholders c ON c.id = d.id' : '';
       from = `FROM site_documents d${join} WHERE d.collection = 'cardholders'${filter.replaceAll('{h}', 'd.id')}`;
       // The window from the position index alone (position, then rowid: both in the index), then the page's documents.
-      pageSql = `SELECT s.json FROM (SELECT d.rowid AS r, d.position ${from} ORDER BY d.position, d.rowid LIMIT ? OFFSET ?) AS p JOIN site_documents s ON s.rowid = p.r ORDER BY p.position, p.r`;
+      pageSql = `SELECT s.json FROM (SELECT d.rowid AS r, d.position ${from} ORDER BY d.position, d.rowid LIMIT ? OFFSET ?) AS p CROSS JOIN site_documents s ON s.rowid = p.r ORDER BY p.position, p.r`;
     } else {
       const direction = query.sort.descending ? 'DESC' : 'ASC';
       const order = (table: string) => (query.sort!.field === 'id' ? `${table}.id ${direction}` : `${table}.${query.sort!.field} ${direction}, ${table}.id ${direction}`);
       // The window along the cardholders table's index (migration 14), then only the page's documents.
       from = `FROM cardholders c WHERE 1${filter.replaceAll('{h}', 'c.id')}`;
       // Only the id and the sort key: the window is read from the index alone (it covers them).
+      // CROSS JOIN keeps that order: with LIMIT a parameter, SQLite otherwise walked every document.
       const columns = query.sort.field === 'id' ? 'c.id' : `c.id, c.${query.sort.field}`;
-      pageSql = `SELECT d.json FROM (SELECT ${columns} ${from} ORDER BY ${order('c')} LIMIT ? OFFSET ?) AS p JOIN site_documents d ON d.collection = 'cardholders' AND d.id = p.id ORDER BY ${order('p')}`;
+      pageSql = `SELECT d.json FROM (SELECT ${columns} ${from} ORDER BY ${order('c')} LIMIT ? OFFSET ?) AS p CROSS JOIN site_documents d ON d.collection = 'cardholders' AND d.id = p.id ORDER BY ${order('p')}`;
     }
     const json = this.statement(pageSql).pluck().all(...params, query.limit, query.offset) as string[];
     return { json, total: this.total(`SELECT count(*) ${from}`, params) };
