@@ -54,6 +54,8 @@ const { values } = parseArgs({
     decisions: { type: 'string', default: '200000' },
     /** Keep the site here and reuse it on the next run (a 2,000,000-person import takes minutes). */
     'state-dir': { type: 'string' },
+    /** Only write the site into --state-dir (if it is not there yet) and stop. */
+    'prepare-only': { type: 'boolean', default: false },
   },
 });
 
@@ -287,6 +289,7 @@ async function main(): Promise<void> {
     if (!reuse) writeSite(stateDir, cardholders);
     writeSite(floorDir, 0);
     console.log(reuse ? `site reused from ${stateDir}` : `import into SQLite: ${((performance.now() - t) / 1000).toFixed(1)} s (once per site, not per start)`);
+    if (values['prepare-only'] === true) return;
     const store = Store.open(stateDir);
 
     // The card index two ways: read from the database (as after a change made while stopped), which

@@ -95,6 +95,27 @@ export class ByteStrings {
     if (this.garbage > 4096 && this.garbage * 2 > this.used) this.compact();
   }
 
+  /** `set` from a range of bytes (each byte one character), for bulk loads that never make a string. */
+  setBytes(ordinal: number, source: Uint8Array, start: number, size: number): void {
+    this.ensureOrdinal(ordinal);
+    this.garbage += this.length[ordinal] ?? 0;
+    const bytes = (this.bytes = grown(this.bytes, this.used + size));
+    // A loop, not set(subarray): ids and digests are a few bytes, and a view per key costs more.
+    for (let i = 0; i < size; i++) bytes[this.used + i] = source[start + i] ?? 0;
+    this.start[ordinal] = this.used;
+    this.length[ordinal] = size;
+    this.used += size;
+    if (this.garbage > 4096 && this.garbage * 2 > this.used) this.compact();
+  }
+
+  equalsBytes(ordinal: number, source: Uint8Array, from: number, size: number): boolean {
+    if ((this.length[ordinal] ?? 0) !== size) return false;
+    const start = this.start[ordinal] ?? 0;
+    const bytes = this.bytes;
+    for (let i = 0; i < size; i++) if (bytes[start + i] !== source[from + i]) return false;
+    return true;
+  }
+
   clear(ordinal: number): void {
     if (ordinal >= this.length.length) return;
     this.garbage += this.length[ordinal] ?? 0;
@@ -257,6 +278,39 @@ export class KeyTable {
     }
     const ordinal = this.free.pop() ?? this.next++;
     this.keys.set(ordinal, key);
+    this.live++;
+    if ((this.occupied + 1) * 10 > this.slots.length * 7) {
+      this.rehash(this.live);
+      this.place(ordinal, hash);
+    } else if (tombstone !== -1) {
+      this.slots[tombstone] = ordinal;
+    } else {
+      this.slots[at] = ordinal;
+      this.occupied++;
+    }
+    return ordinal;
+  }
+
+  /**
+   * `add` of the key whose characters are these bytes (one byte each, as latin1 reads them),
+   * without making a string: bulk loads add millions of keys [ACC-INDEX]. Same hash, same table.
+   */
+  addBytes(source: Uint8Array, start: number, size: number): number {
+    if (size > MAX_ARENA_KEY) return this.add(Buffer.from(source.buffer, source.byteOffset + start, size).toString('latin1'));
+    const hash = hashBytes(source, start, size);
+    const slots = this.slots;
+    let at = hash & this.mask;
+    let tombstone = -1;
+    for (;;) {
+      const found = slots[at] ?? EMPTY;
+      if (found === EMPTY) break;
+      if (found === DELETED) {
+        if (tombstone === -1) tombstone = at;
+      } else if (this.keys.equalsBytes(found, source, start, size)) return found;
+      at = (at + 1) & this.mask;
+    }
+    const ordinal = this.free.pop() ?? this.next++;
+    this.keys.setBytes(ordinal, source, start, size);
     this.live++;
     if ((this.occupied + 1) * 10 > this.slots.length * 7) {
       this.rehash(this.live);
