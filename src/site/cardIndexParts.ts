@@ -1,4 +1,4 @@
-import { CardIndex } from '../access/cardIndex.js';
+import { CardIndex, type CardIndexSizes } from '../access/cardIndex.js';
 import type { EscortRule } from '../access/types.js';
 import type { CardholderRulesRepository } from '../store/accessRules.js';
 import type { CardholdersRepository } from '../store/cardholders.js';
@@ -12,7 +12,7 @@ import type { CardholdersRepository } from '../store/cardholders.js';
  */
 
 /** Rows per batch: large enough that per-batch costs vanish, small enough to stay a few hundred KB. */
-const BATCH_ROWS = 4096;
+export const BATCH_ROWS = 4096;
 const COLON = 0x3a;
 const SEMICOLON = 0x3b;
 
@@ -196,16 +196,31 @@ function grownOrdinals(array: Uint32Array): Uint32Array<ArrayBuffer> {
   return next;
 }
 
-/** The credential half: every credential, its holder named by id (merged with the cardholder half by `CardIndex.merge`). */
-export function readCredentialPart(cardholders: CardholdersRepository): CardIndex {
-  const sizes = cardholders.sizesForIndex();
-  const part = new CardIndex({ ...sizes, memberships: 0 });
-  const key = { buffer: new Uint8Array(32) };
+/**
+ * The credential half: credentials, their holders named by id (merged with the cardholder half
+ * by `CardIndex.merge`), from batches as `CardholdersRepository.scanCredentialBatches` gives them:
+ * read here, or read by the other worker and handed over.
+ */
+export class CredentialPart {
+  readonly cards: CardIndex;
+  private readonly key = { buffer: new Uint8Array(32) };
   // A holder's credentials are mostly neighbours: the last holder's id bytes and ordinal save a lookup.
-  let lastHolder = new Uint8Array(64);
-  let lastHolderSize = -1;
-  let lastHolderOrdinal = -1;
-  cardholders.scanCredentialBatches(BATCH_ROWS, (rows, bytes) => {
+  private lastHolder = new Uint8Array(64);
+  private lastHolderSize = -1;
+  private lastHolderOrdinal = -1;
+
+  constructor(sizes: CardIndexSizes) {
+    this.cards = new CardIndex({ ...sizes, memberships: 0 });
+  }
+
+  /** Reads this connection's credentials (all of them, or a rowid range) into the part. */
+  read(cardholders: CardholdersRepository, range: { readonly after?: number; readonly upTo?: number } = {}): void {
+    cardholders.scanCredentialBatches(BATCH_ROWS, (rows, bytes) => this.add(rows, bytes), range);
+  }
+
+  /** One batch of `rows` credentials. */
+  add(rows: number, bytes: Buffer): void {
+    const part = this.cards;
     const reader = new BatchReader(bytes);
     let parsed = 0;
     while (!reader.done) {
@@ -218,26 +233,32 @@ export function readCredentialPart(cardholders: CardholdersRepository): CardInde
       let holder: number;
       if (!asciiHolder) {
         holder = part.holderOrdinalOf(reader.text());
-        lastHolderSize = -1;
-      } else if (size === lastHolderSize && sameBytes(lastHolder, bytes, start, size)) {
-        holder = lastHolderOrdinal;
+        this.lastHolderSize = -1;
+      } else if (size === this.lastHolderSize && sameBytes(this.lastHolder, bytes, start, size)) {
+        holder = this.lastHolderOrdinal;
       } else {
         holder = part.holderOrdinalOfBytes(bytes, start, size);
-        if (lastHolder.length < size) lastHolder = new Uint8Array(size);
-        for (let i = 0; i < size; i++) lastHolder[i] = bytes[start + i] ?? 0;
-        lastHolderSize = size;
-        lastHolderOrdinal = holder;
+        if (this.lastHolder.length < size) this.lastHolder = new Uint8Array(size);
+        for (let i = 0; i < size; i++) this.lastHolder[i] = bytes[start + i] ?? 0;
+        this.lastHolderSize = size;
+        this.lastHolderOrdinal = holder;
       }
       const kind = reader.byte() === 0x77 ? 1 : 0;
       const status = reader.byte() - 0x30;
-      const keySize = reader.hex(key);
+      const keySize = reader.hex(this.key);
       const validFromMs = reader.number();
       const validUntilMs = reader.number();
-      if (idText === null) part.putCredentialBytes(key.buffer, 0, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
-      else part.putCredentialBytes(key.buffer, 0, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
+      if (idText === null) part.putCredentialBytes(this.key.buffer, 0, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
+      else part.putCredentialBytes(this.key.buffer, 0, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
       parsed++;
     }
     if (parsed !== rows) throw new MalformedBatch(`a batch of ${rows} credentials held ${parsed} (a credential without an id or holder?)`);
-  });
-  return part;
+  }
+}
+
+/** The credential half of everything, on this connection. Call inside a read transaction. */
+export function readCredentialPart(cardholders: CardholdersRepository): CardIndex {
+  const part = new CredentialPart(cardholders.sizesForIndex());
+  part.read(cardholders);
+  return part.cards;
 }
