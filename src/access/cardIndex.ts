@@ -232,6 +232,12 @@ export class CardIndex {
     }
   }
 
+  /** For a bulk load: the key tables keep each key's hash until `trim()` (see `KeyTable.trackHashes`). */
+  startBulkLoad(): void {
+    this.holderIds.trackHashes(this.holderStatus.length);
+    this.credentialKeys.trackHashes(this.credentialHolder.length);
+  }
+
   // Bulk loads from bytes (site/cardIndexParts.ts): a full read of millions of people makes no
   // string per id, group or card digest. Each byte is one character, as `KeyTable.addBytes` says.
 
@@ -364,6 +370,7 @@ export class CardIndex {
   static merge(holders: CardIndex, credentials: CardIndex): CardIndex {
     if (holders.credentialKeys.size !== 0) throw new Error('merge: the cardholder half already holds credentials');
     holders.forgetRecent();
+    holders.holderIds.trackHashes(holders.holderIds.ordinalLimit);
     const localHolders = credentials.holderIds.ordinalLimit;
     const ordinalOf = new Int32Array(localHolders).fill(-1);
     for (let local = 0; local < localHolders; local++) {
@@ -395,6 +402,8 @@ export class CardIndex {
 
   /** Releases build-time slack after a bulk load. */
   trim(): void {
+    this.holderIds.forgetHashes();
+    this.credentialKeys.forgetHashes();
     this.holderIds.trim();
     this.credentialKeys.trim();
     this.credentialIds.compact();

@@ -159,6 +159,7 @@ class GroupsByBytes {
 export function readHolderPart(cardholders: CardholdersRepository, rules: CardholderRulesRepository): CardIndex {
   const sizes = cardholders.sizesForIndex();
   const part = new CardIndex({ ...sizes, credentials: 0, credentialIdBytes: 0, credentialKeyBytes: 0 });
+  part.startBulkLoad();
   const escorts = new Map<string, EscortRule>(rules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
   const groups = new GroupsByBytes(part);
   let groupOrdinals: Uint32Array<ArrayBuffer> = new Uint32Array(64);
@@ -211,6 +212,7 @@ export class CredentialPart {
 
   constructor(sizes: CardIndexSizes) {
     this.cards = new CardIndex({ ...sizes, memberships: 0 });
+    this.cards.startBulkLoad();
   }
 
   /** Reads this connection's credentials (all of them, or a rowid range) into the part. */
