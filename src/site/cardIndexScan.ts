@@ -137,12 +137,20 @@ const PARALLEL_READ_TRIES = 3;
  * own and answers the whole index. Both read transactions must see one database state: each half
  * reports the people generation it began at, and halves that differ (a writer committed between
  * the two BEGINs) are abandoned and the read started again; after `PARALLEL_READ_TRIES` such
- * races, one worker reads everything in one transaction. Resolves with the index and how many
- * tries it took.
+ * races, or when a half fails, one worker reads everything in one transaction, row by row.
  */
 export async function scanCardIndexInWorkers(databaseFile: string, options: ParallelReadOptions = {}): Promise<CardIndex> {
   for (let attempt = 1; attempt <= PARALLEL_READ_TRIES; attempt++) {
-    const cards = await parallelRead(databaseFile, options);
+    let cards: CardIndex | null;
+    try {
+      cards = await parallelRead(databaseFile, options);
+    } catch (error) {
+      // A half that failed (a batch that did not parse): the row-by-row read, still off the event loop.
+      if (options.signal?.aborted === true) throw error;
+      return scanCardIndexInWorker(databaseFile, options.signal).catch((again: unknown) => {
+        throw new Error(`${(error as Error).message}; then on one worker thread: ${(again as Error).message}`);
+      });
+    }
     if (cards !== null) return cards;
   }
   return scanCardIndexInWorker(databaseFile, options.signal);

@@ -145,6 +145,16 @@ describe('the full read on two worker threads [ACC-INDEX]', () => {
     expect(parallel.cardholders.get('cat')?.status).toBe('active');
   });
 
+  it('reads row by row on one worker when a row does not fit the batch format (text in a time column, written by plain SQL), deciding alike', async () => {
+    const store = variedSite();
+    store.db.exec(`UPDATE credentials SET valid_from_ms = '1;2' WHERE id = 'bob-card-1'`);
+    const single = scanCardIndexFrom(store.db, store.cardholders, store.cardholderRules);
+    const parallel = await scanCardIndexInWorkers(store.db.name);
+    expect(parallel.credentialCount).toBe(single.credentialCount);
+    expect(parallel.credentials.get(cardKey('2001'))).toEqual(single.credentials.get(cardKey('2001')));
+    expect(decisions(store, parallel)).toEqual(decisions(store, single));
+  });
+
   it('stops its workers and rejects when the gateway stops during the read', async () => {
     const store = variedSite();
     const stop = new AbortController();
