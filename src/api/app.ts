@@ -75,6 +75,11 @@ export interface ApiDeps {
 /** A request body larger than this is refused (413), unless its route allows more (site import). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** A read starts once devices have been quiet this long (a badge's work is done by then)… */
+const READ_YIELD_QUIET_MS = 2;
+/** …or once it has waited this long: people at a console do not notice 50 ms. */
+const READ_YIELD_MAX_MS = 50;
+
 /** Requests that start their work in one event-loop turn; the rest wait a turn. */
 export const API_REQUESTS_PER_TURN = 2;
 
@@ -152,7 +157,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   // First hook of all: the API's share of each event-loop turn, so badges are not queued behind
   // a flood of requests (loopShare.ts; 2 measured best on the 2-core box, see design notes).
-  registerLoopShare(app, API_REQUESTS_PER_TURN);
+  // Reads also wait (at most READ_YIELD_MAX_MS) while devices are talking [API-YIELD].
+  registerLoopShare(app, API_REQUESTS_PER_TURN, { lastSignalAtMs: () => deps.runtime.lastSignalAtMs ?? Number.NEGATIVE_INFINITY, quietMs: READ_YIELD_QUIET_MS, maxWaitMs: READ_YIELD_MAX_MS });
   // Helmet's default headers, computed once (see securityHeaders.ts).
   app.decorate('securityHeaders', await registerSecurityHeaders(app));
   const bodyLimits: BodyLimits = { defaultBytes: BODY_LIMIT_BYTES, routes: [] };

@@ -38,6 +38,8 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
   availabilityGeneration = 0;
+  /** When the last device signal was handled (performance.now()): API reads yield to device traffic [API-YIELD]. */
+  lastSignalAtMs = Number.NEGATIVE_INFINITY;
   /** Told of every availability change (the HTTP front's cached device and door lists depend on it). */
   readonly availabilityListeners = new Set<() => void>();
   private readonly accessPath: AccessPath;
@@ -415,6 +417,7 @@ export class SiteRuntime {
   }
 
   private onSignal(device: DeviceRecord, signal: DeviceSignal): void {
+    this.lastSignalAtMs = performance.now();
     // [ACC-INDEX] fail closed: no credential is decided on the empty index of a start still reading the people.
     if (this.cardsPending && (signal.type === 'card' || signal.type === 'wiegand' || signal.type === 'pin')) {
       this.deps.logger.warn({ device: device.id }, 'a credential read before the card index was loaded: not decided');
