@@ -201,6 +201,14 @@ export class CardholdersRepository {
     };
   }
 
+  /** People a change to a group concerns: its members and those it escorts (site/siteService.ts). */
+  concernedByGroup(groupId: string): string[] {
+    const members = this.statement('SELECT cardholder_id FROM cardholder_groups WHERE group_id = ?').pluck().all(groupId) as string[];
+    // Escort groups are a JSON list of ids ([a-z0-9-]: nothing to escape in the pattern).
+    const escorted = this.statement('SELECT cardholder_id FROM cardholder_escorts WHERE groups LIKE ?').pluck().all(`%"${groupId}"%`) as string[];
+    return [...members, ...escorted];
+  }
+
   /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */
   credentialHolderOf(credentialId: string): string | undefined {
     return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
