@@ -82,11 +82,6 @@ export class SiteExportStream extends Readable {
     this.chunks = siteExportChunks(this.snapshot, format, options.pageSize);
   }
 
-  /** How many cardholders the export holds (as of its snapshot). */
-  get total(): number {
-    return this.snapshot.cardholderCount();
-  }
-
   get progress(): SiteExportProgress {
     return { cardholders: this.cardholders, bytes: this.bytes };
   }

@@ -237,12 +237,16 @@ export class CardholdersRepository {
   }
 
   upsert(holder: Cardholder): void {
-    this.db.transaction(() => {
+    const write = () => {
       this.statement('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status').run(holder.id, holder.name, holder.status);
       this.statement('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
       const link = this.statement('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
       for (const groupId of holder.groupIds) link.run(holder.id, groupId);
-    })();
+    };
+    // Inside a caller's transaction (an import writes millions) no savepoint per person is needed:
+    // the caller's transaction is rolled back whole on any error.
+    if (this.db.inTransaction) write();
+    else this.db.transaction(write)();
   }
 
   /** `credential.number` is the card's digest (CardDigester), `masked` what people see of it. */
