@@ -70,8 +70,8 @@ export class CardIndex {
   private readonly escortGroups = new Set<string>();
 
   // Credentials, by ordinal.
-  private readonly credentialKeys: KeyTable;
-  private readonly credentialIds: ByteStrings;
+  private credentialKeys: KeyTable;
+  private credentialIds: ByteStrings;
   private credentialHolder: Int32Array;
   private credentialStatus: Uint8Array;
   private credentialKind: Uint8Array;
@@ -214,6 +214,10 @@ export class CardIndex {
     this.credentialHolder[ordinal] = holder;
     this.credentialStatus[ordinal] = credentialStatusCode(status);
     this.credentialKind[ordinal] = kind === 'wiegand' ? 1 : 0;
+    this.setValidity(ordinal, validFromMs, validUntilMs);
+  }
+
+  private setValidity(ordinal: number, validFromMs: number | null, validUntilMs: number | null): void {
     if (validFromMs !== null || validUntilMs !== null) {
       let slot = this.validityFree.pop();
       if (slot === undefined) {
@@ -226,6 +230,73 @@ export class CardIndex {
     } else {
       this.credentialValidity[ordinal] = -1;
     }
+  }
+
+  /** For a bulk load: the key tables keep each key's hash until `trim()` (see `KeyTable.trackHashes`). */
+  startBulkLoad(): void {
+    this.holderIds.trackHashes(this.holderStatus.length);
+    this.credentialKeys.trackHashes(this.credentialHolder.length);
+  }
+
+  // Bulk loads from bytes (site/cardIndexParts.ts): a full read of millions of people makes no
+  // string per id, group or card digest. Each byte is one character, as `KeyTable.addBytes` says.
+
+  /** The ordinal of the cardholder id in these bytes, added (absent until `putHolderAt`) if new. */
+  holderOrdinalOfBytes(source: Uint8Array, start: number, size: number): number {
+    const ordinal = this.holderIds.addBytes(source, start, size);
+    this.ensureHolder(ordinal);
+    return ordinal;
+  }
+
+  /** `holderOrdinalOfBytes` for an id given as a string (one that is not ASCII). */
+  holderOrdinalOf(id: string): number {
+    const ordinal = this.holderIds.add(id);
+    this.ensureHolder(ordinal);
+    return ordinal;
+  }
+
+  /** The ordinal of a group id, for `putHolderAt`. */
+  groupOrdinalOf(groupId: string): number {
+    return this.groupOrdinal(groupId);
+  }
+
+  /** `putCardholder` by ordinal, for a holder not yet put (a bulk load reads each once). */
+  putHolderAt(ordinal: number, active: boolean, groups: ArrayLike<number>, groupCount: number, pinDigest: Uint8Array | null, duressPinDigest: Uint8Array | null, escort: EscortRule | null): void {
+    this.forgetRecent();
+    if (this.holderStatus[ordinal] !== HOLDER_ABSENT) this.dropHolderDetails(ordinal);
+    this.holderStatus[ordinal] = active ? HOLDER_ACTIVE : HOLDER_SUSPENDED;
+    this.groupPool = grown(this.groupPool, this.groupPoolUsed + groupCount);
+    this.groupStart[ordinal] = this.groupPoolUsed;
+    this.groupCount[ordinal] = groupCount;
+    for (let i = 0; i < groupCount; i++) this.groupPool[this.groupPoolUsed++] = groups[i] ?? NO_GROUP;
+    if (pinDigest !== null) this.setPin(ordinal, 0, pinDigest);
+    if (duressPinDigest !== null) this.setPin(ordinal, 1, duressPinDigest);
+    if (escort !== null) {
+      this.escorts.set(ordinal, escort);
+      this.refreshEscortGroups();
+    }
+  }
+
+  /**
+   * `putCredentialFields` from bytes: the key (digest) and id as byte ranges, the holder as an
+   * ordinal (`holderOrdinalOfBytes`), kind 1 = Wiegand, status as its code (0 active, 1 suspended,
+   * 2 lost, 3 expired; anything else reads as suspended).
+   */
+  putCredentialBytes(key: Uint8Array, keyStart: number, keySize: number, id: Uint8Array, idStart: number, idSize: number, holder: number, kind: number, status: number, validFromMs: number | null, validUntilMs: number | null): void {
+    this.forgetRecent();
+    const held = this.credentialKeys.size;
+    let ordinal = this.credentialKeys.addBytes(key, keyStart, keySize);
+    if (this.credentialKeys.size === held) {
+      this.removeCredentialAt(ordinal, this.credentialKeys.keyOf(ordinal));
+      ordinal = this.credentialKeys.addBytes(key, keyStart, keySize);
+    }
+    this.ensureCredential(ordinal);
+    this.holderCredentials[holder] = (this.holderCredentials[holder] ?? 0) + 1;
+    this.credentialIds.setBytes(ordinal, id, idStart, idSize);
+    this.credentialHolder[ordinal] = holder;
+    this.credentialStatus[ordinal] = status >= 0 && status < CREDENTIAL_STATUSES.length ? status : 1;
+    this.credentialKind[ordinal] = kind === 1 ? 1 : 0;
+    this.setValidity(ordinal, validFromMs, validUntilMs);
   }
 
   /** Removes the credential under this key, if it is `cardholderId`'s (or anyone's when omitted). */
@@ -289,8 +360,50 @@ export class CardIndex {
     return [...this.groupOrdinals.keys()];
   }
 
+  /**
+   * Joins the two halves of a full read made on two threads [ACC-INDEX]: `holders` (cardholders,
+   * no credentials) takes over the credentials of `credentials` (credentials, their holders known
+   * only by id), each holder id looked up once. `holders` is returned, changed; `credentials` must
+   * not be used afterwards. A holder the credentials name but `holders` lacks stays absent, as in a
+   * read on one thread.
+   */
+  static merge(holders: CardIndex, credentials: CardIndex): CardIndex {
+    if (holders.credentialKeys.size !== 0) throw new Error('merge: the cardholder half already holds credentials');
+    holders.forgetRecent();
+    holders.holderIds.trackHashes(holders.holderIds.ordinalLimit);
+    const localHolders = credentials.holderIds.ordinalLimit;
+    const ordinalOf = new Int32Array(localHolders).fill(-1);
+    for (let local = 0; local < localHolders; local++) {
+      const count = credentials.holderCredentials[local] ?? 0;
+      if (count === 0) continue;
+      const ordinal = holders.holderIds.add(credentials.holderIds.keyOf(local));
+      holders.ensureHolder(ordinal);
+      holders.holderCredentials[ordinal] = (holders.holderCredentials[ordinal] ?? 0) + count;
+      ordinalOf[local] = ordinal;
+    }
+    const holderOf = credentials.credentialHolder;
+    const limit = credentials.credentialKeys.ordinalLimit;
+    for (let ordinal = 0; ordinal < limit; ordinal++) {
+      const local = holderOf[ordinal] ?? -1;
+      if (local >= 0) holderOf[ordinal] = ordinalOf[local] ?? -1;
+    }
+    holders.credentialKeys = credentials.credentialKeys;
+    holders.credentialIds = credentials.credentialIds;
+    holders.credentialHolder = holderOf;
+    holders.credentialStatus = credentials.credentialStatus;
+    holders.credentialKind = credentials.credentialKind;
+    holders.credentialValidity = credentials.credentialValidity;
+    holders.validity = credentials.validity;
+    holders.validityUsed = credentials.validityUsed;
+    holders.validityFree.length = 0;
+    for (const slot of credentials.validityFree) holders.validityFree.push(slot);
+    return holders;
+  }
+
   /** Releases build-time slack after a bulk load. */
   trim(): void {
+    this.holderIds.forgetHashes();
+    this.credentialKeys.forgetHashes();
     this.holderIds.trim();
     this.credentialKeys.trim();
     this.credentialIds.compact();

@@ -95,6 +95,27 @@ export class ByteStrings {
     if (this.garbage > 4096 && this.garbage * 2 > this.used) this.compact();
   }
 
+  /** `set` from a range of bytes (each byte one character), for bulk loads that never make a string. */
+  setBytes(ordinal: number, source: Uint8Array, start: number, size: number): void {
+    this.ensureOrdinal(ordinal);
+    this.garbage += this.length[ordinal] ?? 0;
+    const bytes = (this.bytes = grown(this.bytes, this.used + size));
+    // A loop, not set(subarray): ids and digests are a few bytes, and a view per key costs more.
+    for (let i = 0; i < size; i++) bytes[this.used + i] = source[start + i] ?? 0;
+    this.start[ordinal] = this.used;
+    this.length[ordinal] = size;
+    this.used += size;
+    if (this.garbage > 4096 && this.garbage * 2 > this.used) this.compact();
+  }
+
+  equalsBytes(ordinal: number, source: Uint8Array, from: number, size: number): boolean {
+    if ((this.length[ordinal] ?? 0) !== size) return false;
+    const start = this.start[ordinal] ?? 0;
+    const bytes = this.bytes;
+    for (let i = 0; i < size; i++) if (bytes[start + i] !== source[from + i]) return false;
+    return true;
+  }
+
   clear(ordinal: number): void {
     if (ordinal >= this.length.length) return;
     this.garbage += this.length[ordinal] ?? 0;
@@ -200,6 +221,12 @@ export class KeyTable {
   private live = 0;
   private next = 0;
   private free: number[] = [];
+  /**
+   * Each ordinal's hash, kept only while a bulk load builds the table (`trackHashes`): a probe
+   * then compares a key's bytes only when the hashes agree, instead of fetching the bytes of every
+   * key it passes (a cache miss each, millions of times at panel scale). Not part of an image.
+   */
+  private hashes: Uint32Array | null = null;
   /** Keys the arena cannot hold (see MAX_ARENA_KEY). */
   private readonly odd = new Map<string, number>();
   private readonly oddKeys = new Map<number, string>();
@@ -245,6 +272,7 @@ export class KeyTable {
     }
     const hash = hashString(key);
     const slots = this.slots;
+    const hashes = this.hashes;
     let at = hash & this.mask;
     let tombstone = -1;
     for (;;) {
@@ -252,11 +280,12 @@ export class KeyTable {
       if (found === EMPTY) break;
       if (found === DELETED) {
         if (tombstone === -1) tombstone = at;
-      } else if (this.keys.equals(found, key)) return found;
+      } else if ((hashes === null || hashes[found] === hash) && this.keys.equals(found, key)) return found;
       at = (at + 1) & this.mask;
     }
     const ordinal = this.free.pop() ?? this.next++;
     this.keys.set(ordinal, key);
+    this.rememberHash(ordinal, hash);
     this.live++;
     if ((this.occupied + 1) * 10 > this.slots.length * 7) {
       this.rehash(this.live);
@@ -268,6 +297,57 @@ export class KeyTable {
       this.occupied++;
     }
     return ordinal;
+  }
+
+  /**
+   * `add` of the key whose characters are these bytes (one byte each, as latin1 reads them),
+   * without making a string: bulk loads add millions of keys [ACC-INDEX]. Same hash, same table.
+   */
+  addBytes(source: Uint8Array, start: number, size: number): number {
+    if (size > MAX_ARENA_KEY) return this.add(Buffer.from(source.buffer, source.byteOffset + start, size).toString('latin1'));
+    const hash = hashBytes(source, start, size);
+    const slots = this.slots;
+    const hashes = this.hashes;
+    let at = hash & this.mask;
+    let tombstone = -1;
+    for (;;) {
+      const found = slots[at] ?? EMPTY;
+      if (found === EMPTY) break;
+      if (found === DELETED) {
+        if (tombstone === -1) tombstone = at;
+      } else if ((hashes === null || hashes[found] === hash) && this.keys.equalsBytes(found, source, start, size)) return found;
+      at = (at + 1) & this.mask;
+    }
+    const ordinal = this.free.pop() ?? this.next++;
+    this.keys.setBytes(ordinal, source, start, size);
+    this.rememberHash(ordinal, hash);
+    this.live++;
+    if ((this.occupied + 1) * 10 > this.slots.length * 7) {
+      this.rehash(this.live);
+      this.place(ordinal, hash);
+    } else if (tombstone !== -1) {
+      this.slots[tombstone] = ordinal;
+    } else {
+      this.slots[at] = ordinal;
+      this.occupied++;
+    }
+    return ordinal;
+  }
+
+  /** Keeps each ordinal's hash from now on, for a bulk load (see `hashes`); `forgetHashes` ends it. */
+  trackHashes(expected: number): void {
+    this.hashes = new Uint32Array(Math.max(16, expected, this.next));
+    for (let ordinal = 0; ordinal < this.next; ordinal++) this.hashes[ordinal] = this.keys.hash(ordinal);
+  }
+
+  forgetHashes(): void {
+    this.hashes = null;
+  }
+
+  private rememberHash(ordinal: number, hash: number): void {
+    if (this.hashes === null) return;
+    this.hashes = grown(this.hashes, ordinal + 1);
+    this.hashes[ordinal] = hash;
   }
 
   /** Forgets a key; its ordinal may be handed out again. */
@@ -358,7 +438,7 @@ export class KeyTable {
     this.slots = new Int32Array(capacity).fill(EMPTY);
     this.mask = capacity - 1;
     this.occupied = 0;
-    for (const ordinal of old) if (ordinal >= 0) this.place(ordinal, this.keys.hash(ordinal));
+    for (const ordinal of old) if (ordinal >= 0) this.place(ordinal, this.hashes?.[ordinal] ?? this.keys.hash(ordinal));
   }
 }
 

@@ -13,9 +13,9 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { scanCardIndexInWorker } from './cardIndexScan.js';
+import { CardIndex } from '../access/cardIndex.js';
 import { catchUpCardIndex } from './peopleChanges.js';
-import { buildSiteIndex, credentialKeysOf, openCardIndex, patchCardholder, writePeople, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, startReadsOffThread, openCardIndexFromSnapshot, readCardIndexHere, patchCardholder, readCardIndexOffThread, writePeople, type SiteIndex } from './siteIndex.js';
 import { SnapshotKeeper } from './snapshotKeeper.js';
 import type { Topics } from './topics.js';
 
@@ -38,12 +38,24 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
   availabilityGeneration = 0;
+  /** When the last device signal was handled (performance.now()): API reads yield to device traffic [API-YIELD]. */
+  lastSignalAtMs = Number.NEGATIVE_INFINITY;
+  /** Told of every availability change (the HTTP front's cached device and door lists depend on it). */
+  readonly availabilityListeners = new Set<() => void>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
   private watcher: NodeJS.Timeout | undefined;
-  /** A full read of the people on a worker thread, while the live index keeps deciding. */
+  /** A full read of the people on worker threads, while the live index keeps deciding. */
   private backgroundScan: Promise<void> | null = null;
+  /** Ends the workers of a full read still running at stop. */
+  private readonly stopReads = new AbortController();
+  /**
+   * Set when no snapshot could be used at construction: the people are then read from the
+   * database on worker threads in `start()`, before any input is subscribed (fail closed: no
+   * decision before the card index is in), while MQTT connects and pings go on.
+   */
+  private cardsPending = false;
   private stopped = false;
   /** Writes the card index snapshot after people changes, in the background [ACC-INDEX]. */
   private readonly snapshots: SnapshotKeeper;
@@ -63,14 +75,19 @@ export class SiteRuntime {
   private readerClaims: ReadonlyMap<string, (card: string) => void> = new Map();
 
   constructor(private readonly deps: SiteRuntimeDeps) {
-    // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts).
-    const cards = openCardIndex(deps.store);
-    if (cards.note !== null) deps.logger.warn({ from: cards.from }, `card index: ${cards.note}`);
-    if (cards.changedSince > 0) deps.logger.info({ from: cards.from, cardholders: cards.changedSince, generation: cards.cards.generation }, `card index: snapshot brought up to date with ${cards.changedSince} cardholders changed since it was written`);
-    this.index = buildSiteIndex(deps.store, cards.cards);
+    // [ACC-INDEX] from the snapshot file when it is the database's current one (panel-scale starts);
+    // otherwise from the database: a small site here and now, a large one on worker threads when
+    // started (an empty index until then).
+    const opened = openCardIndexFromSnapshot(deps.store);
+    if (opened.note !== null) deps.logger.warn({ from: opened.cards === null ? 'database' : 'snapshot' }, `card index: ${opened.note}`);
+    if (opened.cards !== null && opened.changedSince > 0) deps.logger.info({ from: opened.from, cardholders: opened.changedSince, generation: opened.cards.generation }, `card index: snapshot brought up to date with ${opened.changedSince} cardholders changed since it was written`);
+    let cards = opened.cards;
+    if (cards === null && startReadsOffThread(deps.store)) this.cardsPending = true;
+    cards ??= !this.cardsPending ? readCardIndexHere(deps.store) : new CardIndex();
+    this.index = buildSiteIndex(deps.store, cards);
     this.snapshots = new SnapshotKeeper({ store: deps.store, logger: deps.logger, cards: () => this.index.cards });
     // Read from the database or caught up from the change log: the next start should not have to.
-    if (cards.cards.snapshotGeneration !== cards.cards.generation) this.snapshots.changed();
+    if (!this.cardsPending && cards.snapshotGeneration !== cards.generation) this.snapshots.changed();
     this.doors = new DoorService({
       ...deps,
       timers: realTimers,
@@ -118,6 +135,7 @@ export class SiteRuntime {
 
   async start(): Promise<void> {
     const { transport, topics, journal } = this.deps;
+    if (this.cardsPending) await this.readCardIndexAtStart();
     journal.onAppend((event) => transport.publish(topics.events, JSON.stringify(event), { qos: 1 }));
     // Saved lockdowns, threat level and open alarms are in force before the first card is read.
     this.safety.start();
@@ -153,8 +171,32 @@ export class SiteRuntime {
     this.watcher.unref();
   }
 
+  /**
+   * The start's full read, on worker threads [ACC-INDEX]: at 2,000,000 people it takes seconds, and
+   * the event loop stays free for MQTT connects and keep-alives meanwhile. Nothing is subscribed
+   * yet, so no card is decided on the empty index. If the workers fail, the read is made here.
+   */
+  private async readCardIndexAtStart(): Promise<void> {
+    const { store, logger } = this.deps;
+    const startedMs = performance.now();
+    let cards: CardIndex;
+    try {
+      cards = await readCardIndexOffThread(store, this.stopReads.signal);
+    } catch (error) {
+      if (this.stopped) return;
+      logger.error({ err: error }, 'card index: the read on worker threads failed; reading here');
+      cards = readCardIndexHere(store);
+    }
+    if (this.stopped) return;
+    this.cardsPending = false;
+    this.index = buildSiteIndex(store, cards);
+    logger.info({ from: 'database', ms: Math.round(performance.now() - startedMs), cardholders: cards.cardholderIdCount, credentials: cards.credentialCount, generation: cards.generation }, 'card index: read from the database on worker threads');
+    this.snapshots.changed();
+  }
+
   stop(): void {
     this.stopped = true;
+    this.stopReads.abort();
     if (this.watcher !== undefined) clearInterval(this.watcher);
     this.schedules.stop();
     const snapshotProblem = this.snapshots.stop();
@@ -164,15 +206,15 @@ export class SiteRuntime {
     this.deps.transport.publish(this.deps.topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true });
   }
 
-  /** Re-reads site data after a change; the next read decides on the new data. */
+  /**
+   * Re-reads site data after a change that touched people (a whole-site import): the rules at
+   * once; the people from the change log when it can say who changed, else by a full read on
+   * worker threads, while the live index keeps deciding until the new one is swapped in (at panel
+   * scale the read takes seconds: the event loop must not stall for it) [ACC-INDEX].
+   */
   reload(change: { readonly by: string; readonly what: string }): void {
-    this.index = buildSiteIndex(this.deps.store);
-    if (this.index.cards.snapshotGeneration !== this.index.cards.generation) this.snapshots.changed();
-    this.deps.journal.append({ type: 'config.changed', data: change });
-    this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
-    this.safety.reload();
-    this.schedules.evaluate();
-    this.router?.siteChanged?.();
+    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(change.by);
+    this.rebuildRules(change);
   }
 
   /**
@@ -182,7 +224,7 @@ export class SiteRuntime {
   reloadRules(change: { readonly by: string; readonly what: string }): void {
     // People written meanwhile (a deleted group's memberships, another process): from the change
     // log; while a background full read runs, it brings them.
-    if (this.backgroundScan === null && !this.catchUpPeople()) return this.reload(change);
+    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(change.by);
     this.rebuildRules(change);
   }
 
@@ -193,30 +235,36 @@ export class SiteRuntime {
    */
   private externalChange(): void {
     const change = { by: 'another process', what: 'site data' };
-    if (this.backgroundScan !== null || this.catchUpPeople()) return this.rebuildRules(change);
+    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(change.by);
     this.rebuildRules(change);
-    this.deps.logger.warn('card index: reading every cardholder again on a worker thread; decisions use the index as it is until then');
+  }
+
+  /**
+   * Reads every person again on worker threads (site/cardIndexScan.ts) while the live index keeps
+   * deciding: a stale answer for the people just changed, for seconds at panel scale, instead of
+   * no answer for anyone. People written meanwhile come from the change log; the new index is then
+   * swapped in whole.
+   */
+  private readPeopleInBackground(by: string): void {
+    if (this.backgroundScan !== null) return;
+    this.deps.logger.warn('card index: reading every cardholder again on worker threads; decisions use the index as it is until then');
     const startedMs = performance.now();
-    this.backgroundScan = scanCardIndexInWorker(this.deps.store.db.name).then(
+    this.backgroundScan = readCardIndexOffThread(this.deps.store, this.stopReads.signal).then(
       (cards) => {
         this.backgroundScan = null;
         if (this.stopped) return;
-        // People written while it read come from the change log, as at a start.
-        const caughtUp = catchUpCardIndex(this.deps.store, cards);
-        if (caughtUp.kind === 'full-read') {
-          this.deps.logger.warn({ reason: caughtUp.reason }, 'card index: the background read is behind already; reading again here');
-          return this.reload({ by: 'another process', what: 'people' });
-        }
         this.index = { ...this.index, cards };
-        this.deps.logger.info({ ms: Math.round(performance.now() - startedMs), generation: cards.generation }, 'card index: read again on a worker thread and swapped in');
-        this.rebuildRules({ by: 'another process', what: 'people read again in the background' });
+        this.deps.logger.info({ ms: Math.round(performance.now() - startedMs), generation: cards.generation }, 'card index: read again on worker threads and swapped in');
+        this.rebuildRules({ by, what: 'people read again in the background' });
         this.snapshots.changed();
       },
       (error: unknown) => {
         this.backgroundScan = null;
         if (this.stopped) return;
         this.deps.logger.error({ err: error }, 'card index: the background read failed; reading here');
-        this.reload({ by: 'another process', what: 'people' });
+        this.index = { ...this.index, cards: readCardIndexHere(this.deps.store) };
+        this.rebuildRules({ by, what: 'people read again' });
+        this.snapshots.changed();
       },
     );
   }
@@ -240,8 +288,9 @@ export class SiteRuntime {
     const before = new Map(cardholderIds.map((id) => [id, credentialKeysOf(this.deps.store, id)]));
     writePeople(this.deps.store, this.index.cards, write);
     for (const [id, keys] of before) patchCardholder(this.index, this.deps.store, id, keys);
-    // Someone else wrote people too since the index was read: bring theirs in now.
-    if (this.index.cards.generation !== this.deps.store.cardholders.generation()) this.catchUpPeople();
+    // Someone else wrote people too since the index was read: bring theirs in now (or, when the
+    // log cannot say who, read everyone again in the background; a read already running brings them).
+    if (this.backgroundScan === null && this.index.cards.generation !== this.deps.store.cardholders.generation() && !this.catchUpPeople()) this.readPeopleInBackground(change.by);
     this.snapshots.changed();
     this.deps.journal.append({ type: 'config.changed', data: change });
   }
@@ -368,6 +417,12 @@ export class SiteRuntime {
   }
 
   private onSignal(device: DeviceRecord, signal: DeviceSignal): void {
+    this.lastSignalAtMs = performance.now();
+    // [ACC-INDEX] fail closed: no credential is decided on the empty index of a start still reading the people.
+    if (this.cardsPending && (signal.type === 'card' || signal.type === 'wiegand' || signal.type === 'pin')) {
+      this.deps.logger.warn({ device: device.id }, 'a credential read before the card index was loaded: not decided');
+      return;
+    }
     switch (signal.type) {
       case 'card':
         if (device.kind !== 'reader') return this.badInput(device.id, 'unexpected_signal', `a ${device.kind} cannot send card reads`, 0);
@@ -455,6 +510,7 @@ export class SiteRuntime {
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
     this.availabilityGeneration += 1;
+    for (const listener of this.availabilityListeners) listener();
     if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }

@@ -9,7 +9,7 @@ import { BUILT_IN_WIEGAND_FORMATS, type WiegandFormat } from '../access/wiegand.
 import type { DeviceRecord, DoorRecord, Store } from '../store/index.js';
 import { CARD_SNAPSHOT_FILE, readCardSnapshot, writeCardSnapshot, type SnapshotStamp } from './cardSnapshot.js';
 import { catchUpCardIndex } from './peopleChanges.js';
-import { scanCardIndexFrom } from './cardIndexScan.js';
+import { scanCardIndexFrom, scanCardIndexInWorkers } from './cardIndexScan.js';
 
 /**
  * Everything the critical path reads, in memory: decisions never wait for the disk. The small
@@ -55,6 +55,19 @@ export function loadCardIndex(store: Store): CardIndex {
  * before returning (tests, the bench); the runtime writes it in the background instead.
  */
 export function openCardIndex(store: Store, options: { readonly save?: 'now' | 'later' } = {}): CardIndexLoad {
+  const fromSnapshot = openCardIndexFromSnapshot(store);
+  if (fromSnapshot.cards !== null) return fromSnapshot;
+  const cards = readCardIndexHere(store);
+  const saved = options.save === 'now' ? saveCardSnapshot(store, cards) : null;
+  return { cards, from: 'database', changedSince: 0, note: saved ?? fromSnapshot.note };
+}
+
+/**
+ * The snapshot part of `openCardIndex`: the index from the snapshot brought up to date from the
+ * change log, or `cards: null` when only a full read will do (`note` says why; null when there
+ * simply is no snapshot). The caller then reads the database, on this thread or off it.
+ */
+export function openCardIndexFromSnapshot(store: Store): CardIndexLoad | { readonly cards: null; readonly note: string | null } {
   const file = snapshotFileOf(store);
   let note: string | null = null;
   if (file !== null) {
@@ -78,9 +91,41 @@ export function openCardIndex(store: Store, options: { readonly save?: 'now' | '
       }
     } else if (fs.existsSync(file)) note = read.reason;
   }
-  const cards = scanCardIndex(store);
-  const saved = options.save === 'now' ? saveCardSnapshot(store, cards) : null;
-  return { cards, from: 'database', changedSince: 0, note: saved ?? note };
+  return { cards: null, note };
+}
+
+/**
+ * From this many people a start without a usable snapshot reads them on worker threads. Below it
+ * the read takes under ~15 ms on the event loop, less than starting the workers.
+ */
+export const OFF_THREAD_MIN_CARDHOLDERS = 2000;
+
+/** Whether a start should read this store's people on worker threads (see OFF_THREAD_MIN_CARDHOLDERS). */
+export function startReadsOffThread(store: Store): boolean {
+  return !store.db.memory && store.db.name !== '' && store.cardholders.atLeast(OFF_THREAD_MIN_CARDHOLDERS);
+}
+
+/** Full reads in a row that writers outran (the change log could not bring the read up to date) before one is made here. */
+const BACKGROUND_READ_TRIES = 3;
+
+/**
+ * The full read off the event loop [ACC-INDEX]: on two worker threads (site/cardIndexScan.ts),
+ * then brought up to the database's current people generation from the change log, since people
+ * written while the workers read are not in their read. The event loop only merges the arrays
+ * the workers hand over and re-reads the people changed meanwhile. A database in memory (no file
+ * for a worker to open) is read here.
+ */
+export async function readCardIndexOffThread(store: Store, signal?: AbortSignal): Promise<CardIndex> {
+  if (store.db.memory || store.db.name === '') return readCardIndexHere(store);
+  let reason = '';
+  for (let attempt = 1; attempt <= BACKGROUND_READ_TRIES; attempt++) {
+    const cards = await scanCardIndexInWorkers(store.db.name, { signal });
+    if (!store.db.open) throw new Error('the store was closed while the card index was read');
+    const caughtUp = catchUpCardIndex(store, cards);
+    if (caughtUp.kind !== 'full-read') return cards;
+    reason = caughtUp.reason;
+  }
+  throw new Error(`the database changed faster than the card index could be read (${reason})`);
 }
 
 /** Where the snapshot of this store's card index lives; null for a database in memory. */
@@ -155,8 +200,8 @@ function databaseIdOf(store: Store): string {
   return id;
 }
 
-/** The full read (see cardIndexScan.ts), on this thread: at start, and whenever a caller must have it now. */
-function scanCardIndex(store: Store): CardIndex {
+/** The full read (see cardIndexScan.ts), on this thread: for small sites, and whenever a caller must have it now. */
+export function readCardIndexHere(store: Store): CardIndex {
   return scanCardIndexFrom(store.db, store.cardholders, store.cardholderRules);
 }
 

@@ -110,7 +110,7 @@ describe('a panel-scale start', () => {
     expect(await badge(observer, reader, '20000019')).toMatchObject({ type: 'access.granted', cardholder: 'holder-19' });
   });
 
-  it('falls back to a full read of the people when the change log does not reach back to the snapshot, and logs why', async () => {
+  it('falls back to a full read of the people, on worker threads, when the change log does not reach back to the snapshot, and logs why', async () => {
     const stateDir = panelStateDir();
     const first = await startTestGateway({ stateDir, configYaml: 'demo: true', siteYaml: SITE_YAML });
     await first.stop();
@@ -121,7 +121,9 @@ describe('a panel-scale start', () => {
     `);
     const scans = vi.spyOn(CardholdersRepository.prototype, 'scanForIndex');
     const { gw, observer, reader } = await started(stateDir);
-    expect(scans).toHaveBeenCalledTimes(1);
+    // Read on worker threads, not on the event loop's thread, and before any card was decided.
+    expect(scans).not.toHaveBeenCalled();
+    expect(gw.logs.map((line) => JSON.parse(line) as { msg: string; cardholders?: number }).find((line) => line.msg === 'card index: read from the database on worker threads')).toMatchObject({ cardholders: PEOPLE + 1 });
     const warning = gw.logs.map((line) => JSON.parse(line) as { msg: string }).find((line) => line.msg.startsWith('card index: the people change log'));
     expect(warning?.msg).toMatch(/^card index: the people change log no longer holds every change since generation \d+/);
     expect(await badge(observer, reader, '20000017')).toMatchObject({ type: 'access.denied', reason: 'cardholder_suspended' });

@@ -154,7 +154,7 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
   // Doors and devices lists (what a console polls) are kept serialized against the site data
   // (the database's change mark) and the devices' availability they show.
   const storeVersion = storeChangeMark(deps.store.db);
-  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache(), devices: new AnswerCache() };
+  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache({ depends: 'store,availability' }), devices: new AnswerCache({ depends: 'store,availability' }) };
   app.decorate('doorsCache', cachedLists.doors!);
 
   for (const collection of [...SiteCollections, ...RuleCollections]) {

@@ -34,6 +34,35 @@ describe('the compact key table [ACC-INDEX]', () => {
       }),
     );
   });
+  it('adds keys from bytes as it adds the same keys as strings, with or without the hashes a bulk load keeps', () => {
+    const latin1Key = fc.oneof(fc.stringMatching(/^[0-9]{1,6}$/), fc.uint8Array({ maxLength: 16 }).map((bytes) => Buffer.from(bytes).toString('latin1')));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('string', 'bytes', 'remove'), latin1Key), { maxLength: 300 }), fc.boolean(), fc.nat(40), (operations, tracked, trackFrom) => {
+        const table = new KeyTable(2);
+        const model = new Map<string, number>();
+        operations.forEach(([operation, key], at) => {
+          if (tracked && at === trackFrom) table.trackHashes(model.size);
+          if (operation === 'remove') {
+            expect(table.remove(key)).toBe(model.get(key) ?? -1);
+            model.delete(key);
+            return;
+          }
+          // The bytes sit inside a larger buffer, as a field inside a batch does.
+          const source = Buffer.concat([Buffer.from('x;'), Buffer.from(key, 'latin1'), Buffer.from(';y')]);
+          const ordinal = operation === 'string' ? table.add(key) : table.addBytes(source, 2, key.length);
+          if (model.has(key)) expect(ordinal).toBe(model.get(key));
+          else expect([...model.values()]).not.toContain(ordinal);
+          model.set(key, ordinal);
+        });
+        table.forgetHashes();
+        expect(table.size).toBe(model.size);
+        for (const [key, ordinal] of model) {
+          expect(table.find(key)).toBe(ordinal);
+          expect(table.keyOf(ordinal)).toBe(key);
+        }
+      }),
+    );
+  });
 });
 
 describe('the compact card index [ACC-INDEX]', () => {

@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { JournalEvent } from '../../src/journal/index.js';
+import { CardholdersRepository } from '../../src/store/cardholders.js';
+import { connect, connectDevice, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+
+/**
+ * [ACC-INDEX] A whole-site import through the API that changes many people: more rows than the
+ * change log is worth re-reading one person at a time, so every person is read again, on worker
+ * threads, while the live index keeps deciding; the new index is swapped in when read.
+ */
+
+const CHANGED = 3000;
+const UNCHANGED = 100;
+
+function site(changed: boolean): Record<string, unknown> {
+  return {
+    site: { id: 'imported', name: 'Imported', timezone: 'UTC' },
+    devices: [
+      { id: 'lobby-reader', kind: 'reader' },
+      { id: 'lobby-strike', kind: 'strike' },
+    ],
+    doors: [{ id: 'lobby', name: 'Lobby', reader: 'lobby-reader', strike: 'lobby-strike' }],
+    groups: [
+      { id: 'staff', name: 'Staff', doors: ['lobby'] },
+      { id: 'floor-2', name: 'Floor 2' },
+    ],
+    cardholders: Array.from({ length: CHANGED + UNCHANGED }, (_, i) => {
+      // The first CHANGED people get a new card and a second group; the rest stay as they were.
+      const moved = changed && i < CHANGED;
+      return { id: `p-${i}`, name: `Person ${i}`, groups: moved ? ['staff', 'floor-2'] : ['staff'], credentials: [{ card: String((moved ? 40_000_000 : 30_000_000) + i) }] };
+    }),
+  };
+}
+
+describe('a whole-site import through the API that changes many people', () => {
+  let gw: TestGateway;
+  let observer: TestClient;
+  let reader: TestClient;
+
+  beforeAll(async () => {
+    gw = await startTestGateway({ configYaml: 'demo: true', siteYaml: JSON.stringify(site(false)) });
+    observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    reader = await connectDevice(gw.mqttUrl, 'lobby-reader');
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([observer, reader].map((client) => client?.end()));
+    await gw?.stop();
+  });
+
+  async function badge(card: string): Promise<JournalEvent> {
+    const after = observer.mark();
+    await reader.publish('guardpost/devices/lobby-reader/input', JSON.stringify({ type: 'card', card }));
+    return observer.nextEvent((event) => event.type.startsWith('access.'), after);
+  }
+
+  it('keeps granting the people it did not change while everyone is read again off the event loop, and grants the changed people their new cards once swapped in', async () => {
+    const unchanged = String(30_000_000 + CHANGED + 7);
+    expect(await badge(unchanged)).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
+    expect(await badge('30000005')).toMatchObject({ type: 'access.granted', cardholder: 'p-5' });
+    const scans = vi.spyOn(CardholdersRepository.prototype, 'scanForIndex');
+    const before = gw.gateway.runtime.site.cards;
+    const admin = await gw.adminHeaders();
+    const mark = observer.mark();
+    const response = await fetch(`${gw.httpUrl}/api/v1/site/import`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify(site(true)) });
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { counts: { updated: { cardholders: number } } };
+    expect(report.counts.updated.cardholders).toBeGreaterThanOrEqual(CHANGED);
+
+    // Badging on while the people are read again: every one decided at once, on the index as it was.
+    let swapped = false;
+    const swap = observer.nextEvent((event) => event.type === 'config.changed' && event.data.what === 'people read again in the background', mark, 30_000).then((event) => {
+      swapped = true;
+      return event;
+    });
+    const during: JournalEvent[] = [];
+    while (!swapped) {
+      const decided = await badge(unchanged);
+      if (!swapped) during.push(decided);
+    }
+    const swapEvent = await swap;
+    expect(during.length).toBeGreaterThan(0);
+    for (const decided of during) expect(decided).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
+    // The import's own config.changed came first (the rules), the people's when the new index went in.
+    const seq = (event: JournalEvent): number => observer.received.findIndex((message) => message.json.id === event.id);
+    for (const decided of during) expect(seq(decided)).toBeLessThan(seq(swapEvent));
+    expect(swapEvent.data.by).toBe('admin');
+    expect(scans).not.toHaveBeenCalled(); // read on worker threads
+    expect(gw.gateway.runtime.site.cards).not.toBe(before);
+    expect(gw.gateway.runtime.site.cards.generation).toBe(gw.gateway.store.cardholders.generation());
+
+    expect(await badge('40000005')).toMatchObject({ type: 'access.granted', cardholder: 'p-5' });
+    expect(await badge('30000005')).toMatchObject({ type: 'access.denied', reason: 'unknown_credential' });
+    expect(await badge(String(40_000_000 + CHANGED - 1))).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED - 1}` });
+    expect(await badge(unchanged)).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
+    scans.mockRestore();
+  }, 90_000);
+});
