@@ -31,7 +31,8 @@ export function* siteExportChunks(snapshot: SiteReadSnapshot, format: SiteExport
   if (format === 'json') {
     yield { text: `${JSON.stringify(head).slice(0, -1)},"cardholders":[`, cardholders: 0 };
   } else {
-    yield { text: stringify(head), cardholders: 0 };
+    // A collection per chunk: a site's hundreds of doors and groups are a loop turn each, not one long one.
+    for (const [key, value] of Object.entries(head)) yield { text: yamlTopLevel(key, value), cardholders: 0 };
   }
   for (;;) {
     const page = snapshot.cardholderPage(cursor, pageSize);
@@ -50,7 +51,8 @@ export function* siteExportChunks(snapshot: SiteReadSnapshot, format: SiteExport
   if (format === 'json') {
     yield { text: hasTail ? `],${JSON.stringify(tail).slice(1)}` : ']}', cardholders: 0 };
   } else {
-    yield { text: `${first ? 'cardholders: []\n' : ''}${hasTail ? stringify(tail) : ''}`, cardholders: 0 };
+    if (first) yield { text: 'cardholders: []\n', cardholders: 0 };
+    for (const [key, value] of Object.entries(tail)) yield { text: yamlTopLevel(key, value), cardholders: 0 };
   }
 }
 
@@ -80,11 +82,6 @@ export class SiteExportStream extends Readable {
     super({ highWaterMark: options.highWaterMark ?? 256 * 1024 });
     this.snapshot = new SiteReadSnapshot(store);
     this.chunks = siteExportChunks(this.snapshot, format, options.pageSize);
-  }
-
-  /** How many cardholders the export holds (as of its snapshot). */
-  get total(): number {
-    return this.snapshot.cardholderCount();
   }
 
   get progress(): SiteExportProgress {
@@ -201,6 +198,12 @@ function sequenceLines(items: readonly unknown[], indent: number, out: string[])
     else if (Array.isArray(item) || isMap(item) || item === undefined) throw new Declined();
     else out.push(`${dash}${scalar(item, indent + 2)}\n`);
   }
+}
+
+/** One top-level key of the site file as yaml's stringify of the whole document writes it (lists item by item). */
+function yamlTopLevel(key: string, value: unknown): string {
+  if (!Array.isArray(value) || value.length === 0 || !/^[a-zA-Z][a-zA-Z0-9]*$/.test(key)) return stringify({ [key]: value });
+  return `${key}:\n${value.map((item) => yamlSequenceItem(item as Record<string, unknown>)).join('')}`;
 }
 
 /** One cardholder as an item of the top-level `cardholders:` sequence, exactly as yaml's stringify of the whole site writes it. */

@@ -66,7 +66,13 @@ export function importSite(store: Store, raw: { readonly rules: Record<string, u
   };
 
   // The rules, whole: the people and the watch list (which names people) are checked as they are written.
-  const { cardholders: _people, watchList: rawWatchList, ...rawRules } = raw.rules;
+  const { cardholders: inRules, watchList: rawWatchList, ...rawRules } = raw.rules;
+  // People not given as a list (`cardholders: yes`) are a problem, never "nobody": that would delete everyone.
+  if (inRules !== undefined && !Array.isArray(inRules)) {
+    const whole = parseSiteData(raw.rules);
+    const problems = whole.ok ? ['cardholders: expected a list of cardholders'] : whole.problems;
+    throw new GuardpostError('GP_ERR_BAD_REQUEST', `${problems.length} problem(s) in the site data`, problems);
+  }
   const parsedRules = parseSiteData({ ...rawRules, cardholders: [], watchList: [] });
   if (!parsedRules.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${parsedRules.problems.length} problem(s) in the site data`, parsedRules.problems);
   const rules = parsedRules.site;

@@ -190,6 +190,11 @@ export class SiteService {
     return { page: json.map((text) => JSON.parse(text) as SiteCardholder), total };
   }
 
+  /** Whether an entity exists (one document read, never the collection). */
+  has(collection: EditableCollection, id: string): boolean {
+    return this.deps.store.documents.text(collection, id) !== undefined;
+  }
+
   get<C extends EditableCollection>(collection: C, id: string): Item<C> {
     const item = this.deps.store.documents.get(collection, id) as Item<C> | undefined;
     if (item === undefined) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
@@ -201,7 +206,7 @@ export class SiteService {
     if (body.id !== undefined && body.id !== id) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body.id: "${String(body.id)}" does not match the id in the URL "${id}"`);
     if (collection === 'cardholders') return this.putCardholder(id, body, by) as { item: Item<C>; created: boolean };
     const { store, clock } = this.deps;
-    const snapshot = exportSiteData(store);
+    const snapshot = this.siteWithPeopleConcerned(collection === 'groups' ? id : undefined);
     const items = snapshot[collection] as unknown[];
     const index = (items as { id: string }[]).findIndex((candidate) => candidate.id === id);
     const before = index === -1 ? undefined : items[index];
@@ -219,7 +224,7 @@ export class SiteService {
   delete(collection: EditableCollection, id: string, by: ChangeActor): void {
     const { store, clock } = this.deps;
     if (collection === 'cardholders') return this.deleteCardholder(id, by);
-    const snapshot = exportSiteData(store);
+    const snapshot = this.siteWithPeopleConcerned(collection === 'groups' ? id : undefined);
     const items = snapshot[collection] as { id: string }[];
     const index = items.findIndex((candidate) => candidate.id === id);
     if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no ${singular[collection]} "${id}"`);
@@ -325,7 +330,11 @@ export class SiteService {
   /** Puts one cardholder or credential on the watch list, or changes the reason it is there. */
   putWatchEntry(raw: Record<string, unknown>, by: ChangeActor, expectKey?: string): { entry: WatchEntry; created: boolean } {
     const { store, clock } = this.deps;
-    const snapshot = exportSiteData(store);
+    const named = raw as { cardholder?: unknown; credential?: unknown };
+    const snapshot = this.siteWithPeopleConcerned(undefined, [
+      ...(typeof named.cardholder === 'string' ? [named.cardholder] : []),
+      ...(typeof named.credential === 'string' ? [store.cardholders.credentialHolderOf(named.credential) ?? ''] : []),
+    ]);
     const list = snapshot.watchList as unknown[];
     const key = watchKey(raw as SiteData['watchList'][number]);
     if (expectKey !== undefined && key !== expectKey) throw new GuardpostError('GP_ERR_BAD_REQUEST', `body: names "${key}", not the entry in the URL "${expectKey}"`);
@@ -343,7 +352,7 @@ export class SiteService {
 
   deleteWatchEntry(key: string, by: ChangeActor): void {
     const { store, clock } = this.deps;
-    const snapshot = exportSiteData(store);
+    const snapshot = this.siteWithPeopleConcerned();
     const index = snapshot.watchList.findIndex((entry) => watchKey(entry) === key);
     if (index === -1) throw new GuardpostError('GP_ERR_NOT_FOUND', `no watch-list entry "${key}"`);
     const [before] = snapshot.watchList.splice(index, 1);
@@ -474,12 +483,37 @@ export class SiteService {
     return report;
   }
 
+  /**
+   * The site to validate a change of rules against [SITE-LIST]: everything but the people, plus
+   * only the people the change can concern (those the watch list names, the members and escorts
+   * of a group being changed, whoever `extra` names), never every person of a panel. People keep
+   * their places in this partial list only: problems name them by id (see validate()).
+   */
+  private siteWithPeopleConcerned(group?: string, extra: readonly string[] = []): SiteData {
+    const { store } = this.deps;
+    const site = exportSiteData(store, { withoutCardholders: true });
+    const ids = new Set(extra.filter((id) => id !== ''));
+    for (const entry of site.watchList) {
+      if (entry.cardholder !== undefined) ids.add(entry.cardholder);
+      const holder = entry.credential === undefined ? undefined : store.cardholders.credentialHolderOf(entry.credential);
+      if (holder !== undefined) ids.add(holder);
+    }
+    if (group !== undefined) for (const id of store.cardholders.concernedByGroup(group)) ids.add(id);
+    site.cardholders = [...ids].flatMap((id) => {
+      const holder = store.documents.get('cardholders', id) as SiteCardholder | undefined;
+      return holder === undefined ? [] : [holder];
+    });
+    return site;
+  }
+
   /** Problems with the changed entity name its fields (`body.unlockMs: …`); others name where they are. */
   private validate(snapshot: SiteData, collection: EditableCollection | 'watchList', position: number): SiteData {
     const result = parseSiteData(snapshot);
     if (result.ok) return result.site;
     const own = `${collection}[${position}]`;
-    const problems = result.problems.map((problem) =>
+    // The people in a rules change's site are a few, not the file's list: name them by id.
+    const named = (problem: string): string => (collection === 'cardholders' ? problem : problem.replace(/cardholders\[(\d+)\]/g, (all, k: string) => (snapshot.cardholders[Number(k)] === undefined ? all : `cardholder "${snapshot.cardholders[Number(k)]!.id}"`)));
+    const problems = result.problems.map(named).map((problem) =>
       problem.startsWith(`${own}.`) ? `body.${problem.slice(own.length + 1)}` : problem.startsWith(`${own}:`) ? `body${problem.slice(own.length)}` : `would break ${problem}`,
     );
     throw new GuardpostError('GP_ERR_BAD_REQUEST', problems.join('; '), problems);

@@ -268,6 +268,14 @@ export class CardholdersRepository {
     };
   }
 
+  /** People a change to a group concerns: its members and those it escorts (site/siteService.ts). */
+  concernedByGroup(groupId: string): string[] {
+    const members = this.statement('SELECT cardholder_id FROM cardholder_groups WHERE group_id = ?').pluck().all(groupId) as string[];
+    // Escort groups are a JSON list of ids ([a-z0-9-]: nothing to escape in the pattern).
+    const escorted = this.statement('SELECT cardholder_id FROM cardholder_escorts WHERE groups LIKE ?').pluck().all(`%"${groupId}"%`) as string[];
+    return [...members, ...escorted];
+  }
+
   /** Who holds the credential with this id, if anyone (uniqueness checks of one-person edits). */
   credentialHolderOf(credentialId: string): string | undefined {
     return this.statement('SELECT cardholder_id FROM credentials WHERE id = ?').pluck().get(credentialId) as string | undefined;
@@ -296,12 +304,16 @@ export class CardholdersRepository {
   }
 
   upsert(holder: Cardholder): void {
-    this.db.transaction(() => {
+    const write = () => {
       this.statement('INSERT INTO cardholders (id, name, status) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status').run(holder.id, holder.name, holder.status);
       this.statement('DELETE FROM cardholder_groups WHERE cardholder_id = ?').run(holder.id);
       const link = this.statement('INSERT INTO cardholder_groups (cardholder_id, group_id) VALUES (?, ?)');
       for (const groupId of holder.groupIds) link.run(holder.id, groupId);
-    })();
+    };
+    // Inside a caller's transaction (an import writes millions) no savepoint per person is needed:
+    // the caller's transaction is rolled back whole on any error.
+    if (this.db.inTransaction) write();
+    else this.db.transaction(write)();
   }
 
   /** `credential.number` is the card's digest (CardDigester), `masked` what people see of it. */

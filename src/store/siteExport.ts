@@ -68,8 +68,8 @@ export class SiteReadSnapshot implements SiteDocumentSource {
       this.countStatement = this.db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM site_documents WHERE collection = 'cardholders'`);
       if (this.own) {
         this.db.exec('BEGIN');
-        // The snapshot is taken by the first read, not by BEGIN.
-        this.countStatement.get();
+        // The snapshot is taken by the first read, not by BEGIN (one row: a count would walk millions).
+        this.db.prepare('SELECT 1 FROM site_documents LIMIT 1').get();
       }
     } catch (error) {
       if (this.own) this.db.close();

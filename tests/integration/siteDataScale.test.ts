@@ -232,3 +232,20 @@ describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', (
     expect(fingerprint()).toEqual(before);
   }, 120_000);
 });
+
+describe('a site file imported before the first start [SITE-IMPORT]', () => {
+  it('fills a state directory that has no site data yet, which the gateway then starts from', async () => {
+    const stateDir = tempDir();
+    const result = await cli('import', demoSiteFile, '--config', demoConfigFile, '--state-dir', stateDir);
+    expect(result.code, result.err.join('\n')).toBe(0);
+    expect(result.out).toContain('created cardholders: alice-adams, bob-brown, carol-clark, dave-davis');
+    const store = Store.open(stateDir);
+    try {
+      expect(store.hasSiteData()).toBe(true);
+      expect(store.db.prepare(`SELECT count(*) FROM audit WHERE action = 'cardholder.created' AND actor = 'cli'`).pluck().get()).toBe(4);
+      expect(store.cardholders.holderOfDigest('card', store.cardDigests!.ofCard('1001'))?.cardholderId).toBe('alice-adams');
+    } finally {
+      store.close();
+    }
+  });
+});

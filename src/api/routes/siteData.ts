@@ -185,7 +185,7 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     app.post<{ Body: Any }>(base, { config: write, schema: { body: Body } }, async (request, reply) => {
       const id = request.body.id;
       if (typeof id !== 'string' || !/^[a-z0-9-]{1,64}$/.test(id)) throw new GuardpostError('GP_ERR_BAD_REQUEST', 'body.id: expected an id of lowercase letters, digits and dashes');
-      if (site.list(collection).some((item) => item.id === id)) throw new GuardpostError('GP_ERR_CONFLICT', `${collection} "${id}" already exists; PUT ${base}/${id} replaces it`);
+      if (site.has(collection, id)) throw new GuardpostError('GP_ERR_CONFLICT', `${collection} "${id}" already exists; PUT ${base}/${id} replaces it`);
       const { item } = site.put(collection, id, prepare(request, id), actor(request));
       return reply.status(201).send(present(collection, item, request.principal, deps));
     });

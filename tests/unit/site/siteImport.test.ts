@@ -100,4 +100,12 @@ describe('a whole-site import of many people [SITE-IMPORT]', () => {
     expect(order).toEqual(reversed.map((holder) => holder.id));
     store.close();
   });
+
+  it('refuses people that are not a list instead of taking them for nobody', () => {
+    const { store, service } = open();
+    const error = refusal(() => service.importSite({ rules: { ...RULES, cardholders: 'everyone' }, people: [] }, BY, false));
+    expect(error.details.join('\n')).toMatch(/^cardholders: /);
+    expect(store.db.prepare('SELECT count(*) FROM cardholders').pluck().get()).toBe(PEOPLE);
+    store.close();
+  });
 });

@@ -101,6 +101,16 @@ describe('changing one cardholder is checked without reading every cardholder [A
     expect(refusal(() => service.put('cardholders', 'cat', { name: 'Cat', credentials: [{ card: '9' }, { card: '09' }] }, BY))).toEqual(['body.credentials[1].card: this card is already held by cardholders[0].credentials[0]']);
   });
 
+  it('refuses to delete a group people hold, naming them, and edits rules against only the people concerned [SITE-LIST]', () => {
+    const { service, store } = open(1_000);
+    // The people written in SQL above have no documents; Ann and Ben (members) are read, nobody else.
+    expect(refusal(() => service.delete('groups', 'staff', BY)).sort()).toEqual(['would break cardholder "ann".groups[0]: unknown group "staff"', 'would break cardholder "ben".groups[0]: unknown group "staff"']);
+    const renamed = service.put('groups', 'staff', { name: 'All staff', doors: ['lobby'] }, BY);
+    expect(renamed.item).toMatchObject({ name: 'All staff' });
+    expect(service.put('doors', 'lobby', { name: 'Front lobby', reader: 'r', strike: 'k' }, BY).created).toBe(false);
+    expect(store.documents.get('groups', 'staff')).toMatchObject({ name: 'All staff' });
+  });
+
   it('refuses to delete a watch-listed person or drop a watch-listed card, saying what would break', () => {
     const { store, service } = open();
     expect(refusal(() => service.delete('cardholders', 'mal', BY))).toEqual(['would break watchList[0].cardholder: unknown cardholder "mal"']);
