@@ -61,6 +61,21 @@ class BatchReader {
     return true;
   }
 
+  /** `<byte length>:<bytes>` of any bytes (a digest): sets `start`/`size`. */
+  rawField(): void {
+    const { bytes } = this;
+    let size = 0;
+    let at = this.at;
+    for (let byte = bytes[at] ?? -1; byte !== COLON; byte = bytes[++at] ?? -1) {
+      if (byte < 0x30 || byte > 0x39) throw new MalformedBatch(`expected a length at byte ${at}`);
+      size = size * 10 + byte - 0x30;
+    }
+    this.start = at + 1;
+    this.size = size;
+    this.at = this.start + size;
+    if (this.at > bytes.length) throw new MalformedBatch(`a field runs past the batch at byte ${this.start}`);
+  }
+
   /** The last field as text, decoded as SQLite stored it (UTF-8). */
   text(): string {
     return this.bytes.toString('utf8', this.start, this.start + this.size);
@@ -204,7 +219,6 @@ function grownOrdinals(array: Uint32Array): Uint32Array<ArrayBuffer> {
  */
 export class CredentialPart {
   readonly cards: CardIndex;
-  private readonly key = { buffer: new Uint8Array(32) };
   // A holder's credentials are mostly neighbours: the last holder's id bytes and ordinal save a lookup.
   private lastHolder = new Uint8Array(64);
   private lastHolderSize = -1;
@@ -247,11 +261,13 @@ export class CredentialPart {
       }
       const kind = reader.byte() === 0x77 ? 1 : 0;
       const status = reader.byte() - 0x30;
-      const keySize = reader.hex(this.key);
+      reader.rawField();
+      const keyStart = reader.start;
+      const keySize = reader.size;
       const validFromMs = reader.number();
       const validUntilMs = reader.number();
-      if (idText === null) part.putCredentialBytes(this.key.buffer, 0, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
-      else part.putCredentialBytes(this.key.buffer, 0, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
+      if (idText === null) part.putCredentialBytes(bytes, keyStart, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
+      else part.putCredentialBytes(bytes, keyStart, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
       parsed++;
     }
     if (parsed !== rows) throw new MalformedBatch(`a batch of ${rows} credentials held ${parsed} (a credential without an id or holder?)`);

@@ -1,3 +1,4 @@
+import { CardIndex } from '../access/cardIndex.js';
 import { NORMAL_CONDITIONS, type SiteConditions } from '../access/types.js';
 import { codecs } from '../drivers/index.js';
 import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
@@ -13,9 +14,8 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { CardIndex } from '../access/cardIndex.js';
 import { catchUpCardIndex } from './peopleChanges.js';
-import { buildSiteIndex, credentialKeysOf, startReadsOffThread, openCardIndexFromSnapshot, readCardIndexHere, patchCardholder, readCardIndexOffThread, writePeople, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndexFromSnapshot, patchCardholder, readCardIndexHere, readCardIndexOffThread, startReadsOffThread, writePeople, type SiteIndex } from './siteIndex.js';
 import { SnapshotKeeper } from './snapshotKeeper.js';
 import type { Topics } from './topics.js';
 

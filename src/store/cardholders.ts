@@ -172,7 +172,9 @@ export class CardholdersRepository {
   /**
    * Every credential in rowid order, batched like `scanHolderBatches`: per row `<bytes>:<id>`,
    * `<bytes>:<cardholder id>`, kind (`w` Wiegand, `c` card), status (0 active, 1 suspended or
-   * unknown, 2 lost, 3 expired), the digest in hex, then `;<valid from ms>;<valid until ms>;`.
+   * unknown, 2 lost, 3 expired), `<bytes>:<digest>` (the BLOB's bytes as they are: SQLite copies
+   * them through `||` and `group_concat` unchanged, NULs included), then `<valid from ms>;<valid
+   * until ms>;`.
    */
   scanCredentialBatches(batchRows: number, visit: (rows: number, bytes: Buffer) => void, range: { readonly after?: number; readonly upTo?: number } = {}): void {
     const batch = this.statement(
@@ -180,7 +182,7 @@ export class CardholdersRepository {
          octet_length(id) || ':' || id || octet_length(cardholder_id) || ':' || cardholder_id ||
          CASE kind WHEN 'wiegand' THEN 'w' ELSE 'c' END ||
          CASE status WHEN 'active' THEN '0' WHEN 'lost' THEN '2' WHEN 'expired' THEN '3' ELSE '1' END ||
-         hex(digest) || ';' || coalesce(valid_from_ms, '') || ';' || coalesce(valid_until_ms, '') || ';', '') AS BLOB), max(row)
+         octet_length(digest) || ':' || digest || coalesce(valid_from_ms, '') || ';' || coalesce(valid_until_ms, '') || ';', '') AS BLOB), max(row)
        FROM (SELECT rowid AS row, id, cardholder_id, kind, status, digest, valid_from_ms, valid_until_ms FROM credentials WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?)`,
     ).raw();
     const upTo = range.upTo ?? Number.MAX_SAFE_INTEGER;
