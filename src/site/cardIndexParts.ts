@@ -1,4 +1,4 @@
-import { CardIndex, type CardIndexSizes } from '../access/cardIndex.js';
+import { CardIndex } from '../access/cardIndex.js';
 import type { EscortRule } from '../access/types.js';
 import type { CardholderRulesRepository } from '../store/accessRules.js';
 import type { CardholdersRepository } from '../store/cardholders.js';
@@ -13,6 +13,10 @@ import type { CardholdersRepository } from '../store/cardholders.js';
 
 /** Rows per batch: large enough that per-batch costs vanish, small enough to stay a few hundred KB. */
 export const BATCH_ROWS = 4096;
+/** Arena bytes per id before the read knows (site ids are up to 64 characters, most ~8–16). */
+const ID_BYTES_ESTIMATE = 16;
+/** A card digest's length (SEC-CARD-DIGEST). */
+const DIGEST_BYTES = 16;
 const COLON = 0x3a;
 const SEMICOLON = 0x3b;
 
@@ -172,8 +176,8 @@ class GroupsByBytes {
  * Call inside a read transaction.
  */
 export function readHolderPart(cardholders: CardholdersRepository, rules: CardholderRulesRepository): CardIndex {
-  const sizes = cardholders.sizesForIndex();
-  const part = new CardIndex({ ...sizes, credentials: 0, credentialIdBytes: 0, credentialKeyBytes: 0 });
+  const counts = cardholders.countsForIndex({ cardholders: true, memberships: true });
+  const part = new CardIndex({ cardholders: counts.cardholders, cardholderIdBytes: ID_BYTES_ESTIMATE * counts.cardholders, memberships: counts.memberships, credentials: 0, credentialIdBytes: 0, credentialKeyBytes: 0 });
   part.startBulkLoad();
   const escorts = new Map<string, EscortRule>(rules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
   const groups = new GroupsByBytes(part);
@@ -224,8 +228,16 @@ export class CredentialPart {
   private lastHolderSize = -1;
   private lastHolderOrdinal = -1;
 
-  constructor(sizes: CardIndexSizes) {
-    this.cards = new CardIndex({ ...sizes, memberships: 0 });
+  constructor(cardholders: CardholdersRepository) {
+    const counts = cardholders.countsForIndex({ cardholders: true, credentials: true });
+    this.cards = new CardIndex({
+      cardholders: counts.cardholders,
+      cardholderIdBytes: ID_BYTES_ESTIMATE * counts.cardholders,
+      memberships: 0,
+      credentials: counts.credentials,
+      credentialIdBytes: ID_BYTES_ESTIMATE * counts.credentials,
+      credentialKeyBytes: DIGEST_BYTES * counts.credentials,
+    });
     this.cards.startBulkLoad();
   }
 
@@ -276,7 +288,7 @@ export class CredentialPart {
 
 /** The credential half of everything, on this connection. Call inside a read transaction. */
 export function readCredentialPart(cardholders: CardholdersRepository): CardIndex {
-  const part = new CredentialPart(cardholders.sizesForIndex());
+  const part = new CredentialPart(cardholders);
   part.read(cardholders);
   return part.cards;
 }

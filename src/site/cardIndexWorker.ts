@@ -92,7 +92,7 @@ async function run(): Promise<void> {
         }
         cards = readHolderPart(cardholders, new CardholderRulesRepository(db));
       } else {
-        const credentials = new CredentialPart(cardholders.sizesForIndex());
+        const credentials = new CredentialPart(cardholders);
         credentials.read(cardholders, split === null ? {} : { upTo: split });
         cards = credentials.cards;
         if (fromHolders !== null) {
