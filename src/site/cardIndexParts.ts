@@ -23,6 +23,16 @@ const SEMICOLON = 0x3b;
 /** A batch that does not parse, or holds fewer rows than SQLite counted: the read is refused, never half used. */
 class MalformedBatch extends Error {}
 
+/** Runs a batch's parse; a batch that does not parse is named by its table in the error. */
+function inBatch(table: string, parse: () => void): void {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof MalformedBatch) throw new MalformedBatch(`a batch of ${table} rows does not parse: ${error.message}`);
+    throw error;
+  }
+}
+
 /** Hex digit value, or -1. */
 function hexValue(byte: number): number {
   if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
@@ -184,7 +194,7 @@ export function readHolderPart(cardholders: CardholdersRepository, rules: Cardho
   let groupOrdinals: Uint32Array<ArrayBuffer> = new Uint32Array(64);
   const pin = { buffer: new Uint8Array(32) };
   const duress = { buffer: new Uint8Array(32) };
-  cardholders.scanHolderBatches(BATCH_ROWS, (rows, bytes) => {
+  cardholders.scanHolderBatches(BATCH_ROWS, (rows, bytes) => inBatch('cardholders', () => {
     const reader = new BatchReader(bytes);
     let parsed = 0;
     while (!reader.done) {
@@ -206,7 +216,7 @@ export function readHolderPart(cardholders: CardholdersRepository, rules: Cardho
       parsed++;
     }
     if (parsed !== rows) throw new MalformedBatch(`a batch of ${rows} cardholders held ${parsed} (a cardholder without an id?)`);
-  });
+  }));
   return part;
 }
 
@@ -248,6 +258,10 @@ export class CredentialPart {
 
   /** One batch of `rows` credentials. */
   add(rows: number, bytes: Buffer): void {
+    inBatch('credentials', () => this.parse(rows, bytes));
+  }
+
+  private parse(rows: number, bytes: Buffer): void {
     const part = this.cards;
     const reader = new BatchReader(bytes);
     let parsed = 0;

@@ -177,7 +177,7 @@ export class SiteRuntime {
     const startedMs = performance.now();
     let cards: CardIndex;
     try {
-      cards = await readCardIndexOffThread(store, this.stopReads.signal);
+      cards = await readCardIndexOffThread(store, this.readOptions());
     } catch (error) {
       if (this.stopped) return;
       logger.error({ err: error }, 'card index: the read on worker threads failed; reading here');
@@ -188,6 +188,11 @@ export class SiteRuntime {
     this.index = buildSiteIndex(store, cards);
     logger.info({ from: 'database', ms: Math.round(performance.now() - startedMs), cardholders: cards.cardholderIdCount, credentials: cards.credentialCount, generation: cards.generation }, 'card index: read from the database on worker threads');
     this.snapshots.changed();
+  }
+
+  /** How full reads on worker threads are ended at stop, and where they say why they went another way. */
+  private readOptions(): { readonly signal: AbortSignal; readonly onNote: (note: string) => void } {
+    return { signal: this.stopReads.signal, onNote: (note) => this.deps.logger.warn(`card index: ${note}`) };
   }
 
   stop(): void {
@@ -245,7 +250,7 @@ export class SiteRuntime {
     if (this.backgroundScan !== null) return;
     this.deps.logger.warn('card index: reading every cardholder again on worker threads; decisions use the index as it is until then');
     const startedMs = performance.now();
-    this.backgroundScan = readCardIndexOffThread(this.deps.store, this.stopReads.signal).then(
+    this.backgroundScan = readCardIndexOffThread(this.deps.store, this.readOptions()).then(
       (cards) => {
         this.backgroundScan = null;
         if (this.stopped) return;
