@@ -2,7 +2,9 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import { AuthService } from './auth/service.js';
-import { listen } from './api/server.js';
+import { ApiFront } from './api/front/index.js';
+import { DEFAULT_RATE_LIMITS } from './api/rateLimit.js';
+import { listenOnSocket } from './api/server.js';
 import { loadTls } from './api/tls.js';
 import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
@@ -303,11 +305,33 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     siteChanges = siteService;
     threat.attachSiteService(siteService);
     for (const { id, alreadyHeld } of keysInstalledEarly.splice(0)) endOsdpInstallMode({ site: siteService, journal }, id, alreadyHeld);
-    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock, threat });
+    // The API's sockets and hot answers live on their own thread (api/front, [API-FRONT]); fastify
+    // answers the rest here, on a private socket only that thread can reach.
+    const front = ApiFront.prepare();
+    const app = await buildApp({ store, auth, site: siteService, journal, runtime, metrics, logger, demo: config.demo, readiness, forwarders, rateLimits: config.http.rateLimits, tls, corsOrigins: config.http.cors?.origins, clock, threat, behindFront: true });
     let apiClosed: Promise<void> | undefined;
-    const closeApi = (): Promise<void> => (apiClosed ??= app.close());
+    const closeApi = (): Promise<void> =>
+      (apiClosed ??= (async () => {
+        front.stopAccepting();
+        await app.close();
+        await front.close();
+      })());
     cleanups.push(closeApi);
-    const httpPort = await listen(app, config.http.host, config.http.port);
+    await listenOnSocket(app, front.upstreamSocket);
+    runtime.availabilityListeners.add(() => front.availabilityChanged());
+    auth.onCredentialsChanged(() => front.credentialsChanged());
+    await front.start({
+      host: config.http.host,
+      port: config.http.port,
+      ...(tls === undefined ? {} : { tls }),
+      databaseFile: store.db.memory ? null : store.db.name,
+      readPerMinute: (config.http.rateLimits ?? DEFAULT_RATE_LIMITS).readPerMinute,
+      securityHeaders: app.securityHeaders,
+      bodyLimits: app.bodyLimits,
+      logger: logger.child({ module: 'api' }),
+      metrics,
+    });
+    const httpPort = front.port;
     forwarders.start();
 
     const mqttPort = embedded?.port ?? null;

@@ -254,6 +254,15 @@ export interface CsvImportReport {
   readonly errors: readonly { readonly row: number; readonly id: string | null; readonly message: string }[];
 }
 
+/** One page of a list route and the total before paging (`X-Total-Count`): for lists too large to fetch whole. */
+export async function apiPage<T>(path: string, signal?: AbortSignal): Promise<{ items: T[]; total: number }> {
+  const response = await raw(path, signal === undefined ? {} : { signal });
+  const items = (await response.json()) as T[];
+  if (!Array.isArray(items)) throw new ApiError(0, 'GP_ERR_SHAPE', `${path} did not answer a list`);
+  const header = response.headers.get('x-total-count');
+  return { items, total: header !== null && /^\d+$/.test(header) ? Number(header) : items.length };
+}
+
 /**
  * A whole list from a list route. List routes answer one page as an array, with the total before
  * paging in `X-Total-Count` (default page 100, at most 1000): the rest is fetched page by page,

@@ -23,7 +23,16 @@ export interface CachedAnswer {
 /** Headers of a list answer that belong to it and are replayed with the cached body. */
 const ANSWER_HEADERS = ['x-total-count', 'link'] as const;
 
+/**
+ * What an answer's version is made of, told to the HTTP front (front/) in an internal header so it
+ * may keep the answer per token and serve it without asking this thread, while that still holds.
+ */
+export type AnswerDepends = 'store' | 'store,availability';
+export const FRONT_CACHE_HEADER = 'x-gp-front-cache';
+
 export interface AnswerCacheOptions {
+  /** What the version passed to send() is made of (default 'store'). */
+  readonly depends?: AnswerDepends;
   /** Distinct URLs kept per cache (oldest dropped first). */
   readonly maxEntries?: number;
   /** Answers bigger than this are served but not kept. */
@@ -34,6 +43,7 @@ export class AnswerCache {
   private readonly entries = new Map<string, CachedAnswer>();
   private readonly maxEntries: number;
   private readonly maxBodyBytes: number;
+  private readonly depends: AnswerDepends;
   /** For tests and metrics: answers served from the cache and computed afresh. */
   hits = 0;
   misses = 0;
@@ -41,6 +51,7 @@ export class AnswerCache {
   constructor(options: AnswerCacheOptions = {}) {
     this.maxEntries = options.maxEntries ?? 256;
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    this.depends = options.depends ?? 'store';
   }
 
   get size(): number {
@@ -88,7 +99,7 @@ export class AnswerCache {
       }
     }
     // The console revalidates every time; nothing authenticated is stored by shared caches.
-    void reply.header('etag', answer.etag).header('cache-control', 'private, no-cache');
+    void reply.header('etag', answer.etag).header('cache-control', 'private, no-cache').header(FRONT_CACHE_HEADER, this.depends);
     if (matchesEtag(request.headers['if-none-match'], answer.etag)) return reply.code(304).send();
     return reply.type('application/json; charset=utf-8').send(answer.body);
   }

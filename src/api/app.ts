@@ -15,6 +15,7 @@ import type { SiteService } from '../site/siteService.js';
 import type { Store } from '../store/index.js';
 import { registerAuth, type RouteRule } from './auth.js';
 import type { TlsMaterial } from './tls.js';
+import type { BodyLimits } from './front/protocol.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerEventStreamRoutes } from './routes/eventStream.js';
@@ -64,7 +65,20 @@ export interface ApiDeps {
   readonly threat?: ThreatManagement;
   /** The built web console (default `<repo>/dist/console`). */
   readonly consoleDir?: string;
+  /**
+   * Served behind the HTTP front (front/): the only client is the front's thread on a private
+   * socket, so X-Forwarded-For is the caller's address, and reads are rate limited there.
+   */
+  readonly behindFront?: boolean;
 }
+
+/** A request body larger than this is refused (413), unless its route allows more (site import). */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+/** A read starts once devices have been quiet this long (a badge's work is done by then)… */
+const READ_YIELD_QUIET_MS = 2;
+/** …or once it has waited this long: people at a console do not notice 50 ms. */
+const READ_YIELD_MAX_MS = 50;
 
 /** Requests that start their work in one event-loop turn; the rest wait a turn. */
 export const API_REQUESTS_PER_TURN = 2;
@@ -84,18 +98,24 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route's auth rule, as registered. */
     routeRules: RouteRule[];
+    /** Helmet's headers as every answer carries them (the HTTP front sets them on its own answers). */
+    securityHeaders: ReadonlyArray<readonly [string, string]>;
+    /** The largest body each route takes: the front refuses a larger one before passing it on. */
+    bodyLimits: BodyLimits;
   }
 }
 
 /** Builds the HTTP API without listening, so tests drive it with inject() or a real port. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(deps.tls === undefined ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
+    // Behind the front, TLS ends on the front's thread; the private socket carries plain HTTP.
+    ...(deps.tls === undefined || deps.behindFront === true ? {} : { https: { cert: deps.tls.cert, key: deps.tls.key } }),
     loggerInstance: deps.logger.child({ module: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     // No pino child per request: requests are not logged, and the API logs its errors itself.
     childLoggerFactory: (logger) => logger,
-    bodyLimit: 64 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: deps.behindFront === true,
     // Unknown fields are an error, not something to drop silently; every problem is reported.
     ajv: { customOptions: { removeAdditional: false, allErrors: true } },
     schemaErrorFormatter: formatValidationErrors,
@@ -137,9 +157,15 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   // First hook of all: the API's share of each event-loop turn, so badges are not queued behind
   // a flood of requests (loopShare.ts; 2 measured best on the 2-core box, see design notes).
-  registerLoopShare(app, API_REQUESTS_PER_TURN);
+  // Reads also wait (at most READ_YIELD_MAX_MS) while devices are talking [API-YIELD].
+  registerLoopShare(app, API_REQUESTS_PER_TURN, { lastSignalAtMs: () => deps.runtime.lastSignalAtMs ?? Number.NEGATIVE_INFINITY, quietMs: READ_YIELD_QUIET_MS, maxWaitMs: READ_YIELD_MAX_MS });
   // Helmet's default headers, computed once (see securityHeaders.ts).
-  await registerSecurityHeaders(app);
+  app.decorate('securityHeaders', await registerSecurityHeaders(app));
+  const bodyLimits: BodyLimits = { defaultBytes: BODY_LIMIT_BYTES, routes: [] };
+  app.decorate('bodyLimits', bodyLimits);
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit !== undefined) for (const method of [route.method].flat()) bodyLimits.routes.push({ method, url: route.url, bytes: route.bodyLimit });
+  });
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
     // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
     await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });
@@ -154,7 +180,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.decorate('routeRules', registerAuth(app, deps.auth, deps.demo));
-  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
+  registerRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS, undefined, { readsLimitedByFront: deps.behindFront === true });
 
   registerHealthRoutes(app, deps);
   registerAuthRoutes(app, deps);

@@ -28,10 +28,11 @@ export async function helmetHeaders(): Promise<ReadonlyArray<readonly [string, s
  * Sets helmet's headers on every answer (errors and 404s included), as the plugin did: on the raw
  * response, so a route's own `reply.header` (the console's CSP, swagger-ui's) still wins.
  */
-export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
+export async function registerSecurityHeaders(app: FastifyInstance): Promise<ReadonlyArray<readonly [string, string]>> {
   const headers = await helmetHeaders();
   app.addHook('onRequest', (_request, reply, done) => {
     for (const [name, value] of headers) reply.raw.setHeader(name, value);
     done();
   });
+  return headers;
 }

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { GuardpostError } from '../errors.js';
 
-/** Listens with an app built by buildApp(); resolves with the port actually bound (0 = ephemeral). */
-export async function listen(app: FastifyInstance, host: string, port: number): Promise<number> {
+/** Listens on a Unix socket (the API behind the HTTP front), readable and writable by this user only. */
+export async function listenOnSocket(app: FastifyInstance, socketPath: string): Promise<void> {
   try {
-    await app.listen({ host, port });
+    await app.listen({ path: socketPath });
   } catch (error) {
-    throw new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for HTTP on ${host}:${port}: ${(error as Error).message}`);
+    throw new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for HTTP on ${socketPath}: ${(error as Error).message}`);
   }
-  const address = app.server.address();
-  return typeof address === 'object' && address !== null ? address.port : port;
 }

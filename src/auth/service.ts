@@ -93,8 +93,24 @@ export class AuthService {
   /** A real hash of a secret nobody knows, verified for unknown users so timing reveals nothing. */
   private dummyHash: Promise<string> | undefined;
 
+  private readonly credentialListeners = new Set<() => void>();
+
   constructor(private readonly deps: AuthServiceDeps) {
     this.throttle = new LoginThrottle(deps.clock, deps.throttle);
+  }
+
+  /**
+   * Calls `listener` whenever a bearer token may have stopped vouching for what it did (a logout,
+   * ended sessions, a revoked token, a changed or deleted user): the HTTP front forgets the
+   * answers it keeps per token. Returns the function that stops listening.
+   */
+  onCredentialsChanged(listener: () => void): () => void {
+    this.credentialListeners.add(listener);
+    return () => this.credentialListeners.delete(listener);
+  }
+
+  private credentialsChanged(): void {
+    for (const listener of this.credentialListeners) listener();
   }
 
   listUsers(): PublicUser[] {
@@ -137,6 +153,7 @@ export class AuthService {
       store.audit.record({ ...by, action: 'user.updated', target: id, before: publicUser(before), after }, clock());
     })();
     this.userCache.delete(id);
+    this.credentialsChanged();
     // A changed password or a disabled user ends every session of that user at once.
     if (change.password !== undefined || change.disabled === true) this.endSessionsOf(id);
     return publicUser(updated!);
@@ -152,6 +169,7 @@ export class AuthService {
       store.audit.record({ ...by, action: 'user.deleted', target: id, before: publicUser(before) }, clock());
     })();
     this.userCache.delete(id);
+    this.credentialsChanged();
     this.endSessionsOf(id);
   }
 
@@ -184,6 +202,7 @@ export class AuthService {
 
   logout(token: string): void {
     this.sessions.delete(sha256(token));
+    this.credentialsChanged();
   }
 
   /**
@@ -264,6 +283,7 @@ export class AuthService {
     })();
     // Takes effect at once: forget every cached verification of it.
     for (const [key, cached] of this.tokenCache) if (cached.tokenId === id) this.tokenCache.delete(key);
+    this.credentialsChanged();
     return publicToken(store.users.getToken(id)!);
   }
 
@@ -300,12 +320,14 @@ export class AuthService {
     if (this.externalVersion !== undefined && version !== this.externalVersion) {
       this.userCache.clear();
       this.tokenCache.clear();
+      this.credentialsChanged();
     }
     this.externalVersion = version;
   }
 
   private endSessionsOf(userId: string): void {
     for (const [key, session] of this.sessions) if (session.userId === userId) this.sessions.delete(key);
+    this.credentialsChanged();
   }
 }
 

@@ -37,11 +37,15 @@ commands:
 export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
+  /** Text as it is (no newline added), for output written in pieces (`export`); without it, `out` gets lines. */
+  readonly write?: (text: string) => void;
 }
 
 const defaultIo: CliIo = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
+  // Synchronous for files and pipes on Linux, so a long export does not pile up in memory.
+  write: (text) => process.stdout.write(text),
 };
 
 /** Runs one CLI command and returns the exit code; errors are one line each, never a stack. */

@@ -1,11 +1,10 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { CardIndex, credentialKey } from '../access/cardIndex.js';
 import type { IndexArray } from '../access/keyTable.js';
 import type { CardholderRulesRepository } from '../store/accessRules.js';
 import type { CardholdersRepository } from '../store/cardholders.js';
 import type { Db } from '../store/db.js';
+import { startModuleWorker } from '../workerThread.js';
 
 /**
  * Reads every cardholder and credential into a compact index, row by row without an object per
@@ -47,17 +46,8 @@ export type WorkerAnswer =
 
 /** Starts the worker: compiled from dist/, or the TypeScript entry through tsx under tests. */
 function startWorker(databaseFile: string, part: WorkerPart, handover?: { readonly port: MessagePort; readonly share: number }): Worker {
-  const typescript = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./cardIndexWorker.${typescript ? 'ts' : 'js'}`, import.meta.url);
   const data = { databaseFile, part, ...(handover === undefined ? {} : { port: handover.port, share: handover.share }) };
-  const transferList = handover === undefined ? [] : [handover.port];
-  return typescript
-    ? new Worker(`const { workerData } = require('node:worker_threads'); import(workerData.tsx).then((tsx) => tsx.tsImport(workerData.entry, workerData.entry));`, {
-        eval: true,
-        workerData: { ...data, entry: entry.href, tsx: new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href },
-        transferList,
-      })
-    : new Worker(entry, { workerData: data, transferList });
+  return startModuleWorker(import.meta.url, 'cardIndexWorker', data, handover === undefined ? [] : [handover.port]);
 }
 
 function indexOf(image: ScannedImage): CardIndex {

@@ -38,6 +38,10 @@ export class SiteRuntime {
   private readonly availability = new Map<string, 'online' | 'offline'>();
   /** Counts availability changes: the API's cached doors and devices lists are valid for one value. */
   availabilityGeneration = 0;
+  /** When the last device signal was handled (performance.now()): API reads yield to device traffic [API-YIELD]. */
+  lastSignalAtMs = Number.NEGATIVE_INFINITY;
+  /** Told of every availability change (the HTTP front's cached device and door lists depend on it). */
+  readonly availabilityListeners = new Set<() => void>();
   private readonly accessPath: AccessPath;
   private conditions: SiteConditions = NORMAL_CONDITIONS;
   private fullAreaEntryDoors: ReadonlySet<string> = new Set();
@@ -418,6 +422,7 @@ export class SiteRuntime {
   }
 
   private onSignal(device: DeviceRecord, signal: DeviceSignal): void {
+    this.lastSignalAtMs = performance.now();
     // [ACC-INDEX] fail closed: no credential is decided on the empty index of a start still reading the people.
     if (this.cardsPending && (signal.type === 'card' || signal.type === 'wiegand' || signal.type === 'pin')) {
       this.deps.logger.warn({ device: device.id }, 'a credential read before the card index was loaded: not decided');
@@ -510,6 +515,7 @@ export class SiteRuntime {
     if (this.availability.get(deviceId) === state) return;
     this.availability.set(deviceId, state);
     this.availabilityGeneration += 1;
+    for (const listener of this.availabilityListeners) listener();
     if (state === 'online') this.doors.strikeOnline(deviceId);
     this.deps.journal.append({ type: state === 'online' ? 'device.online' : 'device.offline', device: deviceId, ...(detail === undefined ? {} : { data: { detail: detail.slice(0, 200) } }) });
   }

@@ -1,14 +1,17 @@
 import { isMasked } from '../access/cardDigest.js';
-import { sealCardholderCredentials, sealCardholderList, storedCardOf, type CredentialProblem } from '../store/cardCredentials.js';
+import { sealCardholderCredentials, storedCardOf, type CredentialProblem } from '../store/cardCredentials.js';
 import { parseSiteData } from '../config/load.js';
 import type { SiteCardholder, SiteCredential, SiteData } from '../config/siteSchema.js';
 import { GuardpostError } from '../errors.js';
 import type { Clock } from '../journal/index.js';
 import type { Store } from '../store/index.js';
+import type { CardholderListQuery } from '../store/cardholderList.js';
 import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
 import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
+import { importSite, type ImportReport } from './siteImport.js';
+import type { ImportedPerson } from './siteFileReader.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
 export type SiteCollection = (typeof SiteCollections)[number];
@@ -38,14 +41,8 @@ export function maskUrlPassword(raw: string | undefined): string | undefined {
   }
 }
 
-export interface ImportReport {
-  readonly dryRun: boolean;
-  readonly created: Record<SiteCollection, string[]>;
-  readonly updated: Record<SiteCollection, string[]>;
-  readonly deleted: Record<SiteCollection, string[]>;
-}
+export type { ImportReport } from './siteImport.js';
 
-const emptyLists = (): Record<SiteCollection, string[]> => ({ devices: [], doors: [], groups: [], cardholders: [] });
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export interface CsvImportReport {
@@ -180,6 +177,17 @@ export class SiteService {
   /** One collection as stored (its documents), without exporting the whole site. */
   list<C extends EditableCollection>(collection: C): Item<C>[] {
     return this.deps.store.documents.list(collection) as Item<C>[];
+  }
+
+  /**
+   * A page of cardholders, filtered, searched and sorted in SQL along indexes [SITE-LIST]: a panel
+   * of millions is never loaded to show a hundred. `card` (a whole number) finds its holder by digest.
+   */
+  listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): { page: SiteCardholder[]; total: number } {
+    const { card, ...rest } = query;
+    const holderId = card === undefined ? undefined : (this.cardholderOf(card) ?? null);
+    const { json, total } = this.deps.store.cardholderList.page({ ...rest, ...(holderId === undefined ? {} : { holderId }) });
+    return { page: json.map((text) => JSON.parse(text) as SiteCardholder), total };
   }
 
   get<C extends EditableCollection>(collection: C, id: string): Item<C> {
@@ -363,47 +371,27 @@ export class SiteService {
   /**
    * Makes the store's site data equal to `raw` (a whole site file): validates it, reports what
    * would be created, updated and deleted, and unless `dryRun` writes it all, with an audit entry
-   * per change, in one transaction.
+   * per change, in one transaction [SITE-IMPORT].
    */
   replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
-    // [SEC-CARD-DIGEST] an export's digests and a site file's numbers alike, compared as digests.
-    if (isObject(raw) && Array.isArray(raw.cardholders)) raw = { ...raw, cardholders: sealCardholderList(this.deps.store.cardDigests, raw.cardholders as unknown[]) };
-    const result = parseSiteData(raw);
-    if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
-    const next = result.site;
-    const { store, clock } = this.deps;
-    const current = exportSiteData(store);
-    const report: ImportReport = { dryRun, created: emptyLists(), updated: emptyLists(), deleted: emptyLists() };
-    const audits: Parameters<Store['audit']['record']>[0][] = [];
-    if (!sameJson(current.site, next.site)) audits.push({ ...by, action: 'site.updated', target: next.site.id, before: current.site, after: next.site });
-    for (const collection of SiteCollections) {
-      const before = new Map((current[collection] as { id: string }[]).map((item) => [item.id, item]));
-      const after = new Map((next[collection] as { id: string }[]).map((item) => [item.id, item]));
-      for (const [id, item] of after) {
-        const old = before.get(id);
-        if (old === undefined) report.created[collection].push(id);
-        else if (!sameJson(old, item)) report.updated[collection].push(id);
-        else continue;
-        audits.push({ ...by, action: `${singular[collection]}.${old === undefined ? 'created' : 'updated'}`, target: id, before: forAudit(collection, old), after: forAudit(collection, item) });
-      }
-      for (const [id, old] of before) {
-        if (after.has(id)) continue;
-        report.deleted[collection].push(id);
-        audits.push({ ...by, action: `${singular[collection]}.deleted`, target: id, before: forAudit(collection, old) });
-      }
+    if (!isObject(raw) || (raw.cardholders !== undefined && !Array.isArray(raw.cardholders))) {
+      const result = parseSiteData(raw);
+      if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
     }
+    const { cardholders, ...rules } = raw as Raw;
+    const people = ((cardholders ?? []) as unknown[]).map((person, i): ImportedPerson => ({ raw: person, where: `cardholders[${i}]` }));
+    return this.importSite({ rules, people }, by, dryRun);
+  }
+
+  /**
+   * A whole-site import whose people come one at a time (a site file read as it goes:
+   * site/siteFileReader.ts), so a panel of millions is never in memory at once [SITE-IMPORT].
+   */
+  importSite(content: { readonly rules: Record<string, unknown>; readonly people: Iterable<ImportedPerson> }, by: ChangeActor, dryRun: boolean): ImportReport {
+    const report = importSite(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item));
     if (dryRun) return report;
-    store.db.transaction(() => {
-      // Dependants first: a cardholder holds groups, a group holds doors, a door holds devices.
-      for (const collection of ['cardholders', 'groups', 'doors', 'devices'] as const) {
-        for (const id of report.deleted[collection]) store[collection].delete(id);
-      }
-      store.importSiteData(next);
-      for (const holder of next.cardholders) store.cardholders.deleteCredentialsExcept(holder.id, holder.credentials.map((credential) => credential.id));
-      const now = clock();
-      for (const entry of audits) store.audit.record(entry, now);
-    })();
-    const peopleChanged = report.created.cardholders.length + report.updated.cardholders.length + report.deleted.cardholders.length > 0;
+    const { created, updated, deleted } = report.counts;
+    const peopleChanged = created.cardholders + updated.cardholders + deleted.cardholders > 0;
     (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });
     return report;
   }

@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 
 export interface AuditInput {
@@ -40,12 +41,14 @@ export interface AuditRow {
  * (`db.transaction(() => { change(); audit.record(…) })`), so neither exists without the other.
  */
 export class AuditRepository {
+  // Prepared once: a whole-site import records one row per person changed (millions at panel scale).
+  private insert: Statement | undefined;
+
   constructor(private readonly db: Db) {}
 
   record(input: AuditInput, timeMs: number): void {
-    this.db
-      .prepare('INSERT INTO audit (time_ms, actor, source, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(
+    this.insert ??= this.db.prepare('INSERT INTO audit (time_ms, actor, source, action, target, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.insert.run(
         timeMs,
         input.actor,
         input.source,

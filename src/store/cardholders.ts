@@ -336,13 +336,13 @@ export class CardholdersRepository {
   }
 
   delete(id: string): void {
-    this.db.prepare('DELETE FROM cardholders WHERE id = ?').run(id);
+    this.statement('DELETE FROM cardholders WHERE id = ?').run(id);
   }
 
   /** Removes the holder's credentials not in `keepIds` (the credentials of a replaced holder). */
   deleteCredentialsExcept(cardholderId: string, keepIds: readonly string[]): void {
-    const existing = this.db.prepare<[string], { id: string }>('SELECT id FROM credentials WHERE cardholder_id = ?').all(cardholderId);
-    const remove = this.db.prepare('DELETE FROM credentials WHERE id = ?');
-    for (const { id } of existing) if (!keepIds.includes(id)) remove.run(id);
+    const existing = this.statement('SELECT id FROM credentials WHERE cardholder_id = ?').pluck().all(cardholderId) as string[];
+    const remove = this.statement('DELETE FROM credentials WHERE id = ?');
+    for (const id of existing) if (!keepIds.includes(id)) remove.run(id);
   }
 }

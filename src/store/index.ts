@@ -2,6 +2,7 @@ import { AccessLevelsRepository, CardholderRulesRepository, RuleStateRepository,
 import { PinHasher } from './pinKey.js';
 import type { SiteData } from '../config/siteSchema.js';
 import { CardholdersRepository } from './cardholders.js';
+import { CardholderListRepository } from './cardholderList.js';
 import { openDatabase, type Db } from './db.js';
 import { DevicesRepository } from './devices.js';
 import { DoorsRepository } from './doors.js';
@@ -46,6 +47,8 @@ export class Store {
   readonly doors: DoorsRepository;
   readonly groups: GroupsRepository;
   readonly cardholders: CardholdersRepository;
+  /** The cardholder list, paged in SQL [SITE-LIST]. */
+  readonly cardholderList: CardholderListRepository;
   readonly users: UsersRepository;
   readonly audit: AuditRepository;
   readonly documents: SiteDocumentsRepository;
@@ -71,6 +74,7 @@ export class Store {
     this.doors = new DoorsRepository(db);
     this.groups = new GroupsRepository(db);
     this.cardholders = new CardholdersRepository(db);
+    this.cardholderList = new CardholderListRepository(db);
     this.users = new UsersRepository(db);
     this.audit = new AuditRepository(db);
     this.documents = new SiteDocumentsRepository(db);
@@ -127,6 +131,23 @@ export class Store {
       writeAllDocuments(this, data);
       this.importSafetyData(data);
     })();
+  }
+
+  /**
+   * Everything of a site but its people and watch list (which names people): a whole-site import
+   * writes those itself, a person at a time [SITE-IMPORT]. Call inside a transaction.
+   */
+  importSiteRules(data: SiteData): void {
+    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)) };
+    writeSiteInfo(this, data.site);
+    for (const device of data.devices) writeDevice(this, device);
+    for (const door of data.doors) writeDoor(this, door);
+    writeSchedulesAndLevels(this, data);
+    for (const group of data.groups) writeGroup(this, group);
+    writeSiteRules(this, data);
+    const { cardholders: _people, watchList: _watchList, ...documents } = data;
+    writeAllDocuments(this, documents as SiteData);
+    this.importSafetyData(data);
   }
 
   /** Zones, cameras, panic buttons, alarm settings and threat-level lockdowns (door hardware and supervision go with doors and devices). */

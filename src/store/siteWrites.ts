@@ -87,8 +87,8 @@ export function writeGroup(store: Store, group: SiteGroup): void {
   store.documents.put('groups', group.id, group);
 }
 
-/** The holder, their groups, PIN and escort rule, and exactly the credentials given. */
-export function writeCardholder(store: Store, holder: SiteCardholder): void {
+/** The holder, their groups, PIN and escort rule, and exactly the credentials given; `position`: where the document goes (a whole-site import). */
+export function writeCardholder(store: Store, holder: SiteCardholder, position?: number): void {
   [holder] = sealedCardholders(store, [holder]) as [SiteCardholder];
   store.cardholders.upsert({ id: holder.id, name: holder.name, status: holder.status, groupIds: holder.groups });
   if (holder.pin !== undefined) {
@@ -104,7 +104,7 @@ export function writeCardholder(store: Store, holder: SiteCardholder): void {
       stored.masked,
     );
   }
-  store.documents.put('cardholders', holder.id, cardholderDocument(holder));
+  store.documents.put('cardholders', holder.id, cardholderDocument(holder), position);
 }
 
 /** Holidays, schedules, door groups and access levels: what groups refer to. */

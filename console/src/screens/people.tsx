@@ -1,6 +1,6 @@
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, apiList, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, apiList, apiPage, isMissingRoute, raw, roleAllows, type Cardholder, type Credential, type CsvImportReport, type Group, type Role } from '../api.js';
 import { useLive } from '../live.js';
 import { ErrorText, Field, Section, Select, StatusBadge, useAction } from '../ui.js';
 
@@ -12,8 +12,13 @@ interface AccessLevel {
   readonly schedule?: string;
 }
 
-/** A table of a whole site's people would freeze a phone: show the first matches only. */
+/**
+ * A table of a whole site's people would freeze a phone, and a panel holds millions: the gateway
+ * searches and pages [SITE-LIST]; the screen shows the first matches only.
+ */
 const SHOWN_ROWS = 200;
+/** Typing pauses this long before the search goes to the gateway. */
+const SEARCH_DELAY_MS = 250;
 
 const cardText = (credential: Credential): string =>
   credential.card !== undefined
@@ -26,7 +31,11 @@ const cardText = (credential: Credential): string =>
 
 /** People: cardholders and their cards, groups and access levels, CSV import. */
 export function PeopleScreen(props: { role: Role }): JSX.Element {
+  // The first matches of the search (or of everyone), and how many there are in all.
   const [cardholders, setCardholders] = useState<readonly Cardholder[] | null>(null);
+  const [total, setTotal] = useState(0);
+  const [everyone, setEveryone] = useState<number | null>(null);
+  const [reloads, setReloads] = useState(0);
   const [groups, setGroups] = useState<readonly Group[]>([]);
   const [levels, setLevels] = useState<readonly AccessLevel[] | null>(null);
   const [query, setQuery] = useState('');
@@ -36,9 +45,8 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
 
   const load = async (): Promise<void> => {
     try {
-      const [people, groupList] = await Promise.all([apiList<Cardholder>('/api/v1/cardholders'), apiList<Group>('/api/v1/groups')]);
-      setCardholders(people);
-      setGroups(groupList);
+      setGroups(await apiList<Group>('/api/v1/groups'));
+      setReloads((count) => count + 1);
       setError(null);
     } catch (caught) {
       setError(caught);
@@ -49,25 +57,41 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
     apiList<AccessLevel>('/api/v1/access-levels').then(setLevels, (caught: unknown) => (isMissingRoute(caught) ? setLevels(null) : setError(caught)));
   }, []);
 
-  const shown = useMemo(() => {
-    const needle = query.trim().toLowerCase();
-    const all = cardholders ?? [];
-    if (needle === '') return all;
-    return all.filter(
-      (holder) =>
-        holder.id.includes(needle) ||
-        holder.name.toLowerCase().includes(needle) ||
-        holder.groups.some((group) => group.includes(needle)) ||
-        holder.credentials.some((credential) => cardText(credential).includes(needle)),
+  // The search runs on the gateway: an id, a name, a credential id or a card's visible digits
+  // (`q`), or a group's id (`group`). A newer search cancels the one in flight.
+  useEffect(() => {
+    const needle = query.trim();
+    const controller = new AbortController();
+    const timer = setTimeout(
+      () => {
+        const group = groups.find((candidate) => candidate.id === needle.toLowerCase());
+        const filter = needle === '' ? '' : group !== undefined ? `&group=${encodeURIComponent(group.id)}` : `&q=${encodeURIComponent(needle)}`;
+        apiPage<Cardholder>(`/api/v1/cardholders?limit=${SHOWN_ROWS}${filter}`, controller.signal).then(
+          ({ items, total: matches }) => {
+            setCardholders(items);
+            setTotal(matches);
+            if (needle === '') setEveryone(matches);
+          },
+          (caught: unknown) => {
+            if ((caught as Error).name !== 'AbortError') setError(caught);
+          },
+        );
+      },
+      needle === '' ? 0 : SEARCH_DELAY_MS,
     );
-  }, [cardholders, query]);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
+  }, [query, groups, reloads]);
+  const shown = cardholders ?? [];
 
   return (
     <div class="screen">
       <h1>People</h1>
       <ErrorText error={error} />
       <Section
-        title={`Cardholders${cardholders === null ? '' : ` (${cardholders.length})`}`}
+        title={`Cardholders${everyone === null ? '' : ` (${everyone})`}`}
         actions={
           mayEdit ? (
             <button type="button" class="primary" onClick={() => setEditing('new')}>
@@ -100,16 +124,16 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
               </tr>
             </thead>
             <tbody>
-              {shown.slice(0, SHOWN_ROWS).map((holder) => (
+              {shown.map((holder) => (
                 <CardholderRow key={holder.id} holder={holder} mayEdit={mayEdit} onEdit={() => setEditing(holder)} onChanged={() => void load()} />
               ))}
             </tbody>
           </table>
         </div>
         {cardholders !== null && shown.length === 0 ? <p>No cardholder matches “{query}”.</p> : null}
-        {shown.length > SHOWN_ROWS ? (
+        {total > shown.length ? (
           <p class="muted">
-            Showing {SHOWN_ROWS} of {shown.length} matches: refine the search to see the others.
+            Showing {shown.length} of {total} matches: refine the search to see the others.
           </p>
         ) : null}
       </Section>

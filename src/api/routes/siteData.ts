@@ -9,7 +9,7 @@ import type { Role } from '../../store/index.js';
 import { storeChangeMark } from '../../store/apiQueries.js';
 import { AnswerCache } from '../answerCache.js';
 import type { ApiDeps } from '../app.js';
-import { applyListQuery, fieldIs, listQuerySchema, sendPage, type ListQuery, type ListSpec } from '../listQuery.js';
+import { applyListQuery, fieldIs, listQuerySchema, parseSort, sendPage, type ListQuery, type ListSpec } from '../listQuery.js';
 
 const Params = Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]+$', maxLength: 64 }) });
 const Body = Type.Object({}, { additionalProperties: true });
@@ -61,32 +61,32 @@ const listSpecs: Record<Exclude<EditableCollection, 'cardholders'>, ListSpec<Any
   areas: { sortable: ['id', 'name', 'passback'], text, filters: { passback: fieldIs('passback'), door: (area, door) => [...(area.entryDoors as string[]), ...(area.exitDoors as string[])].includes(door) } },
 };
 
+/** The cardholder list's sort fields and filters, for the querystring schema (the list itself is SQL: `cardholderPage`). */
+const cardholderFilters: ListSpec<Any> = {
+  sortable: ['id', 'name', 'status'],
+  filters: Object.fromEntries(['group', 'status', 'state', 'credentialStatus', 'card'].map((name) => [name, () => true])),
+  text: () => [],
+};
+
 /**
- * Cardholders: `q` finds a name or id, or the digits a masked card shows; `card` finds the holder
- * of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is kept to search through).
+ * Cardholders, paged in SQL [SITE-LIST]: `q` finds a name or id, or the digits a masked card shows;
+ * `card` finds the holder of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is
+ * kept to search through).
  */
-function cardholderSpec(_principal: Principal | null, site: SiteService | null): ListSpec<SiteCardholder> {
-  let query: { number: string; holder: string | undefined } | undefined;
-  const holderOf = (number: string): string | undefined => {
-    if (query?.number !== number) query = { number, holder: site?.cardholderOf(number) };
-    return query.holder;
-  };
-  return {
-    sortable: ['id', 'name', 'status'],
-    filters: {
-      group: (holder, group) => holder.groups.includes(group),
-      status: (holder, status) => holder.status === status,
-      state: (holder, status) => holder.status === status,
-      credentialStatus: (holder, status) => holder.credentials.some((credential) => credential.status === status),
-      card: (holder, number) => holderOf(number) === holder.id,
-    },
-    text: (holder) => [holder.id, holder.name, ...holder.credentials.map((credential) => credential.id)],
-    // Only what the mask shows, so search cannot be used to guess numbers.
-    matches: (holder, q) => /^[0-9]+$/.test(q) && holder.credentials.some((credential) => credential.masked !== undefined && credential.masked.endsWith(q)),
-  };
+function cardholderPage(site: SiteService, query: ListQuery): { page: SiteCardholder[]; total: number } {
+  const sort = parseSort(query.sort, cardholderFilters.sortable) as { field: 'id' | 'name' | 'status'; descending: boolean } | undefined;
+  const text = (name: string): string | undefined => (query[name] === undefined ? undefined : String(query[name]));
+  const [status, state] = [text('status'), text('state')];
+  // `state` is another name for `status`: both given and different match nobody.
+  if (status !== undefined && state !== undefined && status !== state) return { page: [], total: 0 };
+  const filters = { status: status ?? state, group: text('group'), credentialStatus: text('credentialStatus'), card: text('card'), q: query.q };
+  return site.listCardholders({
+    limit: query.limit,
+    offset: query.offset,
+    ...(sort === undefined ? {} : { sort }),
+    ...Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)),
+  });
 }
-// The cardholder filters, for the querystring schema (the spec itself depends on the caller).
-const cardholderFilters = cardholderSpec(null, null);
 
 /** What a caller sees of an item: never a password hash, never a whole card number or its digest. */
 function present(collection: EditableCollection, item: unknown, principal: Principal | null, deps: ApiDeps): unknown {
@@ -154,21 +154,26 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
   // Doors and devices lists (what a console polls) are kept serialized against the site data
   // (the database's change mark) and the devices' availability they show.
   const storeVersion = storeChangeMark(deps.store.db);
-  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache(), devices: new AnswerCache() };
+  const cachedLists: Partial<Record<EditableCollection, AnswerCache>> = { doors: new AnswerCache({ depends: 'store,availability' }), devices: new AnswerCache({ depends: 'store,availability' }) };
   app.decorate('doorsCache', cachedLists.doors!);
 
   for (const collection of [...SiteCollections, ...RuleCollections]) {
     const base = `/api/v1/${collectionPath(collection)}`;
     const read = { auth: readRole[collection] };
     const write = { auth: 'admin' } as const;
-    const querystring = listQuerySchema<Any>(collection === 'cardholders' ? (cardholderFilters as unknown as ListSpec<Any>) : listSpecs[collection], collection);
+    const querystring = listQuerySchema<Any>(collection === 'cardholders' ? cardholderFilters : listSpecs[collection], collection);
     const prepare = (request: FastifyRequest<{ Body: Any }>, id: string): Any =>
       collection === 'cameras' ? restoreCameraPassword(request.body, site.list('cameras').find((camera) => camera.id === id)) : request.body;
 
     const cache = cachedLists[collection];
     app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
       const answer = () => {
-        const spec = collection === 'cardholders' ? (cardholderSpec(request.principal, site) as unknown as ListSpec<Any>) : listSpecs[collection];
+        if (collection === 'cardholders') {
+          // [SITE-LIST] paged in SQL: never every person loaded to show a page.
+          const { page, total } = cardholderPage(site, request.query);
+          return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+        }
+        const spec = listSpecs[collection];
         const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
         return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
       };
