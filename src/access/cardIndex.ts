@@ -650,6 +650,8 @@ export class CardIndex {
   }
 
   private ensureCredential(ordinal: number): void {
+    // Checked here, field by field (each of one array type), before the generic `grown`: bulk loads call this millions of times.
+    if (ordinal < this.credentialHolder.length && ordinal < this.credentialStatus.length && ordinal < this.credentialKind.length && ordinal < this.credentialValidity.length) return;
     this.credentialHolder = grown(this.credentialHolder, ordinal + 1);
     this.credentialStatus = grown(this.credentialStatus, ordinal + 1);
     this.credentialKind = grown(this.credentialKind, ordinal + 1);

@@ -97,9 +97,10 @@ export class ByteStrings {
 
   /** `set` from a range of bytes (each byte one character), for bulk loads that never make a string. */
   setBytes(ordinal: number, source: Uint8Array, start: number, size: number): void {
-    this.ensureOrdinal(ordinal);
+    if (ordinal >= this.start.length || ordinal >= this.length.length) this.ensureOrdinal(ordinal);
     this.garbage += this.length[ordinal] ?? 0;
-    const bytes = (this.bytes = grown(this.bytes, this.used + size));
+    if (this.used + size > this.bytes.length) this.bytes = grown(this.bytes, this.used + size);
+    const bytes = this.bytes;
     // A loop, not set(subarray): ids and digests are a few bytes, and a view per key costs more.
     for (let i = 0; i < size; i++) bytes[this.used + i] = source[start + i] ?? 0;
     this.start[ordinal] = this.used;
@@ -346,7 +347,7 @@ export class KeyTable {
 
   private rememberHash(ordinal: number, hash: number): void {
     if (this.hashes === null) return;
-    this.hashes = grown(this.hashes, ordinal + 1);
+    if (ordinal >= this.hashes.length) this.hashes = grown(this.hashes, ordinal + 1);
     this.hashes[ordinal] = hash;
   }
 

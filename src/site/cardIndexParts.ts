@@ -1,4 +1,4 @@
-import { CardIndex, type CardIndexSizes } from '../access/cardIndex.js';
+import { CardIndex } from '../access/cardIndex.js';
 import type { EscortRule } from '../access/types.js';
 import type { CardholderRulesRepository } from '../store/accessRules.js';
 import type { CardholdersRepository } from '../store/cardholders.js';
@@ -13,11 +13,25 @@ import type { CardholdersRepository } from '../store/cardholders.js';
 
 /** Rows per batch: large enough that per-batch costs vanish, small enough to stay a few hundred KB. */
 export const BATCH_ROWS = 4096;
+/** Arena bytes per id before the read knows (site ids are up to 64 characters, most ~8–16). */
+const ID_BYTES_ESTIMATE = 16;
+/** A card digest's length (SEC-CARD-DIGEST). */
+const DIGEST_BYTES = 16;
 const COLON = 0x3a;
 const SEMICOLON = 0x3b;
 
 /** A batch that does not parse, or holds fewer rows than SQLite counted: the read is refused, never half used. */
 class MalformedBatch extends Error {}
+
+/** Runs a batch's parse; a batch that does not parse is named by its table in the error. */
+function inBatch(table: string, parse: () => void): void {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof MalformedBatch) throw new MalformedBatch(`a batch of ${table} rows does not parse: ${error.message}`);
+    throw error;
+  }
+}
 
 /** Hex digit value, or -1. */
 function hexValue(byte: number): number {
@@ -59,6 +73,21 @@ class BatchReader {
     this.size = size;
     for (let i = start; i < end; i++) if ((bytes[i] ?? 0) >= 0x80) return false;
     return true;
+  }
+
+  /** `<byte length>:<bytes>` of any bytes (a digest): sets `start`/`size`. */
+  rawField(): void {
+    const { bytes } = this;
+    let size = 0;
+    let at = this.at;
+    for (let byte = bytes[at] ?? -1; byte !== COLON; byte = bytes[++at] ?? -1) {
+      if (byte < 0x30 || byte > 0x39) throw new MalformedBatch(`expected a length at byte ${at}`);
+      size = size * 10 + byte - 0x30;
+    }
+    this.start = at + 1;
+    this.size = size;
+    this.at = this.start + size;
+    if (this.at > bytes.length) throw new MalformedBatch(`a field runs past the batch at byte ${this.start}`);
   }
 
   /** The last field as text, decoded as SQLite stored it (UTF-8). */
@@ -157,15 +186,15 @@ class GroupsByBytes {
  * Call inside a read transaction.
  */
 export function readHolderPart(cardholders: CardholdersRepository, rules: CardholderRulesRepository): CardIndex {
-  const sizes = cardholders.sizesForIndex();
-  const part = new CardIndex({ ...sizes, credentials: 0, credentialIdBytes: 0, credentialKeyBytes: 0 });
+  const counts = cardholders.countsForIndex({ cardholders: true, memberships: true });
+  const part = new CardIndex({ cardholders: counts.cardholders, cardholderIdBytes: ID_BYTES_ESTIMATE * counts.cardholders, memberships: counts.memberships, credentials: 0, credentialIdBytes: 0, credentialKeyBytes: 0 });
   part.startBulkLoad();
   const escorts = new Map<string, EscortRule>(rules.listEscorts().map((escort) => [escort.cardholderId, { groupIds: escort.groupIds, windowMs: escort.windowMs }]));
   const groups = new GroupsByBytes(part);
   let groupOrdinals: Uint32Array<ArrayBuffer> = new Uint32Array(64);
   const pin = { buffer: new Uint8Array(32) };
   const duress = { buffer: new Uint8Array(32) };
-  cardholders.scanHolderBatches(BATCH_ROWS, (rows, bytes) => {
+  cardholders.scanHolderBatches(BATCH_ROWS, (rows, bytes) => inBatch('cardholders', () => {
     const reader = new BatchReader(bytes);
     let parsed = 0;
     while (!reader.done) {
@@ -187,7 +216,7 @@ export function readHolderPart(cardholders: CardholdersRepository, rules: Cardho
       parsed++;
     }
     if (parsed !== rows) throw new MalformedBatch(`a batch of ${rows} cardholders held ${parsed} (a cardholder without an id?)`);
-  });
+  }));
   return part;
 }
 
@@ -204,14 +233,21 @@ function grownOrdinals(array: Uint32Array): Uint32Array<ArrayBuffer> {
  */
 export class CredentialPart {
   readonly cards: CardIndex;
-  private readonly key = { buffer: new Uint8Array(32) };
   // A holder's credentials are mostly neighbours: the last holder's id bytes and ordinal save a lookup.
   private lastHolder = new Uint8Array(64);
   private lastHolderSize = -1;
   private lastHolderOrdinal = -1;
 
-  constructor(sizes: CardIndexSizes) {
-    this.cards = new CardIndex({ ...sizes, memberships: 0 });
+  constructor(cardholders: CardholdersRepository) {
+    const counts = cardholders.countsForIndex({ cardholders: true, credentials: true });
+    this.cards = new CardIndex({
+      cardholders: counts.cardholders,
+      cardholderIdBytes: ID_BYTES_ESTIMATE * counts.cardholders,
+      memberships: 0,
+      credentials: counts.credentials,
+      credentialIdBytes: ID_BYTES_ESTIMATE * counts.credentials,
+      credentialKeyBytes: DIGEST_BYTES * counts.credentials,
+    });
     this.cards.startBulkLoad();
   }
 
@@ -222,6 +258,10 @@ export class CredentialPart {
 
   /** One batch of `rows` credentials. */
   add(rows: number, bytes: Buffer): void {
+    inBatch('credentials', () => this.parse(rows, bytes));
+  }
+
+  private parse(rows: number, bytes: Buffer): void {
     const part = this.cards;
     const reader = new BatchReader(bytes);
     let parsed = 0;
@@ -247,11 +287,13 @@ export class CredentialPart {
       }
       const kind = reader.byte() === 0x77 ? 1 : 0;
       const status = reader.byte() - 0x30;
-      const keySize = reader.hex(this.key);
+      reader.rawField();
+      const keyStart = reader.start;
+      const keySize = reader.size;
       const validFromMs = reader.number();
       const validUntilMs = reader.number();
-      if (idText === null) part.putCredentialBytes(this.key.buffer, 0, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
-      else part.putCredentialBytes(this.key.buffer, 0, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
+      if (idText === null) part.putCredentialBytes(bytes, keyStart, keySize, bytes, idStart, idSize, holder, kind, status, validFromMs, validUntilMs);
+      else part.putCredentialBytes(bytes, keyStart, keySize, Buffer.from(idText, 'latin1'), 0, idText.length, holder, kind, status, validFromMs, validUntilMs);
       parsed++;
     }
     if (parsed !== rows) throw new MalformedBatch(`a batch of ${rows} credentials held ${parsed} (a credential without an id or holder?)`);
@@ -260,7 +302,7 @@ export class CredentialPart {
 
 /** The credential half of everything, on this connection. Call inside a read transaction. */
 export function readCredentialPart(cardholders: CardholdersRepository): CardIndex {
-  const part = new CredentialPart(cardholders.sizesForIndex());
+  const part = new CredentialPart(cardholders);
   part.read(cardholders);
   return part.cards;
 }

@@ -137,6 +137,7 @@ export async function scanCardIndexInWorkers(databaseFile: string, options: Para
     } catch (error) {
       // A half that failed (a batch that did not parse): the row-by-row read, still off the event loop.
       if (options.signal?.aborted === true) throw error;
+      options.onNote?.(`reading row by row on one worker thread: ${(error as Error).message}`);
       return scanCardIndexInWorker(databaseFile, options.signal).catch((again: unknown) => {
         throw new Error(`${(error as Error).message}; then on one worker thread: ${(again as Error).message}`);
       });
@@ -155,6 +156,8 @@ export interface ParallelReadOptions {
    * race the two halves).
    */
   readonly onBegun?: (part: 'holders' | 'credentials', generation: number) => void;
+  /** Told why the read went another way than planned (for the log). */
+  readonly onNote?: (note: string) => void;
 }
 
 /** One two-thread read; null when its halves read different generations. Rejects when `signal` aborts (the workers end). */

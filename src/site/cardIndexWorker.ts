@@ -92,7 +92,7 @@ async function run(): Promise<void> {
         }
         cards = readHolderPart(cardholders, new CardholderRulesRepository(db));
       } else {
-        const credentials = new CredentialPart(cardholders.sizesForIndex());
+        const credentials = new CredentialPart(cardholders);
         credentials.read(cardholders, split === null ? {} : { upTo: split });
         cards = credentials.cards;
         if (fromHolders !== null) {
@@ -109,6 +109,8 @@ async function run(): Promise<void> {
     db.close();
   }
   if (part === 'holders') {
+    // Arenas were sized by an estimate: what is handed over (whole buffers) should not carry the slack.
+    cards.trim();
     const { image, buffers } = imageMessage(cards);
     port?.close();
     return post({ kind: 'image', image }, buffers);

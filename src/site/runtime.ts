@@ -1,3 +1,4 @@
+import { CardIndex } from '../access/cardIndex.js';
 import { NORMAL_CONDITIONS, type SiteConditions } from '../access/types.js';
 import { codecs } from '../drivers/index.js';
 import type { DeviceCommand, DeviceSignal } from '../drivers/types.js';
@@ -13,9 +14,8 @@ import { CLOCK_TOLERANCE_MS, ScheduledUnlocks } from '../doors/scheduledUnlocks.
 import { realTimers } from '../doors/timers.js';
 import { AccessPath } from './accessPath.js';
 import type { DeviceReport } from './deviceBindings.js';
-import { CardIndex } from '../access/cardIndex.js';
 import { catchUpCardIndex } from './peopleChanges.js';
-import { buildSiteIndex, credentialKeysOf, startReadsOffThread, openCardIndexFromSnapshot, readCardIndexHere, patchCardholder, readCardIndexOffThread, writePeople, type SiteIndex } from './siteIndex.js';
+import { buildSiteIndex, credentialKeysOf, openCardIndexFromSnapshot, patchCardholder, readCardIndexHere, readCardIndexOffThread, startReadsOffThread, writePeople, type SiteIndex } from './siteIndex.js';
 import { SnapshotKeeper } from './snapshotKeeper.js';
 import type { Topics } from './topics.js';
 
@@ -181,7 +181,7 @@ export class SiteRuntime {
     const startedMs = performance.now();
     let cards: CardIndex;
     try {
-      cards = await readCardIndexOffThread(store, this.stopReads.signal);
+      cards = await readCardIndexOffThread(store, this.readOptions());
     } catch (error) {
       if (this.stopped) return;
       logger.error({ err: error }, 'card index: the read on worker threads failed; reading here');
@@ -192,6 +192,11 @@ export class SiteRuntime {
     this.index = buildSiteIndex(store, cards);
     logger.info({ from: 'database', ms: Math.round(performance.now() - startedMs), cardholders: cards.cardholderIdCount, credentials: cards.credentialCount, generation: cards.generation }, 'card index: read from the database on worker threads');
     this.snapshots.changed();
+  }
+
+  /** How full reads on worker threads are ended at stop, and where they say why they went another way. */
+  private readOptions(): { readonly signal: AbortSignal; readonly onNote: (note: string) => void } {
+    return { signal: this.stopReads.signal, onNote: (note) => this.deps.logger.warn(`card index: ${note}`) };
   }
 
   stop(): void {
@@ -249,7 +254,7 @@ export class SiteRuntime {
     if (this.backgroundScan !== null) return;
     this.deps.logger.warn('card index: reading every cardholder again on worker threads; decisions use the index as it is until then');
     const startedMs = performance.now();
-    this.backgroundScan = readCardIndexOffThread(this.deps.store, this.stopReads.signal).then(
+    this.backgroundScan = readCardIndexOffThread(this.deps.store, this.readOptions()).then(
       (cards) => {
         this.backgroundScan = null;
         if (this.stopped) return;

@@ -115,15 +115,16 @@ const BACKGROUND_READ_TRIES = 3;
  * the workers hand over and re-reads the people changed meanwhile. A database in memory (no file
  * for a worker to open) is read here.
  */
-export async function readCardIndexOffThread(store: Store, signal?: AbortSignal): Promise<CardIndex> {
+export async function readCardIndexOffThread(store: Store, options: { readonly signal?: AbortSignal; readonly onNote?: (note: string) => void } = {}): Promise<CardIndex> {
   if (store.db.memory || store.db.name === '') return readCardIndexHere(store);
   let reason = '';
   for (let attempt = 1; attempt <= BACKGROUND_READ_TRIES; attempt++) {
-    const cards = await scanCardIndexInWorkers(store.db.name, { signal });
+    const cards = await scanCardIndexInWorkers(store.db.name, options);
     if (!store.db.open) throw new Error('the store was closed while the card index was read');
     const caughtUp = catchUpCardIndex(store, cards);
     if (caughtUp.kind !== 'full-read') return cards;
     reason = caughtUp.reason;
+    options.onNote?.(`the read is behind already (${reason}); reading again`);
   }
   throw new Error(`the database changed faster than the card index could be read (${reason})`);
 }

@@ -1,15 +1,20 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { parseSiteData } from '../../src/config/load.js';
+import { loadConfigFile, parseSiteData } from '../../src/config/load.js';
+import { startGateway, type Gateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
 import type { JournalEvent } from '../../src/journal/index.js';
 import { CARD_SNAPSHOT_FILE } from '../../src/site/cardSnapshot.js';
 import { CardholdersRepository } from '../../src/store/cardholders.js';
 import { Store } from '../../src/store/index.js';
 import { spawnGuardpost } from '../support/cli.js';
-import { connect, connectDevice, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
+import { connect, connectDevice, startTestGateway, tempDir, TestClient, type TestGateway } from '../support/gateway.js';
+import { freePort } from '../support/mosquitto.js';
 
 /**
  * [ACC-INDEX] A panel-scale start: from the card index snapshot plus the people the change log
@@ -128,6 +133,45 @@ describe('a panel-scale start', () => {
     expect(warning?.msg).toMatch(/^card index: the people change log no longer holds every change since generation \d+/);
     expect(await badge(observer, reader, '20000017')).toMatchObject({ type: 'access.denied', reason: 'cardholder_suspended' });
     expect(await badge(observer, reader, '20000018')).toMatchObject({ type: 'access.denied', reason: 'cardholder_suspended' });
+  });
+
+  it('lets a reader connect and log in while a start without a snapshot reads the people on worker threads, and decides its cards once they are in', async () => {
+    const stateDir = panelStateDir();
+    const siteFile = path.join(stateDir, 'panel-site.yaml');
+    const configFile = path.join(stateDir, 'panel-config.yaml');
+    fs.writeFileSync(siteFile, SITE_YAML);
+    fs.writeFileSync(configFile, `siteFile: ${JSON.stringify(siteFile)}\ndemo: true\nmqtt:\n  host: 127.0.0.1\n`);
+    const mqttPort = await freePort();
+    const logs: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    let running = false;
+    const starting = startGateway({ loaded: loadConfigFile(configFile, { stateDir, httpPort: 0, mqttPort }), logger: createLogger('info', sink) }).then((gateway: Gateway) => {
+      running = true;
+      return gateway;
+    });
+    cleanups.push(async () => (await starting).stop());
+    // The broker listens before the people are read; the reader retries until it does.
+    const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { clientId: 'panel-reader', username: 'lobby-reader', password: 'demo', reconnectPeriod: 20, connectTimeout: 5_000 });
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    const reader = new TestClient(client);
+    cleanups.push(() => reader.end());
+    // Connected and logged in while the start still reads: no card decided yet, the event loop free.
+    expect(running).toBe(false);
+    expect(logs.some((line) => line.includes('card index: read from the database on worker threads'))).toBe(false);
+    await reader.subscribe('guardpost/devices/lobby-reader/output');
+
+    const gateway = await starting;
+    expect(logs.some((line) => line.includes('card index: read from the database on worker threads'))).toBe(true);
+    const observer = await connect(`mqtt://127.0.0.1:${gateway.mqttPort}`);
+    cleanups.push(() => observer.end());
+    await observer.subscribe('guardpost/events');
+    expect(await badge(observer, reader, '20000017')).toMatchObject({ type: 'access.granted', cardholder: 'holder-17' });
+    expect(await badge(observer, reader, '1001')).toMatchObject({ type: 'access.granted', cardholder: 'ann' });
   });
 
   it('after a crash (the gateway process killed), starts from the snapshot written in the background after the last people change', async () => {

@@ -149,7 +149,9 @@ describe('the full read on two worker threads [ACC-INDEX]', () => {
     const store = variedSite();
     store.db.exec(`UPDATE credentials SET valid_from_ms = '1;2' WHERE id = 'bob-card-1'`);
     const single = scanCardIndexFrom(store.db, store.cardholders, store.cardholderRules);
-    const parallel = await scanCardIndexInWorkers(store.db.name);
+    const notes: string[] = [];
+    const parallel = await scanCardIndexInWorkers(store.db.name, { onNote: (note) => notes.push(note) });
+    expect(notes).toEqual([expect.stringMatching(/^reading row by row on one worker thread: .*a batch of credentials rows does not parse/)]);
     expect(parallel.credentialCount).toBe(single.credentialCount);
     expect(parallel.credentials.get(cardKey('2001'))).toEqual(single.credentials.get(cardKey('2001')));
     expect(decisions(store, parallel)).toEqual(decisions(store, single));
