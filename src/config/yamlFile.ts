@@ -21,12 +21,20 @@ export function readYamlFile(file: string, what: string): unknown {
     const reason = REASONS[code] ?? (error instanceof Error ? error.message : String(error));
     throw new GuardpostError('GP_ERR_CONFIG_READ', `cannot read ${what} file ${file}: ${reason}`);
   }
+  return parseYamlText(file, text);
+}
+
+/**
+ * Parses YAML text read from `file` (or from a part of it: `fileLine` maps a line of the text to
+ * the file's). Errors are GP_ERR_CONFIG_READ with `<file>: line L, column C: <message>` lines.
+ */
+export function parseYamlText(file: string, text: string, fileLine: (line: number) => number = (line) => line): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const lines = doc.errors.map((e) => {
       const where = e.linePos?.[0];
       const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').trim();
-      return where ? `${file}: line ${where.line}, column ${where.col}: ${message}` : `${file}: ${message}`;
+      return where ? `${file}: line ${fileLine(where.line)}, column ${where.col}: ${message}` : `${file}: ${message}`;
     });
     throw new GuardpostError('GP_ERR_CONFIG_READ', lines[0] ?? `${file}: invalid YAML`, lines);
   }

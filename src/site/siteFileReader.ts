@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { isScalar, parseDocument, visit } from 'yaml';
 import { GuardpostError } from '../errors.js';
+import { parseYamlText } from '../config/yamlFile.js';
 
 /** One cardholder of a site file, unvalidated, and where it is (for error messages). */
 export interface ImportedPerson {
@@ -111,7 +111,7 @@ export function readSiteFile(file: string): SiteFileContent {
       return wholeFile(file, fs.readFileSync(file, 'utf8'));
     }
     const gap = section;
-    const rules = parseYaml(file, rulesText.join('\n'), (line) => (line > gap.atRulesLine ? line + gap.lines : line));
+    const rules = parseYamlText(file, rulesText.join('\n'), (line) => (line > gap.atRulesLine ? line + gap.lines : line));
     if (rules === null || typeof rules !== 'object' || Array.isArray(rules)) {
       close();
       return wholeFile(file, fs.readFileSync(file, 'utf8'));
@@ -138,7 +138,7 @@ export function readSiteFile(file: string): SiteFileContent {
 
 /** A file read and parsed whole; its people are its `cardholders` list. */
 function wholeFile(file: string, text: string): SiteFileContent {
-  const raw = parseYaml(file, text);
+  const raw = parseYamlText(file, text);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { rules: raw as Record<string, unknown>, people: [], peopleCount: 0 };
   const { cardholders, ...rules } = raw as Record<string, unknown>;
   if (cardholders !== undefined && !Array.isArray(cardholders)) return { rules: raw as Record<string, unknown>, people: [], peopleCount: 0 };
@@ -146,31 +146,6 @@ function wholeFile(file: string, text: string): SiteFileContent {
   return { rules, peopleCount: list.length, people: list.map((person, i) => ({ raw: person, where: `cardholders[${i}]` })) };
 }
 
-function parseYaml(file: string, text: string, fileLine: (line: number) => number = (line) => line): unknown {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const where = e.linePos?.[0];
-      const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').trim();
-      return where ? `${file}: line ${fileLine(where.line)}, column ${where.col}: ${message}` : `${file}: ${message}`;
-    });
-    throw new GuardpostError('GP_ERR_CONFIG_READ', lines[0] ?? `${file}: invalid YAML`, lines);
-  }
-  // As config/yamlFile.ts: a card number stays as written (`card: 0012` is "0012", not 12).
-  visit(doc, {
-    Pair(_, pair) {
-      if (isScalar(pair.key) && pair.key.value === 'card' && isScalar(pair.value)) {
-        const v = pair.value;
-        if (typeof v.value === 'number' && v.type === 'PLAIN' && typeof v.source === 'string') v.value = v.source;
-      }
-    },
-  });
-  try {
-    return doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw new GuardpostError('GP_ERR_CONFIG_READ', `${file}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
 
 /** The block sequence's items, one parsed document each (the fast reader below, else yaml). */
 function* sequenceItems(file: string, lines: Iterable<{ text: string; line: number }>, indent: number): Generator<ImportedPerson> {
@@ -180,7 +155,7 @@ function* sequenceItems(file: string, lines: Iterable<{ text: string; line: numb
   const done = (): ImportedPerson => {
     const text = item.join('\n');
     const fast = fastYamlItem(item, indent);
-    const raw = fast !== undefined ? fast : (parseYaml(file, text, (line) => line + itemLine - 1) as unknown[] | null)?.[0];
+    const raw = fast !== undefined ? fast : (parseYamlText(file, text, (line) => line + itemLine - 1) as unknown[] | null)?.[0];
     return { raw, where: `line ${itemLine}, cardholders[${index++}]` };
   };
   for (const { text, line } of lines) {

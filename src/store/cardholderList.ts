@@ -20,7 +20,7 @@ export interface CardholderListQuery {
 const KEPT_TOTALS = 64;
 
 /**
- * The cardholder list in SQL [SITE-LIST]: filtered, sorted and paged along indexes (migration 14),
+ * The cardholder list in SQL [SITE-LIST]: filtered, sorted and paged along indexes (migration 13),
  * never by loading people into JavaScript. The sorted window is found on the `cardholders` table
  * first and only the page's documents are read; the site file's order walks the documents by
  * position. Totals are counted once per people generation and filter (a count walks an index:
@@ -90,7 +90,7 @@ export class CardholderListRepository {
     } else {
       const direction = query.sort.descending ? 'DESC' : 'ASC';
       const order = (table: string) => (query.sort!.field === 'id' ? `${table}.id ${direction}` : `${table}.${query.sort!.field} ${direction}, ${table}.id ${direction}`);
-      // The window along the cardholders table's index (migration 14), then only the page's documents.
+      // The window along the cardholders table's index (migration 13), then only the page's documents.
       from = `FROM cardholders c WHERE 1${filter.replaceAll('{h}', 'c.id')}`;
       // Only the id and the sort key: the window is read from the index alone (it covers them).
       // CROSS JOIN keeps that order: with LIMIT a parameter, SQLite otherwise walked every document.

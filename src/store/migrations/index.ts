@@ -10,7 +10,7 @@ import { cardFormat } from './009-card-format.js';
 import { visitorsWatchlist } from './010-visitors-watchlist.js';
 import { peopleChanges } from './011-people-changes.js';
 import { cardDigests } from './012-card-digests.js';
-import { cardholderListIndexes } from './014-cardholder-list-indexes.js';
+import { cardholderListIndexes } from './013-cardholder-list-indexes.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';

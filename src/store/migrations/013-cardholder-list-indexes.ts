@@ -6,7 +6,7 @@ import type { Migration } from './types.js';
  * scanning millions of people. Ties are broken by id, which each index carries.
  */
 export const cardholderListIndexes: Migration = {
-  version: 14,
+  version: 13,
   name: 'cardholder list indexes',
   sql: `
     CREATE INDEX cardholders_name ON cardholders (name, id);
