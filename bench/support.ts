@@ -25,8 +25,11 @@ function compiledMain(): string {
  * `guardpost start` on ephemeral ports; resolves with the ports it logs once it is running.
  * `nodeArgs` go to node before the script (`--cpu-prof`, `--trace-gc`) for profiling a bench.
  */
-export async function startGatewayProcess(configFile: string, stateDir: string, nodeArgs: readonly string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, compiledMain(), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'], {
+export async function startGatewayProcess(configFile: string, stateDir: string, nodeArgs: readonly string[] = [], options: { readonly cpus?: string } = {}): Promise<GatewayProcess> {
+  const command = [process.execPath, ...nodeArgs, compiledMain(), 'start', '--config', configFile, '--state-dir', stateDir, '--http-port', '0', '--mqtt-port', '0'];
+  // `cpus` pins the gateway (every thread) to those CPUs, as `taskset -c` reads them.
+  const pinned = options.cpus === undefined ? command : ['taskset', '-c', options.cpus, ...command];
+  const child = spawn(pinned[0]!, pinned.slice(1), {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
