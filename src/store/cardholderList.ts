@@ -1,5 +1,5 @@
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import { statementCache, type Db } from './db.js';
 
 /** A page of the cardholder list as the API asks for it: filters, text, order, window. */
 export interface CardholderListQuery {
@@ -28,23 +28,16 @@ const KEPT_TOTALS = 64;
  * ids in SQLite (no object per row), ~1 s per million people.
  */
 export class CardholderListRepository {
-  private readonly statements = new Map<string, Statement<unknown[]>>();
+  private readonly statement: (sql: string) => Statement<unknown[]>;
   private readonly totals = new Map<string, number>();
   private totalsGeneration = -1;
 
   constructor(private readonly db: Db) {
     // Unicode case folding for a search that is not plain ASCII (SQLite's lower() folds ASCII only).
+    this.statement = statementCache(db);
     db.function('gp_lower', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? text.toLowerCase() : text));
   }
 
-  private statement(sql: string): Statement<unknown[]> {
-    let prepared = this.statements.get(sql);
-    if (prepared === undefined) {
-      prepared = this.db.prepare<unknown[]>(sql);
-      this.statements.set(sql, prepared);
-    }
-    return prepared;
-  }
 
   page(query: CardholderListQuery): { json: string[]; total: number } {
     if (query.holderId === null) return { json: [], total: 0 };

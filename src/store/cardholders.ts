@@ -1,6 +1,6 @@
 import type { Cardholder, Credential, CredentialStatus } from '../access/types.js';
 import type { Statement } from 'better-sqlite3';
-import type { Db } from './db.js';
+import { statementCache, type Db } from './db.js';
 
 interface CredentialRow {
   id: string;
@@ -27,17 +27,10 @@ export interface IndexedHolderRow {
 /** Cardholders with their group memberships, and their credentials (one aggregate). */
 export class CardholdersRepository {
   // Prepared once: an import of a panel-scale site runs these millions of times.
-  private readonly statements = new Map<string, Statement<unknown[]>>();
+  private readonly statement: (sql: string) => Statement<unknown[]>;
 
-  constructor(private readonly db: Db) {}
-
-  private statement(sql: string): Statement<unknown[]> {
-    let prepared = this.statements.get(sql);
-    if (prepared === undefined) {
-      prepared = this.db.prepare<unknown[]>(sql);
-      this.statements.set(sql, prepared);
-    }
-    return prepared;
+  constructor(private readonly db: Db) {
+    this.statement = statementCache(db);
   }
 
   list(): Cardholder[] {

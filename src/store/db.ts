@@ -122,3 +122,19 @@ export function migrate(db: Db, migrations: readonly Migration[], stateDir?: str
   }
   return pending.length;
 }
+
+/**
+ * A statement per SQL text, prepared on first use and kept: for queries built from a few known
+ * shapes (filters, tables), so none is prepared twice.
+ */
+export function statementCache(db: Db): (sql: string) => Database.Statement<unknown[]> {
+  const statements = new Map<string, Database.Statement<unknown[]>>();
+  return (sql) => {
+    let prepared = statements.get(sql);
+    if (prepared === undefined) {
+      prepared = db.prepare<unknown[]>(sql);
+      statements.set(sql, prepared);
+    }
+    return prepared;
+  };
+}
