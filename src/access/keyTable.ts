@@ -286,6 +286,12 @@ export class KeyTable {
     }
     const ordinal = this.free.pop() ?? this.next++;
     this.keys.set(ordinal, key);
+    this.settle(ordinal, hash, at, tombstone);
+    return ordinal;
+  }
+
+  /** Puts a new key's ordinal in the slot its probe ended at (the first tombstone met, else the empty slot), growing the table first if it is too full. */
+  private settle(ordinal: number, hash: number, at: number, tombstone: number): void {
     this.rememberHash(ordinal, hash);
     this.live++;
     if ((this.occupied + 1) * 10 > this.slots.length * 7) {
@@ -297,7 +303,6 @@ export class KeyTable {
       this.slots[at] = ordinal;
       this.occupied++;
     }
-    return ordinal;
   }
 
   /**
@@ -321,17 +326,7 @@ export class KeyTable {
     }
     const ordinal = this.free.pop() ?? this.next++;
     this.keys.setBytes(ordinal, source, start, size);
-    this.rememberHash(ordinal, hash);
-    this.live++;
-    if ((this.occupied + 1) * 10 > this.slots.length * 7) {
-      this.rehash(this.live);
-      this.place(ordinal, hash);
-    } else if (tombstone !== -1) {
-      this.slots[tombstone] = ordinal;
-    } else {
-      this.slots[at] = ordinal;
-      this.occupied++;
-    }
+    this.settle(ordinal, hash, at, tombstone);
     return ordinal;
   }
 

@@ -58,20 +58,9 @@ class BatchReader {
 
   /** `<byte length>:<bytes>`: sets `start`/`size`; returns whether every byte is ASCII (one character each). */
   field(): boolean {
-    const { bytes } = this;
-    let size = 0;
-    let at = this.at;
-    for (let byte = bytes[at] ?? -1; byte !== COLON; byte = bytes[++at] ?? -1) {
-      if (byte < 0x30 || byte > 0x39) throw new MalformedBatch(`expected a length at byte ${at}`);
-      size = size * 10 + byte - 0x30;
-    }
-    const start = at + 1;
-    const end = start + size;
-    if (end > bytes.length) throw new MalformedBatch(`a field runs past the batch at byte ${start}`);
-    this.at = end;
-    this.start = start;
-    this.size = size;
-    for (let i = start; i < end; i++) if ((bytes[i] ?? 0) >= 0x80) return false;
+    this.rawField();
+    const end = this.start + this.size;
+    for (let i = this.start; i < end; i++) if ((this.bytes[i] ?? 0) >= 0x80) return false;
     return true;
   }
 
