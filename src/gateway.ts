@@ -48,6 +48,8 @@ export interface Gateway {
   /** Every embedded broker listener's bound port (mqtt, mqtts, ws, wss); empty with an external broker. */
   readonly mqttPorts: Partial<Record<'mqtt' | 'mqtts' | 'ws' | 'wss', number>>;
   readonly httpPort: number;
+  /** The HTTP front's thread handle (api/front). */
+  readonly front: ApiFront;
   readonly store: Store;
   readonly journal: Journal;
   readonly auth: AuthService;
@@ -362,7 +364,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // Shown once, never stored in clear: the demo has no fixed default password.
       logger.warn(`demo admin created: log in to the API as "admin" with password ${demoAdmin.generatedPassword} (shown only now)`);
     }
-    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, threat, stop: stopAll };
+    return { mqttPort, mqttPorts: embedded?.ports ?? {}, httpPort, front, store, journal, auth, runtime, metrics, app, forwarders, retention, backups, threat, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -73,6 +73,24 @@ describe('the HTTP front', () => {
     expect(threads).toContain(Math.min(19, own + 10));
   });
 
+  it('starts its thread again on the same port when it dies, and counts it', async () => {
+    gw = await startTestGateway({ configYaml: 'demo: false' });
+    const admin = await gw.adminHeaders();
+    const thread = gw.gateway.front.thread!;
+    const restarted = new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (gw!.gateway.front.thread !== thread) resolve();
+        else setImmediate(check);
+      };
+      thread.once('exit', check);
+    });
+    await thread.terminate();
+    await restarted;
+    await gw.gateway.front.ready();
+    expect((await fetch(`${gw.httpUrl}/api/v1/doors`, { headers: admin })).status).toBe(200);
+    expect(gw.gateway.metrics.get('guardpost_api_front_restarts_total')).toBe(1);
+  });
+
   it('keeps the API’s private socket in a directory only the gateway’s user may enter, and removes it at stop', async () => {
     gw = await startTestGateway();
     const address = gw.gateway.app.server.address();

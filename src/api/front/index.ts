@@ -33,6 +33,7 @@ export class ApiFront {
   private readonly shared = new Int32Array(new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT));
   private worker: Worker | undefined;
   private closed: Promise<void> | undefined;
+  private listening: Promise<number> = Promise.resolve(0);
   /** The public port the front listens on. */
   port = 0;
 
@@ -73,10 +74,32 @@ export class ApiFront {
       bodyLimits: options.bodyLimits,
       niceness: options.niceness ?? 10,
     };
+    options.metrics.define('guardpost_api_front_requests_total', 'HTTP requests by how the front answered them (kept answer, passed to the API, rate limited, API unreachable)');
+    options.metrics.define('guardpost_api_front_restarts_total', 'Times the HTTP front thread stopped unexpectedly and was started again');
+    try {
+      this.listening = this.spawn(data, options);
+      this.port = await this.listening;
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** The front's thread now (tests end it to see it come back). */
+  get thread(): Worker | undefined {
+    return this.worker;
+  }
+
+  /** Resolves once the front's latest thread listens (after a restart too). */
+  ready(): Promise<void> {
+    return this.listening.then(() => undefined);
+  }
+
+  /** One front thread; resolves with its port once it listens. A thread that dies later is started again on that port. */
+  private async spawn(data: FrontWorkerData, options: ApiFrontOptions): Promise<number> {
+    const { logger, metrics } = options;
     const worker = startModuleWorker(import.meta.url, 'frontWorker', data);
     this.worker = worker;
-    const { logger, metrics } = options;
-    metrics.define('guardpost_api_front_requests_total', 'HTTP requests by how the front answered them (kept answer, passed to the API, rate limited, API unreachable)');
     worker.on('message', (message: FrontMessage) => {
       switch (message.type) {
         case 'stats':
@@ -93,23 +116,37 @@ export class ApiFront {
     });
     worker.on('error', (error) => logger.error({ err: error, module: 'api-front' }, 'the HTTP front failed'));
     worker.unref();
-    this.port = await new Promise<number>((resolve, reject) => {
+    const port = await new Promise<number>((resolve, reject) => {
       const onMessage = (message: FrontMessage): void => {
         if (message.type === 'listening') {
           worker.off('message', onMessage);
           resolve(message.port);
         } else if (message.type === 'failed') {
           worker.off('message', onMessage);
-          reject(new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for HTTP on ${options.host}:${options.port}: ${message.message}`));
+          reject(new GuardpostError('GP_ERR_TRANSPORT', `cannot listen for HTTP on ${data.host}:${data.port}: ${message.message}`));
         }
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new GuardpostError('GP_ERR_TRANSPORT', `the HTTP front exited with ${code} before it listened`)));
-    }).catch(async (error: unknown) => {
-      await this.close();
-      throw error;
     });
+    // Doors never depend on the API, but the console and integrations do: a thread that dies (an
+    // uncaught error in it) is started again on the same port, every second until it listens.
+    worker.once('exit', (code) => {
+      if (this.closed !== undefined) return;
+      metrics.increment('guardpost_api_front_restarts_total');
+      logger.error({ module: 'api-front', code }, `the HTTP front stopped (exit code ${code}); starting it again on port ${port}`);
+      const again = (): void => {
+        if (this.closed !== undefined) return;
+        this.listening = this.spawn({ ...data, port }, options);
+        this.listening.catch((error: unknown) => {
+          logger.error({ err: error, module: 'api-front' }, 'the HTTP front could not start again; retrying in 1 s');
+          setTimeout(again, 1_000).unref();
+        });
+      };
+      again();
+    });
+    return port;
   }
 
   /** No new connections; requests in flight are answered. */
