@@ -168,7 +168,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   });
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) {
     // Only the listed origins; no cookies are used (bearer tokens), so no credentials mode.
-    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after'], maxAge: 600 });
+    await app.register(cors, { origin: [...deps.corsOrigins], methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], exposedHeaders: ['x-total-count', 'link', 'retry-after', 'x-next-cursor'], maxAge: 600 });
   }
   // OpenAPI from the routes' TypeBox schemas: JSON at /docs/json, a browsable page at /docs.
   await app.register(swagger, {

@@ -183,11 +183,11 @@ export class SiteService {
    * A page of cardholders, filtered, searched and sorted in SQL along indexes [SITE-LIST]: a panel
    * of millions is never loaded to show a hundred. `card` (a whole number) finds its holder by digest.
    */
-  listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): { page: SiteCardholder[]; total: number } {
+  listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): { page: SiteCardholder[]; total: number; next?: string } {
     const { card, ...rest } = query;
     const holderId = card === undefined ? undefined : (this.cardholderOf(card) ?? null);
-    const { json, total } = this.deps.store.cardholderList.page({ ...rest, ...(holderId === undefined ? {} : { holderId }) });
-    return { page: json.map((text) => JSON.parse(text) as SiteCardholder), total };
+    const { json, ...counted } = this.deps.store.cardholderList.page({ ...rest, ...(holderId === undefined ? {} : { holderId }) });
+    return { page: json.map((text) => JSON.parse(text) as SiteCardholder), ...counted };
   }
 
   /** Whether an entity exists (one document read, never the collection). */

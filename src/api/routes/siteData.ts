@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../auth/service.js';
 import { actorOf } from '../../auth/service.js';
 import { GuardpostError } from '../../errors.js';
@@ -73,7 +73,7 @@ const cardholderFilters: ListSpec<Any> = {
  * `card` finds the holder of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is
  * kept to search through).
  */
-function cardholderPage(site: SiteService, query: ListQuery): { page: SiteCardholder[]; total: number } {
+function cardholderPage(site: SiteService, query: ListQuery, after: string | undefined): { page: SiteCardholder[]; total: number; next?: string } {
   const sort = parseSort(query.sort, cardholderFilters.sortable) as { field: 'id' | 'name' | 'status'; descending: boolean } | undefined;
   const text = (name: string): string | undefined => (query[name] === undefined ? undefined : String(query[name]));
   const [status, state] = [text('status'), text('state')];
@@ -83,9 +83,38 @@ function cardholderPage(site: SiteService, query: ListQuery): { page: SiteCardho
   return site.listCardholders({
     limit: query.limit,
     offset: query.offset,
+    ...(after === undefined ? {} : { after }),
     ...(sort === undefined ? {} : { sort }),
     ...Object.fromEntries(Object.entries(filters).filter(([, value]) => value !== undefined)),
   });
+}
+
+/**
+ * Keyset paging of the cardholder list [SITE-LIST]: `after=` a page's `X-Next-Cursor` starts the
+ * next page after that page's last row, along the sort's index (the same cost at the end of
+ * millions as at the start; people added or removed meanwhile make nobody else skipped or shown
+ * twice). `offset` works as before and its pages carry the cursor too; the two together are a 400.
+ */
+const CardholderCursor = Type.Optional(
+  Type.String({ minLength: 1, maxLength: 4096, description: 'start after the last row of the page whose X-Next-Cursor header this is (same sort; instead of offset)' }),
+);
+
+/** The page's cursor in `X-Next-Cursor`; a page asked for by cursor links the next one by cursor. */
+function sendCardholderPage<T>(reply: FastifyReply, url: string, query: ListQuery, after: string | undefined, page: readonly T[], total: number, next: string | undefined): readonly T[] {
+  if (after === undefined) {
+    sendPage(reply, url, query, page, total);
+  } else {
+    void reply.header('x-total-count', String(total));
+    if (next !== undefined) {
+      const [path, search = ''] = url.split('?');
+      const params = new URLSearchParams(search);
+      params.set('after', next);
+      params.set('limit', String(query.limit));
+      void reply.header('link', `<${path}?${params.toString()}>; rel="next"`);
+    }
+  }
+  if (next !== undefined) void reply.header('x-next-cursor', next);
+  return page;
 }
 
 /** What a caller sees of an item: never a password hash, never a whole card number or its digest. */
@@ -161,17 +190,27 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
     const base = `/api/v1/${collectionPath(collection)}`;
     const read = { auth: readRole[collection] };
     const write = { auth: 'admin' } as const;
-    const querystring = listQuerySchema<Any>(collection === 'cardholders' ? cardholderFilters : listSpecs[collection], collection);
+    const listed = listQuerySchema<Any>(collection === 'cardholders' ? cardholderFilters : listSpecs[collection], collection);
+    const querystring = collection === 'cardholders' ? Type.Object({ ...listed.properties, after: CardholderCursor }, { additionalProperties: false }) : listed;
+    const description =
+      collection === 'cardholders'
+        ? 'The total before paging is in the X-Total-Count header. When more people follow, X-Next-Cursor holds an opaque cursor: pass it as after= (with the same sort and filters, without offset) for the next page, found along an index however deep.'
+        : 'The total before paging is in the X-Total-Count header.'
     const prepare = (request: FastifyRequest<{ Body: Any }>, id: string): Any =>
       collection === 'cameras' ? restoreCameraPassword(request.body, site.list('cameras').find((camera) => camera.id === id)) : request.body;
 
     const cache = cachedLists[collection];
-    app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description: 'The total before paging is in the X-Total-Count header.' } }, async (request, reply) => {
+    app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description } }, async (request, reply) => {
       const answer = () => {
         if (collection === 'cardholders') {
           // [SITE-LIST] paged in SQL: never every person loaded to show a page.
-          const { page, total } = cardholderPage(site, request.query);
-          return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
+          const after = request.query.after === undefined ? undefined : String(request.query.after);
+          // `offset` has a default: whether the caller gave one is read from the URL itself.
+          if (after !== undefined && new URLSearchParams(request.url.split('?')[1] ?? '').has('offset')) {
+            throw new GuardpostError('GP_ERR_BAD_REQUEST', 'querystring: give either after (a cursor) or offset, not both');
+          }
+          const { page, total, next } = cardholderPage(site, request.query, after);
+          return sendCardholderPage(reply, request.url, request.query, after, page.map((item) => present(collection, item, request.principal, deps)), total, next);
         }
         const spec = listSpecs[collection];
         const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);

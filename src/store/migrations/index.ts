@@ -11,6 +11,7 @@ import { visitorsWatchlist } from './010-visitors-watchlist.js';
 import { peopleChanges } from './011-people-changes.js';
 import { cardDigests } from './012-card-digests.js';
 import { cardholderListIndexes } from './013-cardholder-list-indexes.js';
+import { cardholderSearch } from './014-cardholder-search.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
@@ -19,4 +20,4 @@ export type { Migration } from './types.js';
  * Numbered schema migrations, applied in order inside one transaction each and recorded in
  * `PRAGMA user_version`. Never edit a released migration: add the next one, one file each.
  */
-export const migrations: readonly Migration[] = [siteAndJournal, accessRules, doorsAlarms, forwarderCursors, deviceBindings, usersAndAudit, siteDocuments, panelScaleIndexes, cardFormat, visitorsWatchlist, peopleChanges, cardDigests, cardholderListIndexes];
+export const migrations: readonly Migration[] = [siteAndJournal, accessRules, doorsAlarms, forwarderCursors, deviceBindings, usersAndAudit, siteDocuments, panelScaleIndexes, cardFormat, visitorsWatchlist, peopleChanges, cardDigests, cardholderListIndexes, cardholderSearch];

@@ -55,6 +55,12 @@ const KNOWN: Record<string, (row: number) => unknown> = {
  */
 const TRIGGER_WRITTEN_TABLES = new Set(['people_generation', 'people_changes']);
 
+/** Full-text indexes (virtual tables) and their shadow tables: kept by triggers from the tables they index. */
+function isSearchIndex(db: Db, table: string): boolean {
+  const virtual = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'").pluck().all();
+  return virtual.some((name) => table === name || table.startsWith(`${name}_`));
+}
+
 function tableNames(db: Db): string[] {
   return db
     .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
@@ -85,7 +91,7 @@ function seed(db: Db, version: number, rows: number): Map<string, Record<string,
   const written = new Map<string, Record<string, unknown>[]>();
   for (const table of parentsFirst(db)) {
     // One-row counters the migrations create and triggers keep: there is nothing to seed.
-    if (TRIGGER_WRITTEN_TABLES.has(table)) continue;
+    if (TRIGGER_WRITTEN_TABLES.has(table) || isSearchIndex(db, table)) continue;
     const columns = db.pragma(`table_info(${table})`) as Column[];
     const fks = new Map((db.pragma(`foreign_key_list(${table})`) as ForeignKey[]).map((fk) => [fk.from, fk.table]));
     const list: Record<string, unknown>[] = [];
