@@ -13,6 +13,9 @@
  *   everyone wait) beside the longest idle round trip measured the same way (the floor).
  * - `GET /api/v1/cardholders` pages: offset 0, deep (the last page), sorted by name deep, a
  *   group, a card-number text search; each the first time (totals counted) and its median of 5.
+ *   The last page by cursor (`after=`) beside the same by offset and page 1 (its floor), for each
+ *   sort; `q` along the trigram index beside the card filter (its floor: one indexed lookup).
+ * - The first import is repeated into a store without the text search triggers (its floor).
  * - `--state-dir DIR` keeps the site (the import of 2,000,000 people takes minutes) and reuses it.
  * Exits 0 whatever the figures: a benchmark is never a CI gate.
  */
@@ -162,6 +165,23 @@ async function main(): Promise<void> {
     const first = cliTimed(['import', siteFile, ...cli]);
     if (first.code !== 0) throw new Error(`import failed: ${first.out}`);
     rows.push(['import into an empty store (CLI)', `${seconds(first.ms)}, peak RSS ${mb(first.peakRss)}`]);
+    // The floor of that import: the same into a store without the text search index's triggers
+    // (migration 14), what the index costs a whole-site import.
+    const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-sitedata-bench-bare-'));
+    try {
+      fs.copyFileSync(configFile, path.join(bareDir, 'bench-config.yaml'));
+      const bare = Store.open(bareDir);
+      try {
+        for (const index of ['cardholders_search', 'credentials_search']) for (const op of ['insert', 'delete', 'update']) bare.db.exec(`DROP TRIGGER ${index}_${op}`);
+      } finally {
+        bare.close();
+      }
+      const floor = cliTimed(['import', siteFile, '--config', path.join(bareDir, 'bench-config.yaml'), '--state-dir', bareDir]);
+      if (floor.code !== 0) throw new Error(`import failed: ${floor.out}`);
+      rows.push(['… the same without the text search triggers (floor)', `${seconds(floor.ms)}, peak RSS ${mb(floor.peakRss)}; database ${mb(fs.statSync(path.join(bareDir, 'guardpost.db')).size)} vs ${mb(fs.statSync(path.join(stateDir, 'guardpost.db')).size)} with the index`]);
+    } finally {
+      fs.rmSync(bareDir, { recursive: true, force: true });
+    }
   }
   if (!values['skip-imports']) {
     const again = cliTimed(['import', siteFile, ...cli]);
@@ -227,6 +247,36 @@ async function main(): Promise<void> {
     await timed('status=suspended sorted by name', '/api/v1/cardholders?limit=100&status=suspended&sort=name');
     await timed('text search (q=holder-12345)', '/api/v1/cardholders?limit=100&q=holder-12345');
     await timed('card filter (digest index)', `/api/v1/cardholders?card=${10_000_000 + 2 * 1234}`);
+
+    // Issue 4, panel scale: the last page by cursor (keyset) beside the same page by offset and
+    // beside page 1 (the floor: what a page costs when nothing is skipped).
+    const measure = async (url: string) => {
+      const samples: number[] = [];
+      let response: Response | undefined;
+      for (let i = 0; i < 6; i++) {
+        const t = performance.now();
+        response = await fetch(`${base}${url}`, { headers });
+        await response.arrayBuffer();
+        samples.push(performance.now() - t);
+      }
+      const rest = samples.slice(1).sort((a, b) => a - b);
+      return { ms: rest[2]!, first: samples[0]!, total: response!.headers.get('x-total-count') ?? '', next: response!.headers.get('x-next-cursor') };
+    };
+    const ms = (value: number): string => `${value.toFixed(1)} ms`;
+    for (const [label, sort] of [['site file order', ''], ['by name', '&sort=name'], ['by -id', '&sort=-id'], ['by status', '&sort=status']] as const) {
+      const floor = await measure(`/api/v1/cardholders?limit=100${sort}`);
+      const byOffset = await measure(`/api/v1/cardholders?limit=100${sort}&offset=${cardholders - 100}`);
+      const before = await measure(`/api/v1/cardholders?limit=100${sort}&offset=${cardholders - 200}`);
+      const byCursor = await measure(`/api/v1/cardholders?limit=100${sort}&after=${encodeURIComponent(before.next ?? '')}`);
+      rows.push([`list last page ${label}, by cursor vs by offset`, `cursor ${ms(byCursor.ms)}, offset ${ms(byOffset.ms)}; page 1 (floor) ${ms(floor.ms)} (medians of 5)`]);
+    }
+    // Text search: along the trigram index (3+ characters) beside the card filter (the floor: one
+    // person found along an index); a text most people hold; 2 characters (scanned, as before).
+    const card = await measure(`/api/v1/cardholders?card=${10_000_000 + 2 * 1234}`);
+    for (const q of ['holder-12345', 'Cardholder 1999', 'cred-777-b', 'holder-1', '45']) {
+      const found = await measure(`/api/v1/cardholders?limit=100&q=${encodeURIComponent(q)}`);
+      rows.push([`list q=${q}${[...q].length < 3 ? ' (scan)' : ' (trigram index)'}`, `${ms(found.ms)} (first ${ms(found.first)}, total ${found.total}); card filter (floor) ${ms(card.ms)}`]);
+    }
   } finally {
     await stopGatewayProcess(gateway.child);
   }

@@ -154,7 +154,10 @@ export class CardholderListRepository {
       if (after !== undefined) range.push(...(after as readonly unknown[]));
       const start = after === undefined ? '' : ' AND (d.position, d.rowid) > (?, ?)';
       // The window from the position index alone (position, then rowid: both in the index), then the page's documents.
-      pageSql = `SELECT p.position AS k1, p.r AS k2, s.json FROM (SELECT d.rowid AS r, d.position ${from}${start} ORDER BY d.position, d.rowid LIMIT ? OFFSET ?) AS p LEFT JOIN site_documents s ON s.rowid = p.r ORDER BY p.position, p.r`;
+      // A text search starts from its matches and sorts them (`+`: not along the position index,
+      // which would walk every person to find a few).
+      const position = query.q === undefined ? 'd.position' : '+d.position';
+      pageSql = `SELECT p.position AS k1, p.r AS k2, s.json FROM (SELECT d.rowid AS r, d.position ${from}${start} ORDER BY ${position}, d.rowid LIMIT ? OFFSET ?) AS p LEFT JOIN site_documents s ON s.rowid = p.r ORDER BY p.position, p.r`;
       keyOf = (row) => [row.k1 as number, row.k2 as number];
     } else {
       const { field, descending } = query.sort;

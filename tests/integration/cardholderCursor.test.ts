@@ -155,6 +155,15 @@ describe('the cardholder list by cursor and its indexed text search [SITE-LIST]'
     expect((await list(`sort=name&limit=5&after=${encodeURIComponent(next!)}`)).ids).toHaveLength(5);
   });
 
+  it('documents the cursor in the OpenAPI description of the list', async () => {
+    const document = (await (await fetch(`${gw.httpUrl}/docs/json`)).json()) as { paths: Record<string, { get?: { description?: string; parameters?: { name: string; description?: string }[] } }> };
+    const route = document.paths['/api/v1/cardholders']!.get!;
+    expect(route.parameters?.find((parameter) => parameter.name === 'after')?.description).toMatch(/X-Next-Cursor/);
+    expect(route.description).toMatch(/X-Next-Cursor holds an opaque cursor: pass it as after=/);
+    // Only the cardholder list pages by cursor.
+    expect(document.paths['/api/v1/doors']!.get!.parameters?.map((parameter) => parameter.name)).not.toContain('after');
+  });
+
   it('keeps offset paging as it was, and gives its pages a cursor to continue from', async () => {
     const page = await list('sort=-id&limit=50&offset=100');
     expect(page.link).toBe('</api/v1/cardholders?sort=-id&limit=50&offset=150>; rel="next"');

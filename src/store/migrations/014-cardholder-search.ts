@@ -9,7 +9,7 @@ function searchIndex(table: string, index: string, columns: readonly string[]): 
   const remove = `INSERT INTO ${index} (${index}, rowid, ${list}) VALUES ('delete', OLD.rowid, ${values('OLD')});`;
   const changed = columns.map((column) => `OLD.${column} IS NOT NEW.${column}`).join(' OR ');
   return `
-    CREATE VIRTUAL TABLE ${index} USING fts5(${list}, content='${table}', content_rowid='rowid', tokenize='trigram', detail='none');
+    CREATE VIRTUAL TABLE ${index} USING fts5(${list}, content='${table}', content_rowid='rowid', tokenize='trigram', detail='none', columnsize=0);
     CREATE TRIGGER ${index}_insert AFTER INSERT ON ${table} BEGIN ${insert} END;
     CREATE TRIGGER ${index}_delete AFTER DELETE ON ${table} BEGIN ${remove} END;
     CREATE TRIGGER ${index}_update AFTER UPDATE OF ${list} ON ${table} WHEN ${changed} BEGIN ${remove} ${insert} END;
