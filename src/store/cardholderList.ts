@@ -26,6 +26,15 @@ const KEPT_TOTALS = 64;
 /** The shortest text the trigram index can search (FTS5 trigrams); shorter text is scanned for. */
 export const INDEXED_SEARCH_CHARS = 3;
 
+/** Logged rows folded into the search index before one search at most (~1 µs each); the rest are searched beside it. */
+export const SEARCH_CATCH_UP_ROWS = 200_000;
+
+/** The searched tables (migration 14): their index and their kind in `cardholder_search_pending`. */
+const SEARCHED = [
+  { table: 'cardholders', index: 'cardholders_search', kind: 0, columns: ['id', 'name'] },
+  { table: 'credentials', index: 'credentials_search', kind: 1, columns: ['id', 'masked'] },
+] as const;
+
 /** What a cursor continues: the site file's order or a sort, and the last row's key in it. */
 type SortTag = 'file' | 'id' | '-id' | 'name' | '-name' | 'status' | '-status';
 type CursorKey = readonly [position: number, rowid: number] | readonly [id: string] | readonly [value: string, id: string];
@@ -82,8 +91,9 @@ function trigramQuery(text: string): string {
  * `after` a cursor (a range along the same index: the same cost at the end of millions as at the
  * start). Totals are counted once per people generation and filter (a count walks an index:
  * ~0.1 s at 2,000,000 people). Text search (`q`) of 3 characters or more narrows by the trigram
- * indexes (migration 14) and checks each candidate exactly as the scan did; 1 or 2 characters
- * scan ids, names and credential ids in SQLite (no object per row), ~1 s per million people.
+ * indexes (migration 14) and the rows logged since they were brought up to date, and checks each
+ * candidate exactly as the scan did; 1 or 2 characters scan ids, names and credential ids in
+ * SQLite (no object per row), ~1 s per million people.
  */
 export class CardholderListRepository {
   private readonly statement: (sql: string) => Statement<unknown[]>;
@@ -129,11 +139,14 @@ export class CardholderListRepository {
       const credentialMatches = `instr(${lower}(kr.id), ?) > 0${digits ? ` OR kr.masked LIKE '%' || ?` : ''}`;
       const tests = [needle, needle, needle, ...(digits ? [query.q] : [])];
       if ([...query.q].length >= INDEXED_SEARCH_CHARS) {
-        // The trigram indexes give the rows holding every trigram of the text; each is then tested exactly.
+        // The trigram indexes give the rows holding every trigram of the text, the log the rows
+        // written since the index was brought up to date; each is then tested exactly.
+        this.catchUpSearchIndex();
         const grams = trigramQuery(query.q);
+        const candidates = (index: string, kind: number) => `SELECT rowid FROM ${index} WHERE ${index} MATCH ? UNION ALL SELECT row FROM cardholder_search_pending WHERE kind = ${kind}`;
         where.push(
-          `{h} IN (SELECT ch.id FROM cardholders_search s CROSS JOIN cardholders ch ON ch.rowid = s.rowid WHERE cardholders_search MATCH ? AND (${holderMatches})
-                 UNION SELECT kr.cardholder_id FROM credentials_search t CROSS JOIN credentials kr ON kr.rowid = t.rowid WHERE credentials_search MATCH ? AND (${credentialMatches}))`,
+          `{h} IN (SELECT ch.id FROM cardholders ch WHERE ch.rowid IN (${candidates('cardholders_search', 0)}) AND (${holderMatches})
+                 UNION SELECT kr.cardholder_id FROM credentials kr WHERE kr.rowid IN (${candidates('credentials_search', 1)}) AND (${credentialMatches}))`,
         );
         params.push(grams, needle, needle, grams, ...tests.slice(2));
       } else {
@@ -186,6 +199,40 @@ export class CardholderListRepository {
     const last = window.at(-1);
     const next = rows.length > query.limit && last !== undefined ? encodeCursor(tag, keyOf(last)) : undefined;
     return { json, total: this.total(`SELECT count(*) ${from}`, params), ...(next === undefined ? {} : { next }) };
+  }
+
+  /**
+   * Folds the rows the triggers logged (migration 14) into the search indexes, at most
+   * `SEARCH_CATCH_UP_ROWS` a time, in one statement per step (FTS5 writes a segment per
+   * statement: a row at a time is ~20× dearer). Never waits for another writer (a CLI import
+   * holding the database): the logged rows are searched beside the index meanwhile.
+   */
+  catchUpSearchIndex(maxRows = SEARCH_CATCH_UP_ROWS): void {
+    if (this.db.inTransaction) return;
+    if (this.statement('SELECT EXISTS (SELECT 1 FROM cardholder_search_pending)').pluck().get() === 0) return;
+    const busyTimeoutMs = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      this.db
+        .transaction(() => {
+          for (const { table, index, kind, columns } of SEARCHED) {
+            // The rows of this step: the first `maxRows` logged (all when fewer).
+            const last = this.statement('SELECT row FROM cardholder_search_pending WHERE kind = ? ORDER BY row LIMIT 1 OFFSET ?').pluck().get(kind, maxRows - 1) as number | undefined;
+            const range = last === undefined ? '' : ' AND row <= ?';
+            const bound = last === undefined ? [] : [last];
+            const [first, second] = columns;
+            // What the index holds leaves with the values it was given; then the rows as they are now.
+            this.statement(`INSERT INTO ${index} (${index}, rowid, ${first}, ${second}) SELECT 'delete', row, old1, old2 FROM cardholder_search_pending WHERE kind = ? AND old1 IS NOT NULL${range}`).run(kind, ...bound);
+            this.statement(`INSERT INTO ${index} (rowid, ${first}, ${second}) SELECT t.rowid, t.${first}, t.${second} FROM cardholder_search_pending p CROSS JOIN ${table} t ON t.rowid = p.row WHERE p.kind = ?${range}`).run(kind, ...bound);
+            this.statement(`DELETE FROM cardholder_search_pending WHERE kind = ?${range}`).run(kind, ...bound);
+          }
+        })
+        .immediate();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+    } finally {
+      this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
   }
 
   private total(sql: string, params: readonly unknown[]): number {
