@@ -10,7 +10,7 @@ import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
 import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
-import { importSite, type ImportReport } from './siteImport.js';
+import { importSite, importSiteInSlices, type ImportPacing, type ImportReport, type ImportSource, type ImportStep } from './siteImport.js';
 import type { ImportedPerson } from './siteFileReader.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
@@ -71,6 +71,8 @@ export interface SiteServiceDeps {
    * edit to one person never stalls badge decisions with a whole-site rebuild.
    */
   readonly changeCardholders: (ids: readonly string[], change: SiteChange, write: () => void) => void;
+  /** People were committed by a sliced import: the live index catches up from the change log. */
+  readonly onPeopleWritten?: () => void;
 }
 
 export interface SiteChange {
@@ -378,27 +380,54 @@ export class SiteService {
   }
 
   /**
-   * Makes the store's site data equal to `raw` (a whole site file): validates it, reports what
-   * would be created, updated and deleted, and unless `dryRun` writes it all, with an audit entry
-   * per change, in one transaction [SITE-IMPORT].
+   * Makes the store's site data equal to `raw` (a whole site file): validates it all, reports what
+   * would be created, updated and deleted, and unless `dryRun` writes it, with an audit entry per
+   * change, in short transactions once everything checked out [SITE-IMPORT], [SITE-IMPORT-SLICES].
    */
   replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
+    return this.importSite(this.importSource(raw), by, dryRun);
+  }
+
+  private importSource(raw: unknown): ImportSource {
     if (!isObject(raw) || (raw.cardholders !== undefined && !Array.isArray(raw.cardholders))) {
       const result = parseSiteData(raw);
       if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
     }
     const { cardholders, ...rules } = raw as Raw;
     const people = ((cardholders ?? []) as unknown[]).map((person, i): ImportedPerson => ({ raw: person, where: `cardholders[${i}]` }));
-    return this.importSite({ rules, people }, by, dryRun);
+    return { rules, people };
   }
 
   /**
    * A whole-site import whose people come one at a time (a site file read as it goes:
    * site/siteFileReader.ts), so a panel of millions is never in memory at once [SITE-IMPORT].
    */
-  importSite(content: { readonly rules: Record<string, unknown>; readonly people: Iterable<ImportedPerson> }, by: ChangeActor, dryRun: boolean): ImportReport {
-    const report = importSite(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item));
-    if (dryRun) return report;
+  importSite(content: ImportSource, by: ChangeActor, dryRun: boolean, pacing?: ImportPacing): ImportReport {
+    return this.imported(importSite(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item), pacing), by);
+  }
+
+  /**
+   * The API's whole-site import, on the gateway's own thread in short slices with a turn of the
+   * event loop between them [SITE-IMPORT-SLICES]: devices are served throughout, and the live
+   * index catches up after each slice (a removal or a ban takes effect while the rest is written).
+   * One at a time: a second import while one runs is refused.
+   */
+  async replaceAllInSlices(raw: unknown, by: ChangeActor, dryRun: boolean): Promise<ImportReport> {
+    if (this.importing) throw new GuardpostError('GP_ERR_CONFLICT', 'a site import is already running; try again when it has finished');
+    const content = this.importSource(raw);
+    this.importing = true;
+    try {
+      const onStep = (step: ImportStep) => (step === 'rules' ? (this.deps.onRulesChanged ?? this.deps.onChanged)({ by: by.actor, what: 'site import (rules)' }) : this.deps.onPeopleWritten?.());
+      return this.imported(await importSiteInSlices(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item), onStep), by);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  private importing = false;
+
+  private imported(report: ImportReport, by: ChangeActor): ImportReport {
+    if (report.dryRun) return report;
     const { created, updated, deleted } = report.counts;
     const peopleChanged = created.cardholders + updated.cardholders + deleted.cardholders > 0;
     (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });

@@ -35,7 +35,7 @@ export function registerSiteImportRoutes(app: FastifyInstance, deps: ApiDeps): v
   app.post<{ Querystring: Static<typeof ImportQuery>; Body: unknown }>(
     '/api/v1/site/import',
     { config: { auth: 'admin' }, schema: { querystring: ImportQuery, description: 'Replaces the site with a site file\'s content. Cards may be given by number (card, wiegand) or as exported by this gateway (cardDigest/wiegandDigest + masked); a digest made with another gateway\'s key is refused.' }, bodyLimit: 32 * 1024 * 1024 },
-    async (request) => deps.site.replaceAll(request.body, actorOf(request.principal!, request.ip), request.query.dryRun),
+    async (request) => deps.site.replaceAllInSlices(request.body, actorOf(request.principal!, request.ip), request.query.dryRun),
   );
 }
 
