@@ -9,6 +9,8 @@ import { exportSiteData } from '../store/siteExport.js';
 import { cardholderDocument, writeCardholder } from '../store/siteWrites.js';
 import type { ImportedPerson } from './siteFileReader.js';
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 export type SiteCollection = 'devices' | 'doors' | 'groups' | 'cardholders';
 
 
@@ -222,13 +224,13 @@ class SiteImportRun {
 
   private prepare() {
     const { db } = this.store;
-    db.exec(`CREATE TEMP TABLE IF NOT EXISTS gp_import_seen (id TEXT PRIMARY KEY, position INTEGER NOT NULL, hash TEXT NOT NULL) WITHOUT ROWID; DELETE FROM temp.gp_import_seen;
+    db.exec(`CREATE TEMP TABLE IF NOT EXISTS gp_import_seen (id TEXT PRIMARY KEY, position INTEGER NOT NULL, hash TEXT NOT NULL, unchanged TEXT) WITHOUT ROWID; DELETE FROM temp.gp_import_seen;
       CREATE TEMP TABLE IF NOT EXISTS gp_import_credentials (id TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.gp_import_credentials;
       CREATE TEMP TABLE IF NOT EXISTS gp_import_cards (kind TEXT NOT NULL, digest BLOB NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (kind, digest)) WITHOUT ROWID; DELETE FROM temp.gp_import_cards;
       CREATE TEMP TABLE IF NOT EXISTS gp_import_disturbed (id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.gp_import_disturbed;`);
     return {
-      seenInsert: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO temp.gp_import_seen (id, position, hash) VALUES (?, ?, ?)'),
-      seen: db.prepare<[string], { position: number; hash: string }>('SELECT position, hash FROM temp.gp_import_seen WHERE id = ?'),
+      seenInsert: db.prepare<[string, number, string, string | null]>('INSERT OR IGNORE INTO temp.gp_import_seen (id, position, hash, unchanged) VALUES (?, ?, ?, ?)'),
+      seen: db.prepare<[string], { position: number; hash: string; unchanged: string | null }>('SELECT position, hash, unchanged FROM temp.gp_import_seen WHERE id = ?'),
       credentialInsert: db.prepare<[string, number]>('INSERT OR IGNORE INTO temp.gp_import_credentials (id, position) VALUES (?, ?)'),
       credentialAt: db.prepare<[string], number>('SELECT position FROM temp.gp_import_credentials WHERE id = ?').pluck(),
       cardInsert: db.prepare<[string, Buffer, number]>('INSERT OR IGNORE INTO temp.gp_import_cards (kind, digest, position) VALUES (?, ?, ?)'),
@@ -264,9 +266,14 @@ class SiteImportRun {
 
   private checkBatch(batch: readonly ImportedPerson[]): void {
     const { seenInsert, seen, credentialInsert, credentialAt, cardInsert, cardAt } = this.statements;
-    for (const { holder, where, position, hash } of this.validate(batch, this.checkedPeople, (text) => this.problem(text))) {
+    const first = this.checkedPeople;
+    for (const { holder, where, position, hash } of this.validate(batch, (k) => first + k, (text) => this.problem(text))) {
       const id = holder.id;
-      if (seenInsert.run(id, position, hash).changes === 0) {
+      // A person whose document is already what the file says is only moved when written: the
+      // digest of that document lets the write pass skip checking them again [SITE-IMPORT-SLICES].
+      const oldText = this.store.documents.text('cardholders', id);
+      const unchanged = oldText !== undefined && holder.pin === undefined && oldText === JSON.stringify(cardholderDocument(holder));
+      if (seenInsert.run(id, position, hash, unchanged ? hashOf(oldText) : null).changes === 0) {
         this.problem(`${where}.id: duplicate id "${id}" (also at cardholders[${String(seen.get(id)?.position)}])`);
         continue;
       }
@@ -291,10 +298,8 @@ class SiteImportRun {
           sound = false;
         }
       });
-      if (!sound || !this.dryRun) continue;
       // A dry run's report says what writing would do.
-      const oldText = this.store.documents.text('cardholders', id);
-      this.note(oldText === undefined ? 'created' : holder.pin === undefined && oldText === JSON.stringify(cardholderDocument(holder)) ? 'unchanged' : 'updated', 'cardholders', id);
+      if (sound && this.dryRun) this.note(oldText === undefined ? 'created' : unchanged ? 'unchanged' : 'updated', 'cardholders', id);
     }
     this.checkedPeople += batch.length;
   }
@@ -303,7 +308,7 @@ class SiteImportRun {
    * A batch of people sealed ([SEC-CARD-DIGEST] numbers become digests before anything is
    * checked or kept) and validated against the rules, as one or, when that fails, one by one.
    */
-  private validate(batch: readonly ImportedPerson[], first: number, problem: (text: string) => void): CheckedPerson[] {
+  private validate(batch: readonly ImportedPerson[], positionOf: (k: number) => number, problem: (text: string) => void): CheckedPerson[] {
     const digests = this.store.cardDigests;
     const sealed = batch.map((person) => {
       const own: CredentialProblem[] = [];
@@ -316,7 +321,7 @@ class SiteImportRun {
     const result = parseSiteData({ ...this.rules, cardholders: candidates, watchList: [] });
     const checked = (holder: SiteCardholder, index: number): CheckedPerson => {
       const k = positions[index]!;
-      return { holder, where: batch[k]!.where, position: first + k, hash: hashOf(batch[k]!.raw) };
+      return { holder, where: batch[k]!.where, position: positionOf(k), hash: hashOf(batch[k]!.raw) };
     };
     if (result.ok) return result.site.cardholders.map(checked);
     const bad = new Set<number>();
@@ -460,12 +465,44 @@ class SiteImportRun {
     let position = 0;
     let batch: ImportedPerson[] = [];
     const flush = function* (this: SiteImportRun): Generator<ImportStep> {
-      const changed: string[] = [];
-      const people = this.validate(batch, position, (text) => changed.push(text));
-      if (changed.length > 0 || people.length !== batch.length) throw fileChanged(changed[0] ?? `${batch[0]?.where ?? 'a cardholder'} reads differently`);
+      const first = position;
       position += batch.length;
+      // Found unchanged when checked, read the same and still the same in the store: only moved to its place.
+      const kept: { id: string; position: number; person: ImportedPerson }[] = [];
+      const rest: ImportedPerson[] = [];
+      const restAt: number[] = [];
+      batch.forEach((person, k) => {
+        const id = isObject(person.raw) && typeof person.raw.id === 'string' ? person.raw.id : undefined;
+        const seen = id === undefined ? undefined : this.statements.seen.get(id);
+        if (id !== undefined && seen?.unchanged != null && seen.position === first + k && seen.hash === hashOf(person.raw)) kept.push({ id, position: first + k, person });
+        else {
+          rest.push(person);
+          restAt.push(first + k);
+        }
+      });
+      const validated = (people: readonly ImportedPerson[], at: readonly number[]): CheckedPerson[] => {
+        const changed: string[] = [];
+        const checked = this.validate(people, (k) => at[k]!, (text) => changed.push(text));
+        if (changed.length > 0 || checked.length !== people.length) throw fileChanged(changed[0] ?? `${people[0]?.where ?? 'a cardholder'} reads differently`);
+        return checked;
+      };
+      const people = validated(rest, restAt);
       batch = [];
       this.begin('write');
+      const late: ImportedPerson[] = [];
+      const lateAt: number[] = [];
+      for (const { id, position: at, person } of kept) {
+        const text = this.store.documents.text('cardholders', id);
+        if (text !== undefined && hashOf(text) === this.statements.seen.get(id)!.unchanged && this.statements.disturbed.get(id) === undefined) {
+          this.store.documents.move('cardholders', id, at);
+          this.note('unchanged', 'cardholders', id);
+        } else {
+          // Changed by someone else since it was checked, or a card of theirs was taken: written as the file says.
+          late.push(person);
+          lateAt.push(at);
+        }
+      }
+      if (late.length > 0) people.push(...validated(late, lateAt));
       for (const person of people) {
         this.writeOne(person);
         if (this.due()) {

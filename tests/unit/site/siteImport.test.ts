@@ -4,6 +4,7 @@ import { GuardpostError } from '../../../src/errors.js';
 import { SiteService } from '../../../src/site/siteService.js';
 import { REPORT_IDS, importSteps } from '../../../src/site/siteImport.js';
 import { Store } from '../../../src/store/index.js';
+import { writeCardholder } from '../../../src/store/siteWrites.js';
 import { tempDir } from '../../support/gateway.js';
 
 const RULES = {
@@ -158,6 +159,23 @@ describe('a whole-site import written in short transactions [SITE-IMPORT-SLICES]
     // A ban naming a newcomer is written with that newcomer.
     expect(seen.at(-1)!.value).toMatchObject({ people: 4, newcomers: 2, bans: ['p-00001', 'p-90001'] });
     expect(store.documents.list('watchList')).toEqual([{ cardholder: 'p-00001', reason: 'threats' }, { cardholder: 'p-90001', reason: 'banned' }]);
+    store.close();
+  });
+
+  it('writes a person as the file says when someone else changed them after the check, where the check found nothing to write', () => {
+    const { store } = open();
+    const people = everyone().map((holder, i) => (i < 10 ? { ...holder, name: `${holder.name} renamed` } : holder));
+    let edited = false;
+    stepThrough(store, { rules: RULES, people: asPeople(people) }, (step) => {
+      // An admin renames person 2,400 (unchanged in the file) while the import writes the first ones.
+      if (step === 'wrote' && !edited) {
+        writeCardholder(store, { ...person(2_400), name: 'Edited meanwhile', status: 'active', credentials: [{ ...person(2_400).credentials[0]!, status: 'active' }] } as never);
+        edited = true;
+      }
+    });
+    expect(edited).toBe(true);
+    expect(store.documents.get('cardholders', 'p-02400')).toMatchObject({ name: 'Person 2400' });
+    expect(store.cardholders.get('p-02400')?.name).toBe('Person 2400');
     store.close();
   });
 
