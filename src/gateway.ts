@@ -304,6 +304,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onRulesChanged: (change) => startedRuntime.reloadRules(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
       onPeopleWritten: () => startedRuntime.peopleWritten('site import'),
+      stateDir,
     });
     siteChanges = siteService;
     threat.attachSiteService(siteService);

@@ -47,8 +47,6 @@ export interface ImportPacing {
 export const ALONE: ImportPacing = { sliceMs: 1_000, pauseMs: 0 };
 /** A gateway runs on the database: short slices with pauses long enough for its writes. */
 export const BESIDE_A_GATEWAY: ImportPacing = { sliceMs: 20, pauseMs: 20 };
-/** On the gateway's own thread (the API's import): slices short enough for a badge to wait behind one. */
-export const ON_THE_GATEWAY: ImportPacing = { sliceMs: 10, pauseMs: 0 };
 
 /** What an import did before yielding: read (validation: no write lock), wrote people, or wrote the rules. */
 export type ImportStep = 'read' | 'wrote' | 'rules';
@@ -67,27 +65,18 @@ const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON
 const singular: Record<SiteCollection, string> = { devices: 'device', doors: 'door', groups: 'group', cardholders: 'cardholder' };
 
 
-/** Makes the store's site data equal to a site file's, synchronously, pausing between slices as `pacing` says [SITE-IMPORT]. */
-export function importSite(store: Store, raw: ImportSource, by: ImportActor, dryRun: boolean, nowMs: number, forAudit: ForAudit, pacing: ImportPacing = ALONE): ImportReport {
-  const steps = new SiteImportRun(store, raw, by, dryRun, nowMs, forAudit, pacing.sliceMs).run();
-  for (;;) {
-    const step = steps.next();
-    if (step.done === true) return step.value;
-    if (step.value !== 'read' && pacing.pauseMs > 0) sleepMs(pacing.pauseMs);
-  }
-}
-
 /**
- * The same import on the gateway's own thread: a turn of the event loop between slices, so
- * devices are served throughout; `onStep` is told after each commit (the live index catches up).
+ * Makes the store's site data equal to a site file's, synchronously, pausing between slices as
+ * `pacing` says [SITE-IMPORT]; `onStep` is told after each commit (a gateway's index catches up).
  */
-export async function importSiteInSlices(store: Store, raw: ImportSource, by: ImportActor, dryRun: boolean, nowMs: number, forAudit: ForAudit, onStep: (step: ImportStep) => void, pacing: ImportPacing = ON_THE_GATEWAY): Promise<ImportReport> {
+export function importSite(store: Store, raw: ImportSource, by: ImportActor, dryRun: boolean, nowMs: number, forAudit: ForAudit, pacing: ImportPacing = ALONE, onStep?: (step: Exclude<ImportStep, 'read'>) => void): ImportReport {
   const steps = new SiteImportRun(store, raw, by, dryRun, nowMs, forAudit, pacing.sliceMs).run();
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
-    if (step.value !== 'read') onStep(step.value);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (step.value === 'read') continue;
+    onStep?.(step.value);
+    if (pacing.pauseMs > 0) sleepMs(pacing.pauseMs);
   }
 }
 
@@ -97,7 +86,7 @@ export function importSteps(store: Store, raw: ImportSource, by: ImportActor, dr
 }
 
 const pauseCell = new Int32Array(new SharedArrayBuffer(4));
-/** A synchronous pause (the CLI has nothing else to do meanwhile). */
+/** A synchronous pause (the CLI, or the API's import thread, has nothing else to do meanwhile). */
 function sleepMs(ms: number): void {
   Atomics.wait(pauseCell, 0, 0, ms);
 }

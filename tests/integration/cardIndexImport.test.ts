@@ -5,9 +5,9 @@ import { connect, connectDevice, startTestGateway, type TestClient, type TestGat
 
 /**
  * [ACC-INDEX] [SITE-IMPORT-SLICES] A whole-site import through the API that changes many people:
- * written in short slices on the gateway's thread, each caught up into the live index from the
- * change log (or, when a slice is too large for that, by a read on worker threads), while the
- * live index keeps deciding.
+ * parsed, checked and written in short transactions on a thread of its own; each commit is caught
+ * up into the live index from the change log (or, when too large for that, by a read on worker
+ * threads), while the live index keeps deciding.
  */
 
 const CHANGED = 3000;
@@ -55,7 +55,7 @@ describe('a whole-site import through the API that changes many people', () => {
     return observer.nextEvent((event) => event.type.startsWith('access.'), after);
   }
 
-  it('keeps granting the people it did not change while the import is written in slices, never reading people on the event loop, and grants the changed people their new cards once done [SITE-IMPORT-SLICES]', async () => {
+  it('keeps granting the people it did not change while the import is written on a thread of its own, never reading people on the event loop, and grants the changed people their new cards once done [SITE-IMPORT-SLICES]', async () => {
     const unchanged = String(30_000_000 + CHANGED + 7);
     expect(await badge(unchanged)).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
     expect(await badge('30000005')).toMatchObject({ type: 'access.granted', cardholder: 'p-5' });
@@ -68,7 +68,7 @@ describe('a whole-site import through the API that changes many people', () => {
       return response;
     });
 
-    // Badging on while the import runs: every one decided at once (the event loop turns between slices).
+    // Badging on while the import runs: every one decided at once (the event loop is free).
     const during: JournalEvent[] = [];
     while (!answered) {
       const decided = await badge(unchanged);
@@ -80,7 +80,7 @@ describe('a whole-site import through the API that changes many people', () => {
     expect(report.counts.updated.cardholders).toBeGreaterThanOrEqual(CHANGED);
     expect(during.length).toBeGreaterThan(0);
     for (const decided of during) expect(decided).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
-    // Slices are caught up from the change log; had one been too large, everyone is read again on worker threads.
+    // Commits are caught up from the change log; had one been too large, everyone is read again on worker threads.
     if (gw.gateway.runtime.site.cards.generation !== gw.gateway.store.cardholders.generation()) {
       await observer.nextEvent((event) => event.type === 'config.changed' && event.data.what === 'people read again in the background', mark, 30_000);
     }
@@ -92,5 +92,17 @@ describe('a whole-site import through the API that changes many people', () => {
     expect(await badge(String(40_000_000 + CHANGED - 1))).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED - 1}` });
     expect(await badge(unchanged)).toMatchObject({ type: 'access.granted', cardholder: `p-${CHANGED + 7}` });
     scans.mockRestore();
+  }, 90_000);
+
+  it('refuses a second import while one runs, and a body that is not JSON, each with a clear error [SITE-IMPORT-SLICES]', async () => {
+    const admin = await gw.adminHeaders();
+    const post = (body: string) => fetch(`${gw.httpUrl}/api/v1/site/import`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body });
+    const [first, second] = await Promise.all([post(JSON.stringify(site(false))), post(JSON.stringify(site(true)))]);
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ code: 'GP_ERR_CONFLICT', message: 'a site import is already running; try again when it has finished' });
+    const broken = await post('{"site": ');
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ code: 'GP_ERR_BAD_REQUEST', message: expect.stringMatching(/^body is not valid JSON: /) });
   }, 90_000);
 });
