@@ -214,13 +214,15 @@ class SiteImportRun {
   private prepare() {
     const { db } = this.store;
     db.exec(`CREATE TEMP TABLE IF NOT EXISTS gp_import_seen (id TEXT PRIMARY KEY, position INTEGER NOT NULL, hash TEXT NOT NULL, unchanged TEXT) WITHOUT ROWID; DELETE FROM temp.gp_import_seen;
-      CREATE TEMP TABLE IF NOT EXISTS gp_import_credentials (id TEXT PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID; DELETE FROM temp.gp_import_credentials;
+      CREATE TEMP TABLE IF NOT EXISTS gp_import_credentials (id TEXT PRIMARY KEY, position INTEGER NOT NULL, holder TEXT NOT NULL) WITHOUT ROWID; DELETE FROM temp.gp_import_credentials;
       CREATE TEMP TABLE IF NOT EXISTS gp_import_cards (kind TEXT NOT NULL, digest BLOB NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (kind, digest)) WITHOUT ROWID; DELETE FROM temp.gp_import_cards;
       CREATE TEMP TABLE IF NOT EXISTS gp_import_disturbed (id TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM temp.gp_import_disturbed;`);
     return {
       seenInsert: db.prepare<[string, number, string, string | null]>('INSERT OR IGNORE INTO temp.gp_import_seen (id, position, hash, unchanged) VALUES (?, ?, ?, ?)'),
       seen: db.prepare<[string], { position: number; hash: string; unchanged: string | null }>('SELECT position, hash, unchanged FROM temp.gp_import_seen WHERE id = ?'),
-      credentialInsert: db.prepare<[string, number]>('INSERT OR IGNORE INTO temp.gp_import_credentials (id, position) VALUES (?, ?)'),
+      credentialInsert: db.prepare<[string, number, string]>('INSERT OR IGNORE INTO temp.gp_import_credentials (id, position, holder) VALUES (?, ?, ?)'),
+      /** A credential already held by the person the file gives it to (its row outlives the import). */
+      credentialStays: db.prepare<[string], number>('SELECT 1 FROM credentials k JOIN temp.gp_import_credentials f ON f.id = k.id AND f.holder = k.cardholder_id WHERE k.id = ?').pluck(),
       credentialAt: db.prepare<[string], number>('SELECT position FROM temp.gp_import_credentials WHERE id = ?').pluck(),
       cardInsert: db.prepare<[string, Buffer, number]>('INSERT OR IGNORE INTO temp.gp_import_cards (kind, digest, position) VALUES (?, ?, ?)'),
       cardAt: db.prepare<[string, Buffer], number>('SELECT position FROM temp.gp_import_cards WHERE kind = ? AND digest = ?').pluck(),
@@ -228,7 +230,6 @@ class SiteImportRun {
       disturbed: db.prepare<[string], number>('SELECT 1 FROM temp.gp_import_disturbed WHERE id = ?').pluck(),
       absentAfter: db.prepare<[string, number], string>('SELECT id FROM cardholders WHERE id > ? AND id NOT IN (SELECT id FROM temp.gp_import_seen) ORDER BY id LIMIT ?').pluck(),
       holderExists: db.prepare<[string], number>('SELECT 1 FROM cardholders WHERE id = ?').pluck(),
-      credentialExists: db.prepare<[string], number>('SELECT 1 FROM credentials WHERE id = ?').pluck(),
       deleteCredential: db.prepare<[string]>('DELETE FROM credentials WHERE id = ?'),
     };
   }
@@ -268,7 +269,7 @@ class SiteImportRun {
       }
       let sound = true;
       holder.credentials.forEach((credential, j) => {
-        if (credentialInsert.run(credential.id, position).changes === 0) {
+        if (credentialInsert.run(credential.id, position, id).changes === 0) {
           this.problem(`${where}.credentials[${j}].id: duplicate id "${credential.id}" (a credential of cardholders[${String(credentialAt.get(credential.id))}])`);
           sound = false;
           return;
@@ -397,10 +398,12 @@ class SiteImportRun {
     // Dependants first: a group holds doors, a door holds devices (memberships of a deleted group go with it).
     for (const collection of ['groups', 'doors', 'devices'] as const) for (const { id } of changes.filter((entry) => entry.collection === collection && entry.change === 'deleted')) store[collection].delete(id);
     store.importSiteRules(rules);
-    // A ban on someone already here takes effect now; one naming a person still to come, with that person.
+    // A ban on someone already here takes effect now; one naming a person still to come, with that
+    // person. A credential moving to another holder may be deleted and written again on the way
+    // (its entry would go with it): banned with its holder in the file.
     store.siteRules.replaceWatchList([]);
     for (const entry of this.watchList) {
-      const named = entry.cardholder !== undefined ? this.statements.holderExists.get(entry.cardholder) : this.statements.credentialExists.get(entry.credential!);
+      const named = entry.cardholder !== undefined ? this.statements.holderExists.get(entry.cardholder) : this.statements.credentialStays.get(entry.credential!);
       if (named !== undefined) store.siteRules.addWatchListEntry(watchRecord(entry));
       else {
         const key = entry.cardholder !== undefined ? `h:${entry.cardholder}` : `c:${entry.credential!}`;
@@ -511,6 +514,11 @@ class SiteImportRun {
     if (position !== this.checkedPeople) throw fileChanged(`it now holds ${position} cardholders, ${this.checkedPeople} when checked`);
     // Entries whose person never came (the file changed, or someone was deleted meanwhile): said, never dropped quietly.
     if (this.pendingWatch.size > 0) throw fileChanged(`the watch list names ${[...this.pendingWatch.keys()][0]!.slice(2)}, who was not written`);
+    // The whole list once more, as the file says: an entry whose credential a card swap deleted and wrote again is back.
+    this.begin('write');
+    this.store.siteRules.replaceWatchList(this.watchList.map(watchRecord));
+    this.commit();
+    yield 'rules';
   }
 
   private writeOne({ holder, where, position, hash }: CheckedPerson): void {

@@ -179,6 +179,20 @@ describe('a whole-site import written in short transactions [SITE-IMPORT-SLICES]
     store.close();
   });
 
+  it('keeps a ban on a credential whose card went to someone earlier in the file, though its row was written again on the way', () => {
+    const { store, service } = open();
+    service.replaceAll({ ...RULES, cardholders: everyone(), watchList: [{ credential: 'p-1-card', reason: 'lost and misused' }] }, BY, false);
+    const people = everyone();
+    // Person 0 now holds person 1's card; person 1 keeps the credential id with a new card.
+    people[0] = { ...person(0), credentials: [{ id: 'p-0-card', card: String(40_000_001) }] };
+    people[1] = { ...person(1), credentials: [{ id: 'p-1-card', card: '77777777' }] };
+    service.replaceAll({ ...RULES, cardholders: people, watchList: [{ credential: 'p-1-card', reason: 'lost and misused' }] }, BY, false);
+    expect(holderOf(store, String(40_000_001))).toBe('p-00000');
+    expect(holderOf(store, '77777777')).toBe('p-00001');
+    expect(store.siteRules.listWatchList()).toEqual([{ cardholderId: null, credentialId: 'p-1-card', reason: 'lost and misused' }]);
+    store.close();
+  });
+
   it('stops with a clear error when the file reads differently while it is written, saying the site is partly imported', () => {
     const { store, service } = open();
     let reads = 0;
