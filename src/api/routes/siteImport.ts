@@ -40,6 +40,7 @@ export function registerSiteImportRoutes(app: FastifyInstance, deps: ApiDeps): v
       '/api/v1/site/import',
       { config: { auth: 'admin' }, schema: { querystring: ImportQuery, description: 'Replaces the site with a site file\'s content (JSON or YAML). Everything is checked first (nothing changes on a problem), then written in short transactions on a thread of its own while doors are served. Cards may be given by number (card, wiegand) or as exported by this gateway (cardDigest/wiegandDigest + masked); a digest made with another gateway\'s key is refused. 409 while another import runs.' }, bodyLimit: 32 * 1024 * 1024 },
       async (request) => {
+        if (!Buffer.isBuffer(request.body) || request.body.length === 0) throw new GuardpostError('GP_ERR_BAD_REQUEST', 'send the site file as the body, as application/json or application/yaml');
         const format = /yaml/i.test(request.headers['content-type'] ?? '') ? 'yaml' : 'json';
         return deps.site.importOffThread(request.body, format, actorOf(request.principal!, request.ip), request.query.dryRun);
       },
