@@ -303,6 +303,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       onChanged: (change) => startedRuntime.reload(change),
       onRulesChanged: (change) => startedRuntime.reloadRules(change),
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
+      onPeopleWritten: () => startedRuntime.peopleWritten('site import'),
+      stateDir,
     });
     siteChanges = siteService;
     threat.attachSiteService(siteService);

@@ -4,14 +4,19 @@ import { readSiteFile } from '../site/siteFileReader.js';
 import { GuardpostError } from '../errors.js';
 import { SiteService, SiteCollections, type ImportReport } from '../site/siteService.js';
 import { Store } from '../store/index.js';
+import { runningGateway } from '../ops/backup.js';
+import { ALONE, BESIDE_A_GATEWAY } from '../site/siteImport.js';
 import { SiteReadSnapshot } from '../store/siteExport.js';
 import { siteExportChunks } from '../site/siteExportStream.js';
 import { stringOption, type CliIo, type ParsedArgs } from './run.js';
 import { DEFAULT_CONFIG } from './start.js';
 
+function stateDirOf(args: ParsedArgs): string {
+  return loadConfigFile(stringOption(args, 'config') ?? DEFAULT_CONFIG, { stateDir: stringOption(args, 'state-dir') }).stateDir;
+}
+
 function openStore(args: ParsedArgs): Store {
-  const loaded = loadConfigFile(stringOption(args, 'config') ?? DEFAULT_CONFIG, { stateDir: stringOption(args, 'state-dir') });
-  return Store.open(loaded.stateDir);
+  return Store.open(stateDirOf(args));
 }
 
 /**
@@ -68,11 +73,14 @@ export function importCommand(args: ParsedArgs, io: CliIo): number {
   if (file === undefined) throw new GuardpostError('GP_ERR_USAGE', 'import needs a FILE');
   // The people are read from the file as they are written, never all at once [SITE-IMPORT].
   const content = readSiteFile(file);
-  const store = openStore(args);
+  const stateDir = stateDirOf(args);
+  const store = Store.open(stateDir);
   try {
     // A running gateway notices the commit itself (PRAGMA data_version) and reloads.
     const service = new SiteService({ store, clock: Date.now, onChanged: () => undefined, changeCardholders: (_ids, _change, write) => store.db.transaction(write)() });
-    const report = service.importSite(content, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true);
+    // Beside a running gateway, short transactions with pauses: its writes (the journal) get in between [SITE-IMPORT-SLICES].
+    const pacing = runningGateway(stateDir) === null ? ALONE : BESIDE_A_GATEWAY;
+    const report = service.importSite(content, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true, pacing);
     for (const line of describeReport(report)) io.out(line);
     return 0;
   } catch (error) {

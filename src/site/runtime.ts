@@ -234,6 +234,14 @@ export class SiteRuntime {
   }
 
   /**
+   * People committed on this connection by a sliced import [SITE-IMPORT-SLICES]: caught up from
+   * the change log (a removal takes effect while the rest is written), or read again in the background.
+   */
+  peopleWritten(by: string): void {
+    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(by);
+  }
+
+  /**
    * Another connection committed [ACC-INDEX]: people untouched (the generation the index reflects)
    * keep the card index; people changed are re-read from the change log; if only a full read will
    * do, it runs on a worker thread while the live index keeps deciding, and is swapped in when done.

@@ -12,6 +12,7 @@ export interface ImportedPerson {
 /** A site file read as its rules (everything but the people, parsed) and its people (read one at a time). */
 export interface SiteFileContent {
   readonly rules: Record<string, unknown>;
+  /** Iterable more than once: each iteration reads the file again. */
   readonly people: Iterable<ImportedPerson>;
   /** How many people the file holds (counted while the rules were read). */
   readonly peopleCount: number;
@@ -117,15 +118,23 @@ export function readSiteFile(file: string): SiteFileContent {
       return wholeFile(file, fs.readFileSync(file, 'utf8'));
     }
     const people = section;
+    close();
     return {
       rules: rules as Record<string, unknown>,
       peopleCount: people.count,
+      // Read again for each pass (an import checks, then writes): a file opened anew each time.
       people: {
         *[Symbol.iterator]() {
+          let own: number;
           try {
-            yield* sequenceItems(file, fileLines(fd, people.start, people.end, people.firstLine), people.indent ?? 0);
+            own = fs.openSync(file, 'r');
+          } catch (error) {
+            throw new GuardpostError('GP_ERR_CONFIG_READ', `cannot read site file ${file}: ${(error as Error).message}`);
+          }
+          try {
+            yield* sequenceItems(file, fileLines(own, people.start, people.end, people.firstLine), people.indent ?? 0);
           } finally {
-            close();
+            fs.closeSync(own);
           }
         },
       },

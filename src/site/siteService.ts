@@ -10,7 +10,8 @@ import { exportSiteData } from '../store/siteExport.js';
 import { writeCardholder, writeDevice, writeDoor, writeGroup } from '../store/siteWrites.js';
 import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.js';
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
-import { importSite, type ImportReport } from './siteImport.js';
+import { importSite, type ImportPacing, type ImportReport, type ImportSource } from './siteImport.js';
+import { importOnThread } from './siteImportThread.js';
 import type { ImportedPerson } from './siteFileReader.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
@@ -71,6 +72,10 @@ export interface SiteServiceDeps {
    * edit to one person never stalls badge decisions with a whole-site rebuild.
    */
   readonly changeCardholders: (ids: readonly string[], change: SiteChange, write: () => void) => void;
+  /** People were committed by an import on its own thread: the live index catches up from the change log. */
+  readonly onPeopleWritten?: () => void;
+  /** Where the database is, for the API's import on a thread of its own (absent: none). */
+  readonly stateDir?: string;
 }
 
 export interface SiteChange {
@@ -110,6 +115,17 @@ export function shownCredential(credential: SiteCredential): SiteCredential {
 
 type Raw = Record<string, unknown>;
 const isObject = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A parsed site file as an import's source: its rules and its people, each named by place. */
+export function importSourceOf(raw: unknown): ImportSource {
+  if (!isObject(raw) || (raw.cardholders !== undefined && !Array.isArray(raw.cardholders))) {
+    const result = parseSiteData(raw);
+    if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
+  }
+  const { cardholders, ...rules } = raw as Raw;
+  const people = ((cardholders ?? []) as unknown[]).map((person, i): ImportedPerson => ({ raw: person, where: `cardholders[${i}]` }));
+  return { rules, people };
+}
 
 /**
  * A cardholder PUT back as the API showed it carries masks, not numbers: a credential whose `card`
@@ -378,27 +394,46 @@ export class SiteService {
   }
 
   /**
-   * Makes the store's site data equal to `raw` (a whole site file): validates it, reports what
-   * would be created, updated and deleted, and unless `dryRun` writes it all, with an audit entry
-   * per change, in one transaction [SITE-IMPORT].
+   * Makes the store's site data equal to `raw` (a whole site file): validates it all, reports what
+   * would be created, updated and deleted, and unless `dryRun` writes it, with an audit entry per
+   * change, in short transactions once everything checked out [SITE-IMPORT], [SITE-IMPORT-SLICES].
    */
   replaceAll(raw: unknown, by: ChangeActor, dryRun: boolean): ImportReport {
-    if (!isObject(raw) || (raw.cardholders !== undefined && !Array.isArray(raw.cardholders))) {
-      const result = parseSiteData(raw);
-      if (!result.ok) throw new GuardpostError('GP_ERR_BAD_REQUEST', `${result.problems.length} problem(s) in the site data`, result.problems);
-    }
-    const { cardholders, ...rules } = raw as Raw;
-    const people = ((cardholders ?? []) as unknown[]).map((person, i): ImportedPerson => ({ raw: person, where: `cardholders[${i}]` }));
-    return this.importSite({ rules, people }, by, dryRun);
+    return this.importSite(importSourceOf(raw), by, dryRun);
   }
+
 
   /**
    * A whole-site import whose people come one at a time (a site file read as it goes:
    * site/siteFileReader.ts), so a panel of millions is never in memory at once [SITE-IMPORT].
    */
-  importSite(content: { readonly rules: Record<string, unknown>; readonly people: Iterable<ImportedPerson> }, by: ChangeActor, dryRun: boolean): ImportReport {
-    const report = importSite(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item));
-    if (dryRun) return report;
+  importSite(content: ImportSource, by: ChangeActor, dryRun: boolean, pacing?: ImportPacing, onStep?: (step: 'wrote' | 'rules') => void): ImportReport {
+    return this.imported(importSite(this.deps.store, content, by, dryRun, this.deps.clock(), (collection, item) => forAudit(collection, item), pacing, onStep), by);
+  }
+
+  /**
+   * The API's whole-site import, on a thread of its own [SITE-IMPORT-SLICES]: the body is parsed,
+   * checked and written there, on its own connection, in short transactions with pauses as the
+   * CLI's beside a running gateway; this thread only catches the live index up after each commit
+   * (a removal or a ban takes effect while the rest is written). One at a time.
+   */
+  async importOffThread(body: Buffer, format: 'json' | 'yaml', by: ChangeActor, dryRun: boolean): Promise<ImportReport> {
+    const { stateDir } = this.deps;
+    if (stateDir === undefined) throw new GuardpostError('GP_ERR_INTERNAL', 'an import off the gateway\'s thread needs the state directory');
+    if (this.importing) throw new GuardpostError('GP_ERR_CONFLICT', 'a site import is already running; try again when it has finished');
+    this.importing = true;
+    try {
+      const onStep = (step: 'wrote' | 'rules') => (step === 'rules' ? (this.deps.onRulesChanged ?? this.deps.onChanged)({ by: by.actor, what: 'site import (rules)' }) : this.deps.onPeopleWritten?.());
+      return this.imported(await importOnThread({ stateDir, body, format, by, dryRun, nowMs: this.deps.clock() }, onStep), by);
+    } finally {
+      this.importing = false;
+    }
+  }
+
+  private importing = false;
+
+  private imported(report: ImportReport, by: ChangeActor): ImportReport {
+    if (report.dryRun) return report;
     const { created, updated, deleted } = report.counts;
     const peopleChanged = created.cardholders + updated.cardholders + deleted.cardholders > 0;
     (peopleChanged ? this.deps.onChanged : (this.deps.onRulesChanged ?? this.deps.onChanged))({ by: by.actor, what: 'site import' });

@@ -173,6 +173,11 @@ export class SiteRulesRepository {
     for (const entry of entries) insert.run(entry.cardholderId, entry.credentialId, entry.reason);
   }
 
+  /** One more entry (an import writes an entry with the person it names, who may be new). */
+  addWatchListEntry(entry: WatchListRecord): void {
+    this.db.prepare('INSERT INTO watch_list (cardholder_id, credential_id, reason) VALUES (?, ?, ?)').run(entry.cardholderId, entry.credentialId, entry.reason);
+  }
+
   listWiegandFormats(): WiegandFormat[] {
     return this.db.prepare<[], { definition: string }>('SELECT definition FROM wiegand_formats ORDER BY id').all().map((row) => parse<WiegandFormat>(row.definition));
   }

@@ -117,19 +117,12 @@ export class Store {
 
   /** Imports validated site data in one transaction: all of it or nothing. */
   importSiteData(data: SiteData): void {
-    // Sealed once up front, so the device row and its document hold the same sealed key.
-    data = { ...data, devices: data.devices.map((device) => sealedDevice(this, device)), cardholders: sealedCardholders(this, data.cardholders) };
+    const cardholders = sealedCardholders(this, data.cardholders);
     this.db.transaction(() => {
-      writeSiteInfo(this, data.site);
-      for (const device of data.devices) writeDevice(this, device);
-      for (const door of data.doors) writeDoor(this, door);
-      writeSchedulesAndLevels(this, data);
-      for (const group of data.groups) writeGroup(this, group);
-      writeSiteRules(this, data);
-      for (const holder of data.cardholders) writeCardholder(this, holder);
+      this.importSiteRules(data);
+      for (const holder of cardholders) writeCardholder(this, holder);
       this.siteRules.replaceWatchList(data.watchList.map((entry) => ({ cardholderId: entry.cardholder ?? null, credentialId: entry.credential ?? null, reason: entry.reason })));
-      writeAllDocuments(this, data);
-      this.importSafetyData(data);
+      writeAllDocuments(this, { cardholders, watchList: data.watchList } as Partial<SiteData> as SiteData);
     })();
   }
 

@@ -9,8 +9,9 @@ import type { SiteExportProgress } from '../../src/site/siteExportStream.js';
 import { Store } from '../../src/store/index.js';
 import { exportSiteData } from '../../src/store/siteExport.js';
 import { writeCardholder } from '../../src/store/siteWrites.js';
-import { cli } from '../support/cli.js';
-import { demoConfigFile, demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { cli, finished, spawnGuardpost } from '../support/cli.js';
+import type { JournalEvent } from '../../src/journal/index.js';
+import { connect, connectDevice, demoConfigFile, demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 
 /** People beyond the demo's four: ~9 MB of JSON, more than the kernel buffers a stalled loopback socket. */
 const EXTRA_PEOPLE = 30_000;
@@ -231,6 +232,43 @@ describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', (
     expect(result.err[0]).toMatch(/unknown group "no-such-group"; and 1 more problem\(s\); nothing was changed$/);
     expect(fingerprint()).toEqual(before);
   }, 120_000);
+
+  it('imports a change to every person from the CLI while the gateway runs, which decides and journals every badge meanwhile [SITE-IMPORT-SLICES]', async () => {
+    const { file, lines } = await exportFile();
+    fs.writeFileSync(file, lines.map((line) => line.replace(/^    name: Person /, '    name: Renamed person ')).join('\n'));
+    const observer = await connect(gw.mqttUrl);
+    await observer.subscribe('guardpost/events');
+    const reader = await connectDevice(gw.mqttUrl, 'main-entrance-reader');
+    // A gateway that waits at most 1 s for the write lock: one transaction for the whole import
+    // held it for seconds, and the gateway's journal lost the badges that met it.
+    const { db } = gw.gateway.store;
+    const busyTimeoutMs = db.pragma('busy_timeout', { simple: true }) as number;
+    db.pragma('busy_timeout = 1000');
+    try {
+      let done = false;
+      // Another process, as an admin runs it beside the service.
+      const importing = finished(spawnGuardpost(['import', file, '--config', demoConfigFile, '--state-dir', gw.stateDir])).then((result) => {
+        done = true;
+        return result;
+      });
+      const decided: JournalEvent[] = [];
+      while (!done) {
+        const after = observer.mark();
+        await reader.publish('guardpost/devices/main-entrance-reader/input', JSON.stringify({ type: 'card', card: '1001' }));
+        decided.push(await observer.nextEvent((event) => event.type.startsWith('access.'), after, 10_000));
+      }
+      const result = await importing;
+      expect(result).toMatchObject({ code: 0, stderr: '' });
+      expect(result.stdout).toMatch(/^updated cardholders: person-000000, .* and 29000 more \(30000 in all\)\n$/);
+      expect(decided.length).toBeGreaterThan(10);
+      const journalled = gw.gateway.store.db.prepare<string[], number>(`SELECT count(*) FROM events WHERE id IN (${decided.map(() => '?').join(',')})`).pluck();
+      expect(journalled.get(...decided.map((event) => event.id))).toBe(decided.length);
+      expect(gw.gateway.store.db.prepare(`SELECT count(*) FROM cardholders WHERE name LIKE 'Renamed person %'`).pluck().get()).toBe(EXTRA_PEOPLE);
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      await Promise.all([observer.end(), reader.end()]);
+    }
+  }, 180_000);
 });
 
 describe('a site file imported before the first start [SITE-IMPORT]', () => {
