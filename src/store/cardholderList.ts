@@ -204,14 +204,17 @@ export class CardholderListRepository {
   /**
    * Folds the rows the triggers logged (migration 14) into the search indexes, at most
    * `SEARCH_CATCH_UP_ROWS` a time, in one statement per step (FTS5 writes a segment per
-   * statement: a row at a time is ~20× dearer). Never waits for another writer (a CLI import
-   * holding the database): the logged rows are searched beside the index meanwhile.
+   * statement: a row at a time is ~20× dearer). A search never waits for another writer (a CLI
+   * import holding the database): the logged rows are searched beside the index meanwhile;
+   * `waitForWriters` (the CLI after an import) waits as any write does. Returns how many logged
+   * rows are left (0: up to date).
    */
-  catchUpSearchIndex(maxRows = SEARCH_CATCH_UP_ROWS): void {
-    if (this.db.inTransaction) return;
-    if (this.statement('SELECT EXISTS (SELECT 1 FROM cardholder_search_pending)').pluck().get() === 0) return;
+  catchUpSearchIndex(maxRows = SEARCH_CATCH_UP_ROWS, waitForWriters = false): number {
+    const left = () => this.statement('SELECT count(*) FROM cardholder_search_pending').pluck().get() as number;
+    if (this.db.inTransaction) return left();
+    if (this.statement('SELECT EXISTS (SELECT 1 FROM cardholder_search_pending)').pluck().get() === 0) return 0;
     const busyTimeoutMs = this.db.pragma('busy_timeout', { simple: true }) as number;
-    this.db.pragma('busy_timeout = 0');
+    if (!waitForWriters) this.db.pragma('busy_timeout = 0');
     try {
       this.db
         .transaction(() => {
@@ -229,10 +232,11 @@ export class CardholderListRepository {
         })
         .immediate();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
+      if (waitForWriters || (error as { code?: unknown }).code !== 'SQLITE_BUSY') throw error;
     } finally {
-      this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (!waitForWriters) this.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
     }
+    return left();
   }
 
   private total(sql: string, params: readonly unknown[]): number {

@@ -5,7 +5,8 @@ import { parseSiteData } from '../../src/config/load.js';
 import type { SiteCardholder } from '../../src/config/siteSchema.js';
 import { Store } from '../../src/store/index.js';
 import { writeCardholder } from '../../src/store/siteWrites.js';
-import { demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
+import { cli } from '../support/cli.js';
+import { demoConfigFile, demoSiteFile, startTestGateway, tempDir, type TestGateway } from '../support/gateway.js';
 
 /** People beyond the demo's four: names repeat (ties broken by id), statuses and groups vary. */
 const PEOPLE = 320;
@@ -35,6 +36,22 @@ function seed(stateDir: string): void {
     store.close();
   }
 }
+
+describe('a site imported by the CLI [SITE-LIST]', () => {
+  it('leaves the text search index holding its people, so no search after it has to catch up', async () => {
+    const stateDir = tempDir();
+    const result = await cli('import', demoSiteFile, '--config', demoConfigFile, '--state-dir', stateDir);
+    expect(result.code, result.err.join('\n')).toBe(0);
+    const store = Store.open(stateDir);
+    try {
+      expect(store.db.prepare('SELECT count(*) FROM cardholder_search_pending').pluck().get()).toBe(0);
+      expect(store.db.prepare(`SELECT count(*) FROM cardholders_search WHERE cardholders_search MATCH '"ada"'`).pluck().get()).toBe(1);
+      expect(store.cardholderList.page({ limit: 10, offset: 0, q: 'ADAMS' }).json.map((json) => (JSON.parse(json) as { id: string }).id)).toEqual(['alice-adams']);
+    } finally {
+      store.close();
+    }
+  });
+});
 
 describe('the cardholder list by cursor and its indexed text search [SITE-LIST]', () => {
   let gw: TestGateway;
