@@ -1,9 +1,11 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JournalEvent } from '../../src/journal/index.js';
-import { DATABASE_FILE } from '../../src/store/db.js';
-import { connect, connectDevice, startTestGateway, type TestClient, type TestGateway } from '../support/gateway.js';
+import { checkDatabaseLock } from '../../src/ops/doctor.js';
+import { DATABASE_FILE, openDatabase } from '../../src/store/db.js';
+import { connect, connectDevice, startTestGateway, tempDir, type TestClient, type TestGateway } from '../support/gateway.js';
 import { WebhookReceiver } from '../support/webhookReceiver.js';
 
 /**
@@ -151,5 +153,24 @@ describe('the gateway while another process holds the database\'s write lock [JR
     expect(report?.unwritten).toBeGreaterThanOrEqual(2);
     expect(report?.types).toMatchObject({ 'access.granted': 1, 'system.stopped': 1 });
     expect(report?.msg).toMatch(/the database stayed locked by another process/);
+  });
+});
+
+describe('guardpost doctor and a database another process holds [JRN-LOCKED]', () => {
+  it('warns that the write lock is held, says what it means for a running gateway and how to find the holder', () => {
+    const dir = tempDir();
+    openDatabase(dir).close();
+    const file = path.join(dir, DATABASE_FILE);
+    expect(checkDatabaseLock(file)).toEqual({ status: 'ok', name: 'database lock', detail: 'no other process holds the write lock' });
+    const holder = new Database(file);
+    foreigners.push(holder);
+    holder.exec('BEGIN IMMEDIATE');
+    const check = checkDatabaseLock(file);
+    expect(check?.status).toBe('warn');
+    expect(check?.detail).toMatch(/another process has held .*guardpost\.db's write lock .* keeps its events in memory .* fuser -v /);
+    holder.exec('COMMIT');
+    expect(checkDatabaseLock(file)?.status).toBe('ok');
+    expect(checkDatabaseLock(path.join(dir, 'none.db'))).toBeNull();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
