@@ -156,6 +156,35 @@ describe('the gateway while another process holds the database\'s write lock [JR
   });
 });
 
+describe('writes other than the journal\'s under a lock held past the busy timeout [JRN-LOCKED]', () => {
+  it('keeps the gateway running when a panic alarm cannot be saved: the failure is logged and the next badge still opens the door', async () => {
+    const { tg, reader, strike } = await setup();
+    const panic = await connectDevice(tg.mqttUrl, 'reception-panic');
+    clients.push(panic);
+    await quiet(tg);
+    const foreign = foreignWriter(tg);
+    foreign.hold();
+    const strikeMark = strike.mark();
+    await panic.publish(input('reception-panic'), JSON.stringify({ type: 'button', state: 'pressed' }));
+    await reader.publish(input('main-entrance-reader'), card('1001'));
+    // The badge is handled after the panic press, once the alarm's save has waited the connection's 5 s and failed.
+    expect((await strike.next((message) => message.json.type === 'strike', strikeMark, 15_000)).json).toMatchObject({ type: 'strike', action: 'pulse' });
+    const failure = tg.logs.map((line) => JSON.parse(line) as { level: number; msg: string; topic?: string; err?: { message?: string } }).find((line) => line.msg === 'MQTT message handler failed');
+    expect(failure).toMatchObject({ level: 50, topic: 'guardpost/devices/reception-panic/input', err: { message: 'database is locked' } });
+    foreign.release();
+    const granted = await new Promise<JournalEvent>((resolve) => {
+      const found = (): JournalEvent | undefined => tg.gateway.journal.query({ type: 'access.granted', limit: 1 })[0];
+      if (tg.gateway.journal.backlogStatus().pending === 0 && found() !== undefined) return resolve(found()!);
+      const off = tg.gateway.journal.onAppend((event) => {
+        if (event.type !== 'access.granted') return;
+        off();
+        resolve(event);
+      });
+    });
+    expect(granted).toMatchObject({ door: 'main-entrance', cardholder: 'alice-adams' });
+  }, 30_000);
+});
+
 describe('guardpost doctor and a database another process holds [JRN-LOCKED]', () => {
   it('warns that the write lock is held, says what it means for a running gateway and how to find the holder', () => {
     const dir = tempDir();
