@@ -50,6 +50,7 @@ export interface BacklogDeps {
   written(event: JournalEvent): void;
   /** False while a transaction is open on the connection (or it is closed): retry later. */
   canWrite(): boolean;
+  closed(): boolean;
   inTransaction(): boolean;
   isWritten(id: string): boolean;
   /** Journals the summary of events dropped past the cap, once the backlog has drained. */
@@ -219,16 +220,18 @@ export class Backlog {
       waitedMs += DRAIN_STEP_MS;
     }
     const unwritten = this.size;
-    if (unwritten > 0) {
-      const waiting = this.queue.slice(this.head);
-      const types: Record<string, number> = {};
-      for (const pending of waiting) types[pending.event.type] = (types[pending.event.type] ?? 0) + 1;
-      this.logger.error(
-        { unwritten, firstAt: waiting[0]!.event.time, lastAt: waiting.at(-1)!.event.time, firstId: waiting[0]!.event.id, types, lastError: this.episode?.lastError },
-        `${unwritten} journal events were NOT written at stop: the database stayed locked by another process for the ${maxWaitMs} ms the stop allows; they are lost (never forwarded). Find what holds the database's write lock.`,
-      );
-    }
+    if (unwritten > 0) this.reportUnwritten(`the database stayed locked by another process for the ${maxWaitMs} ms the stop allows`);
     return unwritten;
+  }
+
+  private reportUnwritten(why: string): void {
+    const waiting = this.queue.slice(this.head);
+    const types: Record<string, number> = {};
+    for (const pending of waiting) types[pending.event.type] = (types[pending.event.type] ?? 0) + 1;
+    this.logger.error(
+      { unwritten: waiting.length, firstAt: waiting[0]!.event.time, lastAt: waiting.at(-1)!.event.time, firstId: waiting[0]!.event.id, types, lastError: this.episode?.lastError },
+      `${waiting.length} journal events were NOT written at stop: ${why}; they are lost (never forwarded). Find what holds the database's write lock.`,
+    );
   }
 
   private startEpisode(first: PendingEvent, lockedBy: unknown): NonNullable<Backlog['episode']> {
@@ -262,6 +265,12 @@ export class Backlog {
 
   private retry(): void {
     if (this.size === 0) return;
+    if (this.deps.closed()) {
+      // The store closed without a drain (a stop that skipped it): nothing can write these any more.
+      this.stopped = true;
+      this.reportUnwritten('the database was closed before they could be written');
+      return;
+    }
     const outcome = this.deps.canWrite() ? this.writeOnce() : 'locked';
     if (outcome === 'written') {
       this.retries = 0;

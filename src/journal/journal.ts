@@ -135,6 +135,7 @@ export class Journal {
       writeBatch: (batch) => this.writeBatch(batch),
       written: (event) => this.fanOut(event),
       canWrite: () => db.open && !db.inTransaction,
+      closed: () => !db.open,
       inTransaction: () => db.open && db.inTransaction,
       isWritten: (id) => this.isWritten(id),
       lost: (summary) => this.append({ type: 'journal.overflowed', data: { ...summary } }),

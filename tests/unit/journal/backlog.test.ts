@@ -258,6 +258,17 @@ describe('Journal append while another process holds the write lock [JRN-LOCKED]
     expect(error?.message).toMatch(/2 journal events were NOT written at stop/);
   });
 
+  it('says loudly what it could not write when the database is closed under a backlog without a drain', () => {
+    const { journal, timers, log } = setup();
+    const foreign = foreignWriter();
+    foreign.hold();
+    journal.append({ type: 'access.granted' });
+    temp.db.close();
+    timers.fire();
+    expect(log.lines.find((line) => line.level === 'error')?.message).toMatch(/1 journal events were NOT written at stop: the database was closed/);
+    expect(timers.scheduled()).toEqual([]);
+  });
+
   it('lets a transaction of the caller keep the connection\'s wait and fail as before when the lock never goes', () => {
     // A short connection wait keeps the test quick; the journal keeps whatever the connection has.
     temp.db.pragma('busy_timeout = 20');
