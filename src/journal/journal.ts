@@ -99,7 +99,9 @@ export function eventJsonFromRow(row: EventRow): string {
 
 /**
  * The append-only journal, which is also the outbox: forwarders read forward from their own
- * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable.
+ * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable —
+ * except while another process holds the write lock: then events wait in memory, in order, and
+ * are written (and only then heard by listeners) once it goes [JRN-LOCKED].
  */
 export class Journal {
   private readonly insert;
