@@ -1,5 +1,6 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { JOURNAL_BUSY_WAIT_MS, Journal } from '../../../src/journal/journal.js';
 import type { JournalEvent } from '../../../src/journal/events.js';
@@ -293,4 +294,43 @@ describe('Journal pragmas around its own insert', () => {
     expect(temp.db.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
+});
+
+describe('Journal order under any interleaving of a foreign lock [JRN-LOCKED]', () => {
+  type Step = 'append' | 'alarm' | 'transaction' | 'hold' | 'release' | 'timer';
+  const steps = fc.array(fc.constantFrom<Step>('append', 'alarm', 'transaction', 'hold', 'release', 'timer'), { minLength: 1, maxLength: 40 });
+
+  it('writes every event once, in append order, heard by listeners once each in seq order with the seq the caller holds', () => {
+    const { journal, timers, heard } = setup();
+    const foreign = foreignWriter();
+    let held = false;
+    fc.assert(
+      fc.property(steps, (plan) => {
+        heard.length = 0;
+        const appended: JournalEvent[] = [];
+        for (const step of plan) {
+          if (step === 'append') appended.push(journal.append({ type: 'access.granted' }));
+          else if (step === 'alarm') appended.push(journal.append({ type: 'alarm.raised', reason: 'panic' }));
+          // A transaction would wait the connection's 5 s under the lock (and fail): only without it.
+          else if (step === 'transaction' && !held) appended.push(journal.durableTransaction(() => journal.append({ type: 'alarm.acknowledged' })));
+          else if (step === 'hold' && !held) {
+            foreign.hold();
+            held = true;
+          } else if (step === 'release' && held) {
+            foreign.release();
+            held = false;
+          } else if (step === 'timer') timers.fire();
+        }
+        if (held) foreign.release();
+        held = false;
+        while (journal.backlogStatus().pending > 0) timers.fire();
+        const ids = new Set(appended.map((event) => event.id));
+        const stored = temp.db.prepare<[], { id: string; seq: number }>('SELECT id, seq FROM events ORDER BY seq').all().filter((row) => ids.has(row.id));
+        expect(stored.map((row) => row.id)).toEqual(appended.map((event) => event.id));
+        expect(appended.map((event) => event.seq)).toEqual(stored.map((row) => row.seq));
+        expect(heard.map((event) => [event.id, event.seq])).toEqual(stored.map((row) => [row.id, row.seq]));
+      }),
+      { numRuns: 60 },
+    );
+  });
 });
