@@ -14,8 +14,8 @@ export type { BacklogStatus } from './backlog.js';
  * How long the journal's own insert waits for a write lock another process holds (guardpost
  * import, a sqlite3 shell, a backup tool) before the event waits in memory instead. SQLite's busy
  * handler sleeps on the event loop's thread; measured with better-sqlite3 it gives up after the
- * wait asked for (0 ms: 0.07 ms, 10 ms: ~10.5 ms), and toggling the pragma around each insert
- * costs under a microsecond. 10 ms rides out a neighbour's short commit without queueing.
+ * wait asked for (0 ms: 0.07 ms, 10 ms: ~10.5 ms), and setting and resetting the pragma around
+ * each insert costs ~1.6 µs (bench/journalLocked). 10 ms rides out a neighbour's short commit.
  */
 export const JOURNAL_BUSY_WAIT_MS = 10;
 
