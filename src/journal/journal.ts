@@ -275,6 +275,21 @@ export class Journal {
   }
 
   /**
+   * Runs `fn` waiting at most the journal's short wait (not the connection's 5 s) for a write lock
+   * another process holds; SQLITE_BUSY then comes back at once, for callers that have somewhere
+   * else to keep what they could not write (alarms, [SAFE-LOCKED]).
+   */
+  waitingBriefly<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.busyShort.run();
+    try {
+      return fn();
+    } finally {
+      this.busyConnection.run();
+    }
+  }
+
+  /**
    * Runs `fn` as one transaction committed with synchronous=FULL: for a state change saved
    * together with the alarm-class event that records it, so both are on disk once it returns.
    */

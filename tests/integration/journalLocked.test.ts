@@ -156,32 +156,37 @@ describe('the gateway while another process holds the database\'s write lock [JR
   });
 });
 
-describe('writes other than the journal\'s under a lock held past the busy timeout [JRN-LOCKED]', () => {
-  it('keeps the gateway running when a panic alarm cannot be saved: the failure is logged and the next badge still opens the door', async () => {
-    const { tg, reader, strike } = await setup();
+describe('a panic alarm while another process holds the write lock [SAFE-LOCKED]', () => {
+  it('raises the alarm at once on MQTT, keeps opening doors, and saves and journals the alarm in order once the lock goes', async () => {
+    const { tg, reader, strike, observer } = await setup();
     const panic = await connectDevice(tg.mqttUrl, 'reception-panic');
     clients.push(panic);
+    expect(await observer.subscribe('guardpost/alarms/+')).toBe(1);
     await quiet(tg);
     const foreign = foreignWriter(tg);
     foreign.hold();
+    const alarmMark = observer.mark();
     const strikeMark = strike.mark();
     await panic.publish(input('reception-panic'), JSON.stringify({ type: 'button', state: 'pressed' }));
+    // Security staff see the alarm while the database is still locked.
+    const raised = await observer.next((message) => message.topic.startsWith('guardpost/alarms/') && message.json.kind === 'panic', alarmMark);
+    expect(raised.json).toMatchObject({ kind: 'panic', state: 'raised', source: { device: 'reception-panic' } });
+    const alarmId = raised.topic.split('/').at(-1)!;
     await reader.publish(input('main-entrance-reader'), card('1001'));
-    // The badge is handled after the panic press, once the alarm's save has waited the connection's 5 s and failed.
-    expect((await strike.next((message) => message.json.type === 'strike', strikeMark, 15_000)).json).toMatchObject({ type: 'strike', action: 'pulse' });
-    const failure = tg.logs.map((line) => JSON.parse(line) as { level: number; msg: string; topic?: string; err?: { message?: string } }).find((line) => line.msg === 'MQTT message handler failed');
-    expect(failure).toMatchObject({ level: 50, topic: 'guardpost/devices/reception-panic/input', err: { message: 'database is locked' } });
-    foreign.release();
-    const granted = await new Promise<JournalEvent>((resolve) => {
-      const found = (): JournalEvent | undefined => tg.gateway.journal.query({ type: 'access.granted', limit: 1 })[0];
-      if (tg.gateway.journal.backlogStatus().pending === 0 && found() !== undefined) return resolve(found()!);
-      const off = tg.gateway.journal.onAppend((event) => {
-        if (event.type !== 'access.granted') return;
-        off();
-        resolve(event);
-      });
+    expect((await strike.next((message) => message.json.type === 'strike', strikeMark)).json).toMatchObject({ type: 'strike', action: 'pulse' });
+    expect(tg.gateway.store.safety.getAlarm(alarmId)).toBeUndefined();
+    expect(tg.logs.some((line) => line.includes('the alarm goes on and is saved when the lock goes'))).toBe(true);
+
+    const saved = new Promise<void>((resolve) => {
+      const check = () => (tg.gateway.store.safety.getAlarm(alarmId) !== undefined && tg.gateway.journal.backlogStatus().pending === 0 ? resolve() : setImmediate(check));
+      tg.gateway.journal.onAppend((event) => event.type === 'access.granted' && setImmediate(check));
     });
-    expect(granted).toMatchObject({ door: 'main-entrance', cardholder: 'alice-adams' });
+    foreign.release();
+    await saved;
+    expect(JSON.parse(tg.gateway.store.safety.getAlarm(alarmId)!.record)).toMatchObject({ id: alarmId, state: 'raised' });
+    const events = tg.gateway.journal.query({ afterSeq: 0, limit: 1_000 }).filter((event) => event.type === 'alarm.raised' || event.type === 'access.granted');
+    expect(events.map((event) => event.type).slice(-2)).toEqual(['alarm.raised', 'access.granted']);
+    expect(events.at(-2)!.data).toMatchObject({ alarm: alarmId });
   }, 30_000);
 });
 
