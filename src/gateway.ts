@@ -10,7 +10,7 @@ import type { ReadinessCheck } from './api/routes/health.js';
 import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
 import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
-import { Journal, type Clock } from './journal/index.js';
+import { Journal, type BacklogStatus, type Clock } from './journal/index.js';
 import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -66,6 +66,9 @@ export interface Gateway {
 /** How often the WAL is folded back into the database, off the event loop. */
 const WAL_CHECKPOINT_INTERVAL_MS = 1_000;
 
+/** How long a stop waits for a database locked by another process to take the journal's backlog (within STOP_BUDGET_MS). */
+const JOURNAL_DRAIN_MS = 2_000;
+
 /** How often the runtime looks for site data committed by another process (the CLI). */
 const EXTERNAL_CHANGE_POLL_MS = 1_000;
 
@@ -103,7 +106,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const checkpointer = startCheckpointer(store.db, WAL_CHECKPOINT_INTERVAL_MS, (message) => logger.error(message));
     cleanups.push(() => checkpointer.stop());
 
-    const journal = new Journal(store.db, site.id, clock);
+    const journalLogger = logger.child({ module: 'journal' });
+    const journal = new Journal(store.db, site.id, clock, { logger: journalLogger });
+    // Runs after everything started later has stopped (system.stopped included) [JRN-LOCKED].
+    cleanups.push(async () => {
+      await journal.drain(JOURNAL_DRAIN_MS);
+    });
     const auth = new AuthService({ store, journal, clock });
     const demoAdmin = await auth.ensureAdmin(config.demo);
     // Forwarders read the journal only; they start first so nothing appended later waits for them.
@@ -294,6 +302,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const readiness = (): ReadinessCheck[] => [
       { name: 'mqtt', ready: transport.isReady(), detail: transport.mode },
       { name: 'store', ready: store.db.open },
+      // Events waiting for a database locked by another process: doors go on, so it never gates readiness.
+      { name: 'journal', ready: true, detail: journalDetail(journal.backlogStatus(), clock()), data: journal.backlogStatus() },
       // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
       ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
@@ -371,6 +381,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await stopAll();
     throw error;
   }
+}
+
+function journalDetail(status: BacklogStatus, nowMs: number): string {
+  if (status.pending === 0) return status.droppedTotal === 0 ? 'every event written' : `every event written; ${status.droppedTotal} dropped earlier past the backlog's cap (see journal.overflowed)`;
+  return `${status.pending} events waiting in memory for the database (locked by another process; oldest ${Math.round((nowMs - (status.oldestMs ?? nowMs)) / 1000)} s ago)`;
 }
 
 function forwarderDetail(status: ForwarderStatus): string {

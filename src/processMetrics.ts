@@ -113,6 +113,11 @@ export function registerGatewayMetrics({ metrics, journal, store, forwarders, ru
   );
   if (broker !== undefined) metrics.gauge('guardpost_mqtt_clients', 'Clients connected to the embedded broker', () => broker.clientCount);
   metrics.gauge('guardpost_journal_last_seq', 'The newest event\'s sequence number', () => journal.lastSeq());
+  metrics.gauge('guardpost_journal_pending_events', 'Events waiting in memory for a database locked by another process', () => journal.backlogStatus().pending);
+  metrics.define('guardpost_journal_busy_total', 'Times a journal write met the database locked by another process');
+  journal.onBusy(() => metrics.increment('guardpost_journal_busy_total'));
+  metrics.define('guardpost_journal_dropped_total', 'Ordinary events not kept because the journal backlog was full');
+  journal.onDropped(() => metrics.increment('guardpost_journal_dropped_total'));
   metrics.gauge('guardpost_database_bytes', 'Size of the SQLite database (pages in use times page size)', () => {
     const pages = store.db.pragma('page_count', { simple: true }) as number;
     const pageSize = store.db.pragma('page_size', { simple: true }) as number;

@@ -1,3 +1,3 @@
 export * from './events.js';
-export { Journal, type AppendListener, type Clock, type EventFilter as JournalFilter, type EventQuery } from './journal.js';
+export { Journal, JOURNAL_BUSY_WAIT_MS, type AppendListener, type BacklogStatus, type Clock, type JournalOptions, type EventFilter as JournalFilter, type EventQuery } from './journal.js';
 export { Outbox, isPriorityType, type Cursor } from './outbox.js';

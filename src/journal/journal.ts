@@ -3,9 +3,31 @@ import type Database from 'better-sqlite3';
 import type { Db } from '../store/db.js';
 import { isPriorityType } from './priority.js';
 import { EventTypes, type EventInput, type EventType, type JournalEvent, type Severity } from './events.js';
+import { Backlog, isLockedError, type BacklogLogger, type BacklogStatus, type PendingEvent, type WritableEvent } from './backlog.js';
+import type { Timers } from '../doors/timers.js';
 
 export type Clock = () => number;
 export type AppendListener = (event: JournalEvent) => void;
+export type { BacklogStatus } from './backlog.js';
+
+/**
+ * How long the journal's own insert waits for a write lock another process holds (guardpost
+ * import, a sqlite3 shell, a backup tool) before the event waits in memory instead. SQLite's busy
+ * handler sleeps on the event loop's thread; measured with better-sqlite3 it gives up after the
+ * wait asked for (0 ms: 0.07 ms, 10 ms: ~10.5 ms), and setting and resetting the pragma around
+ * each insert costs ~1.6 µs (bench/journalLocked). 10 ms rides out a neighbour's short commit.
+ */
+export const JOURNAL_BUSY_WAIT_MS = 10;
+
+export interface JournalOptions {
+  /** Where the backlog says it started, drained, overflowed, or was left unwritten at stop. */
+  readonly logger?: BacklogLogger;
+  /** The backlog's retry timer (unref'd in production); tests may drive it by hand. */
+  readonly timers?: Timers;
+  /** Ordinary events kept in memory while the database is locked (alarm-class events always are). */
+  readonly maxPending?: number;
+  readonly busyWaitMs?: number;
+}
 
 export interface EventQuery {
   /** At most this many events, newest first unless `afterSeq` is given (then oldest first). */
@@ -77,7 +99,9 @@ export function eventJsonFromRow(row: EventRow): string {
 
 /**
  * The append-only journal, which is also the outbox: forwarders read forward from their own
- * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable.
+ * cursor by `seq`. Appends are synchronous so the critical path knows the event is durable —
+ * except while another process holds the write lock: then events wait in memory, in order, and
+ * are written (and only then heard by listeners) once it goes [JRN-LOCKED].
  */
 export class Journal {
   private readonly insert;
@@ -89,50 +113,66 @@ export class Journal {
   /** Last id's time and sequence, so ids sort in append order even within one millisecond. */
   private lastIdMs = 0;
   private lastIdSeq = 0;
+  /** Events met by a foreign write lock, in append order, written before any later one [JRN-LOCKED]. */
+  private readonly backlog: Backlog;
+  private readonly busyShort;
+  private readonly busyConnection;
+  private readonly flushBatch;
 
   constructor(
     readonly db: Db,
     private readonly siteId: string,
     private readonly clock: Clock = Date.now,
+    options: JournalOptions = {},
   ) {
+    // The connection's own wait (5000 ms from openDatabase) is what every other write keeps.
+    const connectionBusyMs = db.pragma('busy_timeout', { simple: true }) as number;
+    this.busyShort = db.prepare(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyWaitMs ?? JOURNAL_BUSY_WAIT_MS))}`);
+    this.busyConnection = db.prepare(`PRAGMA busy_timeout = ${connectionBusyMs}`);
+    this.backlog = new Backlog({
+      clock,
+      ...(options.timers === undefined ? {} : { timers: options.timers }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+      ...(options.maxPending === undefined ? {} : { maxPending: options.maxPending }),
+      writeBatch: (batch) => this.writeBatch(batch),
+      written: (event) => this.fanOut(event),
+      canWrite: () => db.open && !db.inTransaction,
+      closed: () => !db.open,
+      inTransaction: () => db.open && db.inTransaction,
+      isWritten: (id) => this.isWritten(id),
+      lost: (summary) => this.append({ type: 'journal.overflowed', data: { ...summary } }),
+    });
     this.insert = db.prepare<[string, number, string, string, string, string | null, string | null, string | null, string | null, string], never>(
       `INSERT INTO events (id, time_ms, type, severity, site, door, device, cardholder, reason, data)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.syncFull = db.prepare('PRAGMA synchronous = FULL');
     this.syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
+    // SQLite applies a PRAGMA when it is prepared; a prepared PRAGMA's first run does nothing and
+    // each later run prepares it again (and so applies it). Run each once now, ending with the
+    // connection's own values, so every run from here on takes effect (the first alarm included).
+    for (const statement of [this.syncFull, this.syncNormal, this.busyShort, this.busyConnection]) statement.run();
+    // One BEGIN IMMEDIATE for a batch of the backlog: the lock is taken (or refused) up front.
+    this.flushBatch = db.transaction((batch: readonly PendingEvent[], seqs: number[]) => {
+      for (const pending of batch) seqs.push(this.insertRow(pending));
+    });
   }
 
+  /**
+   * Journals one event. Outside a transaction it never waits more than JOURNAL_BUSY_WAIT_MS for a
+   * write lock held elsewhere: the event (id and time already given) then waits in memory, with
+   * every later append behind it, and is written from a timer once the lock goes [JRN-LOCKED].
+   * The returned event's `seq` is 0 until it is written (then the same object carries it);
+   * listeners hear every event once, after it is written, in `seq` order.
+   */
   append(input: EventInput): JournalEvent {
     const timeMs = this.clock();
     const id = this.nextId(timeMs);
     const severity = input.severity ?? EventTypes[input.type];
     const data = input.data ?? {};
-    // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
-    // commit; every other event keeps NORMAL (durable across a crash of the process).
-    // Inside a transaction the pragma cannot change: durableTransaction() makes that commit FULL.
-    const durable = isPriorityType(input.type) && !this.db.inTransaction;
-    if (durable) this.syncFull.run();
-    let result: Database.RunResult;
-    try {
-      result = this.insert.run(
-        id,
-        timeMs,
-        input.type,
-        severity,
-        this.siteId,
-        input.door ?? null,
-        input.device ?? null,
-        input.cardholder ?? null,
-        input.reason ?? null,
-        JSON.stringify(data),
-      );
-    } finally {
-      if (durable) this.syncNormal.run();
-    }
-    const event: JournalEvent = {
+    const event: WritableEvent = {
       id,
-      seq: Number(result.lastInsertRowid),
+      seq: 0,
       time: new Date(timeMs).toISOString(),
       type: input.type,
       severity,
@@ -143,9 +183,85 @@ export class Journal {
       reason: input.reason ?? null,
       data,
     };
-    // Fan-out after the insert; inside a transaction that is before its commit (see design notes).
+    const pending: PendingEvent = { event, timeMs, dataText: JSON.stringify(data) };
+    if (this.db.inTransaction) {
+      // Part of the caller's transaction (a state change and its event commit together): it keeps
+      // the connection's wait and throws as before. Anything waiting goes first, inside it.
+      if (this.backlog.size > 0) this.backlog.flushInto((batch) => batch.map((item) => this.insertRow(item)));
+      event.seq = this.insertRow(pending);
+      // Fan-out after the insert; inside a transaction that is before its commit (see design notes).
+      this.fanOut(event);
+      return event;
+    }
+    if (this.backlog.size > 0) {
+      this.backlog.add(pending);
+      return event;
+    }
+    // An alarm acknowledged anywhere must already be on disk: FULL fsyncs the WAL on this one
+    // commit; every other event keeps NORMAL (durable across a crash of the process).
+    // Inside a transaction the pragma cannot change: durableTransaction() makes that commit FULL.
+    const durable = isPriorityType(input.type);
+    if (durable) this.syncFull.run();
+    this.busyShort.run();
+    try {
+      event.seq = this.insertRow(pending);
+    } catch (error) {
+      if (!isLockedError(error)) throw error;
+      this.backlog.add(pending, error);
+      return event;
+    } finally {
+      this.busyConnection.run();
+      if (durable) this.syncNormal.run();
+    }
     this.fanOut(event);
     return event;
+  }
+
+  private insertRow({ event, timeMs, dataText }: PendingEvent): number {
+    const result = this.insert.run(event.id, timeMs, event.type, event.severity, event.site, event.door, event.device, event.cardholder, event.reason, dataText);
+    return Number(result.lastInsertRowid);
+  }
+
+  /** Writes a batch of the backlog in one short-waiting BEGIN IMMEDIATE; FULL if it holds an alarm-class event. */
+  private writeBatch(batch: readonly PendingEvent[]): number[] {
+    const durable = batch.some((pending) => isPriorityType(pending.event.type));
+    const seqs: number[] = [];
+    if (durable) this.syncFull.run();
+    this.busyShort.run();
+    try {
+      this.flushBatch.immediate(batch, seqs);
+    } finally {
+      this.busyConnection.run();
+      if (durable) this.syncNormal.run();
+    }
+    return seqs;
+  }
+
+  private isWritten(id: string): boolean {
+    return this.db.prepare<[string], { seq: number }>('SELECT seq FROM events WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** How many events wait for the database, since when, and what the backlog has met so far. */
+  backlogStatus(): BacklogStatus {
+    return this.backlog.status();
+  }
+
+  /** Called whenever an append or a retry meets the database locked by another process. */
+  onBusy(listener: () => void): () => void {
+    return this.backlog.onBusy(listener);
+  }
+
+  /** Called for each ordinary event dropped because the backlog was full (each also logged). */
+  onDropped(listener: () => void): () => void {
+    return this.backlog.onDropped(listener);
+  }
+
+  /**
+   * At stop: writes what waits, trying until `maxWaitMs` has passed; resolves to how many events
+   * could not be written (logged loudly). The retry timer is stopped either way.
+   */
+  drain(maxWaitMs: number): Promise<number> {
+    return this.backlog.drain(maxWaitMs);
   }
 
   private fanOut(event: JournalEvent): void {
@@ -155,6 +271,21 @@ export class Journal {
       } catch {
         // listeners own their errors; the journal's job is done
       }
+    }
+  }
+
+  /**
+   * Runs `fn` waiting at most the journal's short wait (not the connection's 5 s) for a write lock
+   * another process holds; SQLITE_BUSY then comes back at once, for callers that have somewhere
+   * else to keep what they could not write (alarms, [SAFE-LOCKED]).
+   */
+  waitingBriefly<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.busyShort.run();
+    try {
+      return fn();
+    } finally {
+      this.busyConnection.run();
     }
   }
 

@@ -14,7 +14,7 @@ import { NEWEST_SCHEMA, runningGateway } from './backup.js';
 /**
  * `guardpost doctor`: checks the box the way an installer would, one line per check with
  * ok / warn / fail in words and what to do about it. It reads; it never changes anything
- * (the database is opened read-only and never migrated).
+ * (the database is opened read-only and never migrated; the write-lock probe writes nothing).
  */
 export type DoctorStatus = 'ok' | 'warn' | 'fail';
 
@@ -56,6 +56,8 @@ export async function runDoctor(configFile: string, overrides: { stateDir?: stri
   if (loaded === undefined) return checks; // nothing below can be checked without a config
 
   const devices = siteDevices(loaded, checks);
+  const lock = checkDatabaseLock(path.join(loaded.stateDir, DATABASE_FILE));
+  if (lock !== null) checks.push(lock);
   checks.push(...checkSerial(loaded, devices));
   checks.push(...checkGpio(loaded, devices));
   checks.push(await checkClock(env.timedatectl ?? timedatectl, loaded, env.clock ?? Date.now));
@@ -77,6 +79,36 @@ export function checkNode(version: string): DoctorCheck {
 }
 
 /** The devices the gateway would bind: the store's when it has site data at this schema, else the site file's. */
+/** How long the lock probe waits: a running gateway holds the write lock for microseconds at a time. */
+const LOCK_PROBE_WAIT_MS = 250;
+
+/**
+ * [JRN-LOCKED] Whether another process holds the database's write lock (guardpost import in one
+ * long transaction, a sqlite3 shell left in BEGIN): a running gateway then keeps its events in
+ * memory and every other write of its waits 5 s and fails. The probe takes the lock for an
+ * instant (BEGIN IMMEDIATE, then ROLLBACK) and writes nothing. Null when there is no database.
+ */
+export function checkDatabaseLock(file: string): DoctorCheck | null {
+  if (!fs.existsSync(file)) return null;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: LOCK_PROBE_WAIT_MS });
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return { status: 'ok', name: 'database lock', detail: 'no other process holds the write lock' };
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+      return { status: 'warn', name: 'database lock', detail: `another process has held ${file}'s write lock for over ${LOCK_PROBE_WAIT_MS} ms (guardpost import, a sqlite3 shell in a transaction?): a running gateway keeps its events in memory until it is released (guardpost_journal_pending_events) and its other writes fail; find it with: fuser -v ${file}` };
+    }
+    // A state directory this user may only read: the database check says what it can.
+    if (typeof code === 'string' && (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN'))) return null;
+    return { status: 'warn', name: 'database lock', detail: `could not check the write lock of ${file}: ${(error as Error).message}` };
+  } finally {
+    db?.close();
+  }
+}
+
 function siteDevices(loaded: LoadedConfig, checks: DoctorCheck[]): DeviceRecord[] {
   const file = path.join(loaded.stateDir, DATABASE_FILE);
   if (fs.existsSync(file)) {

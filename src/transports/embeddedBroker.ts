@@ -390,6 +390,10 @@ export class EmbeddedBroker<P> implements MqttTransport {
         (packet, done) => {
           try {
             handler(packet.topic, Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload));
+          } catch (error) {
+            // As the external client does: thrown into aedes it became an unhandled rejection, and
+            // Node ends the process on those (e.g. an alarm that could not be saved within the busy timeout).
+            this.options.logger.error({ err: error, topic: packet.topic }, 'MQTT message handler failed');
           } finally {
             done();
           }

@@ -17,7 +17,7 @@ describe('the HTTP API in demo mode', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${gw.httpUrl}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'mqtt', ready: true }, { name: 'store', ready: true }] });
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: [{ name: 'mqtt', ready: true }, { name: 'store', ready: true }, { name: 'journal', ready: true, detail: 'every event written' }] });
   });
 
   it('lists the demo doors with their reader and strike and whether each is online', async () => {

@@ -12,4 +12,9 @@ export const forwardersEventTypes = {
   'forwarder.resend': 'low',
   /** Retention deleted old events; data.deleted, data.heldBack (kept for an undelivered forwarder). */
   'journal.pruned': 'info',
+  /**
+   * The database stayed locked by another process until the journal's in-memory backlog was full:
+   * data.dropped ordinary events (data.types by type, data.firstDroppedAt..lastDroppedAt) were not kept.
+   */
+  'journal.overflowed': 'high',
 } as const satisfies Record<string, Severity>;
