@@ -81,17 +81,6 @@ export function importCommand(args: ParsedArgs, io: CliIo): number {
     // Beside a running gateway, short transactions with pauses: its writes (the journal) get in between [SITE-IMPORT-SLICES].
     const pacing = runningGateway(stateDir) === null ? ALONE : BESIDE_A_GATEWAY;
     const report = service.importSite(content, { actor: 'cli', source: 'cli' }, args.values['dry-run'] === true, pacing);
-    // The text search index takes in the people written here, in this process and paced as the
-    // import, rather than in a running gateway's first searches [SITE-LIST].
-    if (args.values['dry-run'] !== true) {
-      const stepRows = pacing === ALONE ? 1_000_000 : 20_000;
-      for (let left = Number.POSITIVE_INFINITY; ; ) {
-        const now = store.cardholderList.catchUpSearchIndex(stepRows, true);
-        if (now === 0 || now >= left) break;
-        left = now;
-        if (pacing.pauseMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pacing.pauseMs);
-      }
-    }
     for (const line of describeReport(report)) io.out(line);
     return 0;
   } catch (error) {
