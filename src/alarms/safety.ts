@@ -55,6 +55,8 @@ export class Safety {
       store: deps.store,
       journal: deps.journal,
       clock: deps.clock,
+      timers: deps.timers,
+      logger: deps.logger,
       zones: () => this.zones,
       doors: () => deps.doors.ids(),
       onChange: (doors) => {
@@ -102,6 +104,7 @@ export class Safety {
 
   stop(): void {
     this.alarms.stop();
+    this.lockdown.stop();
     this.supervision.stop();
   }
 

@@ -1,4 +1,7 @@
 import type { Clock, Journal } from '../journal/index.js';
+import { isLockedError } from '../journal/backlog.js';
+import type { Logger } from '../logger.js';
+import type { Timers } from './timers.js';
 import type { Store } from '../store/index.js';
 import type { Actor } from './actor.js';
 import { actorData } from './machine.js';
@@ -23,7 +26,13 @@ export interface LockdownDeps {
   readonly doors: () => readonly string[];
   /** Told the doors under lockdown whenever they change. */
   readonly onChange: (doors: ReadonlySet<string>) => void;
+  /** For saving again a list another process's write lock kept from disk [SAFE-LOCKED]. */
+  readonly timers?: Timers;
+  readonly logger?: Logger;
 }
+
+/** How often a lockdown list that could not be saved (another process's write lock) is tried again. */
+export const LOCKDOWN_SAVE_RETRY_MS = 250;
 
 export function targetKey(target: LockdownTarget): string {
   switch (target.scope) {
@@ -75,7 +84,10 @@ export class LockdownService {
     const existing = this.active.get(key);
     if (existing !== undefined) return existing;
     this.active.set(key, lockdown);
-    this.commit(() => this.journalChange('door.lockdown', lockdown, actor, reason));
+    this.commitOrUndo(
+      () => this.journalChange('door.lockdown', lockdown, actor, reason),
+      () => this.active.delete(key),
+    );
     return lockdown;
   }
 
@@ -87,9 +99,14 @@ export class LockdownService {
       throw new GuardpostError('GP_ERR_CONFLICT', byThreat ? `the ${describe(target)} is locked down by the threat level: lower the threat level to release it` : `the ${describe(target)} is not locked down`);
     }
     for (const [key] of released) this.active.delete(key);
-    this.commit(() => {
-      for (const [, lockdown] of released) this.journalChange('door.lockdown_released', lockdown, actor, reason);
-    });
+    this.commitOrUndo(
+      () => {
+        for (const [, lockdown] of released) this.journalChange('door.lockdown_released', lockdown, actor, reason);
+      },
+      () => {
+        for (const [key, lockdown] of released) this.active.set(key, lockdown);
+      },
+    );
     return released.map(([, lockdown]) => lockdown);
   }
 
@@ -106,10 +123,16 @@ export class LockdownService {
     }
     for (const [key] of removed) this.active.delete(key);
     if (added.length === 0 && removed.length === 0) return;
-    this.commit(() => {
-      for (const lockdown of added) this.journalChange('door.lockdown', lockdown, actor, reason);
-      for (const [, lockdown] of removed) this.journalChange('door.lockdown_released', lockdown, actor, reason);
-    });
+    this.commitOrUndo(
+      () => {
+        for (const lockdown of added) this.journalChange('door.lockdown', lockdown, actor, reason);
+        for (const [, lockdown] of removed) this.journalChange('door.lockdown_released', lockdown, actor, reason);
+      },
+      () => {
+        for (const lockdown of added) this.active.delete(this.key(lockdown));
+        for (const [key, lockdown] of removed) this.active.set(key, lockdown);
+      },
+    );
   }
 
   private key(lockdown: Lockdown): string {
@@ -146,13 +169,72 @@ export class LockdownService {
     });
   }
 
-  /** Saves and journals in one transaction, then applies the new set of doors. */
+  /**
+   * Saves and journals in one transaction, then applies the new set of doors. [SAFE-LOCKED] When
+   * another process holds the write lock (waited for briefly), the doors lock down all the same:
+   * the event waits in the journal's queue and the list is saved from a timer when the lock goes
+   * (a restart meanwhile would forget it: logged at error).
+   */
+  private commitOrUndo(journal: () => void, undo: () => void): void {
+    try {
+      this.commit(journal);
+    } catch (error) {
+      // Not kept (an API command's transaction that could not be written): memory as it was.
+      undo();
+      throw error;
+    }
+  }
+
   private commit(journal: () => void): void {
-    this.deps.journal.durableTransaction(() => {
-      this.deps.store.safety.setCondition('lockdowns', this.list());
+    const { journal: events, timers } = this.deps;
+    try {
+      events.waitingBriefly(() =>
+        events.durableTransaction(() => {
+          this.deps.store.safety.setCondition('lockdowns', this.list());
+          journal();
+        }),
+      );
+      this.unsaved = false;
+    } catch (error) {
+      // Inside a caller's transaction (an API command with its audit row) the caller fails whole.
+      if (!isLockedError(error) || timers === undefined || events.db.inTransaction) throw error;
       journal();
-    });
+      this.unsaved = true;
+      this.deps.logger?.error({ lockdowns: this.list().length }, 'lockdown: another process holds the database\'s write lock; the doors follow the lockdown now and it is saved when the lock goes');
+      this.saveLater(timers);
+    }
     this.recompute();
+  }
+
+  private unsaved = false;
+  private saveTimer: unknown = null;
+
+  /** True while the lockdown list in force is not yet on disk. */
+  get unsavedList(): boolean {
+    return this.unsaved;
+  }
+
+  private saveLater(timers: Timers): void {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = timers.set(() => {
+      this.saveTimer = null;
+      if (!this.unsaved) return;
+      try {
+        this.deps.journal.waitingBriefly(() => this.deps.journal.durableTransaction(() => this.deps.store.safety.setCondition('lockdowns', this.list())));
+        this.unsaved = false;
+        this.deps.logger?.info('lockdown: saved now that the database is free');
+      } catch (error) {
+        if (!isLockedError(error)) this.deps.logger?.error({ err: error }, 'lockdown: saving the list failed; trying again');
+        this.saveLater(timers);
+      }
+    }, LOCKDOWN_SAVE_RETRY_MS);
+  }
+
+  /** Ends the retry timer; a list still unsaved is said. */
+  stop(): void {
+    if (this.saveTimer !== null) this.deps.timers?.clear(this.saveTimer);
+    this.saveTimer = null;
+    if (this.unsaved) this.deps.logger?.error('lockdown: the lockdowns in force could not be saved before stopping (the database stayed locked by another process)');
   }
 
   private recompute(): void {

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,5 +75,51 @@ describe('lockdowns', () => {
     const { service } = setup();
     expect(() => service.lock({ scope: 'zone', zone: 'attic' }, sam, null)).toThrow(new GuardpostError('GP_ERR_NOT_FOUND', 'no zone "attic"'));
     expect(() => service.lock({ scope: 'door', door: 'back-door' }, sam, null)).toThrow('no door "back-door"');
+  });
+});
+
+describe('lockdowns while another process holds the write lock [SAFE-LOCKED]', () => {
+  it('locks the doors down at once and saves the lockdown once the lock goes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-lockdown-'));
+    dirs.push(dir);
+    const store = Store.open(dir);
+    stores.push(store);
+    const fired: (() => void)[] = [];
+    const timers = { set: (callback: () => void) => fired.push(callback), clear: () => undefined };
+    const logs: string[] = [];
+    const logger = { error: (_fields: unknown, message: string) => logs.push(message), info: (message: string) => logs.push(message) } as never;
+    const journal = new Journal(store.db, 'demo', () => 0, { timers });
+    const changes: string[][] = [];
+    const zones = new Map([['secure-area', ['server-room']]]);
+    const service = new LockdownService({ store, journal, clock: () => 0, zones: () => zones, doors: () => ['main-entrance', 'server-room'], onChange: (doors) => changes.push([...doors].sort()), timers, logger });
+    service.start();
+    const other = new Database(store.db.name);
+    other.exec('BEGIN IMMEDIATE');
+    service.lock({ scope: 'zone', zone: 'secure-area' }, sam, 'armed intruder');
+    expect(changes.at(-1)).toEqual(['server-room']);
+    expect(service.unsavedList).toBe(true);
+    expect(store.safety.condition('lockdowns')).toBeUndefined();
+    expect(logs.at(-1)).toMatch(/the doors follow the lockdown now and it is saved when the lock goes/);
+    // Still locked: tried again later.
+    fired.shift()!();
+    expect(service.unsavedList).toBe(true);
+    other.exec('COMMIT');
+    other.close();
+    while (fired.length > 0) fired.shift()!();
+    expect(service.unsavedList).toBe(false);
+    expect(store.safety.condition('lockdowns')).toMatchObject([{ target: { scope: 'zone', zone: 'secure-area' }, reason: 'armed intruder' }]);
+    expect(journal.query({ type: 'door.lockdown', limit: 10 })).toHaveLength(1);
+  });
+
+  it('leaves nothing changed in memory when a caller\'s own transaction cannot be written', () => {
+    const { store, service, journal, changes } = setup();
+    const other = new Database(store.db.name);
+    store.db.pragma('busy_timeout = 0');
+    other.exec('BEGIN IMMEDIATE');
+    expect(() => journal.durableTransaction(() => service.lock({ scope: 'site' }, sam, null))).toThrow(/database is locked/);
+    expect(service.list()).toEqual([]);
+    expect(changes.at(-1) ?? []).toEqual([]);
+    other.exec('COMMIT');
+    other.close();
   });
 });
