@@ -68,6 +68,8 @@ export class Safety {
       store: deps.store,
       journal: deps.journal,
       clock: deps.clock,
+      timers: deps.timers,
+      logger: deps.logger,
       apply: (level, actor, reason) => {
         this.lockdown.setThreatLockdowns(threatLockdowns(level), actor, reason);
         this.publishConditions();
@@ -105,6 +107,7 @@ export class Safety {
   stop(): void {
     this.alarms.stop();
     this.lockdown.stop();
+    this.threat.stop();
     this.supervision.stop();
   }
 

@@ -4,13 +4,10 @@ import { actorData } from '../doors/machine.js';
 import type { Timers } from '../doors/timers.js';
 import { GuardpostError } from '../errors.js';
 import type { Clock, Journal } from '../journal/index.js';
-import { isLockedError } from '../journal/backlog.js';
+import { WhenUnlocked } from '../journal/whenUnlocked.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/index.js';
 import { acknowledge, alarmEventData, clear, escalate, raise, type Alarm, type AlarmKind, type AlarmNote, type AlarmSource, type EscalationStep, type Transition } from './lifecycle.js';
-
-/** How often an alarm that could not be saved (another process's write lock) is tried again. */
-export const SAVE_RETRY_MS = 250;
 
 export interface AlarmServiceDeps {
   readonly store: Store;
@@ -95,7 +92,12 @@ export class AlarmService {
   private chain: readonly EscalationStep[] = [];
   private drill: Drill | null = null;
 
-  constructor(private readonly deps: AlarmServiceDeps) {}
+  /** Alarms not yet saved (another process's write lock), in their latest state [SAFE-LOCKED]. */
+  private readonly unsaved: WhenUnlocked;
+
+  constructor(private readonly deps: AlarmServiceDeps) {
+    this.unsaved = new WhenUnlocked({ journal: deps.journal, timers: deps.timers, logger: deps.logger, what: 'alarm' });
+  }
 
   /** Loads settings and the alarms still open, and resumes their escalation. */
   start(): void {
@@ -116,9 +118,7 @@ export class AlarmService {
   stop(): void {
     for (const handle of this.timers.values()) this.deps.timers.clear(handle);
     this.timers.clear();
-    if (this.saveTimer !== null) this.deps.timers.clear(this.saveTimer);
-    this.saveTimer = null;
-    if (this.unsaved.size > 0) this.deps.logger.error({ alarms: [...this.unsaved.keys()] }, `alarm: ${this.unsaved.size} alarm(s) could not be saved before stopping (the database stayed locked by another process); their events are in the journal's report`);
+    this.unsaved.stop();
   }
 
   list(): Alarm[] {
@@ -214,22 +214,15 @@ export class AlarmService {
    * its row is saved from a timer when the lock goes. A panic is never lost to a busy database.
    */
   private persist(alarm: Alarm, journal: () => void): void {
-    const { journal: events } = this.deps;
-    try {
-      events.waitingBriefly(() =>
-        events.durableTransaction(() => {
-          this.save(alarm);
-          journal();
-        }),
-      );
-      this.unsaved.delete(alarm.id);
-    } catch (error) {
-      if (!isLockedError(error)) throw error;
-      this.unsaved.set(alarm.id, alarm);
+    const written = this.unsaved.now(() => {
+      this.save(alarm);
+      journal();
+    });
+    if (written) this.unsaved.forget(alarm.id);
+    else {
       // Outside a transaction now: the journal keeps the event in memory while the lock lasts.
       journal();
-      this.deps.logger.error({ alarm: alarm.id, kind: alarm.kind, state: alarm.state }, 'alarm: another process holds the database\'s write lock; the alarm goes on and is saved when the lock goes');
-      this.saveLater();
+      this.unsaved.later(alarm.id, () => this.save(alarm));
     }
     if (alarm.state === 'cleared') this.open.delete(alarm.id);
     else this.open.set(alarm.id, alarm);
@@ -240,32 +233,9 @@ export class AlarmService {
     this.deps.store.safety.saveAlarm({ id: alarm.id, state: alarm.state, raisedMs: alarm.raisedAtMs, record: JSON.stringify(alarm) });
   }
 
-  /** Alarms not yet saved, by id, in their latest state; saved again every SAVE_RETRY_MS until the lock goes. */
-  private readonly unsaved = new Map<string, Alarm>();
-  private saveTimer: unknown = null;
-
   /** How many alarms wait to be saved (a database locked by another process). */
   get unsavedCount(): number {
     return this.unsaved.size;
-  }
-
-  private saveLater(): void {
-    if (this.saveTimer !== null || this.unsaved.size === 0) return;
-    this.saveTimer = this.deps.timers.set(() => {
-      this.saveTimer = null;
-      for (const [id, alarm] of this.unsaved) {
-        try {
-          this.deps.journal.waitingBriefly(() => this.deps.journal.durableTransaction(() => this.save(alarm)));
-          this.unsaved.delete(id);
-          this.deps.logger.info({ alarm: id }, 'alarm: saved now that the database is free');
-        } catch (error) {
-          if (isLockedError(error)) break;
-          this.deps.logger.error({ err: error, alarm: id }, 'alarm: saving it failed; trying again');
-          break;
-        }
-      }
-      this.saveLater();
-    }, SAVE_RETRY_MS);
   }
 
   private schedule(alarm: Alarm): void {

@@ -1,5 +1,5 @@
 import type { Clock, Journal } from '../journal/index.js';
-import { isLockedError } from '../journal/backlog.js';
+import { WhenUnlocked } from '../journal/whenUnlocked.js';
 import type { Logger } from '../logger.js';
 import type { Timers } from './timers.js';
 import type { Store } from '../store/index.js';
@@ -31,8 +31,7 @@ export interface LockdownDeps {
   readonly logger?: Logger;
 }
 
-/** How often a lockdown list that could not be saved (another process's write lock) is tried again. */
-export const LOCKDOWN_SAVE_RETRY_MS = 250;
+
 
 export function targetKey(target: LockdownTarget): string {
   switch (target.scope) {
@@ -57,7 +56,12 @@ export class LockdownService {
   private readonly active = new Map<string, Lockdown>();
   private lockedDoors: ReadonlySet<string> = new Set();
 
-  constructor(private readonly deps: LockdownDeps) {}
+  /** The lockdown list another process's write lock kept from disk [SAFE-LOCKED] (without timers: none). */
+  private readonly unsaved: WhenUnlocked | null;
+
+  constructor(private readonly deps: LockdownDeps) {
+    this.unsaved = deps.timers === undefined ? null : new WhenUnlocked({ journal: deps.journal, timers: deps.timers, ...(deps.logger === undefined ? {} : { logger: deps.logger }), what: 'lockdown' });
+  }
 
   start(): void {
     for (const lockdown of this.deps.store.safety.condition<Lockdown[]>('lockdowns') ?? []) this.active.set(this.key(lockdown), lockdown);
@@ -186,55 +190,34 @@ export class LockdownService {
   }
 
   private commit(journal: () => void): void {
-    const { journal: events, timers } = this.deps;
-    try {
-      events.waitingBriefly(() =>
-        events.durableTransaction(() => {
-          this.deps.store.safety.setCondition('lockdowns', this.list());
-          journal();
-        }),
-      );
-      this.unsaved = false;
-    } catch (error) {
-      // Inside a caller's transaction (an API command with its audit row) the caller fails whole.
-      if (!isLockedError(error) || timers === undefined || events.db.inTransaction) throw error;
+    const write = () => this.deps.store.safety.setCondition('lockdowns', this.list());
+    if (this.unsaved === null) {
+      this.deps.journal.durableTransaction(() => {
+        write();
+        journal();
+      });
+    } else if (
+      this.unsaved.now(() => {
+        write();
+        journal();
+      })
+    ) {
+      this.unsaved.forget('lockdowns');
+    } else {
       journal();
-      this.unsaved = true;
-      this.deps.logger?.error({ lockdowns: this.list().length }, 'lockdown: another process holds the database\'s write lock; the doors follow the lockdown now and it is saved when the lock goes');
-      this.saveLater(timers);
+      this.unsaved.later('lockdowns', write);
     }
     this.recompute();
   }
 
-  private unsaved = false;
-  private saveTimer: unknown = null;
-
   /** True while the lockdown list in force is not yet on disk. */
   get unsavedList(): boolean {
-    return this.unsaved;
-  }
-
-  private saveLater(timers: Timers): void {
-    if (this.saveTimer !== null) return;
-    this.saveTimer = timers.set(() => {
-      this.saveTimer = null;
-      if (!this.unsaved) return;
-      try {
-        this.deps.journal.waitingBriefly(() => this.deps.journal.durableTransaction(() => this.deps.store.safety.setCondition('lockdowns', this.list())));
-        this.unsaved = false;
-        this.deps.logger?.info('lockdown: saved now that the database is free');
-      } catch (error) {
-        if (!isLockedError(error)) this.deps.logger?.error({ err: error }, 'lockdown: saving the list failed; trying again');
-        this.saveLater(timers);
-      }
-    }, LOCKDOWN_SAVE_RETRY_MS);
+    return (this.unsaved?.size ?? 0) > 0;
   }
 
   /** Ends the retry timer; a list still unsaved is said. */
   stop(): void {
-    if (this.saveTimer !== null) this.deps.timers?.clear(this.saveTimer);
-    this.saveTimer = null;
-    if (this.unsaved) this.deps.logger?.error('lockdown: the lockdowns in force could not be saved before stopping (the database stayed locked by another process)');
+    this.unsaved?.stop();
   }
 
   private recompute(): void {

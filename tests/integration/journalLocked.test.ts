@@ -175,7 +175,7 @@ describe('a panic alarm while another process holds the write lock [SAFE-LOCKED]
     await reader.publish(input('main-entrance-reader'), card('1001'));
     expect((await strike.next((message) => message.json.type === 'strike', strikeMark)).json).toMatchObject({ type: 'strike', action: 'pulse' });
     expect(tg.gateway.store.safety.getAlarm(alarmId)).toBeUndefined();
-    expect(tg.logs.some((line) => line.includes('the alarm goes on and is saved when the lock goes'))).toBe(true);
+    expect(tg.logs.some((line) => line.includes('alarm: another process holds the database\'s write lock; in force now, saved when the lock goes'))).toBe(true);
 
     const saved = new Promise<void>((resolve) => {
       const check = () => (tg.gateway.store.safety.getAlarm(alarmId) !== undefined && tg.gateway.journal.backlogStatus().pending === 0 ? resolve() : setImmediate(check));

@@ -99,7 +99,7 @@ describe('lockdowns while another process holds the write lock [SAFE-LOCKED]', (
     expect(changes.at(-1)).toEqual(['server-room']);
     expect(service.unsavedList).toBe(true);
     expect(store.safety.condition('lockdowns')).toBeUndefined();
-    expect(logs.at(-1)).toMatch(/the doors follow the lockdown now and it is saved when the lock goes/);
+    expect(logs.at(-1)).toMatch(/^lockdown: another process holds the database's write lock; in force now, saved when the lock goes$/);
     // Still locked: tried again later.
     fired.shift()!();
     expect(service.unsavedList).toBe(true);
