@@ -244,11 +244,7 @@ class SiteImportRun {
       if (batch.length < BATCH) continue;
       this.checkBatch(batch);
       batch = [];
-      if (this.due()) {
-        this.commit();
-        yield 'read';
-        this.begin('read');
-      }
+      yield* this.sliceDue('read');
     }
     this.checkBatch(batch);
     this.checkWatchList();
@@ -432,11 +428,7 @@ class SiteImportRun {
         this.audit({ action: 'cardholder.deleted', target: id, before: this.forAudit('cardholders', oldText === undefined ? undefined : JSON.parse(oldText)) });
       }
       after = ids.at(-1)!;
-      if (this.due()) {
-        this.commit();
-        yield 'wrote';
-        this.begin('write');
-      }
+      yield* this.sliceDue('write');
     }
     this.commit();
     yield 'wrote';
@@ -498,11 +490,7 @@ class SiteImportRun {
       if (late.length > 0) people.push(...validated(late, lateAt));
       for (const person of people) {
         this.writeOne(person);
-        if (this.due()) {
-          this.commit();
-          yield 'wrote';
-          this.begin('write');
-        }
+        yield* this.sliceDue('write');
       }
       this.commit();
       yield 'wrote';
@@ -579,8 +567,12 @@ class SiteImportRun {
     this.sliceStartMs = performance.now();
   }
 
-  private due(): boolean {
-    return performance.now() - this.sliceStartMs >= this.sliceMs;
+  /** Ends a slice that has run its time and begins the next: the lock is let go in between. */
+  private *sliceDue(kind: 'read' | 'write'): Generator<ImportStep> {
+    if (performance.now() - this.sliceStartMs < this.sliceMs) return;
+    this.commit();
+    yield kind === 'write' ? 'wrote' : 'read';
+    this.begin(kind);
   }
 
   private commit(): void {
