@@ -33,6 +33,11 @@ export interface SiteRuntimeDeps {
  * The controller of the site: binds devices to doors and runs the critical path
  * read → decide → actuate → journal as direct calls, failing closed on any exception.
  */
+/** What a change committed by another process (the CLI) is journalled as. */
+const EXTERNAL_CHANGE = { by: 'another process', what: 'site data' } as const;
+/** While another process keeps committing, one `config.changed` this often at most. */
+const EXTERNAL_CHANGE_SUMMARY_MS = 60_000;
+
 export class SiteRuntime {
   private index: SiteIndex;
   private readonly availability = new Map<string, 'online' | 'offline'>();
@@ -162,11 +167,23 @@ export class SiteRuntime {
    */
   watchExternalChanges(intervalMs: number): void {
     let version = this.deps.store.db.pragma('data_version', { simple: true }) as number;
+    // A long CLI import commits many times a second [SITE-IMPORT-SLICES]: every change is applied
+    // at once, but journalled as one `config.changed` when it starts, one a minute while it goes
+    // on, and one when it has stopped (a poll that finds nothing new) — not one a second.
+    let burst: { lastJournalledMs: number; unjournalled: number } | null = null;
     this.watcher = setInterval(() => {
       const now = this.deps.store.db.pragma('data_version', { simple: true }) as number;
-      if (now === version) return;
+      if (now === version) {
+        if (burst !== null && burst.unjournalled > 0) this.deps.journal.append({ type: 'config.changed', data: { ...EXTERNAL_CHANGE, changes: burst.unjournalled } });
+        burst = null;
+        return;
+      }
       version = now;
-      this.externalChange();
+      const nowMs = this.deps.clock();
+      const journal = burst === null || nowMs - burst.lastJournalledMs >= EXTERNAL_CHANGE_SUMMARY_MS;
+      this.externalChange(journal);
+      if (journal) burst = { lastJournalledMs: nowMs, unjournalled: 0 };
+      else burst!.unjournalled++;
     }, intervalMs);
     this.watcher.unref();
   }
@@ -246,10 +263,9 @@ export class SiteRuntime {
    * keep the card index; people changed are re-read from the change log; if only a full read will
    * do, it runs on a worker thread while the live index keeps deciding, and is swapped in when done.
    */
-  private externalChange(): void {
-    const change = { by: 'another process', what: 'site data' };
-    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(change.by);
-    this.rebuildRules(change);
+  private externalChange(journal: boolean): void {
+    if (this.backgroundScan === null && !this.catchUpPeople()) this.readPeopleInBackground(EXTERNAL_CHANGE.by);
+    this.rebuildRules(EXTERNAL_CHANGE, journal);
   }
 
   /**
@@ -283,9 +299,9 @@ export class SiteRuntime {
   }
 
   /** Rebuilds doors, schedules, levels, groups and rules around the current card index. */
-  private rebuildRules(change: { readonly by: string; readonly what: string }): void {
+  private rebuildRules(change: { readonly by: string; readonly what: string }, journal = true): void {
     this.index = buildSiteIndex(this.deps.store, this.index.cards);
-    this.deps.journal.append({ type: 'config.changed', data: change });
+    if (journal) this.deps.journal.append({ type: 'config.changed', data: change });
     this.doors.load(this.index.doors.values(), this.deps.store.safety.listDoorHardware());
     this.safety.reload();
     // An edited schedule or door mode moves the next free-access boundary.

@@ -246,6 +246,7 @@ describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', (
     db.pragma('busy_timeout = 1000');
     try {
       let done = false;
+      const marked = observer.mark();
       // Another process, as an admin runs it beside the service.
       const importing = finished(spawnGuardpost(['import', file, '--config', demoConfigFile, '--state-dir', gw.stateDir])).then((result) => {
         done = true;
@@ -264,6 +265,10 @@ describe('site data of tens of thousands of people [SITE-STREAM] [SITE-LIST]', (
       const journalled = gw.gateway.store.db.prepare<string[], number>(`SELECT count(*) FROM events WHERE id IN (${decided.map(() => '?').join(',')})`).pluck();
       expect(journalled.get(...decided.map((event) => event.id))).toBe(decided.length);
       expect(gw.gateway.store.db.prepare(`SELECT count(*) FROM cardholders WHERE name LIKE 'Renamed person %'`).pluck().get()).toBe(EXTRA_PEOPLE);
+      // Hundreds of commits, journalled as the change's start and its end, not one a second.
+      const ended = await observer.nextEvent((event) => event.type === 'config.changed' && event.data.by === 'another process' && typeof event.data.changes === 'number', marked, 10_000);
+      expect(ended.data.changes).toBeGreaterThan(0);
+      expect(observer.received.slice(marked).filter((message) => message.json.type === 'config.changed' && (message.json.data as { by?: string }).by === 'another process')).toHaveLength(2);
     } finally {
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
       await Promise.all([observer.end(), reader.end()]);
