@@ -379,7 +379,7 @@ async function main(): Promise<void> {
 
     // Warm-up, then interleaved blocks so machine noise hits both rows alike.
     let granted = 0;
-    for (let i = 0; i < 50_000; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+    for (let i = 0; i < 50_000; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', digest: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
     const decideNs = new Float64Array(decisions);
     const digestNs = new Float64Array(decisions);
     const floorNs = new Float64Array(decisions);
@@ -397,7 +397,7 @@ async function main(): Promise<void> {
       for (let k = 0; k < perBlock; k++) {
         const i = block * perBlock + k;
         const start = process.hrtime.bigint();
-        const decision = decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: keys[i & mask] ?? '' } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+        const decision = decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', digest: keys[i & mask] ?? '' } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
         decideNs[i] = Number(process.hrtime.bigint() - start);
         applyEffects(rules, decision.effects);
         if (decision.granted) granted++;
@@ -406,13 +406,13 @@ async function main(): Promise<void> {
       for (let k = 0; k < perBlock; k++) {
         const i = block * perBlock + k;
         const start = process.hrtime.bigint();
-        const decision = decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+        const decision = decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', digest: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
         digestNs[i] = Number(process.hrtime.bigint() - start);
         applyEffects(rules, decision.effects);
       }
     }
     t = performance.now();
-    for (let i = 0; i < decisions; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', number: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
+    for (let i = 0; i < decisions; i++) decide({ doorId: doors[i & mask] ?? '', credential: { kind: 'card', digest: digests.ofCard(numbers[i & mask] ?? '') } }, access, times[i & mask] ?? 0, NORMAL_CONDITIONS, rules);
     const throughput = decisions / ((performance.now() - t) / 1000);
     global.gc?.();
     const indexRss = process.memoryUsage().rss - rssBefore;

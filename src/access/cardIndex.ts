@@ -26,7 +26,7 @@ export interface CardIndexSizes {
  * canonical decimal digits of a card, or `<format>:<facility>:<number>` for Wiegand, digested
  * before the index ever sees them). The index holds no card number.
  */
-export const credentialKey = (credential: Pick<Credential, 'kind' | 'number'>): string => credential.number;
+export const credentialKey = (credential: Pick<Credential, 'kind' | 'digest'>): string => credential.digest;
 
 const CREDENTIAL_STATUSES: readonly CredentialStatus[] = ['active', 'suspended', 'lost', 'expired'];
 const HOLDER_ACTIVE = 0;
@@ -508,7 +508,7 @@ export class CardIndex {
       id: this.credentialIds.text(ordinal),
       cardholderId,
       kind: this.credentialKind[ordinal] === 1 ? 'wiegand' : 'card',
-      number: key,
+      digest: key,
       status: CREDENTIAL_STATUSES[this.credentialStatus[ordinal] ?? 1] ?? 'suspended',
       validFromMs: Number.isNaN(from) ? null : from,
       validUntilMs: Number.isNaN(until) ? null : until,

@@ -60,7 +60,7 @@ export function decide(
   let pinOnly = false;
   if (request.credential.kind === 'card') {
     // [SEC-CARD-DIGEST] the key as presented: the access path digested the canonical number.
-    credential = state.credentialsByCard.get(request.credential.number);
+    credential = state.credentialsByCard.get(request.credential.digest);
     holder = credential === undefined ? undefined : state.cardholders.get(credential.cardholderId);
   } else {
     pinOnly = true;

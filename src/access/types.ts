@@ -20,7 +20,7 @@ export interface Credential {
    * Index key [SEC-CARD-DIGEST]: the keyed digest (CardDigester) of the canonical decimal digits
    * of a card or of `<format>:<facility>:<number>` for Wiegand; never the number itself.
    */
-  readonly number: string;
+  readonly digest: string;
   readonly status: CredentialStatus;
   readonly validFromMs: number | null;
   readonly validUntilMs: number | null;
@@ -211,7 +211,7 @@ export interface PresentedPin {
 }
 
 /** A card as its index key (the access path digests what the reader sent; decide() never sees a number). */
-export type PresentedCredential = { readonly kind: 'card'; readonly number: string } | { readonly kind: 'pin' };
+export type PresentedCredential = { readonly kind: 'card'; readonly digest: string } | { readonly kind: 'pin' };
 
 export interface AccessRequest {
   readonly doorId: string;

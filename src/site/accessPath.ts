@@ -67,7 +67,7 @@ export class AccessPath {
     const digests = this.deps.store.cardDigests;
     if (digests === null) return this.refuseUnreadable(reader, 'no_card_key', 'card reads need the site card key');
     // [SEC-CARD-DIGEST] the index is keyed by digest: ~1 µs of HMAC, and no number goes further.
-    this.present(reader, { request: { credential: { kind: 'card', number: digests.ofKey(read.number) } }, shown: { card: maskCardNumber(card), ...(format === 'hex' ? { format } : {}) } });
+    this.present(reader, { request: { credential: { kind: 'card', digest: digests.ofKey(read.number) } }, shown: { card: maskCardNumber(card), ...(format === 'hex' ? { format } : {}) } });
   }
 
   /** [ACC-WIEGAND] a raw frame: decoded with the site's formats, parity checked, then as a card. */
@@ -82,7 +82,7 @@ export class AccessPath {
     const digests = this.deps.store.cardDigests;
     if (digests === null) return this.refuseUnreadable(reader, 'no_card_key', 'card reads need the site card key');
     const key = digests.ofKey(wiegandKey(decoded.format, decoded.facility, decoded.number));
-    this.present(reader, { request: { credential: { kind: 'card', number: key } }, shown: { card: `${decoded.format}:${decoded.facility}:${maskCardNumber(String(decoded.number))}`, format: decoded.format } });
+    this.present(reader, { request: { credential: { kind: 'card', digest: key } }, shown: { card: `${decoded.format}:${decoded.facility}:${maskCardNumber(String(decoded.number))}`, format: decoded.format } });
   }
 
   /** [ACC-PIN] completes a pending card read, or is a PIN alone. The digits go no further than here. */

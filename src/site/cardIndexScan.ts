@@ -20,7 +20,7 @@ export function scanCardIndexFrom(db: Db, cardholders: CardholdersRepository, ru
     const noGroups: readonly string[] = [];
     cardholders.scanForIndex(
       (id, status, groups, pinDigest, duressDigest) => index.putCardholder({ id, status, groupIds: groups === null ? noGroups : groups.split(','), pinDigest, duressPinDigest: duressDigest, escort: escorts.get(id) ?? null }),
-      (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => index.putCredentialFields(id, cardholderId, kind, kind === 'card' ? credentialKey({ kind: 'card', number }) : number, status, validFromMs, validUntilMs),
+      (id, cardholderId, kind, number, status, validFromMs, validUntilMs) => index.putCredentialFields(id, cardholderId, kind, kind === 'card' ? credentialKey({ kind: 'card', digest: number }) : number, status, validFromMs, validUntilMs),
     );
     index.trim();
     index.generation = generation;

@@ -61,7 +61,7 @@ export function catchUpCardIndex(store: Store, cards: CardIndex): CatchUp {
 export function applyPeopleChanges(store: Store, cards: CardIndex, cardholderIds: readonly string[]): void {
   const rows = cardholderIds.map((id) => {
     const row = store.cardholders.readForIndex(id);
-    const keys = (row?.credentials ?? []).map(([, kind, number]) => credentialKey({ kind: kind === 'wiegand' ? 'wiegand' : 'card', number }));
+    const keys = (row?.credentials ?? []).map(([, kind, number]) => credentialKey({ kind: kind === 'wiegand' ? 'wiegand' : 'card', digest: number }));
     for (const key of keys) cards.removeCredential(key, id);
     return { id, row, keys };
   });

@@ -65,7 +65,7 @@ export class CardholdersRepository {
         id: row.id,
         cardholderId: shareHolderId(row.cardholder_id),
         kind: row.kind === 'wiegand' ? 'wiegand' : 'card',
-        number: row.digest.toString('latin1'),
+        digest: row.digest.toString('latin1'),
         // Shared literals instead of one string per row; an unknown status reads as suspended (fail closed).
         status: statuses[row.status] ?? 'suspended',
         validFromMs: row.valid_from_ms,
@@ -312,7 +312,7 @@ export class CardholdersRepository {
     return this.db
       .prepare<[string], CredentialRow>('SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id')
       .all(cardholderId)
-      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, number: row.digest.toString('latin1'), status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
+      .map((row) => ({ id: row.id, cardholderId: row.cardholder_id, kind: row.kind, digest: row.digest.toString('latin1'), status: row.status, validFromMs: row.valid_from_ms, validUntilMs: row.valid_until_ms }));
   }
 
   upsert(holder: Cardholder): void {
@@ -328,16 +328,16 @@ export class CardholdersRepository {
     else this.db.transaction(write)();
   }
 
-  /** `credential.number` is the card's digest (CardDigester), `masked` what people see of it. */
+  /** `credential.digest` is the card's digest (CardDigester), `masked` what people see of it. */
   upsertCredential(credential: Credential, masked: string): void {
     this
       .statement(
         `INSERT INTO credentials (id, cardholder_id, kind, digest, masked, status, valid_from_ms, valid_until_ms)
-         VALUES (@id, @cardholderId, @kind, @number, @masked, @status, @validFromMs, @validUntilMs)
+         VALUES (@id, @cardholderId, @kind, @digest, @masked, @status, @validFromMs, @validUntilMs)
          ON CONFLICT (id) DO UPDATE SET cardholder_id = excluded.cardholder_id, kind = excluded.kind, digest = excluded.digest, masked = excluded.masked,
            status = excluded.status, valid_from_ms = excluded.valid_from_ms, valid_until_ms = excluded.valid_until_ms`,
       )
-      .run({ ...credential, number: Buffer.from(credential.number, 'latin1'), masked });
+      .run({ ...credential, digest: Buffer.from(credential.digest, 'latin1'), masked });
   }
 
   delete(id: string): void {

@@ -100,7 +100,7 @@ export function writeCardholder(store: Store, holder: SiteCardholder, position?:
   for (const credential of holder.credentials) {
     const stored = storedCardOf(store.cardDigests, credential);
     store.cardholders.upsertCredential(
-      { id: credential.id, cardholderId: holder.id, kind: stored.kind, number: stored.digest, status: credential.status, validFromMs: toMs(credential.validFrom), validUntilMs: toMs(credential.validUntil) },
+      { id: credential.id, cardholderId: holder.id, kind: stored.kind, digest: stored.digest, status: credential.status, validFromMs: toMs(credential.validFrom), validUntilMs: toMs(credential.validUntil) },
       stored.masked,
     );
   }

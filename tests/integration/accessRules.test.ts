@@ -248,8 +248,8 @@ describe('access rules through the MQTT badge path', () => {
     const { runtime, store } = gw.gateway;
     const indexBefore = runtime.site;
     runtime.changeCardholders(['tom'], { by: 'test-admin', what: 'cardholder tom: card 2001 suspended, card 2002 added' }, () => {
-      store.cardholders.upsertCredential({ id: 'tom-card-1', cardholderId: 'tom', kind: 'card', number: store.cardDigests!.ofCard('2001'), status: 'suspended', validFromMs: null, validUntilMs: null }, '****');
-      store.cardholders.upsertCredential({ id: 'tom-new', cardholderId: 'tom', kind: 'card', number: store.cardDigests!.ofCard('2002'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
+      store.cardholders.upsertCredential({ id: 'tom-card-1', cardholderId: 'tom', kind: 'card', digest: store.cardDigests!.ofCard('2001'), status: 'suspended', validFromMs: null, validUntilMs: null }, '****');
+      store.cardholders.upsertCredential({ id: 'tom-new', cardholderId: 'tom', kind: 'card', digest: store.cardDigests!.ofCard('2002'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
     });
     expect(runtime.site).toBe(indexBefore); // patched in place, not rebuilt
     expect(await badge('lab', '2001')).toMatchObject({ type: 'access.denied', reason: 'credential_suspended' });

@@ -74,7 +74,7 @@ describe('site data changed by another process', () => {
     const cards = gw.gateway.runtime.site.cards;
     const reads = vi.spyOn(gw.gateway.store.cardholders, 'readForIndex');
     const scans = vi.spyOn(gw.gateway.store.cardholders, 'scanForIndex');
-    await fromAnotherProcess((store) => store.cardholders.upsertCredential({ id: 'ann-new', cardholderId: 'ann', kind: 'card', number: store.cardDigests!.ofCard('2002'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
+    await fromAnotherProcess((store) => store.cardholders.upsertCredential({ id: 'ann-new', cardholderId: 'ann', kind: 'card', digest: store.cardDigests!.ofCard('2002'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
     expect(gw.gateway.runtime.site.cards).toBe(cards);
     expect(scans).not.toHaveBeenCalled();
     expect(reads.mock.calls.map(([id]) => id)).toEqual(['ann']);
@@ -90,7 +90,7 @@ describe('site data changed by another process', () => {
     const other = Store.open(gw.stateDir);
     try {
       other.db.transaction(() => {
-        other.cardholders.upsertCredential({ id: 'ann-third', cardholderId: 'ann', kind: 'card', number: other.cardDigests!.ofCard('3003'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
+        other.cardholders.upsertCredential({ id: 'ann-third', cardholderId: 'ann', kind: 'card', digest: other.cardDigests!.ofCard('3003'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
         // Someone "tidies" the change log by hand: it no longer says who changed.
         other.db.prepare('DELETE FROM people_changes').run();
       })();

@@ -6,7 +6,7 @@ import type { Credential } from '../../../src/access/types.js';
 import { pinDigest } from './fixture.js';
 
 const holder = (id: string, groupIds: string[], extra: Partial<CardholderEntry> = {}): CardholderEntry => ({ id, status: 'active', groupIds, ...extra });
-const card = (id: string, cardholderId: string, number: string, extra: Partial<Credential> = {}): Credential => ({ id, cardholderId, kind: 'card', number, status: 'active', validFromMs: null, validUntilMs: null, ...extra });
+const card = (id: string, cardholderId: string, number: string, extra: Partial<Credential> = {}): Credential => ({ id, cardholderId, kind: 'card', digest: number, status: 'active', validFromMs: null, validUntilMs: null, ...extra });
 
 describe('the compact key table [ACC-INDEX]', () => {
   it('finds, adds and removes keys like a Map, through growth, tombstones and reused ordinals', () => {
@@ -71,7 +71,7 @@ describe('the compact card index [ACC-INDEX]', () => {
       [holder('ann', ['staff', 'night']), holder('ben', [], { status: 'suspended' })],
       [card('ann-1', 'ann', '42', { validFromMs: 1000, validUntilMs: null }), card('ben-1', 'ben', '43', { status: 'lost' }), { ...card('ann-w', 'ann', 'h10301:12:345'), kind: 'wiegand' }, card('ghost-1', 'ghost', '99')],
     );
-    expect(cards.credentials.get('42')).toEqual({ id: 'ann-1', cardholderId: 'ann', kind: 'card', number: '42', status: 'active', validFromMs: 1000, validUntilMs: null });
+    expect(cards.credentials.get('42')).toEqual({ id: 'ann-1', cardholderId: 'ann', kind: 'card', digest: '42', status: 'active', validFromMs: 1000, validUntilMs: null });
     expect(cards.credentials.get('43')).toMatchObject({ id: 'ben-1', status: 'lost', validFromMs: null });
     expect(cards.credentials.get('h10301:12:345')).toMatchObject({ id: 'ann-w', kind: 'wiegand' });
     expect(cards.credentials.get('0042')).toBeUndefined();

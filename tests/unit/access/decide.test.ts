@@ -17,7 +17,7 @@ import {
 const NOW = Date.parse('2025-06-02T09:00:00Z');
 const HOUR = 3_600_000;
 
-function credential(overrides: Partial<Credential> & Pick<Credential, 'id' | 'cardholderId' | 'number'>): Credential {
+function credential(overrides: Partial<Credential> & Pick<Credential, 'id' | 'cardholderId' | 'digest'>): Credential {
   return { kind: 'card', status: 'active', validFromMs: null, validUntilMs: null, ...overrides };
 }
 
@@ -46,27 +46,27 @@ function buildState(extra: { credentials?: Credential[]; cardholders?: Cardholde
     ...(extra.cardholders ?? []),
   ];
   const credentials: Credential[] = [
-    credential({ id: 'alice-1', cardholderId: 'alice', number: '12345678' }),
-    credential({ id: 'alice-old', cardholderId: 'alice', number: '11111111', status: 'suspended' }),
-    credential({ id: 'alice-lost', cardholderId: 'alice', number: '22222222', status: 'lost' }),
-    credential({ id: 'bob-1', cardholderId: 'bob', number: '33333333' }),
-    credential({ id: 'carol-1', cardholderId: 'carol', number: '44444444' }),
-    credential({ id: 'dave-1', cardholderId: 'dave', number: '55555555' }),
-    credential({ id: 'erin-1', cardholderId: 'erin', number: '66666666' }),
-    credential({ id: 'frank-1', cardholderId: 'frank', number: '77777777' }),
-    credential({ id: 'ghost-1', cardholderId: 'ghost', number: '88888888' }),
-    credential({ id: 'temp-1', cardholderId: 'alice', number: '99999999', validFromMs: NOW, validUntilMs: NOW + 8 * HOUR }),
+    credential({ id: 'alice-1', cardholderId: 'alice', digest: '12345678' }),
+    credential({ id: 'alice-old', cardholderId: 'alice', digest: '11111111', status: 'suspended' }),
+    credential({ id: 'alice-lost', cardholderId: 'alice', digest: '22222222', status: 'lost' }),
+    credential({ id: 'bob-1', cardholderId: 'bob', digest: '33333333' }),
+    credential({ id: 'carol-1', cardholderId: 'carol', digest: '44444444' }),
+    credential({ id: 'dave-1', cardholderId: 'dave', digest: '55555555' }),
+    credential({ id: 'erin-1', cardholderId: 'erin', digest: '66666666' }),
+    credential({ id: 'frank-1', cardholderId: 'frank', digest: '77777777' }),
+    credential({ id: 'ghost-1', cardholderId: 'ghost', digest: '88888888' }),
+    credential({ id: 'temp-1', cardholderId: 'alice', digest: '99999999', validFromMs: NOW, validUntilMs: NOW + 8 * HOUR }),
     ...(extra.credentials ?? []),
   ];
   return {
     doors: new Map(doors.map((door) => [door.id, door])),
     groups: new Map(groups.map((group) => [group.id, group])),
     cardholders: new Map(cardholders.map((holder) => [holder.id, holder])),
-    credentialsByCard: new Map(credentials.map((cred) => [cred.number, cred])),
+    credentialsByCard: new Map(credentials.map((cred) => [cred.digest, cred])),
   };
 }
 
-const badge = (doorId: string, number: string): AccessRequest => ({ doorId, credential: { kind: 'card', number } });
+const badge = (doorId: string, number: string): AccessRequest => ({ doorId, credential: { kind: 'card', digest: number } });
 
 /** Freezes the state and everything reachable from it, Maps included (set/delete/clear throw). */
 function deepFreeze<T>(value: T): T {
@@ -174,12 +174,12 @@ describe('decide()', () => {
   });
 
   it('treats a card with only a start date as valid forever after it', () => {
-    const state = buildState({ credentials: [credential({ id: 'open-ended', cardholderId: 'alice', number: '123', validFromMs: NOW })] });
+    const state = buildState({ credentials: [credential({ id: 'open-ended', cardholderId: 'alice', digest: '123', validFromMs: NOW })] });
     expect(decide(badge('front', '123'), state, NOW + 10 * 365 * 24 * HOUR).granted).toBe(true);
   });
 
   it('treats a card with only an expiry date as valid any time before it', () => {
-    const state = buildState({ credentials: [credential({ id: 'until-only', cardholderId: 'alice', number: '124', validUntilMs: NOW })] });
+    const state = buildState({ credentials: [credential({ id: 'until-only', cardholderId: 'alice', digest: '124', validUntilMs: NOW })] });
     expect(decide(badge('front', '124'), state, 0).granted).toBe(true);
     expect(decide(badge('front', '124'), state, NOW).reason).toBe('credential_expired');
   });
@@ -249,14 +249,14 @@ describe('decide()', () => {
 
   it('checks the card state before its validity window: a lost, expired card reports credential_lost', () => {
     const state = buildState({
-      credentials: [credential({ id: 'old-lost', cardholderId: 'alice', number: '500', status: 'lost', validUntilMs: NOW - HOUR })],
+      credentials: [credential({ id: 'old-lost', cardholderId: 'alice', digest: '500', status: 'lost', validUntilMs: NOW - HOUR })],
     });
     expect(decide(badge('front', '500'), state, NOW).reason).toBe('credential_lost');
   });
 
   it('checks the card before the person: an expired card of a suspended cardholder reports credential_expired', () => {
     const state = buildState({
-      credentials: [credential({ id: 'bob-old', cardholderId: 'bob', number: '501', validUntilMs: NOW - HOUR })],
+      credentials: [credential({ id: 'bob-old', cardholderId: 'bob', digest: '501', validUntilMs: NOW - HOUR })],
     });
     expect(decide(badge('front', '501'), state, NOW).reason).toBe('credential_expired');
   });

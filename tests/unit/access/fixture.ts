@@ -16,10 +16,10 @@ export function presentPin(pin: string, duressOffset: number | null = 1): Presen
   return { digest: pinDigest(pin), undoOffsetDigest: undone === null ? null : pinDigest(undone) };
 }
 
-export const card = (doorId: string, number: string, pin?: string): AccessRequest => ({ doorId, credential: { kind: 'card', number }, ...(pin === undefined ? {} : { pin: presentPin(pin) }) });
+export const card = (doorId: string, number: string, pin?: string): AccessRequest => ({ doorId, credential: { kind: 'card', digest: number }, ...(pin === undefined ? {} : { pin: presentPin(pin) }) });
 export const pinOnly = (doorId: string, pin: string): AccessRequest => ({ doorId, credential: { kind: 'pin' }, pin: presentPin(pin) });
 
-const cred = (id: string, cardholderId: string, number: string, extra: Partial<Credential> = {}): Credential => ({ id, cardholderId, kind: 'card', number, status: 'active', validFromMs: null, validUntilMs: null, ...extra });
+const cred = (id: string, cardholderId: string, number: string, extra: Partial<Credential> = {}): Credential => ({ id, cardholderId, kind: 'card', digest: number, status: 'active', validFromMs: null, validUntilMs: null, ...extra });
 
 const weekdays = [1, 2, 3, 4, 5];
 
@@ -87,7 +87,7 @@ export function siteData(overrides: Partial<AccessData> = {}): AccessData {
       cred('visitor-1', 'visitor', '5001'),
       cred('banned-1', 'banned', '6001'),
       cred('stolen-1', 'alice', '6002'),
-      { id: 'alice-w', cardholderId: 'alice', kind: 'wiegand', number: 'h10301:12:345', status: 'active', validFromMs: null, validUntilMs: null },
+      { id: 'alice-w', cardholderId: 'alice', kind: 'wiegand', digest: 'h10301:12:345', status: 'active', validFromMs: null, validUntilMs: null },
     ],
     threatLevels: [
       { id: 'elevated', allowedGroupIds: ['staff', 'security', 'managers'], doors: { lab: ['security'] } },

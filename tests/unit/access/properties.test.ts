@@ -60,7 +60,7 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
       id: fc.constant(`c${number}`),
       cardholderId: fc.constantFrom(...HOLDERS, 'ghost'),
       kind: fc.constant('card' as const),
-      number: fc.constant(number),
+      digest: fc.constant(number),
       status: fc.constantFrom('active' as const, 'active' as const, 'suspended' as const, 'lost' as const, 'expired' as const),
       validFromMs: fc.option(time, { nil: null }),
       validUntilMs: fc.option(time, { nil: null }),
@@ -77,7 +77,7 @@ const siteArb: fc.Arbitrary<AccessData> = fc.record({
 const requestArb: fc.Arbitrary<AccessRequest> = fc.record({
   doorId: fc.constantFrom(...DOORS, 'nowhere'),
   credential: fc.oneof(
-    { arbitrary: fc.constantFrom(...CARDS, '0001', '999', '').map((number) => ({ kind: 'card' as const, number })), weight: 4 },
+    { arbitrary: fc.constantFrom(...CARDS, '0001', '999', '').map((number) => ({ kind: 'card' as const, digest: number })), weight: 4 },
     { arbitrary: fc.constant({ kind: 'pin' as const }), weight: 1 },
   ),
   pin: fc.option(fc.constantFrom(...PINS, '0000', '2223').map((pin) => presentPin(pin)), { nil: undefined }),

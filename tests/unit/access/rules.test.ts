@@ -132,7 +132,7 @@ describe('PINs and door modes [ACC-PIN] [ACC-PIN-ONLY] [ACC-DURESS]', () => {
   });
 
   it('compares PIN digests of a different length as a mismatch instead of throwing', () => {
-    const request: AccessRequest = { doorId: 'vault', credential: { kind: 'card', number: '4001' }, pin: { digest: pinDigest('4321').subarray(0, 8), undoOffsetDigest: null } };
+    const request: AccessRequest = { doorId: 'vault', credential: { kind: 'card', digest: '4001' }, pin: { digest: pinDigest('4321').subarray(0, 8), undoOffsetDigest: null } };
     expect(decide(request, state, MONDAY_9AM).reason).toBe('pin_invalid');
   });
 
@@ -303,11 +303,11 @@ describe('reason codes', () => {
     record(card('front', '424242'));
     record(card('front', '6001'));
     const expiring = site({ credentials: [
-      { id: 's', cardholderId: 'alice', kind: 'card', number: '1', status: 'suspended', validFromMs: null, validUntilMs: null },
-      { id: 'l', cardholderId: 'alice', kind: 'card', number: '2', status: 'lost', validFromMs: null, validUntilMs: null },
-      { id: 'n', cardholderId: 'alice', kind: 'card', number: '3', status: 'active', validFromMs: MONDAY_9AM + 1, validUntilMs: null },
-      { id: 'e', cardholderId: 'alice', kind: 'card', number: '4', status: 'active', validFromMs: null, validUntilMs: MONDAY_9AM },
-      { id: 'h', cardholderId: 'held', kind: 'card', number: '5', status: 'active', validFromMs: null, validUntilMs: null },
+      { id: 's', cardholderId: 'alice', kind: 'card', digest: '1', status: 'suspended', validFromMs: null, validUntilMs: null },
+      { id: 'l', cardholderId: 'alice', kind: 'card', digest: '2', status: 'lost', validFromMs: null, validUntilMs: null },
+      { id: 'n', cardholderId: 'alice', kind: 'card', digest: '3', status: 'active', validFromMs: MONDAY_9AM + 1, validUntilMs: null },
+      { id: 'e', cardholderId: 'alice', kind: 'card', digest: '4', status: 'active', validFromMs: null, validUntilMs: MONDAY_9AM },
+      { id: 'h', cardholderId: 'held', kind: 'card', digest: '5', status: 'active', validFromMs: null, validUntilMs: null },
     ], cardholders: [{ id: 'alice', name: 'A', status: 'active', groupIds: ['staff'] }, { id: 'held', name: 'H', status: 'suspended', groupIds: ['staff'] }] });
     for (const number of ['1', '2', '3', '4', '5']) seen.add(decide(card('front', number), expiring, MONDAY_9AM).reason);
     record(card('vault', '4001'));
@@ -325,7 +325,7 @@ describe('reason codes', () => {
   });
 
   it('refuses a card an admin marked expired, even inside its validity window', () => {
-    const state = site({ credentials: [{ id: 'x', cardholderId: 'alice', kind: 'card', number: '9', status: 'expired', validFromMs: null, validUntilMs: null }] });
+    const state = site({ credentials: [{ id: 'x', cardholderId: 'alice', kind: 'card', digest: '9', status: 'expired', validFromMs: null, validUntilMs: null }] });
     expect(decide(card('front', '9'), state, MONDAY_9AM)).toMatchObject({ granted: false, reason: 'credential_expired', credentialId: 'x' });
   });
 

@@ -31,7 +31,7 @@ describe('access rules in site data', () => {
       store.importSiteData(result.site);
       const index = buildSiteIndex(store);
       const tuesdayAt = (iso: string): number => Date.parse(iso);
-      const lab = (number: string, iso: string) => decide({ doorId: 'lab', credential: { kind: 'card', number: store.cardDigests!.ofCard(number) } }, index.access, tuesdayAt(iso));
+      const lab = (number: string, iso: string) => decide({ doorId: 'lab', credential: { kind: 'card', digest: store.cardDigests!.ofCard(number) } }, index.access, tuesdayAt(iso));
       expect(lab('acme-34:7:4242', '2026-06-02T08:00:00Z')).toMatchObject({ granted: true, cardholderId: 'tom' });
       expect(lab('acme-34:7:4242', '2026-06-02T19:00:00Z')).toMatchObject({ granted: false, reason: 'outside_schedule' });
       expect(lab('acme-34:7:4242', '2026-06-02T23:00:00Z')).toMatchObject({ granted: true });

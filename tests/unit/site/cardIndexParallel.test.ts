@@ -83,7 +83,7 @@ function decisions(store: Store, cards: CardIndex): unknown[] {
   const site = buildSiteIndex(store, cards);
   const wiegand = (store.db.prepare(`SELECT digest FROM credentials WHERE kind = 'wiegand'`).pluck().all() as Buffer[]).map((digest) => digest.toString('latin1'));
   const requests: AccessRequest[] = [
-    ...[...CARDS.map(cardKey), ...wiegand].map((number): AccessRequest => ({ doorId: 'x', credential: { kind: 'card', number } })),
+    ...[...CARDS.map(cardKey), ...wiegand].map((number): AccessRequest => ({ doorId: 'x', credential: { kind: 'card', digest: number } })),
     ...['2468', '9753', '1357', '1111', '0000'].map((pin): AccessRequest => ({ doorId: 'x', credential: { kind: 'pin' }, pin: { digest: store.pins!.digest(pin), undoOffsetDigest: null } })),
   ];
   const out: unknown[] = [];
@@ -118,7 +118,7 @@ describe('the full read on two worker threads [ACC-INDEX]', () => {
     // The site really exercises the rules it claims to.
     const reasons = new Set(expected.map((decision) => (decision as { reason: string }).reason));
     for (const reason of ['granted', 'unknown_credential', 'cardholder_suspended', 'credential_suspended', 'credential_lost', 'credential_expired', 'watchlist', 'outside_schedule', 'credential_not_yet_valid', 'escort_required', 'not_in_group']) expect(reasons, reason).toContain(reason);
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('8001') } }, buildSiteIndex(store, parallel).access, TIMES[1] ?? 0)).toMatchObject({ granted: true, cardholderId: 'zoë' });
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey('8001') } }, buildSiteIndex(store, parallel).access, TIMES[1] ?? 0)).toMatchObject({ granted: true, cardholderId: 'zoë' });
   });
 
   it('never merges halves that read two database states: a writer committing between their read transactions makes it read again', async () => {

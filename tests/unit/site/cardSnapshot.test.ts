@@ -41,7 +41,7 @@ function scanned(store: Store): CardIndex {
   fs.rmSync(path.join(path.dirname(store.db.name), CARD_SNAPSHOT_FILE), { force: true });
   return openCardIndex(store).cards;
 }
-const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(card) } }, index.access, NOW);
+const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey(card) } }, index.access, NOW);
 
 describe('the card index snapshot [ACC-INDEX]', () => {
   it('is written after a database read and read back at the next start, deciding exactly alike', () => {
@@ -179,7 +179,7 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     const { store } = site();
     const index = buildSiteIndex(store, openCardIndex(store, { save: 'now' }).cards);
     const keys = credentialKeysOf(store, 'holder-9');
-    writePeople(store, index.cards, () => store.cardholders.upsertCredential({ id: 'holder-9-card', cardholderId: 'holder-9', kind: 'card', number: store.cardDigests!.ofCard('555'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
+    writePeople(store, index.cards, () => store.cardholders.upsertCredential({ id: 'holder-9-card', cardholderId: 'holder-9', kind: 'card', digest: store.cardDigests!.ofCard('555'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
     patchCardholder(index, store, 'holder-9', keys);
     expect(saveCardSnapshot(store, index.cards)).toBeNull();
     const reopened = openCardIndex(store);
@@ -189,7 +189,7 @@ describe('the card index snapshot [ACC-INDEX]', () => {
     // A write the index never saw: the next save must not stamp the stale index as current.
     const seen = reopened.cards.generation;
     store.db.prepare("DELETE FROM cardholders WHERE id = 'holder-8'").run();
-    writePeople(store, reopened.cards, () => store.cardholders.upsertCredential({ id: 'holder-7-card', cardholderId: 'holder-7', kind: 'card', number: store.cardDigests!.ofCard('777'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
+    writePeople(store, reopened.cards, () => store.cardholders.upsertCredential({ id: 'holder-7-card', cardholderId: 'holder-7', kind: 'card', digest: store.cardDigests!.ofCard('777'), status: 'active', validFromMs: null, validUntilMs: null }, '****'));
     expect(reopened.cards.generation).toBe(seen);
     saveCardSnapshot(store, reopened.cards);
     const fresh = openCardIndex(store);

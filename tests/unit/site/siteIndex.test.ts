@@ -32,10 +32,10 @@ describe('patching one cardholder into the live index [ACC-INDEX]', () => {
     const { store, index } = open();
     const before = credentialKeysOf(store, 'ann');
     expect(before).toEqual([cardKey('42')]);
-    store.cardholders.upsertCredential({ id: 'ann-card-1', cardholderId: 'ann', kind: 'card', number: store.cardDigests!.ofCard('77'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
+    store.cardholders.upsertCredential({ id: 'ann-card-1', cardholderId: 'ann', kind: 'card', digest: store.cardDigests!.ofCard('77'), status: 'active', validFromMs: null, validUntilMs: null }, '****');
     patchCardholder(index, store, 'ann', before);
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('42') } }, index.access, 0).reason).toBe('unknown_credential');
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('77') } }, index.access, 0)).toMatchObject({ granted: true, cardholderId: 'ann' });
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey('42') } }, index.access, 0).reason).toBe('unknown_credential');
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey('77') } }, index.access, 0)).toMatchObject({ granted: true, cardholderId: 'ann' });
     store.close();
   });
 
@@ -58,7 +58,7 @@ describe('patching one cardholder into the live index [ACC-INDEX]', () => {
     const before = credentialKeysOf(store, 'ben');
     store.db.prepare('DELETE FROM cardholders WHERE id = ?').run('ben');
     patchCardholder(index, store, 'ben', before);
-    expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey('43') } }, index.access, 0).reason).toBe('unknown_credential');
+    expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey('43') } }, index.access, 0).reason).toBe('unknown_credential');
     expect(index.access.cardholders.has('ben')).toBe(false);
     store.close();
   });
@@ -88,7 +88,7 @@ function bigSite(people: number) {
 
 describe('rebuilding the rules around the live card index [ACC-INDEX]', () => {
   const SATURDAY_NOON = Date.parse('2025-06-07T12:00:00Z');
-  const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(card) } }, index.access, SATURDAY_NOON);
+  const badge = (index: ReturnType<typeof buildSiteIndex>, card: string) => decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey(card) } }, index.access, SATURDAY_NOON);
 
   it('takes a schedule edit on a 100,000-person site on the next read without re-reading a single cardholder', () => {
     const store = bigSite(100_000);

@@ -59,8 +59,8 @@ describe('migration 12: card numbers become keyed digests [SEC-CARD-DIGEST]', ()
       // Renamed in place, not rebuilt: the watch list's reference to a credential survives.
       expect(store.siteRules.listWatchList()).toEqual([{ cardholderId: null, credentialId: 'ben-card', reason: 'reported stolen' }]);
       const index = buildSiteIndex(store);
-      expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(CARD) } }, index.access, Date.now())).toMatchObject({ granted: true, cardholderId: 'ann' });
-      expect(decide({ doorId: 'lobby', credential: { kind: 'card', number: cardKey(OTHER) } }, index.access, Date.now())).toMatchObject({ granted: false, reason: 'watchlist', cardholderId: 'ben' });
+      expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey(CARD) } }, index.access, Date.now())).toMatchObject({ granted: true, cardholderId: 'ann' });
+      expect(decide({ doorId: 'lobby', credential: { kind: 'card', digest: cardKey(OTHER) } }, index.access, Date.now())).toMatchObject({ granted: false, reason: 'watchlist', cardholderId: 'ben' });
     } finally {
       store.close();
     }
