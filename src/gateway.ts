@@ -358,6 +358,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         closeApi,
         journalStopped: () => journal.append({ type: 'system.stopped' }),
         publishOffline: (onSent) => transport.publish(topics.bridgeState, JSON.stringify({ state: 'offline' }), { qos: 1, retain: true }, onSent),
+        onOfflineUnconfirmed: (waitedMs) => logger.warn({ waitedMs }, 'stopping: the broker did not confirm the retained offline state in time; subscribers may not see it'),
       }),
     );
     logger.info(

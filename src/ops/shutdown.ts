@@ -11,6 +11,13 @@ export const SHUTDOWN_LIMIT_MS = 5_000;
 /** The gateway's own stop gets this much; the rest is for the process to exit. */
 export const STOP_BUDGET_MS = 4_000;
 
+/**
+ * How long a stop waits for the broker to confirm the retained `offline` (dashboards and the
+ * incident system read it): under a burst of reads the embedded broker's queue can hold it past
+ * a second, and a broker closed before then drops it. Within STOP_BUDGET_MS with the 1 s drain.
+ */
+export const OFFLINE_WAIT_MS = 1_500;
+
 export type StopSignal = 'SIGTERM' | 'SIGINT';
 export const STOP_SIGNALS: readonly StopSignal[] = ['SIGTERM', 'SIGINT'];
 
@@ -97,6 +104,8 @@ export interface DrainDeps {
   readonly publishOffline: (onSent: (error?: Error) => void) => void;
   /** How long to wait for `offline` to leave (an external broker may be unreachable). */
   readonly offlineWaitMs?: number;
+  /** Told when `offline` was not confirmed in time (it may not reach subscribers). */
+  readonly onOfflineUnconfirmed?: (waitedMs: number) => void;
   /** How long to wait for publishes the broker already accepted to be decided. */
   readonly inFlightWaitMs?: number;
 }
@@ -113,8 +122,12 @@ export async function drainForStop(deps: DrainDeps): Promise<void> {
   await deps.closeApi();
   await deps.broker?.drained(deps.inFlightWaitMs ?? 1_000);
   deps.journalStopped();
+  const offlineWaitMs = deps.offlineWaitMs ?? OFFLINE_WAIT_MS;
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, deps.offlineWaitMs ?? 1_000);
+    const timer = setTimeout(() => {
+      deps.onOfflineUnconfirmed?.(offlineWaitMs);
+      resolve();
+    }, offlineWaitMs);
     deps.publishOffline(() => {
       clearTimeout(timer);
       resolve();
