@@ -161,6 +161,10 @@ describe('the People screen', () => {
       await signIn(page, CONSOLE_USERS.admin.user, CONSOLE_USERS.admin.password);
       await page.getByRole('heading', { name: `Cardholders (${total})` }).waitFor();
       await page.getByText(`Showing 200 of ${total} matches: refine the search to see the others.`).waitFor();
+      // Two characters are not sent (a scan of every person at panel scale): the screen says what it needs.
+      await page.getByLabel('Search by name, id, group or card').fill('bu');
+      await page.getByText('Type at least 3 characters to search (or a group\'s id).').waitFor();
+      await page.getByText(`Showing 200 of ${total} matches: refine the search to see the others.`).waitFor();
       // The last of them, beyond the API's first page, is found by search.
       await page.getByLabel('Search by name, id, group or card').fill('bulk-249');
       await page.locator('tr[data-cardholder="bulk-249"]').waitFor();

@@ -19,6 +19,11 @@ interface AccessLevel {
 const SHOWN_ROWS = 200;
 /** Typing pauses this long before the search goes to the gateway. */
 const SEARCH_DELAY_MS = 250;
+/**
+ * Shorter text is not sent: the gateway's search index takes three characters and more, and a
+ * shorter search scans every person (over a second on the gateway's thread at panel scale).
+ */
+const MIN_SEARCH_CHARS = 3;
 
 const cardText = (credential: Credential): string =>
   credential.card !== undefined
@@ -39,6 +44,7 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
   const [groups, setGroups] = useState<readonly Group[]>([]);
   const [levels, setLevels] = useState<readonly AccessLevel[] | null>(null);
   const [query, setQuery] = useState('');
+  const [tooShort, setTooShort] = useState(false);
   const [editing, setEditing] = useState<Cardholder | 'new' | null>(null);
   const [error, setError] = useState<unknown>(null);
   const mayEdit = roleAllows(props.role, 'admin');
@@ -65,6 +71,9 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
     const timer = setTimeout(
       () => {
         const group = groups.find((candidate) => candidate.id === needle.toLowerCase());
+        const short = needle !== '' && group === undefined && [...needle].length < MIN_SEARCH_CHARS;
+        setTooShort(short);
+        if (short) return;
         const filter = needle === '' ? '' : group !== undefined ? `&group=${encodeURIComponent(group.id)}` : `&q=${encodeURIComponent(needle)}`;
         apiPage<Cardholder>(`/api/v1/cardholders?limit=${SHOWN_ROWS}${filter}`, controller.signal).then(
           ({ items, total: matches }) => {
@@ -130,7 +139,8 @@ export function PeopleScreen(props: { role: Role }): JSX.Element {
             </tbody>
           </table>
         </div>
-        {cardholders !== null && shown.length === 0 ? <p>No cardholder matches “{query}”.</p> : null}
+        {tooShort ? <p class="muted">Type at least {MIN_SEARCH_CHARS} characters to search (or a group's id).</p> : null}
+        {cardholders !== null && shown.length === 0 && !tooShort ? <p>No cardholder matches “{query}”.</p> : null}
         {total > shown.length ? (
           <p class="muted">
             Showing {shown.length} of {total} matches: refine the search to see the others.
