@@ -11,6 +11,7 @@ import { loadSiteFile, type LoadedConfig } from './config/load.js';
 import { GuardpostError } from './errors.js';
 import { startForwarders, type Forwarders, type ForwarderStatus } from './forwarders/index.js';
 import { Journal, type BacklogStatus, type Clock } from './journal/index.js';
+import { CardholderListThread } from './store/cardholderListThread.js';
 import { startRetention, type Retention } from './journal/retention.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -307,6 +308,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       // An incident-system outage does not stop doors: forwarders report, they never gate readiness.
       ...forwarders.statuses().map((status) => ({ name: `forwarder:${status.id}`, ready: true, detail: forwarderDetail(status), data: status })),
     ];
+    // [SITE-LIST] The cardholder list's queries on their own thread: a broad search at panel scale takes a second.
+    const cardholderPages = new CardholderListThread(stateDir);
+    cleanups.push(() => cardholderPages.stop());
     const siteService = new SiteService({
       store,
       clock,
@@ -315,6 +319,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       changeCardholders: (ids, change, write) => startedRuntime.changeCardholders(ids, change, write),
       onPeopleWritten: () => startedRuntime.peopleWritten('site import'),
       stateDir,
+      cardholderPages,
     });
     siteChanges = siteService;
     threat.attachSiteService(siteService);

@@ -12,6 +12,7 @@ import { deleteRuleEntity, writeRuleCollections } from '../store/siteRuleWrites.
 import { parseCardholderCsv, type CsvRowError } from './cardholderCsv.js';
 import { importSite, type ImportPacing, type ImportReport, type ImportSource } from './siteImport.js';
 import { importOnThread } from './siteImportThread.js';
+import type { CardholderListThread } from '../store/cardholderListThread.js';
 import type { ImportedPerson } from './siteFileReader.js';
 
 export const SiteCollections = ['devices', 'doors', 'groups', 'cardholders'] as const;
@@ -76,6 +77,8 @@ export interface SiteServiceDeps {
   readonly onPeopleWritten?: () => void;
   /** Where the database is, for the API's import on a thread of its own (absent: none). */
   readonly stateDir?: string;
+  /** The cardholder list's own thread (absent: pages are read here). */
+  readonly cardholderPages?: Pick<CardholderListThread, 'page'>;
 }
 
 export interface SiteChange {
@@ -199,10 +202,12 @@ export class SiteService {
    * A page of cardholders, filtered, searched and sorted in SQL along indexes [SITE-LIST]: a panel
    * of millions is never loaded to show a hundred. `card` (a whole number) finds its holder by digest.
    */
-  listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): { page: SiteCardholder[]; total: number; next?: string } {
+  async listCardholders(query: Omit<CardholderListQuery, 'holderId'> & { readonly card?: string }): Promise<{ page: SiteCardholder[]; total: number; next?: string }> {
     const { card, ...rest } = query;
     const holderId = card === undefined ? undefined : (this.cardholderOf(card) ?? null);
-    const { json, ...counted } = this.deps.store.cardholderList.page({ ...rest, ...(holderId === undefined ? {} : { holderId }) });
+    const asked = { ...rest, ...(holderId === undefined ? {} : { holderId }) };
+    // [SITE-LIST] On the list's own thread when there is one: a broad search at panel scale takes a second.
+    const { json, ...counted } = this.deps.cardholderPages === undefined ? this.deps.store.cardholderList.page(asked) : await this.deps.cardholderPages.page(asked);
     return { page: json.map((text) => JSON.parse(text) as SiteCardholder), ...counted };
   }
 

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { parseSiteData } from '../../src/config/load.js';
 import type { SiteCardholder } from '../../src/config/siteSchema.js';
+import { CardholderListRepository } from '../../src/store/cardholderList.js';
 import { Store } from '../../src/store/index.js';
 import { writeCardholder } from '../../src/store/siteWrites.js';
 import { cli } from '../support/cli.js';
@@ -186,6 +187,19 @@ describe('the cardholder list by cursor and its indexed text search [SITE-LIST]'
     expect(page.link).toBe('</api/v1/cardholders?sort=-id&limit=50&offset=150>; rel="next"');
     const rest = await list(`sort=-id&limit=50&after=${encodeURIComponent(page.next!)}`);
     expect(rest.ids).toEqual((await list('sort=-id&limit=50&offset=150')).ids);
+  });
+
+  it('answers the list and its searches from a thread of their own: the gateway\'s thread runs no list query', async () => {
+    const onGatewayThread = vi.spyOn(CardholderListRepository.prototype, 'page');
+    try {
+      const searched = await list('q=%C3%A5NGstr%C3%B6&sort=name&limit=5');
+      expect(searched.ids.length).toBeGreaterThan(0);
+      const first = await list('sort=name&limit=5');
+      expect((await list(`sort=name&limit=5&after=${encodeURIComponent(first.next!)}`)).ids).toEqual((await list('sort=name&limit=5&offset=5')).ids);
+      expect(onGatewayThread).not.toHaveBeenCalled();
+    } finally {
+      onGatewayThread.mockRestore();
+    }
   });
 
   it('finds substrings of names, ids and credential ids case-insensitively, non-ASCII names included', async () => {

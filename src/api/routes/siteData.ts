@@ -73,12 +73,12 @@ const cardholderFilters: ListSpec<Any> = {
  * `card` finds the holder of a whole card number, by its digest [SEC-CARD-DIGEST] (no number is
  * kept to search through).
  */
-function cardholderPage(site: SiteService, query: ListQuery, after: string | undefined): { page: SiteCardholder[]; total: number; next?: string } {
+function cardholderPage(site: SiteService, query: ListQuery, after: string | undefined): Promise<{ page: SiteCardholder[]; total: number; next?: string }> {
   const sort = parseSort(query.sort, cardholderFilters.sortable) as { field: 'id' | 'name' | 'status'; descending: boolean } | undefined;
   const text = (name: string): string | undefined => (query[name] === undefined ? undefined : String(query[name]));
   const [status, state] = [text('status'), text('state')];
   // `state` is another name for `status`: both given and different match nobody.
-  if (status !== undefined && state !== undefined && status !== state) return { page: [], total: 0 };
+  if (status !== undefined && state !== undefined && status !== state) return Promise.resolve({ page: [], total: 0 });
   const filters = { status: status ?? state, group: text('group'), credentialStatus: text('credentialStatus'), card: text('card'), q: query.q };
   return site.listCardholders({
     limit: query.limit,
@@ -201,17 +201,17 @@ export function registerSiteDataRoutes(app: FastifyInstance, deps: ApiDeps): voi
 
     const cache = cachedLists[collection];
     app.get<{ Querystring: ListQuery }>(base, { config: read, schema: { querystring, description } }, async (request, reply) => {
-      const answer = () => {
-        if (collection === 'cardholders') {
-          // [SITE-LIST] paged in SQL: never every person loaded to show a page.
-          const after = request.query.after === undefined ? undefined : String(request.query.after);
-          // `offset` has a default: whether the caller gave one is read from the URL itself.
-          if (after !== undefined && new URLSearchParams(request.url.split('?')[1] ?? '').has('offset')) {
-            throw new GuardpostError('GP_ERR_BAD_REQUEST', 'querystring: give either after (a cursor) or offset, not both');
-          }
-          const { page, total, next } = cardholderPage(site, request.query, after);
-          return sendCardholderPage(reply, request.url, request.query, after, page.map((item) => present(collection, item, request.principal, deps)), total, next);
+      if (collection === 'cardholders') {
+        // [SITE-LIST] paged in SQL (on the list's own thread): never every person loaded to show a page.
+        const after = request.query.after === undefined ? undefined : String(request.query.after);
+        // `offset` has a default: whether the caller gave one is read from the URL itself.
+        if (after !== undefined && new URLSearchParams(request.url.split('?')[1] ?? '').has('offset')) {
+          throw new GuardpostError('GP_ERR_BAD_REQUEST', 'querystring: give either after (a cursor) or offset, not both');
         }
+        const { page, total, next } = await cardholderPage(site, request.query, after);
+        return sendCardholderPage(reply, request.url, request.query, after, page.map((item) => present(collection, item, request.principal, deps)), total, next);
+      }
+      const answer = () => {
         const spec = listSpecs[collection];
         const { page, total } = applyListQuery(site.list(collection) as Any[], request.query, spec);
         return sendPage(reply, request.url, request.query, page.map((item) => present(collection, item, request.principal, deps)), total);
