@@ -214,16 +214,7 @@ export class AlarmService {
    * its row is saved from a timer when the lock goes. A panic is never lost to a busy database.
    */
   private persist(alarm: Alarm, journal: () => void): void {
-    const written = this.unsaved.now(() => {
-      this.save(alarm);
-      journal();
-    });
-    if (written) this.unsaved.forget(alarm.id);
-    else {
-      // Outside a transaction now: the journal keeps the event in memory while the lock lasts.
-      journal();
-      this.unsaved.later(alarm.id, () => this.save(alarm));
-    }
+    this.unsaved.save(alarm.id, () => this.save(alarm), journal);
     if (alarm.state === 'cleared') this.open.delete(alarm.id);
     else this.open.set(alarm.id, alarm);
     this.deps.publishAlarm(alarm.id, alarm.state === 'cleared' ? null : alarmView(alarm));
@@ -231,11 +222,6 @@ export class AlarmService {
 
   private save(alarm: Alarm): void {
     this.deps.store.safety.saveAlarm({ id: alarm.id, state: alarm.state, raisedMs: alarm.raisedAtMs, record: JSON.stringify(alarm) });
-  }
-
-  /** How many alarms wait to be saved (a database locked by another process). */
-  get unsavedCount(): number {
-    return this.unsaved.size;
   }
 
   private schedule(alarm: Alarm): void {

@@ -25,7 +25,7 @@ export interface ThreatDeps {
   /** Applies a level: its lockdowns, and the conditions access rules read. */
   readonly apply: (level: SiteThreatLevel, actor: Actor, reason: string | null) => void;
   /** For saving again a level another process's write lock kept from disk [SAFE-LOCKED]. */
-  readonly timers?: Timers;
+  readonly timers: Timers;
   readonly logger?: Logger;
 }
 
@@ -34,16 +34,16 @@ export class ThreatService {
   private levels: readonly SiteThreatLevel[] = [NORMAL_LEVEL];
   private state: ThreatState = { level: 'normal', since: new Date(0).toISOString(), actor: null, reason: null };
 
-  /** The level another process's write lock kept from disk (without timers: none). */
-  private readonly unsaved: WhenUnlocked | null;
+  /** The level another process's write lock kept from disk [SAFE-LOCKED]. */
+  private readonly unsaved: WhenUnlocked;
 
   constructor(private readonly deps: ThreatDeps) {
-    this.unsaved = deps.timers === undefined ? null : new WhenUnlocked({ journal: deps.journal, timers: deps.timers, ...(deps.logger === undefined ? {} : { logger: deps.logger }), what: 'threat level' });
+    this.unsaved = new WhenUnlocked({ journal: deps.journal, timers: deps.timers, ...(deps.logger === undefined ? {} : { logger: deps.logger }), what: 'threat level' });
   }
 
   /** Ends the retry timer; a level still unsaved is said. */
   stop(): void {
-    this.unsaved?.stop();
+    this.unsaved.stop();
   }
 
   start(): void {
@@ -70,19 +70,12 @@ export class ThreatService {
     const from = this.state.level;
     if (from === levelId) return this.state;
     const next: ThreatState = { level: levelId, since: new Date(this.deps.clock()).toISOString(), actor, reason };
-    const write = () => this.deps.store.safety.setCondition('threatLevel', next);
-    const journal = () => this.deps.journal.append({ type: 'threat.changed', reason: levelId, data: { from, to: levelId, name: level.name, ...actorData(actor), note: reason } });
-    const both = () => {
-      write();
-      journal();
-    };
     // [SAFE-LOCKED] Under another process's write lock the level takes effect now and is saved when the lock goes.
-    if (this.unsaved === null) this.deps.journal.durableTransaction(both);
-    else if (this.unsaved.now(both)) this.unsaved.forget('threatLevel');
-    else {
-      journal();
-      this.unsaved.later('threatLevel', write);
-    }
+    this.unsaved.save(
+      'threatLevel',
+      () => this.deps.store.safety.setCondition('threatLevel', next),
+      () => this.deps.journal.append({ type: 'threat.changed', reason: levelId, data: { from, to: levelId, name: level.name, ...actorData(actor), note: reason } }),
+    );
     this.state = next;
     this.deps.apply(level, actor, reason);
     return next;

@@ -27,7 +27,7 @@ export interface LockdownDeps {
   /** Told the doors under lockdown whenever they change. */
   readonly onChange: (doors: ReadonlySet<string>) => void;
   /** For saving again a list another process's write lock kept from disk [SAFE-LOCKED]. */
-  readonly timers?: Timers;
+  readonly timers: Timers;
   readonly logger?: Logger;
 }
 
@@ -56,11 +56,11 @@ export class LockdownService {
   private readonly active = new Map<string, Lockdown>();
   private lockedDoors: ReadonlySet<string> = new Set();
 
-  /** The lockdown list another process's write lock kept from disk [SAFE-LOCKED] (without timers: none). */
-  private readonly unsaved: WhenUnlocked | null;
+  /** The lockdown list another process's write lock kept from disk [SAFE-LOCKED]. */
+  private readonly unsaved: WhenUnlocked;
 
   constructor(private readonly deps: LockdownDeps) {
-    this.unsaved = deps.timers === undefined ? null : new WhenUnlocked({ journal: deps.journal, timers: deps.timers, ...(deps.logger === undefined ? {} : { logger: deps.logger }), what: 'lockdown' });
+    this.unsaved = new WhenUnlocked({ journal: deps.journal, timers: deps.timers, ...(deps.logger === undefined ? {} : { logger: deps.logger }), what: 'lockdown' });
   }
 
   start(): void {
@@ -88,7 +88,7 @@ export class LockdownService {
     const existing = this.active.get(key);
     if (existing !== undefined) return existing;
     this.active.set(key, lockdown);
-    this.commitOrUndo(
+    this.commit(
       () => this.journalChange('door.lockdown', lockdown, actor, reason),
       () => this.active.delete(key),
     );
@@ -103,7 +103,7 @@ export class LockdownService {
       throw new GuardpostError('GP_ERR_CONFLICT', byThreat ? `the ${describe(target)} is locked down by the threat level: lower the threat level to release it` : `the ${describe(target)} is not locked down`);
     }
     for (const [key] of released) this.active.delete(key);
-    this.commitOrUndo(
+    this.commit(
       () => {
         for (const [, lockdown] of released) this.journalChange('door.lockdown_released', lockdown, actor, reason);
       },
@@ -127,7 +127,7 @@ export class LockdownService {
     }
     for (const [key] of removed) this.active.delete(key);
     if (added.length === 0 && removed.length === 0) return;
-    this.commitOrUndo(
+    this.commit(
       () => {
         for (const lockdown of added) this.journalChange('door.lockdown', lockdown, actor, reason);
         for (const [, lockdown] of removed) this.journalChange('door.lockdown_released', lockdown, actor, reason);
@@ -179,45 +179,25 @@ export class LockdownService {
    * the event waits in the journal's queue and the list is saved from a timer when the lock goes
    * (a restart meanwhile would forget it: logged at error).
    */
-  private commitOrUndo(journal: () => void, undo: () => void): void {
+  private commit(journal: () => void, undo: () => void): void {
     try {
-      this.commit(journal);
+      this.unsaved.save('lockdowns', () => this.deps.store.safety.setCondition('lockdowns', this.list()), journal);
     } catch (error) {
       // Not kept (an API command's transaction that could not be written): memory as it was.
       undo();
       throw error;
-    }
-  }
-
-  private commit(journal: () => void): void {
-    const write = () => this.deps.store.safety.setCondition('lockdowns', this.list());
-    if (this.unsaved === null) {
-      this.deps.journal.durableTransaction(() => {
-        write();
-        journal();
-      });
-    } else if (
-      this.unsaved.now(() => {
-        write();
-        journal();
-      })
-    ) {
-      this.unsaved.forget('lockdowns');
-    } else {
-      journal();
-      this.unsaved.later('lockdowns', write);
     }
     this.recompute();
   }
 
   /** True while the lockdown list in force is not yet on disk. */
   get unsavedList(): boolean {
-    return (this.unsaved?.size ?? 0) > 0;
+    return this.unsaved.size > 0;
   }
 
   /** Ends the retry timer; a list still unsaved is said. */
   stop(): void {
-    this.unsaved?.stop();
+    this.unsaved.stop();
   }
 
   private recompute(): void {

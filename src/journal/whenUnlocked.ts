@@ -8,10 +8,10 @@ export const UNLOCKED_RETRY_MS = 250;
 
 /**
  * [SAFE-LOCKED] Safety state (alarms, lockdowns, the threat level) that must take effect even
- * while another process holds the database's write lock: `now()` writes durably, waiting only
- * the journal's short wait; when the lock refuses it, the caller goes on in memory and hands the
- * write to `later()`, which keeps the latest write per key and retries it from a timer until it
- * lands. The events meanwhile wait in the journal's own queue, in order.
+ * while another process holds the database's write lock: `save()` writes it with its event
+ * durably, waiting only the journal's short wait; when the lock refuses it, the caller goes on in
+ * memory, the event waits in the journal's own queue (in order), and the latest save per key is
+ * retried from a timer until it lands.
  */
 export class WhenUnlocked {
   private readonly pending = new Map<string, () => void>();
@@ -28,8 +28,27 @@ export class WhenUnlocked {
     },
   ) {}
 
+  /**
+   * Saves state and journals its event in one durable transaction; when another process's lock
+   * refuses it, the event goes to the journal's queue and the save to `later()` under `key`
+   * (replacing an older save of the same state). False when it was kept for later.
+   */
+  save(key: string, save: () => void, journal: () => void): boolean {
+    const written = this.now(() => {
+      save();
+      journal();
+    });
+    if (written) this.pending.delete(key);
+    else {
+      // Outside a transaction now: the journal keeps the event in memory while the lock lasts.
+      journal();
+      this.later(key, save);
+    }
+    return written;
+  }
+
   /** Writes now, in one durable transaction; false when another process's lock refused it (nothing written). */
-  now(write: () => void): boolean {
+  private now(write: () => void): boolean {
     const { journal } = this.deps;
     try {
       journal.waitingBriefly(() => journal.durableTransaction(write));
@@ -42,16 +61,11 @@ export class WhenUnlocked {
   }
 
   /** Keeps `write` (replacing an earlier one under the same key) and tries it until it lands. */
-  later(key: string, write: () => void): void {
+  private later(key: string, write: () => void): void {
     this.pending.delete(key);
     this.pending.set(key, write);
     this.deps.logger?.error({ key }, `${this.deps.what}: another process holds the database's write lock; in force now, saved when the lock goes`);
     this.schedule();
-  }
-
-  /** A later write under this key is no longer needed (a newer state was written now). */
-  forget(key: string): void {
-    this.pending.delete(key);
   }
 
   get size(): number {

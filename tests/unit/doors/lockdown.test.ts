@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockdownService } from '../../../src/doors/lockdown.js';
+import { realTimers } from '../../../src/doors/timers.js';
 import { GuardpostError } from '../../../src/errors.js';
 import { Journal } from '../../../src/journal/index.js';
 import { Store } from '../../../src/store/index.js';
@@ -22,7 +23,7 @@ function setup(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gp-lockdown-'))) {
   const journal = new Journal(store.db, 'demo', () => 0);
   const changes: string[][] = [];
   const zones = new Map([['secure-area', ['server-room']], ['ground-floor', ['main-entrance', 'server-room']]]);
-  const service = new LockdownService({ store, journal, clock: () => 0, zones: () => zones, doors: () => ['main-entrance', 'server-room'], onChange: (doors) => changes.push([...doors].sort()) });
+  const service = new LockdownService({ store, journal, clock: () => 0, zones: () => zones, doors: () => ['main-entrance', 'server-room'], onChange: (doors) => changes.push([...doors].sort()), timers: realTimers });
   service.start();
   return { dir, store, journal, service, changes };
 }
