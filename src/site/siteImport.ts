@@ -159,14 +159,15 @@ class SiteImportRun {
       this.statements = this.prepare();
       yield* this.check();
       if (this.problemCount > 0) this.fail();
+      const ruleChanges = this.ruleChanges();
+      for (const { collection, change, id } of ruleChanges) this.note(change, collection, id);
       if (this.dryRun) {
         this.begin('read');
         this.forEachAbsent(1_000, (id) => this.note('deleted', 'cardholders', id));
         this.commit();
         return this.report;
       }
-      this.noteRules();
-      yield* this.writeRules();
+      yield* this.writeRules(ruleChanges);
       yield* this.deleteAbsent();
       yield* this.writePeople();
       yield* this.foldSearchIndex();
@@ -209,7 +210,6 @@ class SiteImportRun {
     this.rules = parsed.site;
     // A store without site data yet (the CLI before a first start) has nothing to compare with.
     this.current = this.store.hasSiteData() ? exportSiteData(this.store, { withoutCardholders: true }) : undefined;
-    if (this.dryRun) this.noteRules();
   }
 
   private prepare() {
@@ -376,19 +376,11 @@ class SiteImportRun {
     });
   }
 
-  private noted = false;
-  private noteRules(): void {
-    if (this.noted) return;
-    this.noted = true;
-    for (const { collection, change, id } of this.ruleChanges()) this.note(change, collection, id);
-  }
-
   /** The rules and the watch list, in one transaction (a site's rules are small; the people are not). */
-  private *writeRules(): Generator<ImportStep> {
+  private *writeRules(changes: ReturnType<SiteImportRun['ruleChanges']>): Generator<ImportStep> {
     const { store, rules, current } = this;
     this.begin('write');
     if (!sameJson(current?.site, rules.site)) this.audit({ action: current === undefined ? 'site.created' : 'site.updated', target: rules.site.id, before: current?.site, after: rules.site });
-    const changes = this.ruleChanges();
     for (const { collection, change, id, old, item } of changes) {
       this.audit({ action: `${singular[collection]}.${change}`, target: id, before: this.forAudit(collection, old), ...(change === 'deleted' ? {} : { after: this.forAudit(collection, item) }) });
     }

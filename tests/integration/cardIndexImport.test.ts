@@ -104,5 +104,9 @@ describe('a whole-site import through the API that changes many people', () => {
     const broken = await post('{"site": ');
     expect(broken.status).toBe(400);
     expect(await broken.json()).toMatchObject({ code: 'GP_ERR_BAD_REQUEST', message: expect.stringMatching(/^body is not valid JSON: /) });
+    // The reason never quotes the body back: it holds card numbers (newer Node quotes the text around the fault).
+    const quoted = await post('{"cardholders": [{"id": "p", "credentials": [{"card": "98765432"x}]}]}');
+    expect(quoted.status).toBe(400);
+    expect((await quoted.json()) as { message: string }).toMatchObject({ message: expect.not.stringContaining('98765432') });
   }, 90_000);
 });
