@@ -52,7 +52,7 @@ import { catchUpCardIndex } from '../src/site/peopleChanges.js';
 import type { CardIndex } from '../src/access/cardIndex.js';
 import { buildSiteIndex, openCardIndex, readCardIndexOffThread, saveCardSnapshot, snapshotStampOf } from '../src/site/siteIndex.js';
 import { writeCardholder } from '../src/store/siteWrites.js';
-import { repoRoot } from './support.js';
+import { benchDoors, repoRoot } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,11 +109,7 @@ function siteData(): SiteData {
   const doorId = (i: number): string => `door-${i}`;
   return {
     site: { id: 'bench', name: 'Bench site', timezone: 'Europe/London' },
-    devices: Array.from({ length: DOORS }, (_, i) => [
-      { id: `reader-${i}`, kind: 'reader' as const, driver: 'json' as const },
-      { id: `strike-${i}`, kind: 'strike' as const, driver: 'json' as const },
-    ]).flat(),
-    doors: Array.from({ length: DOORS }, (_, i) => ({ id: doorId(i), name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const, failMode: 'fail-secure' as const, heldOpenMs: 30_000, preAlarmMs: 10_000, rexUnlocks: true })),
+    ...benchDoors(DOORS),
     groups: Array.from({ length: GROUPS }, (_, i) => ({
       id: `group-${i}`,
       name: `Group ${i}`,

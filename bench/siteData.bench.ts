@@ -32,7 +32,7 @@ import { hashSecret } from '../src/auth/passwords.js';
 import type { SiteData } from '../src/config/siteSchema.js';
 import { SiteExportStream, yamlSequenceItem } from '../src/site/siteExportStream.js';
 import { Store } from '../src/store/index.js';
-import { repoRoot, startGatewayProcess, stopGatewayProcess } from './support.js';
+import { benchDoors, repoRoot, startGatewayProcess, stopGatewayProcess } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,11 +54,7 @@ function rules(): Omit<SiteData, 'cardholders'> {
   const doorId = (i: number): string => `door-${i}`;
   return {
     site: { id: 'bench', name: 'Bench site', timezone: 'Europe/London' },
-    devices: Array.from({ length: DOORS }, (_, i) => [
-      { id: `reader-${i}`, kind: 'reader' as const, driver: 'json' as const },
-      { id: `strike-${i}`, kind: 'strike' as const, driver: 'json' as const },
-    ]).flat(),
-    doors: Array.from({ length: DOORS }, (_, i) => ({ id: doorId(i), name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const, failMode: 'fail-secure' as const, heldOpenMs: 30_000, preAlarmMs: 10_000, rexUnlocks: true })),
+    ...benchDoors(DOORS),
     groups: Array.from({ length: GROUPS }, (_, i) => ({ id: `group-${i}`, name: `Group ${i}`, doors: [doorId(i % DOORS), doorId((i * 7) % DOORS)].filter((door, k, all) => all.indexOf(door) === k) })),
     doorGroups: [],
     schedules: [],

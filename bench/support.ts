@@ -1,6 +1,7 @@
 /** What every bench shares: the real gateway as a child process, and latency tables. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import type { SiteData } from '../src/config/siteSchema.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..');
 
@@ -75,4 +76,15 @@ export function latencyTable(rows: readonly (readonly [string, Summary])[]): str
   const widths = header.map((h, column) => Math.max(h.length, ...body.map((row) => (row[column] ?? '').length)));
   const line = (cells: readonly string[]): string => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** A bench site's doors: `door-i` with a JSON reader `reader-i` and strike `strike-i`, card mode. */
+export function benchDoors(count: number): Pick<SiteData, 'devices' | 'doors'> {
+  return {
+    devices: Array.from({ length: count }, (_, i) => [
+      { id: `reader-${i}`, kind: 'reader' as const, driver: 'json' as const },
+      { id: `strike-${i}`, kind: 'strike' as const, driver: 'json' as const },
+    ]).flat(),
+    doors: Array.from({ length: count }, (_, i) => ({ id: `door-${i}`, name: `Door ${i}`, reader: `reader-${i}`, strike: `strike-${i}`, unlockMs: 5000, mode: 'card' as const, failMode: 'fail-secure' as const, heldOpenMs: 30_000, preAlarmMs: 10_000, rexUnlocks: true })),
+  };
 }
